@@ -1,0 +1,81 @@
+package analytics
+
+import "strings"
+
+// Classify derives a record's flags, causes and tools from its facts. It is
+// idempotent: classifying a record twice gives the same result.
+func Classify(r *Record) {
+	r.Flags = 0
+	r.Causes = nil
+	r.Tools = nil
+	if r.Kind == KindError {
+		// A failed request has no stop reason to judge; a stream that ended
+		// in an error event was cut short.
+		if r.Streamed {
+			r.Flags = r.Flags.With(FlagIncompleteStream)
+		}
+		return
+	}
+	for _, b := range r.Content {
+		if (b.Type == "tool_use" || b.Type == "server_tool_use") && b.Name != "" {
+			r.Tools = appendUnique(r.Tools, b.Name)
+		}
+	}
+	if r.Streamed && r.StopReason == StopNull && r.Kind == KindMessage {
+		r.Flags = r.Flags.With(FlagIncompleteStream)
+	}
+	if !r.StopReason.Known() {
+		r.Flags = r.Flags.With(FlagUnknownStopReason)
+	}
+	switch r.StopReason {
+	case StopMaxTokens, StopModelContextWindowExceeded:
+		r.Flags = r.Flags.With(FlagTruncated)
+	case StopRefusal:
+		r.Flags = r.Flags.With(FlagRefusal)
+	case StopEndTurn:
+		if r.Kind == KindMessage && ContentEmpty(r.Content) {
+			r.Flags = r.Flags.With(FlagEmptyTurn)
+			if r.Req != nil && TextAfterToolResult(r.Req) {
+				r.Causes = append(r.Causes, CauseTextAfterToolResult)
+			}
+		}
+	}
+}
+
+// ContentEmpty reports whether a response's content is empty or only blank
+// text: what an empty turn returns.
+func ContentEmpty(blocks []Block) bool {
+	for _, b := range blocks {
+		if b.Type != "text" || strings.TrimSpace(b.Text) != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// TextAfterToolResult reports whether the request's last user message puts a
+// text block right after a tool_result block, the known cause of empty turns.
+func TextAfterToolResult(req *Request) bool {
+	for i := len(req.Messages) - 1; i >= 0; i-- {
+		m := req.Messages[i]
+		if m.Role != "user" {
+			continue
+		}
+		for j := 1; j < len(m.Blocks); j++ {
+			if m.Blocks[j].Type == "text" && m.Blocks[j-1].Type == "tool_result" {
+				return true
+			}
+		}
+		return false
+	}
+	return false
+}
+
+func appendUnique(list []string, s string) []string {
+	for _, x := range list {
+		if x == s {
+			return list
+		}
+	}
+	return append(list, s)
+}

@@ -1,0 +1,305 @@
+// Package analytics holds stopscope's domain vocabulary (records, stop
+// reasons, flags), the classification of decoded Claude calls, and the pure
+// statistics built on them: rates, confidence intervals, spike detection and
+// the failure patterns of the Messages API. It does no I/O.
+package analytics
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Kind says what a record is: a Messages API response, an Agent SDK result,
+// or a failed request.
+type Kind string
+
+// The kinds of record.
+const (
+	KindMessage     Kind = "message"
+	KindAgentResult Kind = "agent_result"
+	KindError       Kind = "error"
+)
+
+// Kinds lists every kind in display order.
+var Kinds = []Kind{KindMessage, KindAgentResult, KindError}
+
+// StopReason is the stop_reason of a Messages API response or an Agent SDK
+// result, exactly as it came. The empty StopReason means null: none was sent.
+type StopReason string
+
+// The stop reasons of the Messages API.
+const (
+	StopNull                       StopReason = ""
+	StopEndTurn                    StopReason = "end_turn"
+	StopMaxTokens                  StopReason = "max_tokens"
+	StopStopSequence               StopReason = "stop_sequence"
+	StopToolUse                    StopReason = "tool_use"
+	StopPauseTurn                  StopReason = "pause_turn"
+	StopRefusal                    StopReason = "refusal"
+	StopModelContextWindowExceeded StopReason = "model_context_window_exceeded"
+)
+
+// KnownStopReasons lists the stop reasons of the Messages API in display order.
+var KnownStopReasons = []StopReason{
+	StopEndTurn, StopMaxTokens, StopStopSequence, StopToolUse,
+	StopPauseTurn, StopRefusal, StopModelContextWindowExceeded,
+}
+
+// Known reports whether r is null or one of the Messages API's stop reasons.
+func (r StopReason) Known() bool {
+	if r == StopNull {
+		return true
+	}
+	for _, k := range KnownStopReasons {
+		if r == k {
+			return true
+		}
+	}
+	return false
+}
+
+// Key is the stop reason as it appears in counts and URLs: "null" for none.
+func (r StopReason) Key() string {
+	if r == StopNull {
+		return "null"
+	}
+	return string(r)
+}
+
+// ParseStopReasonKey is the inverse of Key.
+func ParseStopReasonKey(s string) StopReason {
+	if s == "null" {
+		return StopNull
+	}
+	return StopReason(s)
+}
+
+// Flag marks something that went wrong with a call.
+type Flag string
+
+// The flags. Flags are stopscope's own vocabulary, so the set is closed.
+const (
+	FlagEmptyTurn         Flag = "empty_turn"
+	FlagTruncated         Flag = "truncated"
+	FlagRefusal           Flag = "refusal"
+	FlagIncompleteStream  Flag = "incomplete_stream"
+	FlagUnknownStopReason Flag = "unknown_stop_reason"
+)
+
+// AllFlags lists every flag in display order; a flag's position is its bit in
+// a Flags set.
+var AllFlags = []Flag{FlagEmptyTurn, FlagTruncated, FlagRefusal, FlagIncompleteStream, FlagUnknownStopReason}
+
+// Valid reports whether f is one of AllFlags.
+func (f Flag) Valid() bool { return f.bit() != 0 }
+
+func (f Flag) bit() Flags {
+	for i, g := range AllFlags {
+		if f == g {
+			return 1 << i
+		}
+	}
+	return 0
+}
+
+// Flags is a set of flags stored as a bit mask (bit i is AllFlags[i]).
+type Flags uint32
+
+// Bit returns the mask of one flag, or 0 for an unknown one.
+func Bit(f Flag) Flags { return f.bit() }
+
+// Has reports whether f is in the set.
+func (s Flags) Has(f Flag) bool { return s&f.bit() != 0 }
+
+// With returns the set with f added.
+func (s Flags) With(f Flag) Flags { return s | f.bit() }
+
+// List returns the flags in the set in display order.
+func (s Flags) List() []Flag {
+	out := []Flag{}
+	for i, f := range AllFlags {
+		if s&(1<<i) != 0 {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// MarshalJSON writes the set as a list of flag names.
+func (s Flags) MarshalJSON() ([]byte, error) { return json.Marshal(s.List()) }
+
+// UnmarshalJSON reads a list of flag names; unknown names are ignored.
+func (s *Flags) UnmarshalJSON(data []byte) error {
+	var names []Flag
+	if err := json.Unmarshal(data, &names); err != nil {
+		return err
+	}
+	*s = 0
+	for _, n := range names {
+		*s = s.With(n)
+	}
+	return nil
+}
+
+// Cause explains why a flag was raised.
+type Cause string
+
+// The known causes.
+const (
+	// CauseTextAfterToolResult: the request's last user message put a text
+	// block right after a tool_result, which teaches the model to end its
+	// turn with nothing.
+	CauseTextAfterToolResult Cause = "text_after_tool_result"
+)
+
+// Agent SDK result subtypes.
+const (
+	SubtypeSuccess                         = "success"
+	SubtypeErrorMaxTurns                   = "error_max_turns"
+	SubtypeErrorMaxBudgetUSD               = "error_max_budget_usd"
+	SubtypeErrorMaxStructuredOutputRetries = "error_max_structured_output_retries"
+	SubtypeErrorDuringExecution            = "error_during_execution"
+)
+
+// AgentSubtypes lists the Agent SDK result subtypes in display order.
+var AgentSubtypes = []string{
+	SubtypeSuccess, SubtypeErrorMaxTurns, SubtypeErrorMaxBudgetUSD,
+	SubtypeErrorMaxStructuredOutputRetries, SubtypeErrorDuringExecution,
+}
+
+// Usage counts tokens with the Messages API's meaning: InputTokens excludes
+// cache reads and writes, which are counted on their own.
+type Usage struct {
+	InputTokens              int64 `json:"input_tokens"`
+	OutputTokens             int64 `json:"output_tokens"`
+	CacheCreationInputTokens int64 `json:"cache_creation_input_tokens"`
+	CacheReadInputTokens     int64 `json:"cache_read_input_tokens"`
+}
+
+// Block summarises one content block: its type, its text (text and thinking
+// blocks, or a tool_result's text) and its name (tool_use, server_tool_use).
+type Block struct {
+	Type string `json:"type"`
+	Text string `json:"text,omitempty"`
+	Name string `json:"name,omitempty"`
+}
+
+// Message summarises one message of a request's conversation.
+type Message struct {
+	Role   string  `json:"role"`
+	Blocks []Block `json:"blocks"`
+}
+
+// Request summarises a Messages API request body: what classification and
+// conversation linking need.
+type Request struct {
+	Model         string    `json:"model,omitempty"`
+	MaxTokens     int64     `json:"max_tokens,omitempty"`
+	StopSequences []string  `json:"stop_sequences,omitempty"`
+	Messages      []Message `json:"messages,omitempty"`
+}
+
+// Record is one observed Claude call: a Messages API response (plain or
+// streamed), an Agent SDK result, or a failed request. Decoders fill the
+// facts; Classify derives Flags, Causes and Tools; the store keeps it.
+type Record struct {
+	// ID is assigned by the store; zero until stored.
+	ID   int64     `json:"id"`
+	Time time.Time `json:"time"`
+	// Source names the way in: "native" (POST /v1/responses) or "otlp".
+	Source      string `json:"source"`
+	App         string `json:"app"`
+	Environment string `json:"environment"`
+	SessionID   string `json:"session_id,omitempty"`
+	UserID      string `json:"user_id,omitempty"`
+	RequestID   string `json:"request_id,omitempty"`
+	// MessageID is the response's message id, or the Agent SDK result's uuid.
+	MessageID string `json:"message_id,omitempty"`
+	TraceID   string `json:"trace_id,omitempty"`
+	SpanID    string `json:"span_id,omitempty"`
+
+	Kind  Kind   `json:"kind"`
+	Model string `json:"model,omitempty"`
+	// Streamed is true when the response came as a server-sent event stream.
+	Streamed   bool       `json:"streamed"`
+	StopReason StopReason `json:"-"`
+	// StopReasonAmbiguous is true when a producer reported a generic reason
+	// ("stop") that could be either end_turn or stop_sequence.
+	StopReasonAmbiguous bool   `json:"stop_reason_ambiguous,omitempty"`
+	StopSequence        string `json:"stop_sequence,omitempty"`
+	// Tools names the tools the response called (tool_use, server_tool_use).
+	Tools  []string `json:"tools,omitempty"`
+	Flags  Flags    `json:"flags"`
+	Causes []Cause  `json:"causes,omitempty"`
+	Usage  Usage    `json:"usage"`
+	// LatencyMS is the call's latency as the client saw it, or 0 if unknown.
+	LatencyMS int64 `json:"latency_ms,omitempty"`
+
+	// Failed requests.
+	HTTPStatus   int    `json:"http_status,omitempty"`
+	ErrorType    string `json:"error_type,omitempty"`
+	ErrorMessage string `json:"error_message,omitempty"`
+
+	// Agent SDK results.
+	Subtype    string  `json:"subtype,omitempty"`
+	NumTurns   int64   `json:"num_turns,omitempty"`
+	CostUSD    float64 `json:"cost_usd,omitempty"`
+	DurationMS int64   `json:"duration_ms,omitempty"`
+
+	// Content summarises the response's content blocks.
+	Content []Block `json:"content,omitempty"`
+	// Req summarises the request, when the producer sent it.
+	Req *Request `json:"-"`
+
+	// RequestBody, ResponseBody and StreamBody are the raw bodies as
+	// received (JSON, JSON, and the SSE transcript), kept for drill-down.
+	RequestBody  json.RawMessage `json:"request,omitempty"`
+	ResponseBody json.RawMessage `json:"response,omitempty"`
+	StreamBody   string          `json:"stream,omitempty"`
+}
+
+// Identity is the key under which a record is stored once per app: the
+// message id or Agent SDK uuid, else the request id, else "" (no identity).
+func (r *Record) Identity() string {
+	if r.MessageID != "" {
+		return r.MessageID
+	}
+	return r.RequestID
+}
+
+// recordJSON reads a record's stop reason, which may be null.
+type recordJSON struct {
+	StopReason *string `json:"stop_reason"`
+}
+
+// MarshalJSON writes the record with stop_reason as null or a string.
+func (r Record) MarshalJSON() ([]byte, error) {
+	type plain Record
+	var sr *string
+	if r.StopReason != StopNull {
+		s := string(r.StopReason)
+		sr = &s
+	}
+	return json.Marshal(struct {
+		plain
+		StopReason *string `json:"stop_reason"`
+	}{plain(r), sr})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (r *Record) UnmarshalJSON(data []byte) error {
+	type plain Record
+	var p plain
+	if err := json.Unmarshal(data, &p); err != nil {
+		return err
+	}
+	var sr recordJSON
+	if err := json.Unmarshal(data, &sr); err != nil {
+		return err
+	}
+	*r = Record(p)
+	if sr.StopReason != nil {
+		r.StopReason = StopReason(*sr.StopReason)
+	}
+	return nil
+}

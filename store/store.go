@@ -1,0 +1,92 @@
+// Package store defines how stopscope keeps records and the rollups built
+// from them. Store is the one interface; the sqlite and postgres packages
+// implement it with embedded, numbered SQL migrations, and storetest is the
+// test suite both must pass.
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/stopscope/stopscope/analytics"
+)
+
+// Filter selects records. Zero fields select everything.
+type Filter struct {
+	// From is inclusive, To exclusive.
+	From, To    time.Time
+	App         string
+	Environment string
+	Model       string
+	Kind        analytics.Kind
+	// StopReason filters on one stop reason when HasStopReason is set; the
+	// null stop reason is analytics.StopNull.
+	StopReason    analytics.StopReason
+	HasStopReason bool
+	Flag          analytics.Flag
+	ErrorType     string
+	SessionID     string
+	// Text matches records whose response content contains it.
+	Text string
+}
+
+// Dim names one of the rollup dimensions a Query can group by.
+type Dim string
+
+// The dimensions of analytics.Dims.
+const (
+	DimApp         Dim = "app"
+	DimEnvironment Dim = "environment"
+	DimModel       Dim = "model"
+	DimKind        Dim = "kind"
+	DimStopReason  Dim = "stop_reason"
+	DimErrorType   Dim = "error_type"
+	DimHTTPStatus  Dim = "http_status"
+	DimSubtype     Dim = "subtype"
+)
+
+// Query asks for counts over a time range from the rollups.
+type Query struct {
+	// Filter narrows the records; only From, To, App, Environment, Model,
+	// Kind, StopReason/HasStopReason and ErrorType apply to rollups.
+	Filter Filter
+	// GroupBy lists the dimensions to keep apart; the others are summed.
+	GroupBy []Dim
+	// Bucket, when not zero, splits the range into buckets of this width
+	// (time.Minute, time.Hour or 24*time.Hour), aligned to UTC.
+	Bucket time.Duration
+}
+
+// Cursor marks where the next page of a listing starts; "" is the first page.
+type Cursor string
+
+// Store keeps records and answers queries on them. Implementations are safe
+// for concurrent use.
+type Store interface {
+	// Insert stores records durably and updates the rollups in the same
+	// transaction. A record whose identity (analytics.Record.Identity) was
+	// already stored for its app is skipped: Insert sets the ID of each
+	// record it stored and leaves skipped ones at zero. It returns only
+	// after the commit.
+	Insert(ctx context.Context, recs []*analytics.Record) error
+
+	// Get returns one record with its bodies, or an analytics.ENotFound error.
+	Get(ctx context.Context, id int64) (*analytics.Record, error)
+
+	// List returns the records that match f, newest first, at most limit,
+	// without their bodies, and the cursor of the next page ("" at the end).
+	List(ctx context.Context, f Filter, limit int, after Cursor) ([]*analytics.Record, Cursor, error)
+
+	// Aggregate answers a Query from the rollups, exactly: edges of the
+	// range that do not fill a rollup bucket are counted from raw records.
+	Aggregate(ctx context.Context, q Query) ([]analytics.Group, error)
+
+	// RebuildRollups recomputes every rollup from the raw records.
+	RebuildRollups(ctx context.Context) error
+
+	// Ping reports whether the store is reachable.
+	Ping(ctx context.Context) error
+
+	// Close releases the store.
+	Close() error
+}
