@@ -1,0 +1,102 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/stopscope/stopscope/analytics"
+	"github.com/stopscope/stopscope/store"
+)
+
+func (s *Server) summary(c echo.Context, f store.Filter) (analytics.Summary, error) {
+	groups, err := s.Store.Aggregate(c.Request().Context(), summaryQuery(f))
+	if err != nil {
+		return analytics.Summary{}, err
+	}
+	return analytics.Summarize(f.From, f.To, groups), nil
+}
+
+// apiSummary answers GET /api/v1/summary.
+func (s *Server) apiSummary(c echo.Context) error {
+	f, err := s.parseFilter(c)
+	if err != nil {
+		return err
+	}
+	sum, err := s.summary(c, f)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, sum)
+}
+
+// listItem is one record in GET /api/v1/responses.
+type listItem struct {
+	ID          int64           `json:"id"`
+	Time        string          `json:"time"`
+	App         string          `json:"app"`
+	Environment string          `json:"environment"`
+	Model       string          `json:"model"`
+	Kind        analytics.Kind  `json:"kind"`
+	StopReason  *string         `json:"stop_reason"`
+	Flags       analytics.Flags `json:"flags"`
+	Usage       analytics.Usage `json:"usage"`
+	LatencyMS   int64           `json:"latency_ms"`
+	HTTPStatus  int             `json:"http_status,omitempty"`
+	ErrorType   string          `json:"error_type,omitempty"`
+	Subtype     string          `json:"subtype,omitempty"`
+	SessionID   string          `json:"session_id,omitempty"`
+}
+
+func toListItem(r *analytics.Record) listItem {
+	it := listItem{
+		ID: r.ID, Time: r.Time.UTC().Format("2006-01-02T15:04:05.000Z07:00"), App: r.App,
+		Environment: r.Environment, Model: r.Model, Kind: r.Kind, Flags: r.Flags,
+		Usage: r.Usage, LatencyMS: r.LatencyMS, HTTPStatus: r.HTTPStatus,
+		ErrorType: r.ErrorType, Subtype: r.Subtype, SessionID: r.SessionID,
+	}
+	if r.Kind != analytics.KindError && r.StopReason != analytics.StopNull {
+		sr := string(r.StopReason)
+		it.StopReason = &sr
+	}
+	return it
+}
+
+// apiResponses answers GET /api/v1/responses: newest first, cursor-paginated.
+func (s *Server) apiResponses(c echo.Context) error {
+	f, err := s.parseFilter(c)
+	if err != nil {
+		return err
+	}
+	limit, err := parseLimit(c, 50, 1000)
+	if err != nil {
+		return err
+	}
+	recs, next, err := s.Store.List(c.Request().Context(), f, limit, store.Cursor(c.QueryParam("cursor")))
+	if err != nil {
+		return err
+	}
+	items := make([]listItem, len(recs))
+	for i, r := range recs {
+		items[i] = toListItem(r)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"items": items, "next_cursor": string(next)})
+}
+
+// apiResponse answers GET /api/v1/responses/{id}: one record, everything.
+func (s *Server) apiResponse(c echo.Context) error {
+	rec, err := s.record(c)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, rec)
+}
+
+func (s *Server) record(c echo.Context) (*analytics.Record, error) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id < 1 {
+		return nil, analytics.Errorf(analytics.ENotFound, "no record with id %q", c.Param("id"))
+	}
+	return s.Store.Get(c.Request().Context(), id)
+}

@@ -1,0 +1,109 @@
+package web
+
+import (
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/stopscope/stopscope/analytics"
+	"github.com/stopscope/stopscope/store"
+)
+
+// defaultRange is the time range a view shows when none is given.
+const defaultRange = 24 * time.Hour
+
+// parseFilter reads the filter parameters shared by the API and the pages.
+// A bad value is an EInvalid error that names its parameter.
+func (s *Server) parseFilter(c echo.Context) (store.Filter, error) {
+	q := c.QueryParams()
+	var f store.Filter
+	now := s.Now().UTC()
+	var err error
+	if f.To, err = parseTime(q, "to", now); err != nil {
+		return f, err
+	}
+	if f.From, err = parseTime(q, "from", f.To.Add(-defaultRange)); err != nil {
+		return f, err
+	}
+	if r := q.Get("range"); r != "" && q.Get("from") == "" {
+		d, ok := rangePresets[r]
+		if !ok {
+			return f, analytics.Errorf(analytics.EInvalid, "parameter range: %q is not one of 15m, 1h, 6h, 24h, 7d, 30d", r)
+		}
+		f.From = f.To.Add(-d)
+	}
+	if !f.From.Before(f.To) {
+		return f, analytics.Errorf(analytics.EInvalid, "parameter from: %s is not before to (%s)", f.From.Format(time.RFC3339), f.To.Format(time.RFC3339))
+	}
+	f.App = q.Get("app")
+	f.Environment = q.Get("environment")
+	f.Model = q.Get("model")
+	f.ErrorType = q.Get("error_type")
+	f.SessionID = q.Get("session_id")
+	f.Text = q.Get("q")
+	if k := q.Get("kind"); k != "" {
+		if !validKind(analytics.Kind(k)) {
+			return f, analytics.Errorf(analytics.EInvalid, "parameter kind: %q is not one of message, agent_result, error", k)
+		}
+		f.Kind = analytics.Kind(k)
+	}
+	if q.Has("stop_reason") && q.Get("stop_reason") != "" {
+		f.StopReason = analytics.ParseStopReasonKey(q.Get("stop_reason"))
+		f.HasStopReason = true
+	}
+	if fl := q.Get("flag"); fl != "" {
+		if !analytics.Flag(fl).Valid() {
+			return f, analytics.Errorf(analytics.EInvalid, "parameter flag: %q is not one of empty_turn, truncated, refusal, incomplete_stream, unknown_stop_reason", fl)
+		}
+		f.Flag = analytics.Flag(fl)
+	}
+	return f, nil
+}
+
+// rangePresets are the time ranges the filter bar offers.
+var rangePresets = map[string]time.Duration{
+	"15m": 15 * time.Minute, "1h": time.Hour, "6h": 6 * time.Hour,
+	"24h": 24 * time.Hour, "7d": 7 * 24 * time.Hour, "30d": 30 * 24 * time.Hour,
+}
+
+func parseTime(q url.Values, name string, def time.Time) (time.Time, error) {
+	v := q.Get(name)
+	if v == "" {
+		return def, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return t, analytics.Errorf(analytics.EInvalid, "parameter %s: %q is not an RFC 3339 time such as 2026-01-02T15:04:05Z", name, v)
+	}
+	return t.UTC(), nil
+}
+
+func parseLimit(c echo.Context, def, max int) (int, error) {
+	v := c.QueryParam("limit")
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > max {
+		return 0, analytics.Errorf(analytics.EInvalid, "parameter limit: %q is not a whole number from 1 to %d", v, max)
+	}
+	return n, nil
+}
+
+func validKind(k analytics.Kind) bool {
+	for _, x := range analytics.Kinds {
+		if k == x {
+			return true
+		}
+	}
+	return false
+}
+
+// summaryQuery is the rollup query behind a Summary.
+func summaryQuery(f store.Filter) store.Query {
+	return store.Query{Filter: f, GroupBy: []store.Dim{
+		store.DimKind, store.DimStopReason, store.DimErrorType, store.DimHTTPStatus, store.DimSubtype,
+	}}
+}

@@ -1,0 +1,187 @@
+// Package web serves stopscope's HTTP interface: the JSON read API, the
+// browser dashboard (templ components, embedded static assets) and the
+// routes of the ingest handlers, with one place that maps errors to
+// HTTP statuses.
+package web
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/a-h/templ"
+	"github.com/labstack/echo/v4"
+
+	"github.com/stopscope/stopscope/analytics"
+	"github.com/stopscope/stopscope/store"
+)
+
+// Server holds what the HTTP handlers need. Set the fields, then call Handler.
+type Server struct {
+	Store  store.Store
+	Logger *slog.Logger
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+
+	// Telemetry, when set, counts ingest and serves /metrics.
+	Telemetry *Telemetry
+	// Metrics serves GET /metrics (Prometheus format) when set.
+	Metrics http.Handler
+
+	// Ingest handlers, wired by the caller so that this package never
+	// decodes records itself. A nil handler leaves its route unregistered.
+	PostResponses echo.HandlerFunc
+	PostTraces    echo.HandlerFunc
+	PostLogs      echo.HandlerFunc
+}
+
+// Handler returns the HTTP handler with every route registered.
+func (s *Server) Handler() http.Handler {
+	if s.Now == nil {
+		s.Now = time.Now
+	}
+	if s.Logger == nil {
+		s.Logger = slog.Default()
+	}
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.HTTPErrorHandler = s.handleError
+	e.Use(securityHeaders)
+	if s.Telemetry != nil {
+		e.Use(s.Telemetry.Middleware)
+	}
+	if s.Metrics != nil {
+		e.GET("/metrics", echo.WrapHandler(s.Metrics))
+	}
+
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.healthz)
+
+	if s.PostResponses != nil {
+		e.POST("/v1/responses", s.PostResponses)
+	}
+	if s.PostTraces != nil {
+		e.POST("/v1/traces", s.PostTraces)
+	}
+	if s.PostLogs != nil {
+		e.POST("/v1/logs", s.PostLogs)
+	}
+
+	api := e.Group("/api/v1")
+	api.GET("/summary", s.apiSummary)
+	api.GET("/responses", s.apiResponses)
+	api.GET("/responses/:id", s.apiResponse)
+
+	e.GET("/", s.pageOverview)
+	e.GET("/responses", s.pageResponses)
+	e.GET("/responses/:id", s.pageResponse)
+	e.GET("/static/:name", serveStatic)
+	return e
+}
+
+// securityHeaders sets the headers every answer carries: no framing, no
+// sniffing, and a Content-Security-Policy that allows no inline script.
+func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Response().Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		return next(c)
+	}
+}
+
+func (s *Server) healthz(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+	defer cancel()
+	if err := s.Store.Ping(ctx); err != nil {
+		s.Logger.Error("store ping failed", "err", err)
+		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "store unavailable"})
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// StatusOf returns the HTTP status an error is answered with: the one
+// place that maps error codes to statuses.
+func StatusOf(err error) int {
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		return he.Code
+	}
+	switch analytics.ErrorCode(err) {
+	case analytics.EInvalid:
+		return http.StatusBadRequest
+	case analytics.EUnauthorized:
+		return http.StatusUnauthorized
+	case analytics.EForbidden:
+		return http.StatusForbidden
+	case analytics.ENotFound:
+		return http.StatusNotFound
+	case analytics.EConflict:
+		return http.StatusConflict
+	case analytics.ETooLarge:
+		return http.StatusRequestEntityTooLarge
+	case analytics.EUnavailable:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+// handleError is echo's HTTPErrorHandler: codes become statuses, unknown
+// errors become "internal error" for the user and a log line for us.
+func (s *Server) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	var status int
+	var msg string
+	var he *echo.HTTPError
+	switch {
+	case errors.As(err, &he):
+		status = he.Code
+		msg = http.StatusText(he.Code)
+		if m, ok := he.Message.(string); ok && status < 500 {
+			msg = m
+		}
+	default:
+		status = StatusOf(err)
+		msg = analytics.ErrorMessage(err)
+	}
+	if status >= 500 {
+		s.Logger.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "status", status, "err", err)
+	}
+	if status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests {
+		c.Response().Header().Set("Retry-After", "1")
+	}
+	if wantsJSON(c.Request()) {
+		_ = c.JSON(status, map[string]string{"error": msg})
+		return
+	}
+	_ = render(c, status, errorPage(status, msg))
+}
+
+// wantsJSON tells API and ingest callers, who get JSON errors, from
+// browsers, who get a page.
+func wantsJSON(r *http.Request) bool {
+	p := r.URL.Path
+	if strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/v1/") {
+		return true
+	}
+	return !strings.Contains(r.Header.Get("Accept"), "text/html")
+}
+
+// render renders a component into a buffer first, so that a failed render
+// never sends half a page.
+func render(c echo.Context, status int, comp templ.Component) error {
+	var buf bytes.Buffer
+	if err := comp.Render(c.Request().Context(), &buf); err != nil {
+		return err
+	}
+	return c.HTMLBlob(status, buf.Bytes())
+}
