@@ -1,0 +1,517 @@
+package otlp
+
+import (
+	"encoding/json"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/stopscope/stopscope/analytics"
+)
+
+// call gathers what one span (or event) says about one Claude call before it
+// becomes a record. Fields left zero are unknown.
+type call struct {
+	traceID, spanID, parentID string
+	start, end                time.Time
+	app, env                  string
+	agent                     bool
+
+	model, messageID, requestID, sessionID, userID string
+
+	// reasons are the stop reasons found, in order of fidelity.
+	reasons reasons
+	// stopSeqs are the request's stop sequences; stopSeqsKnown says whether
+	// the producer recorded them at all (an absent attribute is not "none").
+	stopSeqs      []string
+	stopSeqsKnown bool
+	stopSequence  string
+	streamed      bool
+	maxTokens     int64
+
+	// usage sources, most faithful first: the raw response, gen_ai.usage.*,
+	// llm.token_count.*.
+	rawUsage, genUsage, oiUsage *usageFacts
+
+	content    []analytics.Block
+	hasContent bool
+	messages   []analytics.Message
+
+	failed     bool
+	httpStatus int
+	errType    string
+	errMsg     string
+
+	subtype    string
+	numTurns   int64
+	costUSD    float64
+	durationMS int64
+
+	reqBody, respBody json.RawMessage
+}
+
+// fillFrom fills what c does not know from o, the outer span of the same call.
+func (c *call) fillFrom(o *call) {
+	fill := func(dst *string, src string) {
+		if *dst == "" {
+			*dst = src
+		}
+	}
+	fill(&c.app, o.app)
+	fill(&c.env, o.env)
+	fill(&c.model, o.model)
+	fill(&c.messageID, o.messageID)
+	fill(&c.requestID, o.requestID)
+	fill(&c.sessionID, o.sessionID)
+	fill(&c.userID, o.userID)
+	fill(&c.stopSequence, o.stopSequence)
+	c.reasons.raw = append(c.reasons.raw, o.reasons.raw...)
+	c.reasons.generic = append(c.reasons.generic, o.reasons.generic...)
+	if !c.stopSeqsKnown && o.stopSeqsKnown {
+		c.stopSeqs, c.stopSeqsKnown = o.stopSeqs, true
+	}
+	c.streamed = c.streamed || o.streamed
+	if c.maxTokens == 0 {
+		c.maxTokens = o.maxTokens
+	}
+	if c.rawUsage == nil {
+		c.rawUsage = o.rawUsage
+	}
+	if c.genUsage == nil {
+		c.genUsage = o.genUsage
+	}
+	if c.oiUsage == nil {
+		c.oiUsage = o.oiUsage
+	}
+	if !c.hasContent {
+		c.content, c.hasContent = o.content, o.hasContent
+	}
+	if c.messages == nil {
+		c.messages = o.messages
+	}
+	c.failed = c.failed || o.failed
+	if c.httpStatus == 0 {
+		c.httpStatus = o.httpStatus
+	}
+	if c.errType == "" || (analytics.StatusForErrorType(c.errType) == 0 && analytics.StatusForErrorType(o.errType) != 0) {
+		if o.errType != "" {
+			c.errType = o.errType
+		}
+	}
+	fill(&c.errMsg, o.errMsg)
+	if c.reqBody == nil {
+		c.reqBody = o.reqBody
+	}
+	if c.respBody == nil {
+		c.respBody = o.respBody
+	}
+}
+
+// record turns the facts into a classified record.
+func (c *call) record(now time.Time) *analytics.Record {
+	r := &analytics.Record{
+		Source:       Source,
+		App:          c.app,
+		Environment:  c.env,
+		SessionID:    c.sessionID,
+		UserID:       c.userID,
+		RequestID:    c.requestID,
+		MessageID:    c.messageID,
+		TraceID:      c.traceID,
+		SpanID:       c.spanID,
+		Kind:         analytics.KindMessage,
+		Model:        c.model,
+		Streamed:     c.streamed,
+		StopSequence: c.stopSequence,
+		Usage:        c.usage(),
+		RequestBody:  c.reqBody,
+		ResponseBody: c.respBody,
+	}
+	r.Time = c.start
+	if r.Time.IsZero() {
+		r.Time = c.end
+	}
+	if r.Time.IsZero() {
+		r.Time = now
+	}
+	r.Time = r.Time.UTC()
+	if !c.start.IsZero() && c.end.After(c.start) {
+		r.LatencyMS = c.end.Sub(c.start).Milliseconds()
+	}
+	if c.hasContent {
+		r.Content = c.content
+	}
+	if c.messages != nil || c.maxTokens != 0 || len(c.stopSeqs) > 0 {
+		r.Req = &analytics.Request{Model: c.model, MaxTokens: c.maxTokens, StopSequences: c.stopSeqs, Messages: c.messages}
+	}
+	switch {
+	case c.agent:
+		r.Kind = analytics.KindAgentResult
+		r.Subtype = c.subtype
+		r.NumTurns = c.numTurns
+		r.CostUSD = c.costUSD
+		r.DurationMS = c.durationMS
+		if r.DurationMS == 0 {
+			r.DurationMS = r.LatencyMS
+		}
+		if c.failed {
+			r.ErrorMessage = c.errMsg
+		}
+		r.StopReason, r.StopReasonAmbiguous = c.reasons.resolve(c.stopSeqs, c.stopSeqsKnown)
+	case c.failed:
+		r.Kind = analytics.KindError
+		r.HTTPStatus = c.httpStatus
+		r.ErrorType = c.errType
+		r.ErrorMessage = c.errMsg
+		if r.HTTPStatus == 0 {
+			r.HTTPStatus = analytics.StatusForErrorType(r.ErrorType)
+		}
+		// A failed call has no stop reason, and no content of its own.
+		r.Content = nil
+	default:
+		r.StopReason, r.StopReasonAmbiguous = c.reasons.resolve(c.stopSeqs, c.stopSeqsKnown)
+	}
+	if r.StopReason != analytics.StopStopSequence {
+		r.StopSequence = ""
+	}
+	analytics.Classify(r)
+	return r
+}
+
+// Attribute and event names read across conventions.
+const (
+	eventInferenceDetails = "gen_ai.client.inference.operation.details"
+	eventChoice           = "gen_ai.choice"
+)
+
+// fromSpan reads a span. It returns nil for a span that is neither a Claude
+// call nor a Claude Agent SDK run.
+func fromSpan(s ptrace.Span, res resource, scope string) *call {
+	st := s.Status()
+	c := fromAttrs(s.Attributes(), res, scope, st.Message())
+	if c == nil {
+		return nil
+	}
+	if !s.TraceID().IsEmpty() {
+		c.traceID = s.TraceID().String()
+	}
+	if !s.SpanID().IsEmpty() {
+		c.spanID = s.SpanID().String()
+	}
+	if !s.ParentSpanID().IsEmpty() {
+		c.parentID = s.ParentSpanID().String()
+	}
+	c.start = tsTime(s.StartTimestamp())
+	c.end = tsTime(s.EndTimestamp())
+	if st.Code() == ptrace.StatusCodeError {
+		c.failed = true
+		c.readErrorText(st.Message())
+		if c.agent {
+			c.readAgentStatus(st.Message())
+		}
+	}
+	for i := 0; i < s.Events().Len(); i++ {
+		ev := s.Events().At(i)
+		switch ev.Name() {
+		case "exception":
+			if v, ok := ev.Attributes().Get("exception.message"); ok {
+				c.readErrorText(v.AsString())
+			}
+			if c.errType == "" {
+				if v, ok := ev.Attributes().Get("exception.type"); ok {
+					c.errType = v.AsString()
+				}
+			}
+		case eventChoice:
+			c.readChoice(ev.Attributes())
+		}
+	}
+	if c.agent && c.subtype == "" && !c.failed {
+		c.subtype = analytics.SubtypeSuccess
+	}
+	return c
+}
+
+// setLogContext stamps a call read from a log event with the event's context.
+func (c *call) setLogContext(lr plog.LogRecord, now time.Time) {
+	if !lr.TraceID().IsEmpty() {
+		c.traceID = lr.TraceID().String()
+	}
+	if !lr.SpanID().IsEmpty() {
+		c.spanID = lr.SpanID().String()
+	}
+	c.start = tsTime(lr.Timestamp())
+	if c.start.IsZero() {
+		c.start = tsTime(lr.ObservedTimestamp())
+	}
+	if c.agent && c.subtype == "" && !c.failed {
+		c.subtype = analytics.SubtypeSuccess
+	}
+}
+
+func tsTime(t pcommon.Timestamp) time.Time {
+	if t == 0 {
+		return time.Time{}
+	}
+	return t.AsTime()
+}
+
+// fromAttrs reads the attributes of a span or an event. It returns nil when
+// they do not describe a Claude call or a Claude Agent SDK run.
+func fromAttrs(m pcommon.Map, res resource, scope, statusMsg string) *call {
+	a := attrs{m}
+	op := a.str("gen_ai.operation.name")
+	oiKind := strings.ToUpper(a.str("openinference.span.kind"))
+	provider := firstNonEmpty(a.str("gen_ai.provider.name"), a.str("gen_ai.system"), a.str("llm.provider"), a.str("llm.system"))
+	model := firstNonEmpty(a.str("gen_ai.response.model"), a.str("gen_ai.request.model"), a.str("llm.model_name"),
+		a.str("llm.response.model_name"), a.str("llm.request.model_name"))
+
+	resultError := strings.HasPrefix(strings.TrimSpace(statusMsg), "Result error:")
+	agent := op == "invoke_agent" || oiKind == "AGENT" || a.has("gen_ai.agent.num_turns") || resultError
+	if !agent && a.has("llm.cost.total") && oiKind != "LLM" && op == "" && !a.hasPrefix("llm.token_count.") {
+		agent = true
+	}
+	if !agent {
+		switch op {
+		case "", "chat", "text_completion", "generate_content":
+		default:
+			return nil // tools, embeddings, agent creation: not a Messages API call
+		}
+		if oiKind != "" && oiKind != "LLM" {
+			return nil
+		}
+		if op == "" && oiKind == "" && provider == "" && model == "" &&
+			!a.hasPrefix("gen_ai.usage.") && !a.has("gen_ai.response.finish_reasons") {
+			return nil
+		}
+	}
+	if !isClaude(provider, model, scope, agent, resultError, a) {
+		return nil
+	}
+	c := &call{app: res.app, env: res.env, agent: agent, model: model}
+	c.messageID = a.str("gen_ai.response.id")
+	c.requestID = a.str("anthropic.request.id")
+	c.sessionID = firstNonEmpty(a.str("gen_ai.conversation.id"), a.str("session.id"))
+	c.userID = firstNonEmpty(a.str("user.id"), a.str("enduser.id"))
+
+	c.readReasons(a)
+	c.readRequest(a)
+	c.readUsage(a)
+	c.readContent(a)
+	c.readRawBodies(a)
+	c.readFailure(a)
+	if agent {
+		c.readAgent(a)
+	}
+	return c
+}
+
+// isClaude reports whether a GenAI span is about Claude: its provider names
+// Anthropic or Claude, or (for a provider hosting many models, or none named)
+// its model does. Agent runs are also recognised by their instrumentation.
+func isClaude(provider, model, scope string, agent, resultError bool, a attrs) bool {
+	p := strings.ToLower(provider)
+	if strings.Contains(p, "anthropic") || strings.Contains(p, "claude") {
+		return true
+	}
+	if strings.Contains(strings.ToLower(model), "claude") {
+		return true
+	}
+	if agent {
+		s := strings.ToLower(scope)
+		if strings.Contains(s, "claude") || strings.Contains(s, "anthropic") {
+			return true
+		}
+		// Only the Agent SDK reports turns and "Result error:" subtypes.
+		if a.has("gen_ai.agent.num_turns") || resultError {
+			return provider == ""
+		}
+	}
+	// A GenAI span naming no provider and no model is taken as Claude's:
+	// stopscope is pointed at Claude traffic, and dropping it would hide calls.
+	return provider == "" && model == ""
+}
+
+func (c *call) readRequest(a attrs) {
+	c.maxTokens = a.int("gen_ai.request.max_tokens")
+	if v, ok := a.m.Get("gen_ai.request.stop_sequences"); ok {
+		c.stopSeqs, c.stopSeqsKnown = stringList(v), true
+	}
+	if v, ok := a.m.Get("gen_ai.request.stream"); ok && v.Type() == pcommon.ValueTypeBool {
+		c.streamed = v.Bool()
+	}
+	// OpenInference's invocation parameters are the full set sent: a stop
+	// sequence absent from them was not sent.
+	if s := a.str("llm.invocation_parameters"); s != "" {
+		var p struct {
+			MaxTokens     int64    `json:"max_tokens"`
+			StopSequences []string `json:"stop_sequences"`
+			Stream        bool     `json:"stream"`
+		}
+		if json.Unmarshal([]byte(s), &p) == nil {
+			if c.maxTokens == 0 {
+				c.maxTokens = p.MaxTokens
+			}
+			if !c.stopSeqsKnown {
+				c.stopSeqs, c.stopSeqsKnown = p.StopSequences, true
+			}
+			c.streamed = c.streamed || p.Stream
+		}
+	}
+}
+
+func (c *call) readFailure(a attrs) {
+	if t := a.str("error.type"); t != "" {
+		c.failed = true
+		c.errType = t
+	}
+	if st := a.int("http.response.status_code"); st >= 400 {
+		c.failed = true
+		c.httpStatus = int(st)
+	}
+}
+
+func (c *call) readAgent(a attrs) {
+	// A result body in output.value (read before) is the most faithful.
+	if c.numTurns == 0 {
+		c.numTurns = a.int("gen_ai.agent.num_turns")
+	}
+	if c.costUSD == 0 {
+		c.costUSD = a.float("llm.cost.total")
+	}
+	if c.costUSD == 0 {
+		c.costUSD = a.float("gen_ai.usage.cost")
+	}
+	if c.durationMS == 0 {
+		c.durationMS = a.int("gen_ai.agent.duration_ms")
+	}
+}
+
+// readAgentStatus reads an Agent SDK result's subtype from a status message:
+// "Result error: <subtype>", or a message naming a known error subtype.
+func (c *call) readAgentStatus(msg string) {
+	if c.subtype != "" {
+		return
+	}
+	if rest, ok := strings.CutPrefix(strings.TrimSpace(msg), "Result error:"); ok {
+		if f := strings.Fields(rest); len(f) > 0 {
+			c.subtype = strings.Trim(f[0], ".,;")
+		}
+	} else {
+		for _, st := range analytics.AgentSubtypes {
+			if st != analytics.SubtypeSuccess && strings.Contains(msg, st) {
+				c.subtype = st
+				break
+			}
+		}
+	}
+	if c.errMsg == "" {
+		c.errMsg = msg
+	}
+}
+
+// attrs reads attributes of any type leniently: producers disagree on types.
+type attrs struct{ m pcommon.Map }
+
+func (a attrs) has(k string) bool { _, ok := a.m.Get(k); return ok }
+
+func (a attrs) hasPrefix(p string) bool {
+	found := false
+	a.m.Range(func(k string, _ pcommon.Value) bool {
+		found = strings.HasPrefix(k, p)
+		return !found
+	})
+	return found
+}
+
+func (a attrs) str(k string) string {
+	v, ok := a.m.Get(k)
+	if !ok {
+		return ""
+	}
+	return v.AsString()
+}
+
+func (a attrs) int(k string) int64 {
+	v, ok := a.m.Get(k)
+	if !ok {
+		return 0
+	}
+	return valueInt(v)
+}
+
+func (a attrs) float(k string) float64 {
+	v, ok := a.m.Get(k)
+	if !ok {
+		return 0
+	}
+	return valueFloat(v)
+}
+
+func valueInt(v pcommon.Value) int64 {
+	switch v.Type() {
+	case pcommon.ValueTypeInt:
+		return v.Int()
+	case pcommon.ValueTypeDouble:
+		return int64(v.Double())
+	case pcommon.ValueTypeStr:
+		var n json.Number = json.Number(strings.TrimSpace(v.Str()))
+		if i, err := n.Int64(); err == nil {
+			return i
+		}
+		if f, err := n.Float64(); err == nil {
+			return int64(f)
+		}
+	}
+	return 0
+}
+
+func valueFloat(v pcommon.Value) float64 {
+	switch v.Type() {
+	case pcommon.ValueTypeInt:
+		return float64(v.Int())
+	case pcommon.ValueTypeDouble:
+		return v.Double()
+	case pcommon.ValueTypeStr:
+		if f, err := json.Number(strings.TrimSpace(v.Str())).Float64(); err == nil {
+			return f
+		}
+	}
+	return 0
+}
+
+// stringList reads a string array attribute, or a string holding a JSON
+// array, or a single string.
+func stringList(v pcommon.Value) []string {
+	out := []string{}
+	switch v.Type() {
+	case pcommon.ValueTypeSlice:
+		for i := 0; i < v.Slice().Len(); i++ {
+			out = append(out, v.Slice().At(i).AsString())
+		}
+	case pcommon.ValueTypeStr:
+		s := strings.TrimSpace(v.Str())
+		if strings.HasPrefix(s, "[") {
+			var l []string
+			if json.Unmarshal([]byte(s), &l) == nil {
+				return append(out, l...)
+			}
+		}
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}

@@ -1,0 +1,544 @@
+package otlp
+
+import (
+	"encoding/json"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/stopscope/stopscope/analytics"
+)
+
+// usageFacts is one source's token counts. input counts what the source calls
+// input (which may include cache reads and writes).
+type usageFacts struct {
+	input, output, cacheRead, cacheWrite int64
+	// inclusive says input counts cache reads and writes, as the GenAI
+	// conventions and OpenInference do and the Messages API does not.
+	inclusive bool
+}
+
+func (u *usageFacts) messagesAPI() analytics.Usage {
+	in := u.input
+	cache := u.cacheRead + u.cacheWrite
+	// An inclusive count can never be below its cache part: when it is, the
+	// producer evidently counted like the Messages API, so it is kept.
+	if u.inclusive && in >= cache {
+		in -= cache
+	}
+	return analytics.Usage{InputTokens: in, OutputTokens: u.output, CacheReadInputTokens: u.cacheRead, CacheCreationInputTokens: u.cacheWrite}
+}
+
+// usage returns the most faithful source's counts, in the Messages API's meaning.
+func (c *call) usage() analytics.Usage {
+	for _, u := range []*usageFacts{c.rawUsage, c.genUsage, c.oiUsage} {
+		if u != nil {
+			return u.messagesAPI()
+		}
+	}
+	return analytics.Usage{}
+}
+
+func (c *call) readUsage(a attrs) {
+	pick := func(keys ...string) (int64, bool) {
+		for _, k := range keys {
+			if v, ok := a.m.Get(k); ok {
+				return valueInt(v), true
+			}
+		}
+		return 0, false
+	}
+	var u usageFacts
+	var any1, any2, any3, any4 bool
+	u.input, any1 = pick("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens")
+	u.output, any2 = pick("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens")
+	u.cacheRead, any3 = pick("gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.cache_read_input_tokens")
+	u.cacheWrite, any4 = pick("gen_ai.usage.cache_creation.input_tokens", "gen_ai.usage.cache_creation_input_tokens",
+		"gen_ai.usage.cache_write.input_tokens", "gen_ai.usage.cache_write_input_tokens")
+	if any1 || any2 || any3 || any4 {
+		u.inclusive = true
+		c.genUsage = &u
+	}
+	var o usageFacts
+	o.input, any1 = pick("llm.token_count.prompt")
+	o.output, any2 = pick("llm.token_count.completion")
+	o.cacheRead, any3 = pick("llm.token_count.prompt_details.cache_read")
+	o.cacheWrite, any4 = pick("llm.token_count.prompt_details.cache_write")
+	if any1 || any2 || any3 || any4 {
+		o.inclusive = true
+		c.oiUsage = &o
+	}
+}
+
+// apiBlock is a Messages API content block, as in request and response bodies.
+type apiBlock struct {
+	Type     string          `json:"type"`
+	Text     string          `json:"text"`
+	Thinking string          `json:"thinking"`
+	Name     string          `json:"name"`
+	Content  json.RawMessage `json:"content"`
+}
+
+func (b apiBlock) block() analytics.Block {
+	out := analytics.Block{Type: b.Type, Name: b.Name}
+	switch b.Type {
+	case "text":
+		out.Text = b.Text
+	case "thinking":
+		out.Text = b.Thinking
+	case "tool_result":
+		out.Text = blocksText(contentBlocks(b.Content))
+	}
+	return out
+}
+
+// contentBlocks reads a Messages API content field: a string or a block list.
+func contentBlocks(raw json.RawMessage) []analytics.Block {
+	raw = json.RawMessage(strings.TrimSpace(string(raw)))
+	if len(raw) == 0 || string(raw) == "null" {
+		return []analytics.Block{}
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return []analytics.Block{{Type: "text", Text: s}}
+	}
+	var bs []apiBlock
+	if json.Unmarshal(raw, &bs) != nil {
+		return []analytics.Block{}
+	}
+	out := make([]analytics.Block, 0, len(bs))
+	for _, b := range bs {
+		out = append(out, b.block())
+	}
+	return out
+}
+
+func blocksText(bs []analytics.Block) string {
+	var sb strings.Builder
+	for _, b := range bs {
+		sb.WriteString(b.Text)
+	}
+	return sb.String()
+}
+
+// textOrBlocks reads flattened content that is plain text or, as OpenLLMetry
+// writes it for Anthropic, a JSON list of Messages API blocks.
+func textOrBlocks(s string) []analytics.Block {
+	t := strings.TrimSpace(s)
+	if strings.HasPrefix(t, "[") {
+		var bs []apiBlock
+		if json.Unmarshal([]byte(t), &bs) == nil && len(bs) > 0 && bs[0].Type != "" {
+			out := make([]analytics.Block, 0, len(bs))
+			for _, b := range bs {
+				out = append(out, b.block())
+			}
+			return out
+		}
+	}
+	return []analytics.Block{{Type: "text", Text: s}}
+}
+
+// apiMessage is a Messages API request message.
+type apiMessage struct {
+	Role    string          `json:"role"`
+	Content json.RawMessage `json:"content"`
+}
+
+// apiRequest is a Messages API request body.
+type apiRequest struct {
+	Model         string       `json:"model"`
+	MaxTokens     int64        `json:"max_tokens"`
+	StopSequences []string     `json:"stop_sequences"`
+	Stream        bool         `json:"stream"`
+	Messages      []apiMessage `json:"messages"`
+}
+
+// apiResponse is a Messages API response body, or an Agent SDK result.
+type apiResponse struct {
+	Type         string     `json:"type"`
+	ID           string     `json:"id"`
+	Model        string     `json:"model"`
+	StopReason   *string    `json:"stop_reason"`
+	StopSequence *string    `json:"stop_sequence"`
+	Content      []apiBlock `json:"content"`
+	Usage        *struct {
+		InputTokens              int64 `json:"input_tokens"`
+		OutputTokens             int64 `json:"output_tokens"`
+		CacheCreationInputTokens int64 `json:"cache_creation_input_tokens"`
+		CacheReadInputTokens     int64 `json:"cache_read_input_tokens"`
+	} `json:"usage"`
+	// Agent SDK result fields.
+	Subtype      string  `json:"subtype"`
+	NumTurns     int64   `json:"num_turns"`
+	TotalCostUSD float64 `json:"total_cost_usd"`
+	DurationMS   int64   `json:"duration_ms"`
+	UUID         string  `json:"uuid"`
+	SessionID    string  `json:"session_id"`
+}
+
+// readRawBodies reads OpenInference's input.value and output.value, which
+// hold the request and response bodies as sent when they are JSON: the most
+// faithful source of all.
+func (c *call) readRawBodies(a attrs) {
+	if s := strings.TrimSpace(a.str("input.value")); strings.HasPrefix(s, "{") {
+		var req apiRequest
+		if json.Unmarshal([]byte(s), &req) == nil && req.Messages != nil {
+			c.reqBody = json.RawMessage(s)
+			c.messages = apiMessages(req.Messages)
+			if req.MaxTokens != 0 {
+				c.maxTokens = req.MaxTokens
+			}
+			c.stopSeqs, c.stopSeqsKnown = req.StopSequences, true
+			c.streamed = c.streamed || req.Stream
+			if c.model == "" {
+				c.model = req.Model
+			}
+		}
+	}
+	s := strings.TrimSpace(a.str("output.value"))
+	if !strings.HasPrefix(s, "{") {
+		return
+	}
+	var resp apiResponse
+	if json.Unmarshal([]byte(s), &resp) != nil {
+		return
+	}
+	switch resp.Type {
+	case "message":
+		c.respBody = json.RawMessage(s)
+		if c.messageID == "" {
+			c.messageID = resp.ID
+		}
+		if resp.StopReason != nil {
+			c.reasons.raw = append([]string{*resp.StopReason}, c.reasons.raw...)
+		}
+		if resp.StopSequence != nil {
+			c.stopSequence = *resp.StopSequence
+		}
+		blocks := make([]analytics.Block, 0, len(resp.Content))
+		for _, b := range resp.Content {
+			blocks = append(blocks, b.block())
+		}
+		c.content, c.hasContent = blocks, true
+	case "result":
+		c.respBody = json.RawMessage(s)
+		c.agent = true
+		c.subtype = resp.Subtype
+		c.numTurns = resp.NumTurns
+		c.costUSD = resp.TotalCostUSD
+		c.durationMS = resp.DurationMS
+		c.messageID = firstNonEmpty(resp.UUID, c.messageID)
+		c.sessionID = firstNonEmpty(c.sessionID, resp.SessionID)
+		if resp.StopReason != nil {
+			c.reasons.raw = append([]string{*resp.StopReason}, c.reasons.raw...)
+		}
+	default:
+		return
+	}
+	if c.model == "" {
+		c.model = resp.Model
+	}
+	if resp.Usage != nil {
+		c.rawUsage = &usageFacts{input: resp.Usage.InputTokens, output: resp.Usage.OutputTokens,
+			cacheRead: resp.Usage.CacheReadInputTokens, cacheWrite: resp.Usage.CacheCreationInputTokens}
+	}
+}
+
+func apiMessages(ms []apiMessage) []analytics.Message {
+	out := make([]analytics.Message, 0, len(ms))
+	for _, m := range ms {
+		out = appendMessage(out, m.Role, contentBlocks(m.Content))
+	}
+	return out
+}
+
+// appendMessage appends a message in the Messages API's shape: tool results
+// are user content, and consecutive messages of one role are one turn (so a
+// tool message followed by a user message is a user turn whose text comes
+// after its tool_result, as the API sees it).
+func appendMessage(ms []analytics.Message, role string, blocks []analytics.Block) []analytics.Message {
+	switch role {
+	case "tool", "function", "ipython":
+		role = "user"
+	case "system", "developer":
+		return ms // the system prompt is not a message of the Messages API
+	}
+	if n := len(ms); n > 0 && ms[n-1].Role == role {
+		ms[n-1].Blocks = append(ms[n-1].Blocks, blocks...)
+		return ms
+	}
+	return append(ms, analytics.Message{Role: role, Blocks: blocks})
+}
+
+// genAIMessage is an entry of gen_ai.input.messages / gen_ai.output.messages.
+type genAIMessage struct {
+	Role         string      `json:"role"`
+	Parts        []genAIPart `json:"parts"`
+	FinishReason string      `json:"finish_reason"`
+}
+
+type genAIPart struct {
+	Type     string          `json:"type"`
+	Content  json.RawMessage `json:"content"`
+	Name     string          `json:"name"`
+	Response json.RawMessage `json:"response"`
+	Result   json.RawMessage `json:"result"`
+}
+
+func rawText(raw json.RawMessage) string {
+	if len(raw) == 0 || string(raw) == "null" {
+		return ""
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	return string(raw)
+}
+
+func (p genAIPart) block() analytics.Block {
+	switch p.Type {
+	case "text":
+		return analytics.Block{Type: "text", Text: rawText(p.Content)}
+	case "reasoning":
+		return analytics.Block{Type: "thinking", Text: rawText(p.Content)}
+	case "tool_call":
+		return analytics.Block{Type: "tool_use", Name: p.Name}
+	case "server_tool_call":
+		return analytics.Block{Type: "server_tool_use", Name: p.Name}
+	case "tool_call_response":
+		return analytics.Block{Type: "tool_result", Text: rawText(firstRaw(p.Response, p.Result))}
+	case "server_tool_call_response":
+		return analytics.Block{Type: "server_tool_result"}
+	}
+	return analytics.Block{Type: p.Type}
+}
+
+func firstRaw(rs ...json.RawMessage) json.RawMessage {
+	for _, r := range rs {
+		if len(r) > 0 {
+			return r
+		}
+	}
+	return nil
+}
+
+func genAIMessages(s string) ([]genAIMessage, bool) {
+	var ms []genAIMessage
+	if json.Unmarshal([]byte(s), &ms) != nil {
+		return nil, false
+	}
+	return ms, true
+}
+
+func partsBlocks(ps []genAIPart) []analytics.Block {
+	out := make([]analytics.Block, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, p.block())
+	}
+	return out
+}
+
+// readContent reads the request messages and response content from the GenAI
+// conventions, OpenInference's flattened messages, and OpenLLMetry's older
+// flattened prompt and completion attributes, most structured first.
+func (c *call) readContent(a attrs) {
+	if ms, ok := genAIMessages(a.str("gen_ai.input.messages")); ok {
+		c.messages = []analytics.Message{}
+		for _, m := range ms {
+			c.messages = appendMessage(c.messages, m.Role, partsBlocks(m.Parts))
+		}
+	}
+	if ms, ok := genAIMessages(a.str("gen_ai.output.messages")); ok {
+		blocks := []analytics.Block{}
+		for _, m := range ms {
+			if m.Role == "" || m.Role == "assistant" {
+				blocks = append(blocks, partsBlocks(m.Parts)...)
+			}
+			if m.FinishReason != "" {
+				c.reasons.generic = append(c.reasons.generic, m.FinishReason)
+			}
+		}
+		c.content, c.hasContent = blocks, true
+	}
+	if c.messages == nil {
+		c.messages = flatMessages(a.m, "llm.input_messages.", oiMessage)
+	}
+	if !c.hasContent {
+		if ms := flatMessages(a.m, "llm.output_messages.", oiMessage); ms != nil {
+			c.content, c.hasContent = assistantBlocks(ms), true
+		}
+	}
+	if c.messages == nil {
+		c.messages = flatMessages(a.m, "gen_ai.prompt.", oldMessage)
+	}
+	if !c.hasContent {
+		if ms := flatMessages(a.m, "gen_ai.completion.", oldMessage); ms != nil {
+			c.content, c.hasContent = assistantBlocks(ms), true
+		}
+	}
+}
+
+func assistantBlocks(ms []analytics.Message) []analytics.Block {
+	out := []analytics.Block{}
+	for _, m := range ms {
+		if m.Role == "" || m.Role == "assistant" {
+			out = append(out, m.Blocks...)
+		}
+	}
+	return out
+}
+
+// flatMessages groups attributes prefix+N+"."+rest by N and builds one message
+// per N with build. It returns nil when there are none.
+func flatMessages(m pcommon.Map, prefix string, build func(map[string]string) (string, []analytics.Block)) []analytics.Message {
+	groups := map[int]map[string]string{}
+	m.Range(func(k string, v pcommon.Value) bool {
+		rest, ok := strings.CutPrefix(k, prefix)
+		if !ok {
+			return true
+		}
+		num, field, ok := strings.Cut(rest, ".")
+		if !ok {
+			return true
+		}
+		n, err := strconv.Atoi(num)
+		if err != nil || n < 0 || n > 1<<16 {
+			return true
+		}
+		g := groups[n]
+		if g == nil {
+			g = map[string]string{}
+			groups[n] = g
+		}
+		g[field] = v.AsString()
+		return true
+	})
+	if len(groups) == 0 {
+		return nil
+	}
+	ns := make([]int, 0, len(groups))
+	for n := range groups {
+		ns = append(ns, n)
+	}
+	sort.Ints(ns)
+	out := []analytics.Message{}
+	for _, n := range ns {
+		role, blocks := build(groups[n])
+		out = appendMessage(out, role, blocks)
+	}
+	return out
+}
+
+// subIndexed returns the sub-indices N present as prefix+N+"."+... in g, sorted.
+func subIndexed(g map[string]string, prefix string) []int {
+	seen := map[int]bool{}
+	for k := range g {
+		if rest, ok := strings.CutPrefix(k, prefix); ok {
+			num, _, _ := strings.Cut(rest, ".")
+			if n, err := strconv.Atoi(num); err == nil && n >= 0 && n <= 1<<16 {
+				seen[n] = true
+			}
+		}
+	}
+	out := make([]int, 0, len(seen))
+	for n := range seen {
+		out = append(out, n)
+	}
+	sort.Ints(out)
+	return out
+}
+
+// oiMessage builds a message from OpenInference's flattened fields:
+// message.role, message.content, message.contents.M.message_content.{type,text},
+// message.contents.M.tool_call.function.name, message.tool_calls.K.tool_call.function.name.
+func oiMessage(g map[string]string) (string, []analytics.Block) {
+	role := g["message.role"]
+	blocks := []analytics.Block{}
+	hasToolUse := false
+	for _, i := range subIndexed(g, "message.contents.") {
+		p := "message.contents." + strconv.Itoa(i) + "."
+		typ := g[p+"message_content.type"]
+		switch typ {
+		case "text", "":
+			blocks = append(blocks, analytics.Block{Type: "text", Text: g[p+"message_content.text"]})
+		case "tool_use", "tool_call":
+			hasToolUse = true
+			blocks = append(blocks, analytics.Block{Type: "tool_use", Name: g[p+"tool_call.function.name"]})
+		case "tool_result":
+			blocks = append(blocks, analytics.Block{Type: "tool_result", Text: g[p+"message_content.text"]})
+		default:
+			blocks = append(blocks, analytics.Block{Type: typ})
+		}
+	}
+	if len(blocks) == 0 {
+		if s, ok := g["message.content"]; ok {
+			if role == "tool" {
+				blocks = append(blocks, analytics.Block{Type: "tool_result", Text: s})
+			} else {
+				blocks = append(blocks, analytics.Block{Type: "text", Text: s})
+			}
+		}
+	}
+	if !hasToolUse {
+		for _, i := range subIndexed(g, "message.tool_calls.") {
+			name := g["message.tool_calls."+strconv.Itoa(i)+".tool_call.function.name"]
+			blocks = append(blocks, analytics.Block{Type: "tool_use", Name: name})
+		}
+	}
+	return role, blocks
+}
+
+// oldMessage builds a message from OpenLLMetry's older gen_ai.prompt.N.* and
+// gen_ai.completion.N.* fields: role, content, tool_calls.K.name.
+func oldMessage(g map[string]string) (string, []analytics.Block) {
+	role := g["role"]
+	blocks := []analytics.Block{}
+	if s, ok := g["content"]; ok {
+		if role == "tool" {
+			blocks = append(blocks, analytics.Block{Type: "tool_result", Text: s})
+		} else {
+			blocks = append(blocks, textOrBlocks(s)...)
+		}
+	}
+	for _, i := range subIndexed(g, "tool_calls.") {
+		blocks = append(blocks, analytics.Block{Type: "tool_use", Name: g["tool_calls."+strconv.Itoa(i)+".name"]})
+	}
+	return role, blocks
+}
+
+// The Anthropic SDKs' error messages: "529 {...json...}" (TypeScript) and
+// "Error code: 529 - {'type': ...}" (Python, a dict's repr).
+var (
+	reStatus    = regexp.MustCompile(`^(?:Error code: )?([1-5][0-9][0-9])\b`)
+	reErrorType = regexp.MustCompile(`["']error["']\s*:\s*\{\s*["']type["']\s*:\s*["']([A-Za-z_]+)["']`)
+	reErrorMsg  = regexp.MustCompile(`["']message["']\s*:\s*["']([^"']*)["']`)
+)
+
+// readErrorText reads the HTTP status, API error type and message from an
+// exception or status message.
+func (c *call) readErrorText(s string) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return
+	}
+	c.failed = true
+	if m := reStatus.FindStringSubmatch(s); m != nil && c.httpStatus == 0 {
+		c.httpStatus, _ = strconv.Atoi(m[1])
+	}
+	if m := reErrorType.FindStringSubmatch(s); m != nil {
+		// The API's own type beats a producer's class name in error.type.
+		if c.errType == "" || analytics.StatusForErrorType(c.errType) == 0 {
+			c.errType = m[1]
+		}
+		if mm := reErrorMsg.FindStringSubmatch(s[strings.Index(s, m[0]):]); mm != nil && c.errMsg == "" {
+			c.errMsg = mm[1]
+		}
+	}
+	if c.errMsg == "" {
+		c.errMsg = s
+	}
+}

@@ -1,0 +1,68 @@
+package otlp
+
+import (
+	"os"
+	"testing"
+
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+)
+
+func FuzzTracesJSON(f *testing.F) {
+	b, err := os.ReadFile(captureJSON)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b)
+	f.Add([]byte(`{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0102030405060708090a0b0c0d0e0f10","spanId":"0102030405060708","attributes":[{"key":"gen_ai.system","value":{"stringValue":"anthropic"}},{"key":"llm.input_messages.99999999999.message.role","value":{"intValue":"7"}}]}]}]}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		req := ptraceotlp.NewExportRequest()
+		if req.UnmarshalJSON(data) != nil {
+			return
+		}
+		Traces(req.Traces(), testNow)
+	})
+}
+
+func FuzzTracesProto(f *testing.F) {
+	b, err := os.ReadFile(captureProto)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b)
+	// A small seed too: mutating the 24 KB capture alone is slow going.
+	small, err := ptraceotlp.NewExportRequestFromTraces(traces(spanSpec{attrs: anthropicSpan(
+		"anthropic.message.stop_reason", "end_turn", "gen_ai.usage.input_tokens", 5,
+		"gen_ai.output.messages", `[{"role":"assistant","parts":[{"type":"text","content":"x"}]}]`)})).MarshalProto()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(small)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		req := ptraceotlp.NewExportRequest()
+		if req.UnmarshalProto(data) != nil {
+			return
+		}
+		Traces(req.Traces(), testNow)
+	})
+}
+
+func BenchmarkTracesProto(b *testing.B) {
+	data, err := os.ReadFile(captureProto)
+	if err != nil {
+		b.Fatal(err)
+	}
+	spans := readCapture(b, captureProto).SpanCount()
+	b.ReportAllocs()
+	b.SetBytes(int64(len(data)))
+	b.ResetTimer()
+	for b.Loop() {
+		req := ptraceotlp.NewExportRequest()
+		if err := req.UnmarshalProto(data); err != nil {
+			b.Fatal(err)
+		}
+		if recs, _, _ := Traces(req.Traces(), testNow); len(recs) != 11 {
+			b.Fatalf("got %d records", len(recs))
+		}
+	}
+	b.ReportMetric(float64(spans)*float64(b.N)/b.Elapsed().Seconds(), "spans/s")
+}

@@ -1,0 +1,95 @@
+package otlp
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+
+	"github.com/stopscope/stopscope/analytics"
+)
+
+var testNow = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+const (
+	captureJSON  = "testdata/openllmetry-js-anthropic-traces.json"
+	captureProto = "testdata/openinference-js-anthropic-traces.pb"
+)
+
+func readCapture(t testing.TB, path string) ptrace.Traces {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := ptraceotlp.NewExportRequest()
+	if strings.HasSuffix(path, ".json") {
+		err = req.UnmarshalJSON(b)
+	} else {
+		err = req.UnmarshalProto(b)
+	}
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return req.Traces()
+}
+
+// summary counts records by what the fixtures' README describes, as sorted
+// "key=count" lines, so a mismatch shows the whole picture.
+func summary(recs []*analytics.Record) string {
+	n := map[string]int{}
+	for _, r := range recs {
+		n["total"]++
+		n["app="+r.App]++
+		n["env="+r.Environment]++
+		n["source="+r.Source]++
+		n["kind="+string(r.Kind)]++
+		if r.Kind != analytics.KindError {
+			k := "stop=" + r.StopReason.Key()
+			if r.StopReasonAmbiguous {
+				k += "(ambiguous)"
+			}
+			n[k]++
+		} else {
+			n[fmt.Sprintf("error=%d/%s/%s", r.HTTPStatus, r.ErrorType, r.ErrorMessage)]++
+		}
+		for _, f := range r.Flags.List() {
+			n["flag="+string(f)]++
+		}
+		for _, c := range r.Causes {
+			n["cause="+string(c)]++
+		}
+		for _, tool := range r.Tools {
+			n["tool="+tool]++
+		}
+		if r.StopSequence != "" {
+			n["stop_sequence="+r.StopSequence]++
+		}
+		if r.Streamed {
+			n["streamed"]++
+		}
+		if r.MessageID != "" {
+			n["has_message_id"]++
+		}
+		if r.TraceID != "" && r.SpanID != "" {
+			n["has_trace_and_span"]++
+		}
+	}
+	lines := make([]string, 0, len(n))
+	for k, v := range n {
+		lines = append(lines, fmt.Sprintf("%s=%d", k, v))
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
+}
+
+func sortedCopy(ss []string) []string {
+	out := append([]string(nil), ss...)
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,340 @@
+// Package otlpreceiver receives OpenTelemetry traces and logs over OTLP/HTTP
+// (POST /v1/traces and /v1/logs, protobuf or JSON, gzip or not) and OTLP/gRPC,
+// turns them into records with package otlp and hands them to a Sink.
+//
+// Errors follow the OTLP specification where it is strict and stopscope's
+// central error handler elsewhere: a body that cannot be decoded is answered
+// here with 400 and a google.rpc.Status body in the request's own content
+// type, and an unsupported media type or encoding with 415 (the specification
+// asks for both; neither has an analytics code). Size limits (413) and a sink
+// that cannot take the records are returned as *analytics.Error for the
+// central handler to map.
+package otlpreceiver
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	statuspb "google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	_ "google.golang.org/grpc/encoding/gzip" // OTLP/gRPC exporters may compress with gzip
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/stopscope/stopscope/analytics"
+	"github.com/stopscope/stopscope/ingest/otlp"
+)
+
+// Default limits, used when the Receiver's are zero.
+const (
+	DefaultMaxBodyBytes         = 8 << 20
+	DefaultMaxDecompressedBytes = 32 << 20
+)
+
+// Content types of OTLP/HTTP.
+const (
+	ContentTypeProtobuf = "application/x-protobuf"
+	ContentTypeJSON     = "application/json"
+)
+
+// Sink stores decoded records. store.Store satisfies it.
+type Sink interface {
+	Insert(ctx context.Context, recs []*analytics.Record) error
+}
+
+// Receiver receives OTLP exports and stores the Claude calls they carry. Its
+// zero limits mean the defaults; Now defaults to time.Now. It is safe for
+// concurrent use once configured.
+type Receiver struct {
+	Sink Sink
+	// MaxBodyBytes limits a request body as sent (compressed or not).
+	MaxBodyBytes int64
+	// MaxDecompressedBytes limits a gzip body once decompressed.
+	MaxDecompressedBytes int64
+	// Now stamps records whose span has no time; it defaults to time.Now.
+	Now func() time.Time
+}
+
+func (r *Receiver) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+func (r *Receiver) maxBody() int64 {
+	if r.MaxBodyBytes > 0 {
+		return r.MaxBodyBytes
+	}
+	return DefaultMaxBodyBytes
+}
+
+func (r *Receiver) maxDecompressed() int64 {
+	if r.MaxDecompressedBytes > 0 {
+		return r.MaxDecompressedBytes
+	}
+	return DefaultMaxDecompressedBytes
+}
+
+// Traces handles POST /v1/traces: an ExportTraceServiceRequest in, the
+// matching ExportTraceServiceResponse out, in the request's content type.
+func (r *Receiver) Traces(c echo.Context) error {
+	return r.serve(c, func(body []byte, isJSON bool) ([]byte, error, error) {
+		req := ptraceotlp.NewExportRequest()
+		if err := unmarshal(req, body, isJSON); err != nil {
+			return nil, err, nil
+		}
+		rejected, msg, err := r.exportTraces(c.Request().Context(), req)
+		if err != nil {
+			return nil, nil, err
+		}
+		resp := ptraceotlp.NewExportResponse()
+		if rejected > 0 {
+			resp.PartialSuccess().SetRejectedSpans(int64(rejected))
+			resp.PartialSuccess().SetErrorMessage(msg)
+		}
+		out, err := marshal(resp, isJSON)
+		return out, nil, err
+	})
+}
+
+// Logs handles POST /v1/logs: an ExportLogsServiceRequest in, the matching
+// ExportLogsServiceResponse out, in the request's content type.
+func (r *Receiver) Logs(c echo.Context) error {
+	return r.serve(c, func(body []byte, isJSON bool) ([]byte, error, error) {
+		req := plogotlp.NewExportRequest()
+		if err := unmarshal(req, body, isJSON); err != nil {
+			return nil, err, nil
+		}
+		rejected, msg, err := r.exportLogs(c.Request().Context(), req)
+		if err != nil {
+			return nil, nil, err
+		}
+		resp := plogotlp.NewExportResponse()
+		if rejected > 0 {
+			resp.PartialSuccess().SetRejectedLogRecords(int64(rejected))
+			resp.PartialSuccess().SetErrorMessage(msg)
+		}
+		out, err := marshal(resp, isJSON)
+		return out, nil, err
+	})
+}
+
+func (r *Receiver) exportTraces(ctx context.Context, req ptraceotlp.ExportRequest) (int, string, error) {
+	recs, rejected, msg := otlp.Traces(req.Traces(), r.now())
+	return rejected, msg, r.insert(ctx, recs)
+}
+
+func (r *Receiver) exportLogs(ctx context.Context, req plogotlp.ExportRequest) (int, string, error) {
+	recs, rejected, msg := otlp.Logs(req.Logs(), r.now())
+	return rejected, msg, r.insert(ctx, recs)
+}
+
+func (r *Receiver) insert(ctx context.Context, recs []*analytics.Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	if r.Sink == nil {
+		return analytics.Errorf(analytics.EUnavailable, "no store to receive OTLP records")
+	}
+	return r.Sink.Insert(ctx, recs)
+}
+
+type protoJSON interface {
+	UnmarshalProto([]byte) error
+	UnmarshalJSON([]byte) error
+}
+
+func unmarshal(m protoJSON, body []byte, isJSON bool) error {
+	if isJSON {
+		return m.UnmarshalJSON(body)
+	}
+	return m.UnmarshalProto(body)
+}
+
+type protoJSONOut interface {
+	MarshalProto() ([]byte, error)
+	MarshalJSON() ([]byte, error)
+}
+
+func marshal(m protoJSONOut, isJSON bool) ([]byte, error) {
+	if isJSON {
+		return m.MarshalJSON()
+	}
+	return m.MarshalProto()
+}
+
+// serve reads, bounds and decompresses the body, then runs handle, which
+// returns the response body, or a decoding error (answered 400 here), or
+// another error (returned to the central handler).
+func (r *Receiver) serve(c echo.Context, handle func(body []byte, isJSON bool) ([]byte, error, error)) error {
+	req := c.Request()
+	isJSON, ok := mediaType(req.Header.Get(echo.HeaderContentType))
+	if !ok {
+		return c.String(http.StatusUnsupportedMediaType,
+			"unsupported content type: OTLP/HTTP takes application/x-protobuf or application/json")
+	}
+	ct := ContentTypeProtobuf
+	if isJSON {
+		ct = ContentTypeJSON
+	}
+	enc := strings.ToLower(strings.TrimSpace(req.Header.Get(echo.HeaderContentEncoding)))
+	if enc != "" && enc != "identity" && enc != "gzip" {
+		return c.String(http.StatusUnsupportedMediaType, "unsupported content encoding "+enc+": use gzip or none")
+	}
+	body, err := r.readBody(req, enc == "gzip")
+	if err != nil {
+		if analytics.ErrorCode(err) == analytics.EInvalid {
+			return writeStatus(c, ct, isJSON, err.Error())
+		}
+		return err
+	}
+	out, decodeErr, err := handle(body, isJSON)
+	if decodeErr != nil {
+		return writeStatus(c, ct, isJSON, "cannot decode the OTLP request: "+decodeErr.Error())
+	}
+	if err != nil {
+		return err
+	}
+	return c.Blob(http.StatusOK, ct, out)
+}
+
+// mediaType reports whether a Content-Type is OTLP's JSON (true) or
+// protobuf (false), with or without parameters; ok is false for any other.
+func mediaType(h string) (isJSON, ok bool) {
+	mt, _, err := mime.ParseMediaType(h)
+	if err != nil {
+		return false, false
+	}
+	switch mt {
+	case ContentTypeJSON:
+		return true, true
+	case ContentTypeProtobuf:
+		return false, true
+	}
+	return false, false
+}
+
+// readBody reads the body within MaxBodyBytes and, for gzip, decompresses it
+// within MaxDecompressedBytes, stopping as soon as a limit is passed so that
+// neither a large body nor a gzip bomb is held in memory.
+func (r *Receiver) readBody(req *http.Request, gz bool) ([]byte, error) {
+	limit := r.maxBody()
+	if req.ContentLength > limit {
+		return nil, analytics.Errorf(analytics.ETooLarge, "request body of %d bytes is over the limit of %d", req.ContentLength, limit)
+	}
+	raw, err := io.ReadAll(io.LimitReader(req.Body, limit+1))
+	if err != nil {
+		return nil, analytics.Errorf(analytics.EInvalid, "cannot read the request body: %v", err)
+	}
+	if int64(len(raw)) > limit {
+		return nil, analytics.Errorf(analytics.ETooLarge, "request body is over the limit of %d bytes", limit)
+	}
+	if !gz {
+		return raw, nil
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(raw))
+	if err != nil {
+		return nil, analytics.Errorf(analytics.EInvalid, "invalid gzip body: %v", err)
+	}
+	dlimit := r.maxDecompressed()
+	out, err := io.ReadAll(io.LimitReader(zr, dlimit+1))
+	if int64(len(out)) > dlimit {
+		return nil, analytics.Errorf(analytics.ETooLarge, "decompressed request body is over the limit of %d bytes", dlimit)
+	}
+	if err != nil {
+		return nil, analytics.Errorf(analytics.EInvalid, "invalid gzip body: %v", err)
+	}
+	return out, nil
+}
+
+// writeStatus answers 400 with a google.rpc.Status body in the request's
+// content type, as OTLP/HTTP asks for requests that cannot be processed.
+func writeStatus(c echo.Context, ct string, isJSON bool, msg string) error {
+	st := &statuspb.Status{Code: int32(codes.InvalidArgument), Message: msg}
+	var b []byte
+	var err error
+	if isJSON {
+		b, err = protojson.Marshal(st)
+	} else {
+		b, err = proto.Marshal(st)
+	}
+	if err != nil {
+		return err
+	}
+	return c.Blob(http.StatusBadRequest, ct, b)
+}
+
+// RegisterGRPC registers the OTLP/gRPC trace and log services on s. gRPC's
+// own limits apply (grpc.MaxRecvMsgSize, default 4 MiB); gzip is accepted.
+func (r *Receiver) RegisterGRPC(s *grpc.Server) {
+	ptraceotlp.RegisterGRPCServer(s, &traceServer{r: r})
+	plogotlp.RegisterGRPCServer(s, &logServer{r: r})
+}
+
+type traceServer struct {
+	ptraceotlp.UnimplementedGRPCServer
+	r *Receiver
+}
+
+// Export receives one OTLP/gRPC trace export.
+func (s *traceServer) Export(ctx context.Context, req ptraceotlp.ExportRequest) (ptraceotlp.ExportResponse, error) {
+	resp := ptraceotlp.NewExportResponse()
+	rejected, msg, err := s.r.exportTraces(ctx, req)
+	if err != nil {
+		return resp, grpcError(err)
+	}
+	if rejected > 0 {
+		resp.PartialSuccess().SetRejectedSpans(int64(rejected))
+		resp.PartialSuccess().SetErrorMessage(msg)
+	}
+	return resp, nil
+}
+
+type logServer struct {
+	plogotlp.UnimplementedGRPCServer
+	r *Receiver
+}
+
+// Export receives one OTLP/gRPC log export.
+func (s *logServer) Export(ctx context.Context, req plogotlp.ExportRequest) (plogotlp.ExportResponse, error) {
+	resp := plogotlp.NewExportResponse()
+	rejected, msg, err := s.r.exportLogs(ctx, req)
+	if err != nil {
+		return resp, grpcError(err)
+	}
+	if rejected > 0 {
+		resp.PartialSuccess().SetRejectedLogRecords(int64(rejected))
+		resp.PartialSuccess().SetErrorMessage(msg)
+	}
+	return resp, nil
+}
+
+// grpcError maps a sink error to the gRPC code OTLP exporters act on:
+// Unavailable is retried, the others are not.
+func grpcError(err error) error {
+	if errors.Is(err, context.Canceled) {
+		return status.Error(codes.Canceled, "canceled")
+	}
+	switch analytics.ErrorCode(err) {
+	case analytics.EUnavailable:
+		return status.Error(codes.Unavailable, analytics.ErrorMessage(err))
+	case analytics.ETooLarge:
+		return status.Error(codes.ResourceExhausted, analytics.ErrorMessage(err))
+	case analytics.EInvalid:
+		return status.Error(codes.InvalidArgument, analytics.ErrorMessage(err))
+	}
+	return status.Error(codes.Internal, analytics.ErrorMessage(err))
+}
