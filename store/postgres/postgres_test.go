@@ -1,0 +1,126 @@
+package postgres_test
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	_ "github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/stopscope/stopscope/analytics"
+	"github.com/stopscope/stopscope/store"
+	"github.com/stopscope/stopscope/store/postgres"
+	"github.com/stopscope/stopscope/store/storetest"
+)
+
+const envDSN = "STOPSCOPE_TEST_POSTGRES"
+
+// freshDSN creates a database with a random name on the server of env
+// STOPSCOPE_TEST_POSTGRES, drops it when the test ends, and returns its DSN.
+func freshDSN(tb testing.TB) string {
+	tb.Helper()
+	admin := os.Getenv(envDSN)
+	if admin == "" {
+		tb.Skip("STOPSCOPE_TEST_POSTGRES not set: skipping the PostgreSQL store suite")
+	}
+	u, err := url.Parse(admin)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		tb.Fatalf("%s must be a postgres:// URL: %q", envDSN, admin)
+	}
+	db, err := sql.Open("pgx", admin)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer db.Close()
+	b := make([]byte, 8)
+	rand.Read(b)
+	name := "stopscope_test_" + hex.EncodeToString(b)
+	// A database name cannot be a parameter; it is random hex, quoted.
+	ident := pgx.Identifier{name}.Sanitize()
+	if _, err := db.Exec("CREATE DATABASE " + ident); err != nil {
+		tb.Fatalf("creating %s: %v", name, err)
+	}
+	tb.Cleanup(func() {
+		db, err := sql.Open("pgx", admin)
+		if err != nil {
+			tb.Error(err)
+			return
+		}
+		defer db.Close()
+		if _, err := db.Exec("DROP DATABASE IF EXISTS " + ident + " WITH (FORCE)"); err != nil {
+			tb.Errorf("dropping %s: %v", name, err)
+		}
+	})
+	u.Path = "/" + name
+	return u.String()
+}
+
+func open(tb testing.TB) store.Store {
+	s, err := postgres.Open(context.Background(), freshDSN(tb))
+	if err != nil {
+		tb.Fatalf("Open: %v", err)
+	}
+	tb.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestStore(t *testing.T) {
+	if os.Getenv(envDSN) == "" {
+		t.Skip("STOPSCOPE_TEST_POSTGRES not set: skipping the PostgreSQL store suite")
+	}
+	storetest.Run(t, func(t *testing.T) store.Store { return open(t) })
+}
+
+func BenchmarkInsert(b *testing.B) {
+	storetest.BenchInsert(b, func(b *testing.B) store.Store { return open(b) })
+}
+
+// Instances starting at once migrate the same database once, in turn.
+func TestConcurrentMigrations(t *testing.T) {
+	dsn := freshDSN(t)
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, err := postgres.Open(context.Background(), dsn)
+			if err != nil {
+				errs <- err
+				return
+			}
+			s.Close()
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("Open: %v", err)
+	}
+	s, err := postgres.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var versions int
+	if err := s.Reader().QueryRow("SELECT COUNT(*) FROM schema_migrations").Scan(&versions); err != nil || versions != 1 {
+		t.Errorf("schema_migrations has %d rows, %v", versions, err)
+	}
+	rec := &analytics.Record{Time: time.Unix(1e9, 0), App: "a", Kind: analytics.KindMessage}
+	if err := s.Insert(context.Background(), []*analytics.Record{rec}); err != nil || rec.ID == 0 {
+		t.Errorf("Insert: id %d, %v", rec.ID, err)
+	}
+}
+
+func TestOpenBadDSN(t *testing.T) {
+	if _, err := postgres.Open(context.Background(), "postgres://nobody@127.0.0.1:1/none?sslmode=disable&connect_timeout=2"); err == nil {
+		t.Error("Open of an unreachable server succeeded")
+	}
+}

@@ -1,0 +1,96 @@
+// Package sqlite opens the SQLite store (modernc.org/sqlite, no cgo): one
+// database file in WAL mode, written through a single connection and read
+// through a separate pool.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/stopscope/stopscope/store/sqlstore"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Migrations returns the embedded NNNN_name.sql migrations.
+func Migrations() fs.FS {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		panic(err) // the embedded directory always exists
+	}
+	return sub
+}
+
+// Dialect is SQLite's: ? placeholders, and a limit of 32766 bind parameters
+// per statement (SQLITE_MAX_VARIABLE_NUMBER since 3.32).
+var Dialect = sqlstore.Dialect{Name: "sqlite", MaxParams: 32766}
+
+// DSN returns the modernc.org/sqlite data source name for the database file
+// at path. busy_timeout comes first so that the pragmas after it wait for a
+// lock instead of failing with SQLITE_BUSY; synchronous(FULL) syncs the WAL
+// at every commit, so that an acknowledged record survives power loss too
+// (ingest batches commits, so the sync is paid per batch, not per record);
+// a 32 MiB page cache per connection keeps the indexes' hot pages in memory.
+// Readers set query_only; the writer begins transactions IMMEDIATE, taking
+// the write lock up front rather than failing to upgrade a read lock.
+func DSN(path string, writer bool) string {
+	// SQLite parses a file: URI, in which these three are special.
+	p := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
+	dsn := "file:" + p + "?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)" +
+		"&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_pragma=cache_size(-32768)"
+	if writer {
+		return dsn + "&_txlock=immediate"
+	}
+	return dsn + "&_pragma=query_only(1)"
+}
+
+// Open opens (creating it and its directory if needed) the SQLite database
+// at path and applies the pending migrations.
+func Open(path string) (*sqlstore.Store, error) {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("sqlite: %w", err)
+		}
+	}
+	w, err := sql.Open("sqlite", DSN(path, true))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	// One writer: SQLite allows one write transaction at a time, and Go
+	// waiting for the connection is cheaper than SQLite's busy loop.
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxIdleTime(0)
+	w.SetConnMaxLifetime(0)
+	// The writer connects first, so that the file exists and is in WAL mode
+	// before any reader opens it.
+	if err := w.Ping(); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: opening %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", DSN(path, false))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	n := max(4, runtime.GOMAXPROCS(0))
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	s, err := sqlstore.New(context.Background(), sqlstore.Config{
+		Writer: w, Reader: r, Dialect: Dialect, Migrations: Migrations(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	return s, nil
+}

@@ -1,0 +1,134 @@
+package sqlite_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stopscope/stopscope/analytics"
+	"github.com/stopscope/stopscope/store"
+	"github.com/stopscope/stopscope/store/sqlite"
+	"github.com/stopscope/stopscope/store/storetest"
+)
+
+func open(tb testing.TB) store.Store {
+	s, err := sqlite.Open(filepath.Join(tb.TempDir(), "db", "stopscope.db"))
+	if err != nil {
+		tb.Fatalf("Open: %v", err)
+	}
+	tb.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestStore(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store { return open(t) })
+}
+
+func BenchmarkInsert(b *testing.B) {
+	storetest.BenchInsert(b, func(b *testing.B) store.Store { return open(b) })
+}
+
+func TestDSN(t *testing.T) {
+	tests := []struct {
+		path   string
+		writer bool
+		want   string
+	}{
+		{"/data/s.db", true, "file:/data/s.db?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_pragma=cache_size(-32768)&_txlock=immediate"},
+		{"/data/s.db", false, "file:/data/s.db?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_pragma=cache_size(-32768)&_pragma=query_only(1)"},
+		{"/odd?dir#/100%.db", true, "file:/odd%3fdir%23/100%25.db?_pragma=busy_timeout(5000)"},
+	}
+	for _, tc := range tests {
+		got := sqlite.DSN(tc.path, tc.writer)
+		if !strings.HasPrefix(got, tc.want) {
+			t.Errorf("DSN(%q, %v) = %q, want prefix %q", tc.path, tc.writer, got, tc.want)
+		}
+	}
+}
+
+func TestOpenSetsUpFile(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "nested", "odd?dir#")
+	path := filepath.Join(dir, "s.db")
+	s, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	rec := &analytics.Record{Time: time.Unix(1e9, 0), App: "a", Kind: analytics.KindMessage, MessageID: "m"}
+	if err := s.Insert(context.Background(), []*analytics.Record{rec}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("database file: %v", err)
+	}
+	var mode string
+	if err := s.Reader().QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
+		t.Errorf("journal_mode = %q, %v; want wal", mode, err)
+	}
+	var timeout int
+	if err := s.Writer().QueryRow("PRAGMA busy_timeout").Scan(&timeout); err != nil || timeout != 5000 {
+		t.Errorf("busy_timeout = %d, %v; want 5000", timeout, err)
+	}
+	if _, err := s.Reader().Exec("DELETE FROM records"); err == nil {
+		t.Error("the read pool could write")
+	}
+	if got := s.Writer().Stats().MaxOpenConnections; got != 1 {
+		t.Errorf("writer pool allows %d connections, want 1", got)
+	}
+	s.Close()
+
+	// Reopening applies no migration twice and keeps the data.
+	s, err = sqlite.Open(path)
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	defer s.Close()
+	var versions int
+	if err := s.Reader().QueryRow("SELECT COUNT(*) FROM schema_migrations").Scan(&versions); err != nil || versions != 1 {
+		t.Errorf("schema_migrations has %d rows, %v", versions, err)
+	}
+	again := &analytics.Record{Time: time.Unix(1e9, 0), App: "a", Kind: analytics.KindMessage, MessageID: "m"}
+	if err := s.Insert(context.Background(), []*analytics.Record{again}); err != nil || again.ID != 0 {
+		t.Errorf("retry after reopen: id %d, %v", again.ID, err)
+	}
+}
+
+// The second process writing the same file waits for the first one's
+// transaction (busy_timeout, IMMEDIATE) instead of failing.
+func TestTwoWriters(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	a, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	done := make(chan error, 2)
+	for _, s := range []store.Store{a, b} {
+		go func() {
+			for j := 0; j < 50; j++ {
+				rec := &analytics.Record{Time: time.Unix(1e9+int64(j), 0), App: "a", Kind: analytics.KindMessage}
+				if err := s.Insert(context.Background(), []*analytics.Record{rec}); err != nil {
+					done <- err
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for range 2 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	gs, err := a.Aggregate(context.Background(), store.Query{})
+	if err != nil || len(gs) != 1 || gs[0].N != 100 {
+		t.Errorf("Aggregate = %+v, %v", gs, err)
+	}
+}

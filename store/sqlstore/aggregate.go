@@ -1,0 +1,267 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/stopscope/stopscope/analytics"
+	"github.com/stopscope/stopscope/store"
+)
+
+// dimCols maps each store.Dim to its column, in rollups and records alike.
+var dimCols = map[store.Dim]string{
+	store.DimApp:         "app",
+	store.DimEnvironment: "environment",
+	store.DimModel:       "model",
+	store.DimKind:        "kind",
+	store.DimStopReason:  "stop_reason",
+	store.DimErrorType:   "error_type",
+	store.DimHTTPStatus:  "http_status",
+	store.DimSubtype:     "subtype",
+}
+
+// rawCounts computes a record's analytics.Counts in SQL, in rollupValCols
+// order. The flag bits follow analytics.AllFlags; cost_micro_usd and
+// text_after_tool_result are stored by Insert as CountsOf computed them, so
+// that raw edges and rollups agree exactly.
+const rawCounts = `1 AS n, (flags & 1) AS empty_turn, ((flags >> 1) & 1) AS truncated,
+((flags >> 2) & 1) AS refusal, ((flags >> 3) & 1) AS incomplete_stream,
+((flags >> 4) & 1) AS unknown_stop_reason, text_after_tool_result,
+input_tokens, output_tokens, latency_ms AS latency_ms_sum, cost_micro_usd`
+
+// segment is a part of a queried range read from one source: a rollup
+// level, or the raw records when level is nil. lo and hi are nanoseconds,
+// aligned to the level's width.
+type segment struct {
+	level  *rollupLevel
+	lo, hi int64
+}
+
+// splitRange covers [lo, hi) with the widest buckets of levels that fit
+// whole, and the raw records at the ragged edges.
+func splitRange(lo, hi int64, lvs []rollupLevel, out []segment) []segment {
+	if lo >= hi {
+		return out
+	}
+	if len(lvs) == 0 {
+		return append(out, segment{nil, lo, hi})
+	}
+	w := lvs[0].width * 1e9
+	a, b := ceilDiv(lo, w)*w, floorDiv(hi, w)*w
+	if a >= b {
+		return splitRange(lo, hi, lvs[1:], out)
+	}
+	out = append(out, segment{&lvs[0], a, b})
+	out = splitRange(lo, a, lvs[1:], out)
+	return splitRange(b, hi, lvs[1:], out)
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
+
+func ceilDiv(a, b int64) int64 { return -floorDiv(-a, b) }
+
+// Aggregate answers q exactly; see store.Store. Whole UTC days of the range
+// come from rollups_1d, whole hours from rollups_1h, whole minutes from
+// rollups_1m and what is left at the edges from the records; a bucketed
+// query uses only the levels no wider than its buckets. Only groups with
+// records are returned, ordered by bucket, then bytewise by app,
+// environment, model, kind, stop reason, error type, HTTP status and
+// subtype (the dims not grouped by are empty). It fails with analytics.EInvalid on an unknown dim or bucket
+// width, on From after To, and on a filter (Flag, SessionID, Text) that
+// rollups cannot answer.
+func (s *Store) Aggregate(ctx context.Context, q store.Query) ([]analytics.Group, error) {
+	f := &q.Filter
+	if f.Flag != "" || f.SessionID != "" || f.Text != "" {
+		return nil, analytics.Errorf(analytics.EInvalid, "aggregates cannot filter on flag, session or text")
+	}
+	if !f.From.IsZero() && !f.To.IsZero() && f.From.After(f.To) {
+		return nil, analytics.Errorf(analytics.EInvalid, "the range starts after it ends")
+	}
+	lvs := levels
+	var width int64 // seconds
+	switch q.Bucket {
+	case 0:
+	case time.Minute, time.Hour, 24 * time.Hour:
+		width = int64(q.Bucket / time.Second)
+		lvs = slices.DeleteFunc(slices.Clone(levels), func(l rollupLevel) bool { return l.width > width })
+	default:
+		return nil, analytics.Errorf(analytics.EInvalid, "unsupported bucket width %s", q.Bucket)
+	}
+	var dims []store.Dim
+	for _, d := range q.GroupBy {
+		if _, ok := dimCols[d]; !ok {
+			return nil, analytics.Errorf(analytics.EInvalid, "unknown dimension %q", d)
+		}
+		if !slices.Contains(dims, d) {
+			dims = append(dims, d)
+		}
+	}
+
+	lo, hi := timeRange(f)
+	segs := splitRange(lo, hi, lvs, nil)
+	if len(segs) == 0 {
+		return []analytics.Group{}, nil
+	}
+
+	// The grouping columns, named alike in every branch.
+	var keys []string
+	if width > 0 {
+		keys = append(keys, "bucket")
+	}
+	for _, d := range dims {
+		keys = append(keys, dimCols[d])
+	}
+	var b strings.Builder
+	var args []any
+	b.WriteString("SELECT ")
+	for _, k := range keys {
+		b.WriteString(k + ", ")
+	}
+	for i, c := range rollupValCols {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("CAST(SUM(" + c + ") AS BIGINT)")
+	}
+	b.WriteString(" FROM (")
+	for i, sg := range segs {
+		if i > 0 {
+			b.WriteString(" UNION ALL ")
+		}
+		w := &where{}
+		b.WriteString("SELECT ")
+		if sg.level != nil {
+			if width > 0 {
+				b.WriteString("(bucket / ?) * ? AS bucket, ")
+				args = append(args, width, width)
+			}
+			w.add("bucket >= ? AND bucket < ?", sg.lo/1e9, sg.hi/1e9)
+		} else {
+			if width > 0 {
+				b.WriteString("(time_ns / ?) * ? AS bucket, ")
+				args = append(args, width*1e9, width)
+			}
+			w.add("time_ns >= ? AND time_ns < ?", sg.lo, sg.hi)
+		}
+		for _, d := range dims {
+			b.WriteString(dimCols[d] + ", ")
+		}
+		if sg.level != nil {
+			b.WriteString(strings.Join(rollupValCols, ", "))
+			b.WriteString(" FROM " + sg.level.table)
+		} else {
+			b.WriteString(rawCounts)
+			b.WriteString(" FROM records")
+		}
+		dimFilter(w, f)
+		b.WriteString(w.sql())
+		args = append(args, w.args...)
+	}
+	b.WriteString(") u")
+	if len(keys) > 0 {
+		b.WriteString(" GROUP BY " + strings.Join(keys, ", "))
+	}
+	b.WriteString(" HAVING SUM(n) > 0")
+
+	rows, err := s.r.QueryContext(ctx, s.d.rebind(b.String()), args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: aggregate: %w", err)
+	}
+	defer rows.Close()
+	out := []analytics.Group{}
+	for rows.Next() {
+		var (
+			g              analytics.Group
+			bucket, status int64
+			kind, stop     string
+			dest           []any
+			c              = &g.Counts
+		)
+		if width > 0 {
+			dest = append(dest, &bucket)
+		}
+		for _, d := range dims {
+			switch d {
+			case store.DimApp:
+				dest = append(dest, &g.App)
+			case store.DimEnvironment:
+				dest = append(dest, &g.Environment)
+			case store.DimModel:
+				dest = append(dest, &g.Model)
+			case store.DimKind:
+				dest = append(dest, &kind)
+			case store.DimStopReason:
+				dest = append(dest, &stop)
+			case store.DimErrorType:
+				dest = append(dest, &g.ErrorType)
+			case store.DimHTTPStatus:
+				dest = append(dest, &status)
+			case store.DimSubtype:
+				dest = append(dest, &g.Subtype)
+			}
+		}
+		dest = append(dest, &c.N, &c.EmptyTurn, &c.Truncated, &c.Refusal, &c.IncompleteStream,
+			&c.UnknownStopReason, &c.TextAfterToolResult, &c.InputTokens, &c.OutputTokens,
+			&c.LatencyMSSum, &c.CostMicroUSD)
+		if err := rows.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("sqlstore: aggregate: %w", err)
+		}
+		if width > 0 {
+			g.Bucket = time.Unix(bucket, 0).UTC()
+		}
+		g.Kind = analytics.Kind(kind)
+		g.StopReason = analytics.StopReason(stop)
+		g.HTTPStatus = int(status)
+		out = append(out, g)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: aggregate: %w", err)
+	}
+	// Sorted here, not in SQL: PostgreSQL would order text by the
+	// database's collation, SQLite bytewise.
+	slices.SortFunc(out, func(a, b analytics.Group) int {
+		return compareRollupKeys(rollupKey{a.Bucket.Unix(), a.Dims}, rollupKey{b.Bucket.Unix(), b.Dims})
+	})
+	return out, nil
+}
+
+// RebuildRollups recomputes every rollup level from the records in one
+// transaction; see store.Store. Readers see the old rollups until it commits.
+func (s *Store) RebuildRollups(ctx context.Context) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlstore: rebuild rollups: %w", err)
+	}
+	defer tx.Rollback()
+	for _, lv := range levels {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM "+lv.table); err != nil {
+			return fmt.Errorf("sqlstore: rebuild %s: %w", lv.table, err)
+		}
+		var b strings.Builder
+		b.WriteString("INSERT INTO " + lv.table + " (")
+		b.WriteString(strings.Join(rollupKeyCols, ", ") + ", " + strings.Join(rollupValCols, ", "))
+		b.WriteString(") SELECT " + strings.Join(rollupKeyCols, ", "))
+		for _, c := range rollupValCols {
+			b.WriteString(", CAST(SUM(" + c + ") AS BIGINT)")
+		}
+		b.WriteString(" FROM (SELECT (time_ns / ?) * ? AS bucket, app, environment, model, kind, stop_reason, error_type, http_status, subtype, ")
+		b.WriteString(rawCounts)
+		b.WriteString(" FROM records) r GROUP BY " + strings.Join(rollupKeyCols, ", "))
+		if _, err := tx.ExecContext(ctx, s.d.rebind(b.String()), lv.width*1e9, lv.width); err != nil {
+			return fmt.Errorf("sqlstore: rebuild %s: %w", lv.table, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlstore: rebuild rollups: commit: %w", err)
+	}
+	return nil
+}

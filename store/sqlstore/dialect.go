@@ -1,0 +1,51 @@
+// Package sqlstore is the one SQL implementation of store.Store, shared by
+// the sqlite and postgres packages over database/sql. The engines differ only
+// in their DDL (each package embeds its own numbered migrations) and in the
+// few things a Dialect describes; every query and statement here is written
+// once in the SQL both engines accept.
+package sqlstore
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Dialect describes what differs between the SQL engines the shared queries
+// run on. The DDL differences live in each engine's migrations instead.
+type Dialect struct {
+	// Name names the engine in error messages: "sqlite" or "postgres".
+	Name string
+	// NumberedPlaceholders makes statements use $1, $2, ... (PostgreSQL)
+	// instead of ? (SQLite).
+	NumberedPlaceholders bool
+	// MaxParams is the most bind parameters one statement may carry; batch
+	// statements are split to stay under it.
+	MaxParams int
+	// MigrationLock, when not empty, is run first in every migration
+	// transaction with MigrationLockKey as its one argument, so that
+	// processes migrating the same database at once take turns.
+	MigrationLock    string
+	MigrationLockKey int64
+}
+
+// rebind rewrites the ? placeholders of a statement written for SQLite into
+// the dialect's form. The shared statements never contain a ? inside a
+// string literal, so a plain scan is enough.
+func (d *Dialect) rebind(q string) string {
+	if !d.NumberedPlaceholders || strings.IndexByte(q, '?') < 0 {
+		return q
+	}
+	var b strings.Builder
+	b.Grow(len(q) + len(q)/8)
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(q[i])
+	}
+	return b.String()
+}

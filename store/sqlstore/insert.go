@@ -1,0 +1,384 @@
+package sqlstore
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/stopscope/stopscope/analytics"
+)
+
+// The most rows one multi-row statement carries, before MaxParams caps it:
+// bigger statements stop paying off well before the engines' limits. Both
+// are powers of two: see chunkSizes.
+const (
+	maxRecordRows = 128
+	maxRollupRows = 256
+)
+
+// rollupLevel is one rollup table and the width of its buckets in seconds.
+type rollupLevel struct {
+	table string
+	width int64
+}
+
+// levels lists the rollup tables, widest first.
+var levels = []rollupLevel{
+	{"rollups_1d", 86400},
+	{"rollups_1h", 3600},
+	{"rollups_1m", 60},
+}
+
+// rollupKeyCols key a rollup row; rollupValCols hold its analytics.Counts.
+var (
+	rollupKeyCols = []string{"bucket", "app", "environment", "model", "kind", "stop_reason", "error_type", "http_status", "subtype"}
+	rollupValCols = []string{
+		"n", "empty_turn", "truncated", "refusal", "incomplete_stream",
+		"unknown_stop_reason", "text_after_tool_result", "input_tokens",
+		"output_tokens", "latency_ms_sum", "cost_micro_usd",
+	}
+)
+
+// rollupKey is a rollup row's key: a bucket start in unix seconds and dims.
+type rollupKey struct {
+	bucket int64
+	dims   analytics.Dims
+}
+
+func compareRollupKeys(a, b rollupKey) int {
+	return cmp.Or(
+		cmp.Compare(a.bucket, b.bucket),
+		strings.Compare(a.dims.App, b.dims.App),
+		strings.Compare(a.dims.Environment, b.dims.Environment),
+		strings.Compare(a.dims.Model, b.dims.Model),
+		strings.Compare(string(a.dims.Kind), string(b.dims.Kind)),
+		strings.Compare(string(a.dims.StopReason), string(b.dims.StopReason)),
+		strings.Compare(a.dims.ErrorType, b.dims.ErrorType),
+		cmp.Compare(a.dims.HTTPStatus, b.dims.HTTPStatus),
+		strings.Compare(a.dims.Subtype, b.dims.Subtype),
+	)
+}
+
+// pendingRow is a record on its way into the records table.
+type pendingRow struct {
+	idx    int               // index in the caller's slice
+	rec    *analytics.Record // cleaned
+	key    string            // app NUL identity, or "" without identity
+	counts analytics.Counts
+}
+
+// stmtCache keeps the prepared multi-row statements, keyed by table and
+// row count. They are all prepared when the store opens (see prepare):
+// preparing inside an Insert would wait for a connection that SQLite's one
+// writer connection, busy with the transaction, never frees.
+type stmtCache struct {
+	mu sync.Mutex
+	m  map[string]*sql.Stmt
+}
+
+func (c *stmtCache) get(key string) *sql.Stmt {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[key]
+}
+
+func (c *stmtCache) put(key string, st *sql.Stmt) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[string]*sql.Stmt{}
+	}
+	c.m[key] = st
+}
+
+func (c *stmtCache) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, st := range c.m {
+		st.Close()
+	}
+	c.m = nil
+}
+
+// chunkSizes splits n rows into statements of at most most rows (a power
+// of two): full ones, then the binary digits of the rest, so that a few
+// statement shapes serve every batch size and can stay prepared.
+func chunkSizes(n, most int) []int {
+	var out []int
+	for ; n >= most; n -= most {
+		out = append(out, most)
+	}
+	for p := most / 2; p >= 1; p /= 2 {
+		if n >= p {
+			out = append(out, p)
+			n -= p
+		}
+	}
+	return out
+}
+
+// pow2Floor returns the largest power of two not above n (n >= 1).
+func pow2Floor(n int) int {
+	p := 1
+	for p*2 <= n {
+		p *= 2
+	}
+	return p
+}
+
+// prepare prepares every statement shape Insert uses.
+func (s *Store) prepare(ctx context.Context) error {
+	s.recordRows = pow2Floor(max(1, min(maxRecordRows, s.d.MaxParams/len(insertCols))))
+	s.rollupRows = pow2Floor(max(1, min(maxRollupRows, s.d.MaxParams/(len(rollupKeyCols)+len(rollupValCols)))))
+	for n := s.recordRows; n >= 1; n /= 2 {
+		if err := s.prepareOne(ctx, recordsKey(n), s.insertSQL(n)); err != nil {
+			return err
+		}
+	}
+	for _, lv := range levels {
+		for n := s.rollupRows; n >= 1; n /= 2 {
+			if err := s.prepareOne(ctx, rollupStmtKey(lv.table, n), s.rollupSQL(lv.table, n)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Store) prepareOne(ctx context.Context, key, q string) error {
+	st, err := s.w.PrepareContext(ctx, q)
+	if err != nil {
+		return fmt.Errorf("sqlstore: preparing %s: %w", key, err)
+	}
+	s.stmts.put(key, st)
+	return nil
+}
+
+func recordsKey(n int) string                  { return "records/" + strconv.Itoa(n) }
+func rollupStmtKey(table string, n int) string { return table + "/" + strconv.Itoa(n) }
+
+// valuesList writes rows groups of cols placeholders: (?, ?), (?, ?).
+func valuesList(b *strings.Builder, rows, cols int) {
+	for i := 0; i < rows; i++ {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('(')
+		for j := 0; j < cols; j++ {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteByte('?')
+		}
+		b.WriteByte(')')
+	}
+}
+
+func (s *Store) insertSQL(rows int) string {
+	var b strings.Builder
+	b.WriteString("INSERT INTO records (")
+	b.WriteString(strings.Join(insertCols, ", "))
+	b.WriteString(") VALUES ")
+	valuesList(&b, rows, len(insertCols))
+	b.WriteString(" ON CONFLICT (app, identity) DO NOTHING RETURNING id, app, identity")
+	return s.d.rebind(b.String())
+}
+
+func (s *Store) rollupSQL(table string, rows int) string {
+	var b strings.Builder
+	b.WriteString("INSERT INTO " + table + " (")
+	b.WriteString(strings.Join(rollupKeyCols, ", "))
+	b.WriteString(", ")
+	b.WriteString(strings.Join(rollupValCols, ", "))
+	b.WriteString(") VALUES ")
+	valuesList(&b, rows, len(rollupKeyCols)+len(rollupValCols))
+	b.WriteString(" ON CONFLICT (" + strings.Join(rollupKeyCols, ", ") + ") DO UPDATE SET ")
+	for i, c := range rollupValCols {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(c + " = " + table + "." + c + " + excluded." + c)
+	}
+	return s.d.rebind(b.String())
+}
+
+// Insert stores recs and updates the rollups in one transaction; see
+// store.Store. A record's identity is checked per app: within the batch the
+// first record with an identity wins, and against the table ON CONFLICT DO
+// NOTHING skips what is already stored, so a retried batch changes nothing.
+// It fails with analytics.EInvalid, storing nothing, when a record is nil or
+// its time is zero or outside 1970..2200.
+func (s *Store) Insert(ctx context.Context, recs []*analytics.Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	rows := make([]pendingRow, 0, len(recs))
+	seen := make(map[string]struct{}, len(recs))
+	for i, r := range recs {
+		if r == nil {
+			return analytics.Errorf(analytics.EInvalid, "record %d is nil", i)
+		}
+		if err := checkTime(r.Time); err != nil {
+			return err
+		}
+		c := cleanRecord(r)
+		p := pendingRow{idx: i, rec: c, counts: analytics.CountsOf(c)}
+		if id := c.Identity(); id != "" {
+			p.key = c.App + "\x00" + id
+			if _, dup := seen[p.key]; dup {
+				continue
+			}
+			seen[p.key] = struct{}{}
+		}
+		rows = append(rows, p)
+	}
+
+	// Rows go in (app, identity) order, those without identity first in
+	// their order: concurrent batches then take the unique index's locks in
+	// one order, so PostgreSQL never deadlocks on overlapping identities.
+	slices.SortStableFunc(rows, func(a, b pendingRow) int { return strings.Compare(a.key, b.key) })
+
+	ids := make([]int64, len(recs))
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlstore: insert: %w", err)
+	}
+	defer tx.Rollback()
+
+	inserted := make([]*pendingRow, 0, len(rows))
+	args := make([]any, 0, min(s.recordRows, len(rows))*len(insertCols))
+	lo := 0
+	for _, n := range chunkSizes(len(rows), s.recordRows) {
+		chunk := rows[lo : lo+n]
+		lo += n
+		args = args[:0]
+		for i := range chunk {
+			if args, err = encodeRecord(args, chunk[i].rec, &chunk[i].counts); err != nil {
+				return fmt.Errorf("sqlstore: insert: encoding record %d: %w", chunk[i].idx, err)
+			}
+		}
+		got, err := insertChunk(ctx, tx.StmtContext(ctx, s.stmts.get(recordsKey(n))), args, chunk, ids)
+		if err != nil {
+			return fmt.Errorf("sqlstore: insert: %w", err)
+		}
+		inserted = append(inserted, got...)
+	}
+
+	if err := s.upsertRollups(ctx, tx, inserted); err != nil {
+		return fmt.Errorf("sqlstore: insert: rollups: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlstore: insert: commit: %w", err)
+	}
+	for i, r := range recs {
+		r.ID = ids[i]
+	}
+	return nil
+}
+
+// insertChunk runs one multi-row insert and records the ids it returns in
+// ids. Rows with an identity are matched by (app, identity), which is unique
+// within the chunk; rows without one are always inserted, and both engines
+// number the rows of one statement in VALUES order, so their ids, sorted,
+// belong to them in order.
+func insertChunk(ctx context.Context, st *sql.Stmt, args []any, chunk []pendingRow, ids []int64) ([]*pendingRow, error) {
+	res, err := st.QueryContext(ctx, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Close()
+	byKey := map[string]int64{}
+	var anon []int64
+	for res.Next() {
+		var (
+			id       int64
+			app      string
+			identity sql.NullString
+		)
+		if err := res.Scan(&id, &app, &identity); err != nil {
+			return nil, err
+		}
+		if identity.Valid {
+			byKey[app+"\x00"+identity.String] = id
+		} else {
+			anon = append(anon, id)
+		}
+	}
+	if err := res.Err(); err != nil {
+		return nil, err
+	}
+	slices.Sort(anon)
+	var got []*pendingRow
+	for i := range chunk {
+		p := &chunk[i]
+		var id int64
+		if p.key == "" {
+			if len(anon) == 0 {
+				return nil, fmt.Errorf("insert returned fewer ids than rows without identity")
+			}
+			id, anon = anon[0], anon[1:]
+		} else if id = byKey[p.key]; id == 0 {
+			continue // already stored
+		}
+		ids[p.idx] = id
+		got = append(got, p)
+	}
+	if len(anon) != 0 {
+		return nil, fmt.Errorf("insert returned more ids than rows without identity")
+	}
+	return got, nil
+}
+
+// upsertRollups adds the counts of the inserted rows to every rollup level,
+// summed per key in Go first so that each key is written once per batch.
+// Keys are written in sorted order so that concurrent batches lock rollup
+// rows in the same order and cannot deadlock (PostgreSQL).
+func (s *Store) upsertRollups(ctx context.Context, tx *sql.Tx, rows []*pendingRow) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	ncols := len(rollupKeyCols) + len(rollupValCols)
+	for _, lv := range levels {
+		sums := make(map[rollupKey]*analytics.Counts)
+		for _, p := range rows {
+			sec := p.rec.Time.UnixNano() / 1e9
+			k := rollupKey{bucket: sec - sec%lv.width, dims: analytics.DimsOf(p.rec)}
+			c := sums[k]
+			if c == nil {
+				c = new(analytics.Counts)
+				sums[k] = c
+			}
+			c.Add(p.counts)
+		}
+		keys := make([]rollupKey, 0, len(sums))
+		for k := range sums {
+			keys = append(keys, k)
+		}
+		slices.SortFunc(keys, compareRollupKeys)
+		args := make([]any, 0, min(s.rollupRows, len(keys))*ncols)
+		lo := 0
+		for _, n := range chunkSizes(len(keys), s.rollupRows) {
+			chunk := keys[lo : lo+n]
+			lo += n
+			args = args[:0]
+			for _, k := range chunk {
+				c := sums[k]
+				d := k.dims
+				args = append(args, k.bucket, d.App, d.Environment, d.Model, string(d.Kind),
+					string(d.StopReason), d.ErrorType, int64(d.HTTPStatus), d.Subtype,
+					c.N, c.EmptyTurn, c.Truncated, c.Refusal, c.IncompleteStream,
+					c.UnknownStopReason, c.TextAfterToolResult, c.InputTokens,
+					c.OutputTokens, c.LatencyMSSum, c.CostMicroUSD)
+			}
+			if _, err := tx.StmtContext(ctx, s.stmts.get(rollupStmtKey(lv.table, n))).ExecContext(ctx, args...); err != nil {
+				return fmt.Errorf("%s: %w", lv.table, err)
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,207 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/stopscope/stopscope/analytics"
+	"github.com/stopscope/stopscope/store"
+)
+
+// List page sizes: a limit of zero or less means DefaultListLimit, and a
+// larger one than MaxListLimit is cut to it.
+const (
+	DefaultListLimit = 50
+	MaxListLimit     = 1000
+)
+
+// where collects AND-ed conditions and their arguments.
+type where struct {
+	conds []string
+	args  []any
+}
+
+func (w *where) add(cond string, args ...any) {
+	w.conds = append(w.conds, cond)
+	w.args = append(w.args, args...)
+}
+
+func (w *where) sql() string {
+	if len(w.conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(w.conds, " AND ")
+}
+
+// timeNS returns t as stored nanoseconds, clamped to the range records may
+// have, so that a bound outside it selects exactly what it would otherwise.
+func timeNS(t time.Time) int64 {
+	if t.Before(minTime) {
+		return minTime.UnixNano()
+	}
+	if t.After(maxTime) {
+		return maxTime.UnixNano()
+	}
+	return t.UnixNano()
+}
+
+// timeRange returns [From, To) of f in nanoseconds; zero bounds are the
+// whole range records may have.
+func timeRange(f *store.Filter) (lo, hi int64) {
+	lo, hi = minTime.UnixNano(), maxTime.UnixNano()
+	if !f.From.IsZero() {
+		lo = timeNS(f.From)
+	}
+	if !f.To.IsZero() {
+		hi = timeNS(f.To)
+	}
+	return lo, hi
+}
+
+// dimFilter adds the filters that rollups can answer too: the columns have
+// the same names in records and in the rollup tables.
+func dimFilter(w *where, f *store.Filter) {
+	if f.App != "" {
+		w.add("app = ?", f.App)
+	}
+	if f.Environment != "" {
+		w.add("environment = ?", f.Environment)
+	}
+	if f.Model != "" {
+		w.add("model = ?", f.Model)
+	}
+	if f.Kind != "" {
+		w.add("kind = ?", string(f.Kind))
+	}
+	if f.HasStopReason {
+		w.add("stop_reason = ?", string(f.StopReason))
+	}
+	if f.ErrorType != "" {
+		// The literal condition lets both engines use the partial index,
+		// which holds only records with an error type.
+		w.add("error_type <> '' AND error_type = ?", f.ErrorType)
+	}
+}
+
+// escapeLike escapes s for a LIKE pattern with ESCAPE '\'.
+func escapeLike(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return r.Replace(s)
+}
+
+// recordFilter returns the conditions of f on the records table.
+func recordFilter(f *store.Filter) (*where, error) {
+	w := &where{}
+	if !f.From.IsZero() || !f.To.IsZero() {
+		lo, hi := timeRange(f)
+		if !f.From.IsZero() {
+			w.add("time_ns >= ?", lo)
+		}
+		if !f.To.IsZero() {
+			w.add("time_ns < ?", hi)
+		}
+	}
+	dimFilter(w, f)
+	if f.Flag != "" {
+		if !f.Flag.Valid() {
+			return nil, analytics.Errorf(analytics.EInvalid, "unknown flag %q", f.Flag)
+		}
+		// flags <> 0 lets both engines use the partial index on flagged records.
+		w.add("flags <> 0 AND (flags & ?) <> 0", int64(analytics.Bit(f.Flag)))
+	}
+	if f.SessionID != "" {
+		w.add("session_id <> '' AND session_id = ?", f.SessionID)
+	}
+	if f.Text != "" {
+		w.add(`content_text LIKE ? ESCAPE '\'`, "%"+escapeLike(strings.ToLower(clean(f.Text)))+"%")
+	}
+	return w, nil
+}
+
+// Get returns one record with its bodies; see store.Store.
+func (s *Store) Get(ctx context.Context, id int64) (*analytics.Record, error) {
+	row := s.r.QueryRowContext(ctx, s.d.rebind(`SELECT `+getCols+` FROM records WHERE id = ?`), id)
+	r, err := scanRecord(row, true)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, analytics.Errorf(analytics.ENotFound, "no record with id %d", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: get %d: %w", id, err)
+	}
+	return r, nil
+}
+
+// List returns a page of matching records, newest first; see store.Store.
+// Records come without Req and bodies. The cursor is the (time, id) of the
+// last record, so paging stays exact while new records arrive.
+func (s *Store) List(ctx context.Context, f store.Filter, limit int, after store.Cursor) ([]*analytics.Record, store.Cursor, error) {
+	if limit <= 0 {
+		limit = DefaultListLimit
+	}
+	limit = min(limit, MaxListLimit)
+	w, err := recordFilter(&f)
+	if err != nil {
+		return nil, "", err
+	}
+	if after != "" {
+		t, id, err := decodeCursor(after)
+		if err != nil {
+			return nil, "", err
+		}
+		w.add("(time_ns < ? OR (time_ns = ? AND id < ?))", t, t, id)
+	}
+	q := `SELECT ` + listCols + ` FROM records` + w.sql() + ` ORDER BY time_ns DESC, id DESC LIMIT ?`
+	rows, err := s.r.QueryContext(ctx, s.d.rebind(q), append(w.args, limit+1)...)
+	if err != nil {
+		return nil, "", fmt.Errorf("sqlstore: list: %w", err)
+	}
+	defer rows.Close()
+	out := make([]*analytics.Record, 0, min(limit, 64))
+	for rows.Next() {
+		r, err := scanRecord(rows, false)
+		if err != nil {
+			return nil, "", fmt.Errorf("sqlstore: list: %w", err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("sqlstore: list: %w", err)
+	}
+	if len(out) <= limit {
+		return out, "", nil
+	}
+	out = out[:limit]
+	last := out[limit-1]
+	return out, encodeCursor(last.Time.UnixNano(), last.ID), nil
+}
+
+// encodeCursor makes the opaque cursor of a (time, id) position.
+func encodeCursor(timeNS, id int64) store.Cursor {
+	return store.Cursor(base64.RawURLEncoding.EncodeToString(
+		[]byte(strconv.FormatInt(timeNS, 10) + "." + strconv.FormatInt(id, 10))))
+}
+
+func decodeCursor(c store.Cursor) (timeNS, id int64, err error) {
+	bad := analytics.Errorf(analytics.EInvalid, "invalid cursor %q", string(c))
+	b, err := base64.RawURLEncoding.DecodeString(string(c))
+	if err != nil {
+		return 0, 0, bad
+	}
+	ts, is, ok := strings.Cut(string(b), ".")
+	if !ok {
+		return 0, 0, bad
+	}
+	if timeNS, err = strconv.ParseInt(ts, 10, 64); err != nil {
+		return 0, 0, bad
+	}
+	if id, err = strconv.ParseInt(is, 10, 64); err != nil {
+		return 0, 0, bad
+	}
+	return timeNS, id, nil
+}

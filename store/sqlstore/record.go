@@ -1,0 +1,241 @@
+package sqlstore
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/stopscope/stopscope/analytics"
+)
+
+// Record times are stored as unix nanoseconds; this is the range accepted,
+// chosen well inside int64 nanoseconds so that rounding a bound to a day
+// can never overflow.
+var (
+	minTime = time.Unix(0, 0).UTC()
+	maxTime = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// insertCols are the columns Insert writes, in the order encodeRecord
+// appends their values.
+var insertCols = []string{
+	"time_ns", "source", "app", "environment", "session_id", "user_id",
+	"request_id", "message_id", "trace_id", "span_id", "identity", "kind",
+	"model", "streamed", "stop_reason", "stop_reason_ambiguous",
+	"stop_sequence", "tools", "flags", "causes", "input_tokens",
+	"output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens",
+	"latency_ms", "http_status", "error_type", "error_message", "subtype",
+	"num_turns", "cost_usd", "cost_micro_usd", "text_after_tool_result",
+	"duration_ms", "content", "req", "content_text", "request_body",
+	"response_body", "stream_body",
+}
+
+// listCols are the columns List reads: everything but the request summary
+// and the bodies, which can be large.
+const listCols = `id, time_ns, source, app, environment, session_id, user_id,
+request_id, message_id, trace_id, span_id, kind, model, streamed, stop_reason,
+stop_reason_ambiguous, stop_sequence, tools, flags, causes, input_tokens,
+output_tokens, cache_creation_input_tokens, cache_read_input_tokens,
+latency_ms, http_status, error_type, error_message, subtype, num_turns,
+cost_usd, duration_ms, content`
+
+// getCols are the columns Get reads: listCols and the rest.
+const getCols = listCols + `, req, request_body, response_body, stream_body`
+
+// checkTime rejects a record time the store cannot keep.
+func checkTime(t time.Time) error {
+	if t.IsZero() {
+		return analytics.Errorf(analytics.EInvalid, "record has no time")
+	}
+	if t.Before(minTime) || !t.Before(maxTime) {
+		return analytics.Errorf(analytics.EInvalid, "record time %s is outside 1970..2200", t.UTC().Format(time.RFC3339Nano))
+	}
+	return nil
+}
+
+// clean makes a string storable as TEXT by both engines: PostgreSQL rejects
+// NUL bytes and invalid UTF-8, so both are replaced by U+FFFD. Both engines
+// store the same value so that they read back the same.
+func clean(s string) string {
+	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	return strings.ReplaceAll(s, "\x00", "\uFFFD")
+}
+
+// cleanRecord returns r, or a shallow copy of it with every text field
+// cleaned when one needs it. Dims and rollups are computed from the result,
+// so they match what is stored.
+func cleanRecord(r *analytics.Record) *analytics.Record {
+	fields := []*string{
+		&r.Source, &r.App, &r.Environment, &r.SessionID, &r.UserID,
+		&r.RequestID, &r.MessageID, &r.TraceID, &r.SpanID, &r.Model,
+		(*string)(&r.StopReason), &r.StopSequence, &r.ErrorType,
+		&r.ErrorMessage, &r.Subtype, (*string)(&r.Kind),
+	}
+	dirty := false
+	for _, f := range fields {
+		if clean(*f) != *f {
+			dirty = true
+			break
+		}
+	}
+	if !dirty {
+		return r
+	}
+	c := *r
+	for _, f := range []*string{
+		&c.Source, &c.App, &c.Environment, &c.SessionID, &c.UserID,
+		&c.RequestID, &c.MessageID, &c.TraceID, &c.SpanID, &c.Model,
+		(*string)(&c.StopReason), &c.StopSequence, &c.ErrorType,
+		&c.ErrorMessage, &c.Subtype, (*string)(&c.Kind),
+	} {
+		*f = clean(*f)
+	}
+	return &c
+}
+
+// jsonList encodes a list as JSON text, or "" when it is empty.
+func jsonList[T any](list []T) (string, error) {
+	if len(list) == 0 {
+		return "", nil
+	}
+	b, err := json.Marshal(list)
+	return string(b), err
+}
+
+// contentText is what the free-text filter searches: the response's block
+// texts, lower-cased so that a LIKE finds them case-insensitively in both
+// engines (PostgreSQL's LIKE is case-sensitive, SQLite's folds only ASCII).
+func contentText(blocks []analytics.Block) string {
+	var b strings.Builder
+	for _, bl := range blocks {
+		if bl.Text == "" {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(bl.Text)
+	}
+	return clean(strings.ToLower(b.String()))
+}
+
+// bytesOrNil stores an empty body as NULL.
+func bytesOrNil(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}
+
+// encodeRecord appends the values of insertCols for r, which must be clean.
+func encodeRecord(args []any, r *analytics.Record, c *analytics.Counts) ([]any, error) {
+	tools, err := jsonList(r.Tools)
+	if err != nil {
+		return nil, err
+	}
+	causes, err := jsonList(r.Causes)
+	if err != nil {
+		return nil, err
+	}
+	content, err := jsonList(r.Content)
+	if err != nil {
+		return nil, err
+	}
+	req := ""
+	if r.Req != nil {
+		b, err := json.Marshal(r.Req)
+		if err != nil {
+			return nil, err
+		}
+		req = string(b)
+	}
+	var identity any
+	if id := r.Identity(); id != "" {
+		identity = id
+	}
+	var stream any
+	if r.StreamBody != "" {
+		stream = []byte(r.StreamBody)
+	}
+	return append(args,
+		r.Time.UnixNano(), r.Source, r.App, r.Environment, r.SessionID, r.UserID,
+		r.RequestID, r.MessageID, r.TraceID, r.SpanID, identity, string(r.Kind),
+		r.Model, r.Streamed, string(r.StopReason), r.StopReasonAmbiguous,
+		r.StopSequence, tools, int64(r.Flags), causes, r.Usage.InputTokens,
+		r.Usage.OutputTokens, r.Usage.CacheCreationInputTokens, r.Usage.CacheReadInputTokens,
+		r.LatencyMS, int64(r.HTTPStatus), r.ErrorType, r.ErrorMessage, r.Subtype,
+		r.NumTurns, r.CostUSD, c.CostMicroUSD, c.TextAfterToolResult,
+		r.DurationMS, content, req, contentText(r.Content), bytesOrNil(r.RequestBody),
+		bytesOrNil(r.ResponseBody), stream,
+	), nil
+}
+
+// scanner is *sql.Row or *sql.Rows.
+type scanner interface{ Scan(dest ...any) error }
+
+// scanRecord reads the columns of listCols, or of getCols when full is set.
+func scanRecord(sc scanner, full bool) (*analytics.Record, error) {
+	var (
+		r                          analytics.Record
+		timeNS, flags, status      int64
+		kind, stop, tools, causes  string
+		content, req               string
+		reqBody, respBody, streamB []byte
+	)
+	dest := []any{
+		&r.ID, &timeNS, &r.Source, &r.App, &r.Environment, &r.SessionID, &r.UserID,
+		&r.RequestID, &r.MessageID, &r.TraceID, &r.SpanID, &kind, &r.Model, &r.Streamed, &stop,
+		&r.StopReasonAmbiguous, &r.StopSequence, &tools, &flags, &causes, &r.Usage.InputTokens,
+		&r.Usage.OutputTokens, &r.Usage.CacheCreationInputTokens, &r.Usage.CacheReadInputTokens,
+		&r.LatencyMS, &status, &r.ErrorType, &r.ErrorMessage, &r.Subtype, &r.NumTurns,
+		&r.CostUSD, &r.DurationMS, &content,
+	}
+	if full {
+		dest = append(dest, &req, &reqBody, &respBody, &streamB)
+	}
+	if err := sc.Scan(dest...); err != nil {
+		return nil, err
+	}
+	r.Time = time.Unix(0, timeNS).UTC()
+	r.Kind = analytics.Kind(kind)
+	r.StopReason = analytics.StopReason(stop)
+	r.Flags = analytics.Flags(flags)
+	r.HTTPStatus = int(status)
+	if err := decodeJSON(tools, &r.Tools); err != nil {
+		return nil, fmt.Errorf("record %d tools: %w", r.ID, err)
+	}
+	if err := decodeJSON(causes, &r.Causes); err != nil {
+		return nil, fmt.Errorf("record %d causes: %w", r.ID, err)
+	}
+	if err := decodeJSON(content, &r.Content); err != nil {
+		return nil, fmt.Errorf("record %d content: %w", r.ID, err)
+	}
+	if full {
+		if req != "" {
+			r.Req = new(analytics.Request)
+			if err := json.Unmarshal([]byte(req), r.Req); err != nil {
+				return nil, fmt.Errorf("record %d req: %w", r.ID, err)
+			}
+		}
+		if len(reqBody) > 0 {
+			r.RequestBody = reqBody
+		}
+		if len(respBody) > 0 {
+			r.ResponseBody = respBody
+		}
+		r.StreamBody = string(streamB)
+	}
+	return &r, nil
+}
+
+func decodeJSON(s string, v any) error {
+	if s == "" {
+		return nil
+	}
+	return json.Unmarshal([]byte(s), v)
+}

@@ -1,0 +1,235 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/stopscope/stopscope/store"
+
+	_ "modernc.org/sqlite"
+)
+
+func TestRebind(t *testing.T) {
+	tests := []struct {
+		numbered bool
+		in, want string
+	}{
+		{false, "a = ? AND b = ?", "a = ? AND b = ?"},
+		{true, "a = ? AND b = ?", "a = $1 AND b = $2"},
+		{true, "no params", "no params"},
+		{true, "(?, ?), (?, ?), (?, ?), (?, ?), (?, ?), (?, ?)", "($1, $2), ($3, $4), ($5, $6), ($7, $8), ($9, $10), ($11, $12)"},
+	}
+	for _, tc := range tests {
+		d := Dialect{NumberedPlaceholders: tc.numbered}
+		if got := d.rebind(tc.in); got != tc.want {
+			t.Errorf("rebind(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestChunkSizes(t *testing.T) {
+	tests := []struct {
+		n, most int
+		want    []int
+	}{
+		{0, 128, nil},
+		{1, 128, []int{1}},
+		{128, 128, []int{128}},
+		{137, 128, []int{128, 8, 1}},
+		{1000, 128, []int{128, 128, 128, 128, 128, 128, 128, 64, 32, 8}},
+		{255, 128, []int{128, 64, 32, 16, 8, 4, 2, 1}},
+		{3, 1, []int{1, 1, 1}},
+	}
+	for _, tc := range tests {
+		got := chunkSizes(tc.n, tc.most)
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("chunkSizes(%d, %d) = %v, want %v", tc.n, tc.most, got, tc.want)
+		}
+		sum := 0
+		for _, n := range got {
+			sum += n
+		}
+		if sum != tc.n {
+			t.Errorf("chunkSizes(%d, %d) sums to %d", tc.n, tc.most, sum)
+		}
+	}
+}
+
+func TestSplitRange(t *testing.T) {
+	const (
+		s = int64(1e9)
+		m = 60 * s
+		h = 60 * m
+		d = 24 * h
+	)
+	day := 20000 * d // some UTC midnight
+	seg := func(l *rollupLevel, lo, hi int64) segment { return segment{l, lo, hi} }
+	lD, lH, lM := &levels[0], &levels[1], &levels[2]
+	tests := []struct {
+		name   string
+		lo, hi int64
+		lvs    []rollupLevel
+		want   []segment
+	}{
+		{"empty", day, day, levels, nil},
+		{"sub-minute", day + s, day + 2*s, levels, []segment{seg(nil, day+s, day+2*s)}},
+		{"one whole day", day, day + d, levels, []segment{seg(lD, day, day+d)}},
+		{"ragged everywhere", day - h - m - s, day + d + h + m + s, levels, []segment{
+			seg(lD, day, day+d),
+			seg(lH, day-h, day),
+			seg(lM, day-h-m, day-h),
+			seg(nil, day-h-m-s, day-h-m),
+			seg(lH, day+d, day+d+h),
+			seg(lM, day+d+h, day+d+h+m),
+			seg(nil, day+d+h+m, day+d+h+m+s),
+		}},
+		{"within an hour", day + 10*m + 5, day + 20*m + 7, levels, []segment{
+			seg(lM, day+11*m, day+20*m),
+			seg(nil, day+10*m+5, day+11*m),
+			seg(nil, day+20*m, day+20*m+7),
+		}},
+		{"minute levels only", day, day + d, levels[2:], []segment{seg(lM, day, day+d)}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := splitRange(tc.lo, tc.hi, tc.lvs, nil)
+			if len(got) != len(tc.want) {
+				t.Fatalf("got %d segments %+v, want %+v", len(got), got, tc.want)
+			}
+			for i := range got {
+				g, w := got[i], tc.want[i]
+				if g.lo != w.lo || g.hi != w.hi || (g.level == nil) != (w.level == nil) ||
+					(g.level != nil && g.level.table != w.level.table) {
+					t.Errorf("segment %d = %+v, want %+v", i, g, w)
+				}
+			}
+		})
+	}
+}
+
+func TestFloorCeilDiv(t *testing.T) {
+	tests := []struct{ a, b, floor, ceil int64 }{
+		{7, 2, 3, 4}, {-7, 2, -4, -3}, {6, 2, 3, 3}, {-6, 2, -3, -3}, {0, 5, 0, 0},
+	}
+	for _, tc := range tests {
+		if f, c := floorDiv(tc.a, tc.b), ceilDiv(tc.a, tc.b); f != tc.floor || c != tc.ceil {
+			t.Errorf("floor/ceil(%d/%d) = %d/%d, want %d/%d", tc.a, tc.b, f, c, tc.floor, tc.ceil)
+		}
+	}
+}
+
+func TestCursor(t *testing.T) {
+	for _, tc := range []struct{ t, id int64 }{{0, 1}, {1741000000123456789, 42}, {-5, 9}} {
+		gt, gid, err := decodeCursor(encodeCursor(tc.t, tc.id))
+		if err != nil || gt != tc.t || gid != tc.id {
+			t.Errorf("cursor (%d, %d) came back as (%d, %d), %v", tc.t, tc.id, gt, gid, err)
+		}
+	}
+	for _, bad := range []string{"", "***", "MTIz", "YS5i"} { // "123", "a.b"
+		if _, _, err := decodeCursor(store.Cursor(bad)); err == nil {
+			t.Errorf("decodeCursor(%q) succeeded", bad)
+		}
+	}
+}
+
+func TestEscapeLike(t *testing.T) {
+	if got, want := escapeLike(`50%_off\now`), `50\%\_off\\now`; got != want {
+		t.Errorf("escapeLike = %q, want %q", got, want)
+	}
+}
+
+func TestClean(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"plain", "plain"},
+		{"nul\x00here", "nul\uFFFDhere"},
+		{"bad\xffbyte", "bad\uFFFDbyte"},
+		{"", ""},
+	}
+	for _, tc := range tests {
+		if got := clean(tc.in); got != tc.want {
+			t.Errorf("clean(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestReadMigrations(t *testing.T) {
+	tests := []struct {
+		name    string
+		fsys    fstest.MapFS
+		want    []int64
+		wantErr string
+	}{
+		{"ordered", fstest.MapFS{
+			"0002_b.sql": {Data: []byte("B")}, "0001_a.sql": {Data: []byte("A")}, "0010_c.sql": {Data: []byte("C")},
+		}, []int64{1, 2, 10}, ""},
+		{"bad name", fstest.MapFS{"1_a.sql": {}}, nil, "not named"},
+		{"duplicate version", fstest.MapFS{"0001_a.sql": {}, "0001_b.sql": {}}, nil, "share version"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ms, err := ReadMigrations(tc.fsys)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []int64
+			for _, m := range ms {
+				got = append(got, m.Version)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("versions %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestMigrate(t *testing.T) {
+	ctx := context.Background()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "m.db")+"?_pragma=busy_timeout(5000)&_txlock=immediate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	d := &Dialect{Name: "sqlite"}
+	good := fstest.MapFS{
+		"0001_t.sql": {Data: []byte("CREATE TABLE t (x INTEGER);\nINSERT INTO t VALUES (1);")},
+		"0002_u.sql": {Data: []byte("CREATE TABLE u (y INTEGER);")},
+	}
+	applied, err := Migrate(ctx, db, d, good)
+	if err != nil || !reflect.DeepEqual(applied, []int64{1, 2}) {
+		t.Fatalf("first Migrate = %v, %v", applied, err)
+	}
+	applied, err = Migrate(ctx, db, d, good)
+	if err != nil || len(applied) != 0 {
+		t.Fatalf("second Migrate = %v, %v; want nothing applied", applied, err)
+	}
+	// A failing migration leaves neither its changes nor its version.
+	bad := fstest.MapFS{
+		"0001_t.sql": good["0001_t.sql"], "0002_u.sql": good["0002_u.sql"],
+		"0003_bad.sql": {Data: []byte("CREATE TABLE v (z INTEGER); INSERT INTO nowhere VALUES (1);")},
+	}
+	if _, err := Migrate(ctx, db, d, bad); err == nil || !strings.Contains(err.Error(), "0003_bad") {
+		t.Fatalf("Migrate with a bad migration: %v", err)
+	}
+	var n int
+	if err := db.QueryRow("SELECT COUNT(*) FROM sqlite_master WHERE name = 'v'").Scan(&n); err != nil || n != 0 {
+		t.Errorf("table of the failed migration exists: %d, %v", n, err)
+	}
+	if err := db.QueryRow("SELECT COUNT(*) FROM schema_migrations").Scan(&n); err != nil || n != 2 {
+		t.Errorf("schema_migrations has %d rows, %v; want 2", n, err)
+	}
+	if err := db.QueryRow("SELECT COUNT(*) FROM t").Scan(&n); err != nil || n != 1 {
+		t.Errorf("migration 1 ran again: t has %d rows, %v", n, err)
+	}
+}

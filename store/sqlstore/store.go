@@ -1,0 +1,83 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"io/fs"
+
+	"github.com/stopscope/stopscope/store"
+)
+
+// Store is store.Store over database/sql. It writes through one *sql.DB and
+// reads through another, which may be the same.
+type Store struct {
+	w, r  *sql.DB
+	d     Dialect
+	stmts stmtCache
+	// The row counts of the largest statements Insert runs.
+	recordRows, rollupRows int
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Config is what New needs.
+type Config struct {
+	// Writer takes every write. SQLite needs it limited to one connection.
+	Writer *sql.DB
+	// Reader serves Get, List and Aggregate; nil means Writer.
+	Reader *sql.DB
+	// Dialect describes the engine.
+	Dialect Dialect
+	// Migrations holds the engine's NNNN_name.sql files at its root.
+	Migrations fs.FS
+}
+
+// New applies the pending migrations through c.Writer and returns the store.
+// The store owns both handles from then on: Close closes them, and so does a
+// failed New.
+func New(ctx context.Context, c Config) (*Store, error) {
+	s := &Store{w: c.Writer, r: c.Reader, d: c.Dialect}
+	if s.r == nil {
+		s.r = s.w
+	}
+	if s.d.MaxParams <= 0 {
+		s.d.MaxParams = 999 // SQLite's historical default, safe everywhere
+	}
+	if _, err := Migrate(ctx, s.w, &s.d, c.Migrations); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.prepare(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Writer returns the handle writes go through, for tests and tools.
+func (s *Store) Writer() *sql.DB { return s.w }
+
+// Reader returns the handle reads go through, for tests and tools.
+func (s *Store) Reader() *sql.DB { return s.r }
+
+// Ping reports whether both handles reach the database.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.w.PingContext(ctx); err != nil {
+		return err
+	}
+	if s.r != s.w {
+		return s.r.PingContext(ctx)
+	}
+	return nil
+}
+
+// Close closes both handles.
+func (s *Store) Close() error {
+	s.stmts.close()
+	err := s.w.Close()
+	if s.r != s.w {
+		err = errors.Join(err, s.r.Close())
+	}
+	return err
+}
