@@ -1,0 +1,454 @@
+package otelclaude
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// tracedBody is the response body handed to the SDK. Every byte read passes
+// through unchanged; a copy goes to the SSE parser (streams) or to a buffer
+// (plain JSON, parsed at the end). The span ends at EOF, on a read error, or
+// on Close, whichever comes first.
+type tracedBody struct {
+	rc  io.ReadCloser
+	rec *recorder
+	sse *sseParser // nil for a plain JSON body
+}
+
+// Read implements io.Reader.
+func (b *tracedBody) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	if n > 0 {
+		b.rec.observe(b.sse, p[:n])
+	}
+	if err == io.EOF {
+		b.rec.finish(nil)
+	} else if err != nil {
+		b.rec.finish(err)
+	}
+	return n, err
+}
+
+// Close implements io.Closer. Closing before EOF ends the span without an
+// error: the application stopped reading.
+func (b *tracedBody) Close() error {
+	b.rec.finish(errClosedEarly)
+	return b.rc.Close()
+}
+
+var errClosedEarly = errors.New("body closed before EOF")
+
+// recorder collects what a response says about the call and writes it to the
+// span when the body ends. mu guards everything: an application may Close
+// the body from another goroutine while a Read is in progress.
+type recorder struct {
+	span    trace.Span
+	content bool
+
+	mu     sync.Mutex
+	done   bool
+	broken bool         // a panic while observing; stop observing, keep passing bytes
+	js     bytes.Buffer // plain JSON body
+	jsOver bool         // the JSON body exceeded maxJSONBodyBytes
+
+	id, model  string
+	stopReason string
+	hasStop    bool
+	usage      usage
+	errType    string
+	errMsg     string
+	started    bool           // message_start seen (stream) or body parsed (JSON)
+	blocks     []*streamBlock // output content, only with content on
+	jsonBlocks []apiBlock
+}
+
+// usage holds Anthropic's token counts and whether the response had each.
+type usage struct {
+	input, output, cacheRead, cacheCreation             int64
+	hasInput, hasOutput, hasCacheRead, hasCacheCreation bool
+}
+
+// apiUsage is the usage object of a Message, message_start or message_delta.
+// Pointers tell a missing or null count from a zero one.
+type apiUsage struct {
+	InputTokens              *int64 `json:"input_tokens"`
+	OutputTokens             *int64 `json:"output_tokens"`
+	CacheCreationInputTokens *int64 `json:"cache_creation_input_tokens"`
+	CacheReadInputTokens     *int64 `json:"cache_read_input_tokens"`
+}
+
+// merge takes the counts that u has. withOutput is false for message_start,
+// whose output_tokens is a placeholder for a message yet to stream.
+func (dst *usage) merge(u apiUsage, withOutput bool) {
+	if u.InputTokens != nil {
+		dst.input, dst.hasInput = *u.InputTokens, true
+	}
+	if u.CacheReadInputTokens != nil {
+		dst.cacheRead, dst.hasCacheRead = *u.CacheReadInputTokens, true
+	}
+	if u.CacheCreationInputTokens != nil {
+		dst.cacheCreation, dst.hasCacheCreation = *u.CacheCreationInputTokens, true
+	}
+	if withOutput && u.OutputTokens != nil {
+		dst.output, dst.hasOutput = *u.OutputTokens, true
+	}
+}
+
+// apiMessage is a Message: a plain response body, or message_start's message.
+type apiMessage struct {
+	ID         string     `json:"id"`
+	Model      string     `json:"model"`
+	StopReason *string    `json:"stop_reason"`
+	Usage      apiUsage   `json:"usage"`
+	Content    []apiBlock `json:"content"`
+}
+
+// observe hands bytes the application just read to the parser.
+func (r *recorder) observe(sse *sseParser, p []byte) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.done || r.broken {
+		return
+	}
+	// Telemetry must never break the application's read.
+	defer r.recoverInto()
+	if sse != nil {
+		sse.feed(p)
+		return
+	}
+	if r.jsOver {
+		return
+	}
+	if r.js.Len()+len(p) > maxJSONBodyBytes {
+		r.jsOver = true
+		r.js = bytes.Buffer{}
+		return
+	}
+	r.js.Write(p)
+}
+
+func (r *recorder) recoverInto() {
+	if v := recover(); v != nil {
+		r.broken = true
+		otel.Handle(fmt.Errorf("otelclaude: recording response: %v", v))
+	}
+}
+
+// finish writes the collected attributes and ends the span, once. readErr
+// is nil at EOF, errClosedEarly when the application closed the body, or the
+// error that failed a read.
+func (r *recorder) finish(readErr error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.done {
+		return
+	}
+	r.done = true
+	defer r.span.End()
+	defer r.recoverInto()
+
+	if !r.broken && r.js.Len() > 0 && readErr == nil {
+		var m apiMessage
+		if json.Unmarshal(r.js.Bytes(), &m) == nil {
+			r.takeMessage(&m, true)
+		}
+		r.js = bytes.Buffer{}
+	}
+	r.span.SetAttributes(r.attributes()...)
+	if r.content && r.started {
+		if out := r.outputMessages(); out != "" {
+			r.span.SetAttributes(keyOutputMessages.String(out))
+		}
+	}
+	switch {
+	case r.errType != "":
+		msg := r.errType
+		if r.errMsg != "" {
+			msg += ": " + r.errMsg
+		}
+		fail(r.span, r.errType, msg)
+	case readErr == nil, errors.Is(readErr, errClosedEarly), errors.Is(readErr, context.Canceled):
+		// Success, or the application stopped reading: no error status.
+	default:
+		fail(r.span, transportErrorType(readErr), readErr.Error())
+	}
+}
+
+// takeMessage records a Message. complete is false for message_start.
+func (r *recorder) takeMessage(m *apiMessage, complete bool) {
+	r.started = true
+	r.id, r.model = m.ID, m.Model
+	if complete && m.StopReason != nil {
+		r.stopReason, r.hasStop = *m.StopReason, true
+	}
+	r.usage.merge(m.Usage, complete)
+	if complete && r.content {
+		r.jsonBlocks = m.Content
+	}
+}
+
+func (r *recorder) attributes() []attribute.KeyValue {
+	attrs := make([]attribute.KeyValue, 0, 8)
+	if r.id != "" {
+		attrs = append(attrs, keyResponseID.String(r.id))
+	}
+	if r.model != "" {
+		attrs = append(attrs, keyResponseModel.String(r.model))
+	}
+	if r.hasStop {
+		// The raw value, never mapped: stopscope sorts by exactly this.
+		attrs = append(attrs,
+			keyFinishReasons.StringSlice([]string{r.stopReason}),
+			keyStopReason.String(r.stopReason))
+	}
+	u := r.usage
+	if u.hasInput || u.hasCacheRead || u.hasCacheCreation {
+		// The conventions count cached input tokens as input tokens; Anthropic does not.
+		attrs = append(attrs, keyUsageInput.Int64(u.input+u.cacheRead+u.cacheCreation))
+	}
+	if u.hasOutput {
+		attrs = append(attrs, keyUsageOutput.Int64(u.output))
+	}
+	if u.hasCacheRead {
+		attrs = append(attrs, keyUsageCacheRead.Int64(u.cacheRead))
+	}
+	if u.hasCacheCreation {
+		attrs = append(attrs, keyUsageCacheCreation.Int64(u.cacheCreation))
+	}
+	return attrs
+}
+
+// Stream events. The zero value is an event without an "event:" line.
+type eventKind uint8
+
+const (
+	evNone eventKind = iota
+	evMessageStart
+	evMessageDelta
+	evMessageStop
+	evBlockStart
+	evBlockDelta
+	evBlockStop
+	evError
+	evPing
+	evOther
+)
+
+func kindOf(name []byte) eventKind {
+	// A switch on string(name) does not allocate.
+	switch string(name) {
+	case "message_start":
+		return evMessageStart
+	case "message_delta":
+		return evMessageDelta
+	case "message_stop":
+		return evMessageStop
+	case "content_block_start":
+		return evBlockStart
+	case "content_block_delta":
+		return evBlockDelta
+	case "content_block_stop":
+		return evBlockStop
+	case "error":
+		return evError
+	case "ping":
+		return evPing
+	case "":
+		return evNone
+	}
+	return evOther
+}
+
+// wants reports whether the data of a kind of event is worth copying. Text
+// deltas, the bulk of a stream, are skipped unless content is recorded.
+func (r *recorder) wants(k eventKind) bool {
+	switch k {
+	case evNone, evMessageStart, evMessageDelta, evError:
+		return true
+	case evBlockStart, evBlockDelta:
+		return r.content
+	}
+	return false
+}
+
+// sseParser splits the bytes of a text/event-stream into lines and events the
+// way the SDK's decoder does (LF or CRLF line ends; an event is dispatched at
+// an empty line), keeping only the current line and the current event's data.
+type sseParser struct {
+	rec      *recorder
+	line     []byte // a line split across reads
+	skipping bool   // the current line is over maxSSELineBytes: drop it
+	kind     eventKind
+	keep     bool // copy the data lines of the current event
+	data     []byte
+	hasData  bool
+	named    bool // the current event has an "event:" line
+}
+
+func (p *sseParser) feed(b []byte) {
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			if !p.skipping {
+				if len(p.line)+len(b) > maxSSELineBytes {
+					p.skipping, p.line = true, p.line[:0]
+				} else {
+					p.line = append(p.line, b...)
+				}
+			}
+			return
+		}
+		seg := b[:i]
+		b = b[i+1:]
+		if p.skipping {
+			p.skipping = false
+			continue
+		}
+		if len(p.line) > 0 {
+			p.line = append(p.line, seg...)
+			seg = p.line
+		}
+		p.handleLine(seg)
+		p.line = p.line[:0]
+	}
+}
+
+func (p *sseParser) handleLine(line []byte) {
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	if len(line) == 0 {
+		p.dispatch()
+		return
+	}
+	name, value, _ := bytes.Cut(line, []byte(":"))
+	if len(value) > 0 && value[0] == ' ' {
+		value = value[1:]
+	}
+	switch string(name) {
+	case "event":
+		p.kind, p.named = kindOf(value), true
+	case "data":
+		if !p.named || p.rec.wants(p.kind) {
+			if p.hasData {
+				p.data = append(p.data, '\n')
+			}
+			p.data = append(p.data, value...)
+		}
+		p.hasData = true
+	}
+}
+
+func (p *sseParser) dispatch() {
+	if p.hasData || p.named {
+		kind := p.kind
+		if !p.named && p.hasData {
+			// No "event:" line: the data's own type names the event.
+			var t struct {
+				Type string `json:"type"`
+			}
+			if json.Unmarshal(p.data, &t) == nil {
+				kind = kindOf([]byte(t.Type))
+			}
+		}
+		if p.rec.wants(kind) {
+			p.rec.event(kind, p.data)
+		}
+	}
+	p.kind, p.named, p.hasData, p.data = evNone, false, false, p.data[:0]
+}
+
+// streamBlock is one content block of a streamed answer, built from its
+// content_block_start and deltas (only with content on).
+type streamBlock struct {
+	start   apiBlock
+	text    []byte
+	partial []byte // input_json_delta fragments
+}
+
+type blockStartEvent struct {
+	Index        int      `json:"index"`
+	ContentBlock apiBlock `json:"content_block"`
+}
+
+type blockDeltaEvent struct {
+	Index int `json:"index"`
+	Delta struct {
+		Type        string `json:"type"`
+		Text        string `json:"text"`
+		Thinking    string `json:"thinking"`
+		PartialJSON string `json:"partial_json"`
+	} `json:"delta"`
+}
+
+type messageDeltaEvent struct {
+	Delta struct {
+		StopReason *string `json:"stop_reason"`
+	} `json:"delta"`
+	Usage apiUsage `json:"usage"`
+}
+
+// maxStreamBlocks bounds the blocks kept for content so that a bogus index
+// cannot make us allocate without limit.
+const maxStreamBlocks = 4096
+
+// event records one stream event. Decoding errors drop the event: the
+// application sees the same bytes and deals with them.
+func (r *recorder) event(kind eventKind, data []byte) {
+	switch kind {
+	case evMessageStart:
+		var e struct {
+			Message apiMessage `json:"message"`
+		}
+		if json.Unmarshal(data, &e) == nil {
+			r.takeMessage(&e.Message, false)
+		}
+	case evMessageDelta:
+		var e messageDeltaEvent
+		if json.Unmarshal(data, &e) == nil {
+			if e.Delta.StopReason != nil {
+				r.stopReason, r.hasStop = *e.Delta.StopReason, true
+			}
+			// message_delta's usage is cumulative; it may repeat the input counts.
+			r.usage.merge(e.Usage, true)
+		}
+	case evError:
+		var e apiErrorEnvelope
+		_ = json.Unmarshal(data, &e)
+		r.errType, r.errMsg = e.Error.Type, e.Error.Message
+		if r.errType == "" {
+			r.errType = errorTypeOther
+		}
+	case evBlockStart:
+		var e blockStartEvent
+		if json.Unmarshal(data, &e) == nil && e.Index >= 0 && e.Index < maxStreamBlocks {
+			for len(r.blocks) <= e.Index {
+				r.blocks = append(r.blocks, nil)
+			}
+			r.blocks[e.Index] = &streamBlock{start: e.ContentBlock}
+		}
+	case evBlockDelta:
+		var e blockDeltaEvent
+		if json.Unmarshal(data, &e) != nil || e.Index < 0 || e.Index >= len(r.blocks) || r.blocks[e.Index] == nil {
+			return
+		}
+		b := r.blocks[e.Index]
+		switch e.Delta.Type {
+		case "text_delta":
+			b.text = append(b.text, e.Delta.Text...)
+		case "thinking_delta":
+			b.text = append(b.text, e.Delta.Thinking...)
+		case "input_json_delta":
+			b.partial = append(b.partial, e.Delta.PartialJSON...)
+		}
+	}
+}
