@@ -1,0 +1,225 @@
+package alert
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/stopscope/stopscope/analytics"
+	"github.com/stopscope/stopscope/store"
+)
+
+// Delivery defaults.
+const (
+	DefaultMaxAttempts = 6
+	DefaultBackoff     = 2 * time.Second
+	DefaultMaxBackoff  = 5 * time.Minute
+	DefaultTimeout     = 10 * time.Second
+	DefaultPoll        = time.Second
+)
+
+// Deliverer sends the outbox: each due delivery is posted to its channel,
+// every attempt is recorded, and a failed one is retried with exponential
+// backoff (Backoff, doubling, at most MaxBackoff) until MaxAttempts. It runs
+// on its own goroutine, so that a slow or failing channel never holds up
+// evaluation or ingest; deliveries due together are sent concurrently.
+type Deliverer struct {
+	Store store.AlertStore
+	// Client posts the notifications; http.DefaultClient when nil.
+	Client *http.Client
+	// Now is the clock; time.Now when nil.
+	Now    func() time.Time
+	Logger *slog.Logger
+	// BaseURL is the dashboard's URL, for the links in notifications.
+	BaseURL string
+
+	MaxAttempts int
+	Backoff     time.Duration
+	MaxBackoff  time.Duration
+	// Timeout bounds each attempt.
+	Timeout time.Duration
+	// Poll is how often Run looks for due deliveries.
+	Poll time.Duration
+
+	wakeOnce sync.Once
+	wake     chan struct{}
+}
+
+func (d *Deliverer) init() {
+	d.wakeOnce.Do(func() { d.wake = make(chan struct{}, 1) })
+}
+
+func (d *Deliverer) now() time.Time {
+	if d.Now == nil {
+		return time.Now()
+	}
+	return d.Now()
+}
+
+func (d *Deliverer) logger() *slog.Logger {
+	if d.Logger == nil {
+		return slog.Default()
+	}
+	return d.Logger
+}
+
+func orDefault[T int | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+// backoff returns the wait after the n-th failed attempt.
+func (d *Deliverer) backoff(n int) time.Duration {
+	b := orDefault(d.Backoff, DefaultBackoff)
+	maxB := orDefault(d.MaxBackoff, DefaultMaxBackoff)
+	for i := 1; i < n && b < maxB; i++ {
+		b *= 2
+	}
+	return min(b, maxB)
+}
+
+// Wake makes Run look for due deliveries now rather than at its next poll.
+func (d *Deliverer) Wake() {
+	d.init()
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run sends due deliveries every Poll (or when woken) until ctx ends.
+func (d *Deliverer) Run(ctx context.Context) {
+	d.init()
+	t := time.NewTicker(orDefault(d.Poll, DefaultPoll))
+	defer t.Stop()
+	for {
+		if _, err := d.Tick(ctx); err != nil && ctx.Err() == nil {
+			d.logger().Error("alert delivery failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-d.wake:
+		}
+	}
+}
+
+// Tick claims the deliveries due at Now, sends them concurrently (one
+// attempt each) and returns how many it attempted.
+func (d *Deliverer) Tick(ctx context.Context) (int, error) {
+	lease := orDefault(d.Timeout, DefaultTimeout) + 30*time.Second
+	due, err := d.Store.ClaimAlertDeliveries(ctx, d.now(), lease, 100)
+	if err != nil {
+		return 0, err
+	}
+	var wg sync.WaitGroup
+	for _, del := range due {
+		wg.Go(func() {
+			if _, err := d.attempt(ctx, del); err != nil {
+				d.logger().Error("alert delivery attempt not recorded", "delivery", del.ID, "err", err)
+			}
+		})
+	}
+	wg.Wait()
+	return len(due), nil
+}
+
+// SendTest queues a test notification to channel id and makes its first
+// attempt at once; failures are retried like any delivery.
+func (d *Deliverer) SendTest(ctx context.Context, id int64) (store.AlertAttempt, error) {
+	ch, err := d.Store.GetAlertChannel(ctx, id)
+	if err != nil {
+		return store.AlertAttempt{}, err
+	}
+	del, err := d.Store.EnqueueAlertDelivery(ctx, store.AlertDelivery{ChannelID: ch.ID, Status: "test", Created: d.now()})
+	if err != nil {
+		return store.AlertAttempt{}, err
+	}
+	return d.attempt(ctx, del)
+}
+
+// attempt makes one attempt at a delivery and records it.
+func (d *Deliverer) attempt(ctx context.Context, del store.AlertDelivery) (store.AlertAttempt, error) {
+	n := del.Attempts + 1
+	a := store.AlertAttempt{DeliveryID: del.ID, ChannelID: del.ChannelID, N: n, At: d.now(), Status: del.Status}
+	state, next := store.DeliveryFailed, time.Time{}
+	ch, err := d.Store.GetAlertChannel(ctx, del.ChannelID)
+	switch {
+	case err != nil:
+		a.Error = "channel: " + analytics.ErrorMessage(err)
+	case !ch.Enabled && del.Status != "test":
+		a.Error = "channel disabled"
+	default:
+		var ok bool
+		ok, err = d.post(ctx, ch, del, &a)
+		if err != nil {
+			return a, err
+		}
+		switch {
+		case ok:
+			state = store.DeliverySent
+		case n < orDefault(d.MaxAttempts, DefaultMaxAttempts):
+			state, next = store.DeliveryPending, a.At.Add(d.backoff(n))
+		}
+	}
+	d.logger().Info("alert delivery attempt", "delivery", del.ID, "channel", del.ChannelID, "status", del.Status,
+		"attempt", n, "http_status", a.HTTPStatus, "err", a.Error, "state", state)
+	return d.Store.RecordAlertAttempt(ctx, a, state, next)
+}
+
+// post sends one attempt and fills a with its answer; ok is a 2xx answer.
+// err is set only when the notification could not even be built.
+func (d *Deliverer) post(ctx context.Context, ch store.AlertChannel, del store.AlertDelivery, a *store.AlertAttempt) (ok bool, err error) {
+	ev := TestEvent(a.At)
+	if del.EventID != 0 {
+		if ev, err = d.Store.GetAlertEvent(ctx, del.EventID); err != nil {
+			return false, err
+		}
+	}
+	body, err := Body(ch.Kind, NewPayload(ev, del.Status, d.BaseURL))
+	if err != nil {
+		return false, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, orDefault(d.Timeout, DefaultTimeout))
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ch.URL, bytes.NewReader(body))
+	if err != nil {
+		a.Error = err.Error()
+		return false, nil
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "stopscope-alerts/1")
+	if ch.Secret != "" {
+		ts := a.At.Unix()
+		req.Header.Set(HeaderTimestamp, strconv.FormatInt(ts, 10))
+		req.Header.Set(HeaderSignature, Sign(ch.Secret, ts, body))
+	}
+	client := d.Client
+	if client == nil {
+		client = http.DefaultClient
+	}
+	start := time.Now()
+	resp, err := client.Do(req)
+	a.Duration = time.Since(start)
+	if err != nil {
+		a.Error = err.Error()
+		return false, nil
+	}
+	defer resp.Body.Close()
+	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+	a.HTTPStatus, a.Response = resp.StatusCode, string(snippet)
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		a.Error = fmt.Sprintf("HTTP %d", resp.StatusCode)
+		return false, nil
+	}
+	return true, nil
+}

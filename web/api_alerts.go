@@ -1,0 +1,436 @@
+package web
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/stopscope/stopscope/alert"
+	"github.com/stopscope/stopscope/analytics"
+	"github.com/stopscope/stopscope/store"
+)
+
+// maxAlertBody bounds the JSON body of a rule or channel.
+const maxAlertBody = 64 << 10
+
+// registerAlerts adds the alerting API and the Alerts page when the server
+// has an alert store.
+func (s *Server) registerAlerts(e *echo.Echo, api *echo.Group) {
+	if s.Alerts == nil {
+		return
+	}
+	api.GET("/alert-rules", s.apiAlertRules)
+	api.POST("/alert-rules", s.apiCreateAlertRule)
+	api.GET("/alert-rules/:id", s.apiAlertRule)
+	api.PUT("/alert-rules/:id", s.apiUpdateAlertRule)
+	api.DELETE("/alert-rules/:id", s.apiDeleteAlertRule)
+	api.GET("/alert-channels", s.apiAlertChannels)
+	api.POST("/alert-channels", s.apiCreateAlertChannel)
+	api.GET("/alert-channels/:id", s.apiAlertChannel)
+	api.PUT("/alert-channels/:id", s.apiUpdateAlertChannel)
+	api.DELETE("/alert-channels/:id", s.apiDeleteAlertChannel)
+	api.POST("/alert-channels/:id/test", s.apiTestAlertChannel)
+	api.GET("/alerts", s.apiAlerts)
+
+	e.GET("/alerts", s.pageAlerts)
+	e.POST("/alerts/rules", s.formCreateRule)
+	e.POST("/alerts/rules/:id", s.formUpdateRule)
+	e.POST("/alerts/rules/:id/silence", s.formSilenceRule)
+	e.POST("/alerts/rules/:id/delete", s.formDeleteRule)
+	e.POST("/alerts/channels", s.formCreateChannel)
+	e.POST("/alerts/channels/:id", s.formUpdateChannel)
+	e.POST("/alerts/channels/:id/delete", s.formDeleteChannel)
+	e.POST("/alerts/channels/:id/test", s.formTestChannel)
+}
+
+func pathID(c echo.Context, what string) (int64, error) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id < 1 {
+		return 0, analytics.Errorf(analytics.ENotFound, "no %s with id %q", what, c.Param("id"))
+	}
+	return id, nil
+}
+
+func readBody(c echo.Context) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(c.Request().Body, maxAlertBody+1))
+	if err != nil {
+		return nil, analytics.Errorf(analytics.EInvalid, "reading the body: %v", err)
+	}
+	if len(b) > maxAlertBody {
+		return nil, analytics.Errorf(analytics.ETooLarge, "the body is larger than %d bytes", maxAlertBody)
+	}
+	return b, nil
+}
+
+// ruleJSON writes a rule with its state under "state".
+func ruleJSON(r analytics.Rule, st analytics.State) (json.RawMessage, error) {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	if st.Status == "" {
+		st.Status, st.RuleID = analytics.StatusOK, r.ID
+	}
+	sb, err := json.Marshal(st)
+	if err != nil {
+		return nil, err
+	}
+	return json.RawMessage(string(b[:len(b)-1]) + `,"state":` + string(sb) + "}"), nil
+}
+
+func (s *Server) ruleWithState(c echo.Context, r analytics.Rule) (json.RawMessage, error) {
+	states, err := s.Alerts.AlertStates(c.Request().Context())
+	if err != nil {
+		return nil, err
+	}
+	return ruleJSON(r, states[r.ID])
+}
+
+// apiAlertRules answers GET /api/v1/alert-rules.
+func (s *Server) apiAlertRules(c echo.Context) error {
+	ctx := c.Request().Context()
+	rules, err := s.Alerts.ListAlertRules(ctx)
+	if err != nil {
+		return err
+	}
+	states, err := s.Alerts.AlertStates(ctx)
+	if err != nil {
+		return err
+	}
+	items := make([]json.RawMessage, 0, len(rules))
+	for _, r := range rules {
+		j, err := ruleJSON(r, states[r.ID])
+		if err != nil {
+			return err
+		}
+		items = append(items, j)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"items": items})
+}
+
+func (s *Server) apiAlertRule(c echo.Context) error {
+	id, err := pathID(c, "alert rule")
+	if err != nil {
+		return err
+	}
+	r, err := s.Alerts.GetAlertRule(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	j, err := s.ruleWithState(c, r)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, j)
+}
+
+// apiCreateAlertRule answers POST /api/v1/alert-rules: the body is decoded
+// onto analytics.DefaultRule, so that only what differs need be sent.
+func (s *Server) apiCreateAlertRule(c echo.Context) error {
+	b, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	r := analytics.DefaultRule()
+	if err := json.Unmarshal(b, &r); err != nil {
+		return asInvalid(err)
+	}
+	r.ID, r.Created, r.Updated = 0, s.Now().UTC(), s.Now().UTC()
+	r, err = s.Alerts.CreateAlertRule(c.Request().Context(), r)
+	if err != nil {
+		return err
+	}
+	j, err := ruleJSON(r, analytics.State{})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, j)
+}
+
+// apiUpdateAlertRule answers PUT /api/v1/alert-rules/{id}: the body is
+// decoded onto the stored rule, so fields left out keep their value.
+func (s *Server) apiUpdateAlertRule(c echo.Context) error {
+	id, err := pathID(c, "alert rule")
+	if err != nil {
+		return err
+	}
+	b, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	r, err := s.Alerts.GetAlertRule(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, &r); err != nil {
+		return asInvalid(err)
+	}
+	r.ID, r.Updated = id, s.Now().UTC()
+	r, err = s.Alerts.UpdateAlertRule(c.Request().Context(), r)
+	if err != nil {
+		return err
+	}
+	j, err := s.ruleWithState(c, r)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, j)
+}
+
+func (s *Server) apiDeleteAlertRule(c echo.Context) error {
+	id, err := pathID(c, "alert rule")
+	if err != nil {
+		return err
+	}
+	if err := s.Alerts.DeleteAlertRule(c.Request().Context(), id); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// asInvalid keeps an *analytics.Error as it is and makes anything else
+// from decoding an EInvalid error.
+func asInvalid(err error) error {
+	if analytics.ErrorCode(err) != analytics.EInternal {
+		return err
+	}
+	return analytics.Errorf(analytics.EInvalid, "bad JSON: %v", err)
+}
+
+// channelView is a channel as the API shows it: the secret is never sent
+// back, only whether there is one.
+type channelView struct {
+	ID        int64                `json:"id"`
+	Name      string               `json:"name"`
+	Kind      store.ChannelKind    `json:"kind"`
+	URL       string               `json:"url"`
+	HasSecret bool                 `json:"has_secret"`
+	Enabled   bool                 `json:"enabled"`
+	Created   time.Time            `json:"created,omitzero"`
+	Updated   time.Time            `json:"updated,omitzero"`
+	Attempts  []store.AlertAttempt `json:"attempts,omitempty"`
+}
+
+func toChannelView(ch store.AlertChannel) channelView {
+	return channelView{ID: ch.ID, Name: ch.Name, Kind: ch.Kind, URL: ch.URL, HasSecret: ch.Secret != "",
+		Enabled: ch.Enabled, Created: ch.Created, Updated: ch.Updated}
+}
+
+// channelInput is the body of POST and PUT: absent fields keep their value
+// (or take the default on creation).
+type channelInput struct {
+	Name    *string `json:"name"`
+	Kind    *string `json:"kind"`
+	URL     *string `json:"url"`
+	Secret  *string `json:"secret"`
+	Enabled *bool   `json:"enabled"`
+}
+
+func (in channelInput) apply(ch *store.AlertChannel, creating bool) {
+	if in.URL != nil {
+		ch.URL = strings.TrimSpace(*in.URL)
+	}
+	if in.Name != nil {
+		ch.Name = strings.TrimSpace(*in.Name)
+	}
+	if in.Kind != nil {
+		ch.Kind = store.ChannelKind(*in.Kind)
+	}
+	if in.Secret != nil {
+		ch.Secret = *in.Secret
+	}
+	if in.Enabled != nil {
+		ch.Enabled = *in.Enabled
+	}
+	if creating {
+		if ch.Kind == "" {
+			ch.Kind = store.ChannelKindOf(ch.URL)
+		}
+		if ch.Name == "" {
+			if u, err := url.Parse(ch.URL); err == nil && u.Host != "" {
+				ch.Name = u.Host
+			}
+		}
+	}
+}
+
+func decodeChannel(b []byte) (channelInput, error) {
+	var in channelInput
+	if err := json.Unmarshal(b, &in); err != nil {
+		if te, ok := err.(*json.UnmarshalTypeError); ok && te.Field != "" {
+			return in, analytics.Errorf(analytics.EInvalid, "field %s: want a %s", te.Field, te.Type)
+		}
+		return in, analytics.Errorf(analytics.EInvalid, "bad JSON: %v", err)
+	}
+	return in, nil
+}
+
+func (s *Server) apiAlertChannels(c echo.Context) error {
+	chs, err := s.Alerts.ListAlertChannels(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	items := make([]channelView, len(chs))
+	for i, ch := range chs {
+		items[i] = toChannelView(ch)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"items": items})
+}
+
+// apiAlertChannel answers GET /api/v1/alert-channels/{id} with the
+// channel's latest delivery attempts.
+func (s *Server) apiAlertChannel(c echo.Context) error {
+	id, err := pathID(c, "alert channel")
+	if err != nil {
+		return err
+	}
+	ch, err := s.Alerts.GetAlertChannel(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	v := toChannelView(ch)
+	if v.Attempts, err = s.Alerts.ListAlertAttempts(c.Request().Context(), id, 20); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, v)
+}
+
+func (s *Server) apiCreateAlertChannel(c echo.Context) error {
+	b, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	in, err := decodeChannel(b)
+	if err != nil {
+		return err
+	}
+	ch := store.AlertChannel{Enabled: true, Created: s.Now().UTC(), Updated: s.Now().UTC()}
+	in.apply(&ch, true)
+	ch, err = s.Alerts.CreateAlertChannel(c.Request().Context(), ch)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, toChannelView(ch))
+}
+
+func (s *Server) apiUpdateAlertChannel(c echo.Context) error {
+	id, err := pathID(c, "alert channel")
+	if err != nil {
+		return err
+	}
+	b, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	in, err := decodeChannel(b)
+	if err != nil {
+		return err
+	}
+	ch, err := s.Alerts.GetAlertChannel(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	in.apply(&ch, false)
+	ch.Updated = s.Now().UTC()
+	ch, err = s.Alerts.UpdateAlertChannel(c.Request().Context(), ch)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toChannelView(ch))
+}
+
+func (s *Server) apiDeleteAlertChannel(c echo.Context) error {
+	id, err := pathID(c, "alert channel")
+	if err != nil {
+		return err
+	}
+	if err := s.Alerts.DeleteAlertChannel(c.Request().Context(), id); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// sendTest sends a test notification to channel id and returns the
+// attempt; a channel that fails answers 200 too, with the failure in the
+// attempt (and retries after it).
+func (s *Server) sendTest(c echo.Context) (store.AlertAttempt, error) {
+	id, err := pathID(c, "alert channel")
+	if err != nil {
+		return store.AlertAttempt{}, err
+	}
+	if s.Notifier == nil {
+		return store.AlertAttempt{}, analytics.Errorf(analytics.EUnavailable, "notifications are not running")
+	}
+	return s.Notifier.SendTest(c.Request().Context(), id)
+}
+
+func (s *Server) apiTestAlertChannel(c echo.Context) error {
+	a, err := s.sendTest(c)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, a)
+}
+
+// alertItem is one event in GET /api/v1/alerts.
+type alertItem struct {
+	store.AlertEvent
+	Window string     `json:"window"`
+	Links  alertLinks `json:"links"`
+}
+
+type alertLinks struct {
+	Records string `json:"records"`
+	Rule    string `json:"rule"`
+}
+
+func toAlertItem(ev store.AlertEvent) alertItem {
+	return alertItem{AlertEvent: ev, Window: ev.Window.String(), Links: alertLinks{
+		Records: alert.RecordsLink(ev),
+		Rule:    "/api/v1/alert-rules/" + strconv.FormatInt(ev.RuleID, 10),
+	}}
+}
+
+// parseEventFilter reads rule, state and limit.
+func parseEventFilter(c echo.Context) (store.AlertEventFilter, error) {
+	var f store.AlertEventFilter
+	if v := c.QueryParam("rule"); v != "" {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || id < 1 {
+			return f, analytics.Errorf(analytics.EInvalid, "parameter rule: %q is not a rule id", v)
+		}
+		f.RuleID = id
+	}
+	switch v := analytics.AlertStatus(c.QueryParam("state")); v {
+	case "", analytics.StatusFiring, analytics.StatusResolved:
+		f.Status = v
+	default:
+		return f, analytics.Errorf(analytics.EInvalid, "parameter state: %q is not one of firing, resolved", v)
+	}
+	limit, err := parseLimit(c, 50, 1000)
+	f.Limit = limit
+	return f, err
+}
+
+// apiAlerts answers GET /api/v1/alerts: alert events, newest first.
+func (s *Server) apiAlerts(c echo.Context) error {
+	f, err := parseEventFilter(c)
+	if err != nil {
+		return err
+	}
+	evs, err := s.Alerts.ListAlertEvents(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	items := make([]alertItem, len(evs))
+	for i, ev := range evs {
+		items[i] = toAlertItem(ev)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"items": items})
+}
