@@ -1,0 +1,5 @@
+// Package auth holds stopscope's credentials: ingest keys (random, printed
+// once, stored as SHA-256 hashes), dashboard passwords (argon2id), session
+// tokens, the login rate limiter, and the ingest key check shared by the
+// HTTP middleware (package web) and the OTLP/gRPC interceptor.
+package auth

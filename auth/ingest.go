@@ -1,0 +1,124 @@
+package auth
+
+import (
+	"context"
+	"strings"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/stopscope/stopscope/analytics"
+	"github.com/stopscope/stopscope/store"
+)
+
+// Ingest checks the keys of ingest requests. A key is required when
+// Always is set (stopscope listens beyond loopback) or as soon as one
+// active key exists; until then, requests without a key are let through,
+// so that a local set-up needs none. A key that is sent is always checked,
+// required or not. Every check reads the store, so a revoked key is
+// refused at once.
+type Ingest struct {
+	Store store.AuthStore
+	// Always makes a key required even while none exists.
+	Always bool
+}
+
+// Authenticate checks key, the raw key a request carried ("" for none),
+// and returns the context to serve the request with: one that carries the
+// key's bound app (analytics.WithBoundApp) when it has one. A missing,
+// unknown or revoked key, when one is required, is an EUnauthorized error.
+func (in *Ingest) Authenticate(ctx context.Context, key string) (context.Context, error) {
+	if key == "" {
+		required := in.Always
+		if !required {
+			n, err := in.Store.CountActiveAPIKeys(ctx)
+			if err != nil {
+				return ctx, err
+			}
+			required = n > 0
+		}
+		if required {
+			return ctx, analytics.Errorf(analytics.EUnauthorized, "an ingest key is required: send it as \"Authorization: Bearer sk_ss_…\" or \"x-api-key: sk_ss_…\" (create one with: dashboard keys create --app NAME)")
+		}
+		return ctx, nil
+	}
+	k, err := in.Store.APIKeyByHash(ctx, HashSecret(key))
+	if analytics.ErrorCode(err) == analytics.ENotFound || (err == nil && !k.Active()) {
+		return ctx, analytics.Errorf(analytics.EUnauthorized, "the ingest key is unknown or revoked")
+	}
+	if err != nil {
+		return ctx, err
+	}
+	if k.App != "" {
+		ctx = analytics.WithBoundApp(ctx, k.App)
+	}
+	return ctx, nil
+}
+
+// UnaryInterceptor returns a gRPC interceptor that authenticates every
+// call with the key of its "authorization: Bearer …" or "x-api-key"
+// metadata, for the OTLP/gRPC server.
+func (in *Ingest) UnaryInterceptor() grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		md, _ := metadata.FromIncomingContext(ctx)
+		key := KeyFromHeaders(first(md, "authorization"), first(md, "x-api-key"))
+		ctx, err := in.Authenticate(ctx, key)
+		if err != nil {
+			switch analytics.ErrorCode(err) {
+			case analytics.EUnauthorized:
+				return nil, status.Error(codes.Unauthenticated, analytics.ErrorMessage(err))
+			default:
+				return nil, status.Error(codes.Unavailable, "cannot check the ingest key now")
+			}
+		}
+		return handler(ctx, req)
+	}
+}
+
+func first(md metadata.MD, key string) string {
+	if v := md.Get(key); len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// Inserter is what ingest writes records to: store.Store, the batcher and
+// the ingest sinks all have this method.
+type Inserter interface {
+	Insert(ctx context.Context, recs []*analytics.Record) error
+}
+
+// BindApps wraps next so that every Insert enforces the bound app of its
+// context (analytics.ApplyBoundApp): records that name no app, or name
+// unnamed (the app decoders give such records), get the key's app, and a
+// call with a record of another app is refused whole with EForbidden.
+// Put it outermost, where the context is still the request's.
+func BindApps(next Inserter, unnamed string) Inserter {
+	return bindApps{next: next, unnamed: unnamed}
+}
+
+type bindApps struct {
+	next    Inserter
+	unnamed string
+}
+
+func (b bindApps) Insert(ctx context.Context, recs []*analytics.Record) error {
+	if err := analytics.ApplyBoundApp(ctx, recs, b.unnamed); err != nil {
+		return err
+	}
+	return b.next.Insert(ctx, recs)
+}
+
+// IsLoopback reports whether a listen address only accepts connections
+// from this machine: a loopback IP or "localhost". An empty host (":8080")
+// listens everywhere.
+func IsLoopback(host string) bool {
+	host = strings.Trim(host, "[]")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := parseIP(host)
+	return err == nil && ip.IsLoopback()
+}

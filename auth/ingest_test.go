@@ -1,0 +1,143 @@
+package auth_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/stopscope/stopscope/analytics"
+	"github.com/stopscope/stopscope/auth"
+	"github.com/stopscope/stopscope/store"
+	"github.com/stopscope/stopscope/store/sqlite"
+)
+
+func openStore(t *testing.T) store.AuthStore {
+	t.Helper()
+	s, err := sqlite.Open(filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func addKey(t *testing.T, as store.AuthStore, app string) (string, store.APIKey) {
+	t.Helper()
+	key, hash, prefix, err := auth.NewKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := as.CreateAPIKey(context.Background(), store.APIKey{Name: app, App: app, Prefix: prefix, Hash: hash, Created: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key, k
+}
+
+func code(err error) string {
+	if err == nil {
+		return ""
+	}
+	return analytics.ErrorCode(err)
+}
+
+func TestAuthenticate(t *testing.T) {
+	ctx := context.Background()
+	as := openStore(t)
+	open := &auth.Ingest{Store: as}
+	always := &auth.Ingest{Store: as, Always: true}
+
+	// No key exists: open unless Always.
+	if _, err := open.Authenticate(ctx, ""); err != nil {
+		t.Errorf("no keys, no key sent: %v", err)
+	}
+	if _, err := always.Authenticate(ctx, ""); code(err) != analytics.EUnauthorized {
+		t.Errorf("Always, no key sent: %v", err)
+	}
+	if _, err := open.Authenticate(ctx, "sk_ss_made_up"); code(err) != analytics.EUnauthorized {
+		t.Errorf("an unknown key is refused even when none is required: %v", err)
+	}
+
+	bound, k := addKey(t, as, "checkout")
+	anyApp, _ := addKey(t, as, "")
+	tests := []struct {
+		name, key, app, code string
+	}{
+		{"missing once a key exists", "", "", analytics.EUnauthorized},
+		{"bound key", bound, "checkout", ""},
+		{"unbound key", anyApp, "", ""},
+		{"unknown key", "sk_ss_nope", "", analytics.EUnauthorized},
+	}
+	for _, tc := range tests {
+		got, err := open.Authenticate(ctx, tc.key)
+		app, _ := analytics.BoundApp(got)
+		if code(err) != tc.code || app != tc.app {
+			t.Errorf("%s: bound app %q, err %v; want %q, %q", tc.name, app, err, tc.app, tc.code)
+		}
+	}
+	if err := as.RevokeAPIKey(ctx, k.ID, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := open.Authenticate(ctx, bound); code(err) != analytics.EUnauthorized {
+		t.Errorf("a revoked key is accepted: %v", err)
+	}
+}
+
+type recorder struct{ got []*analytics.Record }
+
+func (r *recorder) Insert(_ context.Context, recs []*analytics.Record) error {
+	r.got = append(r.got, recs...)
+	return nil
+}
+
+func TestBindApps(t *testing.T) {
+	next := &recorder{}
+	sink := auth.BindApps(next, "default")
+	ctx := analytics.WithBoundApp(context.Background(), "checkout")
+	if err := sink.Insert(ctx, []*analytics.Record{{App: "default"}, {App: "checkout"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := sink.Insert(ctx, []*analytics.Record{{App: "checkout"}, {App: "billing"}}); code(err) != analytics.EForbidden {
+		t.Errorf("another app: %v, want forbidden", err)
+	}
+	if len(next.got) != 2 || next.got[0].App != "checkout" || next.got[1].App != "checkout" {
+		t.Errorf("stored %d records: %+v", len(next.got), next.got)
+	}
+}
+
+func TestUnaryInterceptor(t *testing.T) {
+	as := openStore(t)
+	key, _ := addKey(t, as, "checkout")
+	ic := (&auth.Ingest{Store: as}).UnaryInterceptor()
+	handler := func(ctx context.Context, req any) (any, error) {
+		app, _ := analytics.BoundApp(ctx)
+		return app, nil
+	}
+	tests := []struct {
+		name string
+		md   metadata.MD
+		want codes.Code
+		app  string
+	}{
+		{"bearer", metadata.Pairs("authorization", "Bearer "+key), codes.OK, "checkout"},
+		{"x-api-key", metadata.Pairs("x-api-key", key), codes.OK, "checkout"},
+		{"none", metadata.MD{}, codes.Unauthenticated, ""},
+		{"wrong", metadata.Pairs("x-api-key", "sk_ss_wrong"), codes.Unauthenticated, ""},
+	}
+	for _, tc := range tests {
+		ctx := metadata.NewIncomingContext(context.Background(), tc.md)
+		got, err := ic(ctx, nil, &grpc.UnaryServerInfo{FullMethod: "/x"}, handler)
+		if status.Code(err) != tc.want {
+			t.Errorf("%s: code %v, want %v", tc.name, status.Code(err), tc.want)
+		}
+		if err == nil && got != tc.app {
+			t.Errorf("%s: bound app %v, want %q", tc.name, got, tc.app)
+		}
+	}
+}

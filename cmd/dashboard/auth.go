@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+
+	"github.com/stopscope/stopscope/auth"
+	"github.com/stopscope/stopscope/store"
+	"github.com/stopscope/stopscope/web"
+)
+
+// AuthSettings are the flags of authentication.
+type AuthSettings struct {
+	// Insecure lets stopscope listen beyond loopback without ingest keys
+	// or a dashboard login.
+	Insecure bool
+	// RequireKeys makes ingest require a key even on loopback before any
+	// key exists.
+	RequireKeys bool
+	// ProxyHeader names the header a trusted reverse proxy puts the
+	// authenticated user in.
+	ProxyHeader string
+	// TrustedProxies are the proxies' addresses, as CIDRs or single IPs.
+	TrustedProxies []netip.Prefix
+}
+
+// register adds the authentication flags to fs, with STOPSCOPE_* variables
+// as defaults.
+func (a *AuthSettings) register(fs *flag.FlagSet, getenv func(string) string) error {
+	insecure := getenv("STOPSCOPE_INSECURE") == "1" || strings.EqualFold(getenv("STOPSCOPE_INSECURE"), "true")
+	fs.BoolVar(&a.Insecure, "insecure", insecure, "listen beyond loopback without ingest keys or a dashboard login: anyone who reaches the port can write and read (env STOPSCOPE_INSECURE=1)")
+	fs.BoolVar(&a.RequireKeys, "require-keys", a.RequireKeys, "require an ingest key even on loopback, before any key exists")
+	header := a.ProxyHeader
+	if v := getenv("STOPSCOPE_AUTH_PROXY_HEADER"); v != "" {
+		header = v
+	}
+	fs.StringVar(&a.ProxyHeader, "auth-proxy-header", header, "trust this header (e.g. X-Forwarded-User) as the logged-in user, from --trusted-proxies only (env STOPSCOPE_AUTH_PROXY_HEADER)")
+	if v := getenv("STOPSCOPE_TRUSTED_PROXIES"); v != "" {
+		ps, err := parsePrefixes(v)
+		if err != nil {
+			return fmt.Errorf("STOPSCOPE_TRUSTED_PROXIES: %w", err)
+		}
+		a.TrustedProxies = ps
+	}
+	fs.Func("trusted-proxies", "comma-separated CIDRs or IPs of reverse proxies whose X-Forwarded-* and --auth-proxy-header are believed (env STOPSCOPE_TRUSTED_PROXIES)", func(v string) error {
+		ps, err := parsePrefixes(v)
+		a.TrustedProxies = ps
+		return err
+	})
+	return nil
+}
+
+func (a *AuthSettings) validate() error {
+	if a.ProxyHeader != "" && len(a.TrustedProxies) == 0 {
+		return fmt.Errorf("--auth-proxy-header %s needs --trusted-proxies: the addresses of the proxies allowed to set it", a.ProxyHeader)
+	}
+	return nil
+}
+
+// parsePrefixes reads "10.0.0.0/8, 192.168.1.7": CIDRs or single addresses.
+func parsePrefixes(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(f); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		ip, err := netip.ParseAddr(f)
+		if err != nil {
+			return nil, fmt.Errorf("%q is neither a CIDR nor an IP address", f)
+		}
+		ip = ip.Unmap()
+		out = append(out, netip.PrefixFrom(ip, ip.BitLen()))
+	}
+	return out, nil
+}
+
+// exposed reports whether a listen address accepts connections from
+// beyond this machine.
+func exposed(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	return !auth.IsLoopback(host)
+}
+
+// setupAuth decides what authentication the service needs and refuses to
+// start beyond loopback without credentials, unless --insecure. It returns
+// the ingest check (for the gRPC interceptor too) and the web guard.
+func (m *Main) setupAuth(ctx context.Context, st store.Store) (*auth.Ingest, *web.Auth, error) {
+	as, ok := st.(store.AuthStore)
+	if !ok {
+		return nil, nil, fmt.Errorf("the store %T keeps no keys or users", st)
+	}
+	httpOut := exposed(m.Addr)
+	grpcOut := m.OTLPGRPCAddr != "" && exposed(m.OTLPGRPCAddr)
+	secure := (httpOut || grpcOut) && !m.Auth.Insecure
+	if secure {
+		if err := m.checkCredentials(ctx, as, httpOut, grpcOut); err != nil {
+			return nil, nil, err
+		}
+	}
+	if (httpOut || grpcOut) && m.Auth.Insecure {
+		m.Logger.Warn("INSECURE: listening beyond loopback without required ingest keys or dashboard login; anyone who reaches the port can write records and read every response", "addr", m.Addr, "otlp_grpc_addr", m.OTLPGRPCAddr)
+		fmt.Fprintf(m.Stdout, "WARNING: --insecure: %s is reachable from other machines and neither ingest keys nor a dashboard login are required.\n", m.Addr)
+	}
+	in := &auth.Ingest{Store: as, Always: secure || m.Auth.RequireKeys}
+	wa := &web.Auth{
+		Store: as, Ingest: in, RequireLogin: secure && httpOut,
+		ProxyHeader: m.Auth.ProxyHeader, TrustedProxies: m.Auth.TrustedProxies,
+		Now: m.Now, Logger: m.Logger,
+	}
+	return in, wa, nil
+}
+
+// checkCredentials refuses a start beyond loopback that lacks an active
+// ingest key, or (when HTTP is exposed) any way to log in, naming each
+// thing to configure.
+func (m *Main) checkCredentials(ctx context.Context, as store.AuthStore, httpOut, grpcOut bool) error {
+	var missing []string
+	keys, err := as.CountActiveAPIKeys(ctx)
+	if err != nil {
+		return err
+	}
+	if keys == 0 {
+		missing = append(missing, fmt.Sprintf("an ingest key: dashboard keys create --app NAME --db %s", m.DB))
+	}
+	if httpOut && m.Auth.ProxyHeader == "" {
+		users, err := as.CountUsers(ctx)
+		if err != nil {
+			return err
+		}
+		if users == 0 {
+			missing = append(missing, fmt.Sprintf("a dashboard login: dashboard users add NAME --password-stdin --db %s (or trust a reverse proxy with --auth-proxy-header X-Forwarded-User --trusted-proxies CIDR)", m.DB))
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	where := m.Addr
+	if !httpOut && grpcOut {
+		where = m.OTLPGRPCAddr
+	}
+	return fmt.Errorf("refusing to listen on %s, which other machines can reach, without credentials. Configure:\n  - %s\nor listen on 127.0.0.1, or pass --insecure to run without them",
+		where, strings.Join(missing, "\n  - "))
+}
