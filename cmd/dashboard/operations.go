@@ -1,0 +1,266 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/stopscope/stopscope/analytics"
+	"github.com/stopscope/stopscope/ingest"
+	"github.com/stopscope/stopscope/store"
+	"github.com/stopscope/stopscope/web"
+)
+
+// Operations holds the settings of serve that keep ingest safe under load
+// and keep data as long, and as private, as wanted.
+type Operations struct {
+	// Limits bounds each ingest request, native and OTLP/HTTP alike.
+	Limits ingest.Limits
+	// Batch tunes group commit: how many records one commit carries and
+	// how many may wait before ingest answers 503.
+	Batch store.BatcherConfig
+	// MaxConcurrentIngest is how many ingest requests (HTTP and gRPC) are
+	// read, decoded and stored at once; past it they are answered 503 (or
+	// gRPC Unavailable) at once, before their body is read, which is what
+	// keeps memory bounded whatever the offered load.
+	MaxConcurrentIngest int
+	// MetadataOnly stores records without their content (see
+	// analytics.StripContent).
+	MetadataOnly bool
+	// Redact lists regular expressions whose matches are replaced before
+	// storage (see analytics.Redact).
+	Redact []string
+	// RetentionDays is how long raw records are kept; 0 keeps them forever.
+	RetentionDays int
+	// RollupRetentionDays is how long rollups are kept; 0 keeps them forever.
+	RollupRetentionDays int
+}
+
+// The defaults of Operations not taken from other packages.
+const (
+	DefaultMaxConcurrentIngest = 64
+	DefaultRetentionDays       = 30
+	DefaultRollupRetentionDays = 400
+)
+
+// DefaultOperations returns the defaults.
+func DefaultOperations() Operations {
+	return Operations{
+		Limits:              ingest.DefaultLimits(),
+		Batch:               store.BatcherConfig{MaxBatch: store.DefaultMaxBatch, MaxQueued: store.DefaultMaxQueued},
+		MaxConcurrentIngest: DefaultMaxConcurrentIngest,
+		RetentionDays:       DefaultRetentionDays,
+		RollupRetentionDays: DefaultRollupRetentionDays,
+	}
+}
+
+// envFlags registers flags whose defaults come from the environment and
+// remembers the first environment value that does not parse.
+type envFlags struct {
+	fs     *flag.FlagSet
+	getenv func(string) string
+	err    error
+}
+
+func (e *envFlags) int(p *int, name, env, usage string) {
+	if v := e.getenv(env); v != "" {
+		n, err := strconv.Atoi(v)
+		e.fail(err, env, v)
+		if err == nil {
+			*p = n
+		}
+	}
+	e.fs.IntVar(p, name, *p, usage+" (env "+env+")")
+}
+
+func (e *envFlags) int64(p *int64, name, env, usage string) {
+	if v := e.getenv(env); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		e.fail(err, env, v)
+		if err == nil {
+			*p = n
+		}
+	}
+	e.fs.Int64Var(p, name, *p, usage+" (env "+env+")")
+}
+
+func (e *envFlags) fail(err error, env, v string) {
+	if err != nil && e.err == nil {
+		e.err = fmt.Errorf("%s=%q: %v", env, v, err)
+	}
+}
+
+func (e *envFlags) bool(p *bool, name, env, usage string) {
+	if v := e.getenv(env); v != "" {
+		b, err := strconv.ParseBool(v)
+		e.fail(err, env, v)
+		if err == nil {
+			*p = b
+		}
+	}
+	e.fs.BoolVar(p, name, *p, usage+" (env "+env+")")
+}
+
+// redactFlag is --redact: repeatable, each use one pattern. Patterns from
+// the environment (one per line: commas are common in regular expressions)
+// come first and are kept when flags add more.
+type redactFlag struct{ p *[]string }
+
+func (r redactFlag) String() string {
+	if r.p == nil {
+		return ""
+	}
+	return strings.Join(*r.p, "\n")
+}
+
+func (r redactFlag) Set(s string) error {
+	if _, err := regexp.Compile(s); err != nil {
+		return fmt.Errorf("not a regular expression: %v", err)
+	}
+	*r.p = append(*r.p, s)
+	return nil
+}
+
+// register adds the flags of o to fs, with STOPSCOPE_* defaults.
+func (o *Operations) register(fs *flag.FlagSet, getenv func(string) string) *envFlags {
+	e := &envFlags{fs: fs, getenv: getenv}
+	l := &o.Limits
+	e.int(&l.MaxRecords, ingest.FlagMaxRecords, "STOPSCOPE_INGEST_MAX_RECORDS", "most records one ingest request may hold")
+	e.int(&l.MaxFieldBytes, ingest.FlagMaxFieldBytes, "STOPSCOPE_INGEST_MAX_FIELD_BYTES", "largest body one record may carry, in bytes")
+	e.int(&l.MaxIDBytes, ingest.FlagMaxIDBytes, "STOPSCOPE_INGEST_MAX_ID_BYTES", "longest app, id, model or similar short string, in bytes")
+	e.int64(&l.MaxBodyBytes, ingest.FlagMaxBodyBytes, "STOPSCOPE_INGEST_MAX_BODY_BYTES", "largest ingest request body as sent, in bytes (native and OTLP/HTTP)")
+	e.int64(&l.MaxDecompressedBytes, ingest.FlagMaxDecompressedBytes, "STOPSCOPE_INGEST_MAX_DECOMPRESSED_BYTES", "largest ingest request body once decompressed, in bytes (native and OTLP/HTTP)")
+	e.int(&o.MaxConcurrentIngest, "ingest-max-concurrent", "STOPSCOPE_INGEST_MAX_CONCURRENT", "ingest requests handled at once; more are answered 503 with Retry-After")
+	e.int(&o.Batch.MaxQueued, "ingest-max-queued-records", "STOPSCOPE_INGEST_MAX_QUEUED_RECORDS", "records waiting to be committed before ingest answers 503 with Retry-After")
+	e.int(&o.Batch.MaxBatch, "ingest-max-batch-records", "STOPSCOPE_INGEST_MAX_BATCH_RECORDS", "most records one group commit carries")
+	e.bool(&o.MetadataOnly, "metadata-only", "STOPSCOPE_METADATA_ONLY", "store no request or response content: no bodies, no text")
+	if v := getenv("STOPSCOPE_REDACT"); v != "" {
+		for _, line := range strings.Split(v, "\n") {
+			if line = strings.TrimRight(line, "\r"); line != "" {
+				o.Redact = append(o.Redact, line)
+			}
+		}
+	}
+	fs.Var(redactFlag{&o.Redact}, "redact", "regular expression whose matches are stored as [REDACTED]; repeatable (env STOPSCOPE_REDACT, one per line)")
+	e.int(&o.RetentionDays, "retention-days", "STOPSCOPE_RETENTION_DAYS", "days raw records are kept; 0 keeps them forever")
+	e.int(&o.RollupRetentionDays, "rollup-retention-days", "STOPSCOPE_ROLLUP_RETENTION_DAYS", "days rollups (the counts behind charts and summaries) are kept; 0 keeps them forever")
+	return e
+}
+
+// validate checks o once flags are parsed.
+func (o *Operations) validate() error {
+	if _, err := analytics.CompileRedactions(o.Redact); err != nil {
+		return err
+	}
+	for _, c := range []struct {
+		name string
+		v    int
+	}{
+		{"retention-days", o.RetentionDays},
+		{"rollup-retention-days", o.RollupRetentionDays},
+		{"ingest-max-concurrent", o.MaxConcurrentIngest},
+		{"ingest-max-queued-records", o.Batch.MaxQueued},
+		{"ingest-max-batch-records", o.Batch.MaxBatch},
+	} {
+		if c.v < 0 {
+			return fmt.Errorf("-%s must not be negative", c.name)
+		}
+	}
+	if o.RetentionDays > 0 && o.RollupRetentionDays > 0 && o.RollupRetentionDays < o.RetentionDays {
+		return fmt.Errorf("-rollup-retention-days (%d) must not be shorter than -retention-days (%d)", o.RollupRetentionDays, o.RetentionDays)
+	}
+	return nil
+}
+
+// privacySink applies the privacy settings to records on their way to the
+// store. Records arrive classified, so stripping content keeps every flag.
+type privacySink struct {
+	next         web.Sink
+	metadataOnly bool
+	redact       []*regexp.Regexp
+}
+
+func (p privacySink) Insert(ctx context.Context, recs []*analytics.Record) error {
+	for _, r := range recs {
+		if p.metadataOnly {
+			analytics.StripContent(r)
+		} else {
+			analytics.Redact(r, p.redact)
+		}
+	}
+	return p.next.Insert(ctx, recs)
+}
+
+// ingestSink builds the chain ingest writes through: privacy, then group
+// commit, then the store. It starts the Batcher, which Close drains.
+func (m *Main) ingestSink(st store.Store) (web.Sink, error) {
+	m.batcher = store.NewBatcher(st, m.Ops.Batch)
+	var sink web.Sink = m.batcher
+	if m.Ops.MetadataOnly || len(m.Ops.Redact) > 0 {
+		res, err := analytics.CompileRedactions(m.Ops.Redact)
+		if err != nil {
+			return nil, err
+		}
+		sink = privacySink{next: sink, metadataOnly: m.Ops.MetadataOnly, redact: res}
+	}
+	n := m.Ops.MaxConcurrentIngest
+	if n <= 0 {
+		n = DefaultMaxConcurrentIngest
+	}
+	m.ingestSlots = make(chan struct{}, n)
+	lim := m.Ops.Limits.WithDefaults()
+	m.Logger.Info("ingest settings",
+		"max_concurrent", n, "max_queued_records", m.Ops.Batch.MaxQueued, "max_batch_records", m.Ops.Batch.MaxBatch,
+		"max_body_bytes", lim.MaxBodyBytes, "max_decompressed_bytes", lim.MaxDecompressedBytes,
+		"max_records", lim.MaxRecords, "metadata_only", m.Ops.MetadataOnly, "redact_patterns", len(m.Ops.Redact),
+		"retention_days", m.Ops.RetentionDays, "rollup_retention_days", m.Ops.RollupRetentionDays)
+	return sink, nil
+}
+
+// errIngestBusy is the answer to an ingest request past
+// MaxConcurrentIngest.
+func errIngestBusy() error {
+	return analytics.Errorf(analytics.EUnavailable, "stopscope is handling as many ingest requests as it is set to (-ingest-max-concurrent); retry after a second")
+}
+
+// limitIngest wraps an ingest handler so that at most MaxConcurrentIngest
+// run at once; the others are refused before their body is read.
+func (m *Main) limitIngest(h echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		select {
+		case m.ingestSlots <- struct{}{}:
+		default:
+			return errIngestBusy()
+		}
+		defer func() { <-m.ingestSlots }()
+		return h(c)
+	}
+}
+
+// limitGRPC is the OTLP/gRPC side of limitIngest.
+func (m *Main) limitGRPC(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+	select {
+	case m.ingestSlots <- struct{}{}:
+	default:
+		return nil, status.Error(codes.Unavailable, analytics.ErrorMessage(errIngestBusy()))
+	}
+	defer func() { <-m.ingestSlots }()
+	return h(ctx, req)
+}
+
+// ready is /readyz's check beyond the store's ping: ingest must be taking
+// records.
+func (m *Main) ready(ctx context.Context) error {
+	if m.batcher == nil {
+		return analytics.Errorf(analytics.EUnavailable, "not started")
+	}
+	return m.batcher.Ready()
+}

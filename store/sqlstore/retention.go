@@ -1,0 +1,82 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/stopscope/stopscope/analytics"
+)
+
+// DefaultDeleteLimit is how many raw records DeleteBefore deletes in one
+// call when its limit is not positive.
+const DefaultDeleteLimit = 5000
+
+// rollupDeleteSpan is how many seconds of the oldest buckets of each rollup
+// level DeleteRollupsBefore deletes in one call: rollup rows have no
+// single-column key to count a limit by, so chunks are cut by time instead.
+const rollupDeleteSpan = 86400
+
+// checkCutoff validates a retention cutoff.
+func checkCutoff(t time.Time) error {
+	if t.IsZero() || t.Before(minTime) || t.After(maxTime) {
+		return analytics.Errorf(analytics.EInvalid, "retention cutoff %s is outside 1970..2200", t.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// DeleteBefore deletes at most limit of the oldest raw records whose time
+// is before t, in one short transaction, and returns how many it deleted;
+// see store.Store. The subquery walks the time index from its start, so a
+// call costs the rows it deletes, not the size of the table.
+func (s *Store) DeleteBefore(ctx context.Context, t time.Time, limit int) (int64, error) {
+	if err := checkCutoff(t); err != nil {
+		return 0, err
+	}
+	if limit <= 0 {
+		limit = DefaultDeleteLimit
+	}
+	res, err := s.w.ExecContext(ctx, s.d.rebind(
+		`DELETE FROM records WHERE id IN (SELECT id FROM records WHERE time_ns < ? ORDER BY time_ns LIMIT ?)`),
+		t.UnixNano(), limit)
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: delete records: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: delete records: %w", err)
+	}
+	return n, nil
+}
+
+// DeleteRollupsBefore deletes, in every rollup level, the rows of buckets
+// that start before t and within a day of the level's oldest bucket, and
+// returns how many rows it deleted; see store.Store.
+func (s *Store) DeleteRollupsBefore(ctx context.Context, t time.Time) (int64, error) {
+	if err := checkCutoff(t); err != nil {
+		return 0, err
+	}
+	cut := t.Unix()
+	var total int64
+	for _, lv := range levels {
+		var oldest sql.NullInt64
+		if err := s.w.QueryRowContext(ctx, `SELECT MIN(bucket) FROM `+lv.table).Scan(&oldest); err != nil {
+			return total, fmt.Errorf("sqlstore: delete %s: %w", lv.table, err)
+		}
+		if !oldest.Valid || oldest.Int64 >= cut {
+			continue
+		}
+		res, err := s.w.ExecContext(ctx, s.d.rebind(`DELETE FROM `+lv.table+` WHERE bucket < ?`),
+			min(cut, oldest.Int64+max(rollupDeleteSpan, lv.width)))
+		if err != nil {
+			return total, fmt.Errorf("sqlstore: delete %s: %w", lv.table, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return total, fmt.Errorf("sqlstore: delete %s: %w", lv.table, err)
+		}
+		total += n
+	}
+	return total, nil
+}
