@@ -1,0 +1,123 @@
+package sqlstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"github.com/stopscope/stopscope/analytics"
+	"github.com/stopscope/stopscope/store"
+)
+
+// withReq reads listCols and then req, for scanRecord, which knows only
+// listCols and getCols.
+type withReq struct {
+	sc  scanner
+	req *string
+}
+
+func (w withReq) Scan(dest ...any) error { return w.sc.Scan(append(dest, w.req)...) }
+
+// boundLimit applies the default and the bound of Records and RefusalCounts.
+func boundLimit(limit int) int {
+	if limit <= 0 || limit > store.MaxRecords {
+		return store.MaxRecords
+	}
+	return limit
+}
+
+// Records returns the newest matching records with Req and content but no
+// bodies; see store.Store.
+func (s *Store) Records(ctx context.Context, f store.Filter, limit int) ([]*analytics.Record, error) {
+	limit = boundLimit(limit)
+	w, err := recordFilter(&f)
+	if err != nil {
+		return nil, err
+	}
+	q := `SELECT ` + listCols + `, req FROM records` + w.sql() + ` ORDER BY time_ns DESC, id DESC LIMIT ?`
+	rows, err := s.r.QueryContext(ctx, s.d.rebind(q), append(w.args, limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: records: %w", err)
+	}
+	defer rows.Close()
+	out := make([]*analytics.Record, 0, min(limit, 256))
+	for rows.Next() {
+		var req string
+		r, err := scanRecord(withReq{rows, &req}, false)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: records: %w", err)
+		}
+		if req != "" {
+			r.Req = new(analytics.Request)
+			if err := json.Unmarshal([]byte(req), r.Req); err != nil {
+				return nil, fmt.Errorf("sqlstore: records: record %d req: %w", r.ID, err)
+			}
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: records: %w", err)
+	}
+	return out, nil
+}
+
+// keyCols maps each store.RecordKey to its column.
+var keyCols = map[store.RecordKey]string{
+	store.KeySession: "session_id",
+	store.KeyUser:    "user_id",
+}
+
+// RefusalCounts counts responses and refusals per session or user over the
+// newest matching responses; see store.Store. A refusal is a record with
+// the refusal flag or the refusal stop reason, as in
+// analytics.RecordRefusalCounts.
+func (s *Store) RefusalCounts(ctx context.Context, f store.Filter, by store.RecordKey, limit int) ([]analytics.ScopeCount, int, error) {
+	col, ok := keyCols[by]
+	if !ok {
+		return nil, 0, analytics.Errorf(analytics.EInvalid, "unknown record key %q", by)
+	}
+	limit = boundLimit(limit)
+	w, err := recordFilter(&f)
+	if err != nil {
+		return nil, 0, err
+	}
+	w.add("kind <> ?", string(analytics.KindError))
+	// The literal condition lets the session index's partial WHERE apply.
+	w.add(col + " <> ''")
+	// The inner query bounds the rows read; the outer one groups them.
+	q := `SELECT k, COUNT(*), CAST(SUM(r) AS BIGINT) FROM (SELECT ` + col + ` AS k,
+CASE WHEN (flags & ?) <> 0 OR stop_reason = ? THEN 1 ELSE 0 END AS r
+FROM records` + w.sql() + ` ORDER BY time_ns DESC, id DESC LIMIT ?) t GROUP BY k`
+	args := append([]any{int64(analytics.Bit(analytics.FlagRefusal)), string(analytics.StopRefusal)}, w.args...)
+	args = append(args, limit)
+	rows, err := s.r.QueryContext(ctx, s.d.rebind(q), args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("sqlstore: refusal counts: %w", err)
+	}
+	defer rows.Close()
+	var out []analytics.ScopeCount
+	read := 0
+	for rows.Next() {
+		var c analytics.ScopeCount
+		if err := rows.Scan(&c.Key, &c.N, &c.Refusals); err != nil {
+			return nil, 0, fmt.Errorf("sqlstore: refusal counts: %w", err)
+		}
+		read += int(c.N)
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("sqlstore: refusal counts: %w", err)
+	}
+	// Bytewise, the same in both engines, though callers should not care.
+	slices.SortFunc(out, func(a, b analytics.ScopeCount) int {
+		switch {
+		case a.Key < b.Key:
+			return -1
+		case a.Key > b.Key:
+			return 1
+		}
+		return 0
+	})
+	return out, read, nil
+}
