@@ -27,7 +27,8 @@ func (s *Server) parseFilter(c echo.Context) (store.Filter, error) {
 	if f.From, err = parseTime(q, "from", f.To.Add(-defaultRange)); err != nil {
 		return f, err
 	}
-	if r := q.Get("range"); r != "" && q.Get("from") == "" {
+	// "custom" is the filter bar's choice of from and to.
+	if r := q.Get("range"); r != "" && r != "custom" && q.Get("from") == "" {
 		d, ok := rangePresets[r]
 		if !ok {
 			return f, analytics.Errorf(analytics.EInvalid, "parameter range: %q is not one of 15m, 1h, 6h, 24h, 7d, 30d", r)
@@ -62,6 +63,16 @@ func (s *Server) parseFilter(c echo.Context) (store.Filter, error) {
 	return f, nil
 }
 
+// rangeChoices are the filter bar's range choices in display order.
+var rangeChoices = []string{"15m", "1h", "6h", "24h", "7d", "30d", "custom"}
+
+func rangeChoiceLabel(p string) string {
+	if p == "custom" {
+		return "Custom…"
+	}
+	return "Last " + presetLabel(p)
+}
+
 // rangePresets are the time ranges the filter bar offers.
 var rangePresets = map[string]time.Duration{
 	"15m": 15 * time.Minute, "1h": time.Hour, "6h": 6 * time.Hour,
@@ -74,6 +85,15 @@ func parseTime(q url.Values, name string, def time.Time) (time.Time, error) {
 		return def, nil
 	}
 	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		// The filter bar's datetime-local inputs send minutes without a
+		// zone; the bar labels them UTC.
+		for _, layout := range []string{"2006-01-02T15:04", "2006-01-02T15:04:05"} {
+			if lt, lerr := time.Parse(layout, v); lerr == nil {
+				return lt.UTC(), nil
+			}
+		}
+	}
 	if err != nil {
 		return t, analytics.Errorf(analytics.EInvalid, "parameter %s: %q is not an RFC 3339 time such as 2026-01-02T15:04:05Z", name, v)
 	}

@@ -2,13 +2,16 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -17,28 +20,48 @@ import (
 )
 
 // filterView is a parsed filter together with the query it came from, so
-// that links keep the filters and the URL stays shareable.
+// that links keep the filters and the URL stays shareable, and the choices
+// the filter bar offers.
 type filterView struct {
 	store.Filter
 	query url.Values
+	// Path is the page the filter bar submits to.
+	Path string
+	// Range is the preset in force ("24h" …), or "custom" for from/to.
+	Range string
+	// Live is set when the range ends now, so that the page refreshes.
+	Live bool
+	// Apps, Envs and Models are the values seen in the last 30 days.
+	Apps, Envs, Models []string
 }
 
 // Describe says in words which range and scope a view shows.
 func (v filterView) Describe() string {
 	s := v.From.Format("2006-01-02 15:04") + " – " + v.To.Format("2006-01-02 15:04") + " UTC"
+	if v.Live && v.Range != "custom" {
+		s = "Last " + presetLabel(v.Range) + " (" + s + ")"
+	}
+	for _, d := range []struct{ k, v string }{{"app", v.App}, {"environment", v.Environment}, {"model", v.Model}} {
+		if d.v != "" {
+			s += " · " + d.k + " " + d.v
+		}
+	}
 	return s
 }
 
-// Active lists the filters in force, for display.
+// Active lists the filters in force beyond the filter bar's, for display.
 func (v filterView) Active() []string {
 	var out []string
-	for _, k := range []string{"app", "environment", "model", "kind", "stop_reason", "flag", "error_type", "session_id", "q"} {
+	for _, k := range []string{"kind", "stop_reason", "flag", "error_type", "session_id", "q"} {
 		if val := v.query.Get(k); val != "" {
 			out = append(out, k+": "+val)
 		}
 	}
 	return out
 }
+
+// scopeKeys are the filter bar's parameters: what every page shares.
+var scopeKeys = []string{"range", "from", "to", "app", "environment", "model"}
 
 // link returns path with the current query, changed by set (an empty value
 // removes a key). A cursor never carries over into another view.
@@ -49,6 +72,22 @@ func (v filterView) link(path string, set map[string]string) string {
 			q[k] = vals
 		}
 	}
+	return withQuery(path, q, set)
+}
+
+// scopeLink returns path with only the filter bar's parameters, changed by
+// set: how one page links to another without carrying list filters along.
+func (v filterView) scopeLink(path string, set map[string]string) string {
+	q := url.Values{}
+	for _, k := range scopeKeys {
+		if val := v.query.Get(k); val != "" {
+			q.Set(k, val)
+		}
+	}
+	return withQuery(path, q, set)
+}
+
+func withQuery(path string, q url.Values, set map[string]string) string {
 	for k, val := range set {
 		if val == "" {
 			q.Del(k)
@@ -62,23 +101,125 @@ func (v filterView) link(path string, set map[string]string) string {
 	return path + "?" + q.Encode()
 }
 
-// clear keeps the time range and drops every other filter.
-func (v filterView) clear() string {
+// clear keeps the filter bar's scope and drops every other filter.
+func (v filterView) clear() string { return v.scopeLink("/responses", nil) }
+
+// Hidden lists the query parameters the filter bar does not show, which its
+// form carries along unchanged.
+func (v filterView) Hidden(shown ...string) [][2]string {
+	skip := map[string]bool{"cursor": true}
+	for _, k := range scopeKeys {
+		skip[k] = true
+	}
+	for _, k := range shown {
+		skip[k] = true
+	}
+	var out [][2]string
+	for _, k := range sortedKeysOf(v.query) {
+		if !skip[k] && v.query.Get(k) != "" {
+			out = append(out, [2]string{k, v.query.Get(k)})
+		}
+	}
+	return out
+}
+
+// Get returns a query parameter.
+func (v filterView) Get(k string) string { return v.query.Get(k) }
+
+// Scope returns the filter reduced to what rollups answer: the range, app,
+// environment and model.
+func (v filterView) Scope() store.Filter {
+	return store.Filter{From: v.From, To: v.To, App: v.App, Environment: v.Environment, Model: v.Model}
+}
+
+// ScopeQuery returns the filter bar's parameters as a query string, for
+// the URLs of chart data and live fragments: a live range stays live.
+func (v filterView) ScopeQuery() string {
 	q := url.Values{}
-	for _, k := range []string{"from", "to", "range"} {
+	for _, k := range scopeKeys {
 		if val := v.query.Get(k); val != "" {
 			q.Set(k, val)
 		}
 	}
-	if len(q) == 0 {
-		return "/responses"
+	return q.Encode()
+}
+
+func sortedKeysOf(q url.Values) []string {
+	keys := make([]string, 0, len(q))
+	for k := range q {
+		keys = append(keys, k)
 	}
-	return "/responses?" + q.Encode()
+	sort.Strings(keys)
+	return keys
+}
+
+// presetLabel names a range preset for people.
+func presetLabel(r string) string {
+	switch r {
+	case "15m":
+		return "15 minutes"
+	case "1h":
+		return "hour"
+	case "6h":
+		return "6 hours"
+	case "24h":
+		return "24 hours"
+	case "7d":
+		return "7 days"
+	case "30d":
+		return "30 days"
+	}
+	return r
 }
 
 func (s *Server) filterView(c echo.Context) (filterView, error) {
 	f, err := s.parseFilter(c)
-	return filterView{Filter: f, query: c.QueryParams()}, err
+	if err != nil {
+		return filterView{}, err
+	}
+	q := c.QueryParams()
+	v := filterView{Filter: f, query: q, Path: c.Path(), Live: q.Get("to") == ""}
+	switch {
+	case q.Get("from") != "":
+		v.Range = "custom"
+	case q.Get("range") != "":
+		v.Range = q.Get("range")
+	default:
+		v.Range = "24h"
+	}
+	if strings.Contains(v.Path, ":") {
+		v.Path = c.Request().URL.Path
+	}
+	v.Apps, v.Envs, v.Models, err = s.filterOptions(c.Request().Context(), f)
+	return v, err
+}
+
+// filterOptions returns the apps, environments and models seen in the 30
+// days before the range's end, from the rollups, with the ones selected in
+// f added so that a select always shows them.
+func (s *Server) filterOptions(ctx context.Context, f store.Filter) (apps, envs, models []string, err error) {
+	groups, err := s.Store.Aggregate(ctx, store.Query{
+		Filter:  store.Filter{From: f.To.Add(-30 * 24 * time.Hour), To: f.To},
+		GroupBy: []store.Dim{store.DimApp, store.DimEnvironment, store.DimModel},
+	})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	a, e, m := map[string]bool{f.App: true}, map[string]bool{f.Environment: true}, map[string]bool{f.Model: true}
+	for _, g := range groups {
+		a[g.App], e[g.Environment], m[g.Model] = true, true, true
+	}
+	list := func(set map[string]bool) []string {
+		out := make([]string, 0, len(set))
+		for k := range set {
+			if k != "" {
+				out = append(out, k)
+			}
+		}
+		sort.Strings(out)
+		return out
+	}
+	return list(a), list(e), list(m), nil
 }
 
 func (s *Server) pageOverview(c echo.Context) error {
@@ -86,34 +227,141 @@ func (s *Server) pageOverview(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	sum, err := s.summary(c, v.Filter)
+	d, err := s.overview(c.Request().Context(), v, c.Request().Host)
 	if err != nil {
 		return err
 	}
-	d := overviewData{Filter: v, Summary: sum, Curl: curlExample(c.Request().Host)}
+	return render(c, http.StatusOK, overviewPage(d))
+}
+
+// overview gathers what the overview shows, all of it from the rollups
+// except the patterns, which read at most DefaultRecordLimit records.
+func (s *Server) overview(ctx context.Context, v filterView, host string) (overviewData, error) {
+	f := v.Scope()
+	sum, err := s.summaryOf(ctx, f)
+	if err != nil {
+		return overviewData{}, err
+	}
+	d := overviewData{Filter: v, Summary: sum, Curl: curlExample(host)}
+	if sum.Total == 0 {
+		return d, nil
+	}
+	if d.Headline, err = s.headline(ctx, v); err != nil {
+		return d, err
+	}
 	calls := sum.Total - sum.Errors.Total
 	d.StopRows = stopRows(v, sum, calls)
-	for _, f := range analytics.AllFlags {
-		d.FlagRows = append(d.FlagRows, countRow{
-			Key: string(f), Label: string(f), Count: sum.Flags[string(f)], Share: share(sum.Flags[string(f)], sum.Total),
-			Href: v.link("/responses", map[string]string{"flag": string(f)}), Class: "flag-" + string(f),
-		})
-	}
 	for _, k := range sortedKeys(sum.Errors.ByType) {
 		n := sum.Errors.ByType[k]
 		d.ErrRows = append(d.ErrRows, countRow{
 			Key: k, Label: k, Count: n, Share: share(n, sum.Errors.Total),
-			Href: v.link("/responses", map[string]string{"kind": "error", "error_type": k}), Class: "sr-error",
+			Href: v.scopeLink("/responses", map[string]string{"kind": "error", "error_type": k}), Class: "sr-error",
 		})
 	}
-	for _, st := range analytics.AgentSubtypes {
-		n := sum.AgentSubtypes[st]
-		d.Subtypes = append(d.Subtypes, countRow{
-			Key: st, Label: st, Count: n, Share: share(n, sum.Kinds["agent_result"]),
-			Href: v.link("/responses", map[string]string{"kind": "agent_result"}), Class: "subtype",
-		})
+	if d.Apps, err = s.RatesBy(ctx, f, []store.Dim{store.DimApp}); err != nil {
+		return d, err
 	}
-	return render(c, http.StatusOK, overviewPage(d))
+	if d.Models, err = s.RatesBy(ctx, f, []store.Dim{store.DimModel}); err != nil {
+		return d, err
+	}
+	sp, err := s.Spikes(ctx, f, []store.Dim{store.DimApp}, nil, analytics.DefaultSpikeConfig())
+	if err != nil {
+		return d, err
+	}
+	d.Spikes = sp.Spikes
+	pat, err := s.Patterns(ctx, f, analytics.DefaultPatternConfig(), 0)
+	if err != nil {
+		return d, err
+	}
+	d.Patterns = pat
+	return d, nil
+}
+
+func (s *Server) summaryOf(ctx context.Context, f store.Filter) (analytics.Summary, error) {
+	groups, err := s.Store.Aggregate(ctx, summaryQuery(f))
+	if err != nil {
+		return analytics.Summary{}, err
+	}
+	return analytics.Summarize(f.From, f.To, groups), nil
+}
+
+// headlineCard is one headline rate with its change against the period
+// of the same length just before.
+type headlineCard struct {
+	Label string
+	Rate  analytics.Rate
+	Prev  analytics.Rate
+	Href  string
+	Class string
+}
+
+// Change says how the rate moved, in percentage points.
+func (h headlineCard) Change() string {
+	if h.Prev.Den == 0 {
+		return "no calls in the previous period"
+	}
+	d := (h.Rate.Value - h.Prev.Value) * 100
+	switch {
+	case d > 0.05:
+		return "▲ " + strconv.FormatFloat(d, 'f', 1, 64) + " pts vs previous period"
+	case d < -0.05:
+		return "▼ " + strconv.FormatFloat(-d, 'f', 1, 64) + " pts vs previous period"
+	}
+	return "unchanged vs previous period"
+}
+
+// Trend is "up", "down" or "flat", for the change's colour.
+func (h headlineCard) Trend() string {
+	if h.Prev.Den == 0 {
+		return "flat"
+	}
+	d := h.Rate.Value - h.Prev.Value
+	switch {
+	case d > 0.0005:
+		return "up"
+	case d < -0.0005:
+		return "down"
+	}
+	return "flat"
+}
+
+// headline computes the headline rates of v's scope and of the period of
+// the same length before it.
+func (s *Server) headline(ctx context.Context, v filterView) (headlineData, error) {
+	f := v.Scope()
+	now, err := s.Rates(ctx, f)
+	if err != nil {
+		return headlineData{}, err
+	}
+	pf := f
+	pf.From, pf.To = f.From.Add(-f.To.Sub(f.From)), f.From
+	prev, err := s.Rates(ctx, pf)
+	if err != nil {
+		return headlineData{}, err
+	}
+	h := headlineData{Filter: v, Calls: now.Calls, PrevCalls: prev.Calls}
+	h.Cards = []headlineCard{
+		{"Refusal rate", now.Refusal, prev.Refusal, v.scopeLink("/refusals", nil), "sr-refusal"},
+		{"Empty turn rate", now.EmptyTurn, prev.EmptyTurn, v.scopeLink("/empty-turns", nil), "sr-end_turn"},
+		{"Truncation rate", now.Truncation, prev.Truncation, v.scopeLink("/truncation", nil), "sr-max_tokens"},
+		{"Error rate", now.Error, prev.Error, v.scopeLink("/responses", map[string]string{"kind": "error"}), "sr-error"},
+	}
+	return h, nil
+}
+
+// uiHeadline answers GET /ui/headline: the overview's headline cards, which
+// htmx polls on live ranges.
+func (s *Server) uiHeadline(c echo.Context) error {
+	v, err := s.filterView(c)
+	if err != nil {
+		return err
+	}
+	h, err := s.headline(c.Request().Context(), v)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return render(c, http.StatusOK, headlineCards(h))
 }
 
 // stopRows lists the known stop reasons, null, then unknown values seen.
@@ -137,8 +385,9 @@ func stopRows(v filterView, sum analytics.Summary, calls int64) []countRow {
 		n := sum.StopReasons[k]
 		rows = append(rows, countRow{
 			Key: k, Label: k, Count: n, Share: share(n, calls),
-			Href:  v.link("/responses", map[string]string{"stop_reason": k, "kind": ""}),
-			Class: stopClass(analytics.ParseStopReasonKey(k)),
+			Href:     v.scopeLink("/stop-reasons/"+url.PathEscape(k), nil),
+			ListHref: v.scopeLink("/responses", map[string]string{"stop_reason": k}),
+			Class:    stopClass(analytics.ParseStopReasonKey(k)),
 		})
 	}
 	return rows
@@ -153,11 +402,53 @@ func (s *Server) pageResponses(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	recs, next, err := s.Store.List(c.Request().Context(), v.Filter, limit, store.Cursor(c.QueryParam("cursor")))
+	ctx := c.Request().Context()
+	recs, next, err := s.Store.List(ctx, v.Filter, limit, store.Cursor(c.QueryParam("cursor")))
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, responsesPage(responsesData{Filter: v, Items: recs, Next: string(next)}))
+	sum, err := s.summaryOf(ctx, v.Scope())
+	if err != nil {
+		return err
+	}
+	d := responsesData{Filter: v, Items: recs, Next: string(next), ErrorTypes: sortedKeys(sum.Errors.ByType)}
+	for _, r := range stopRows(v, sum, 0) {
+		d.StopReasons = append(d.StopReasons, r.Key)
+	}
+	if et := v.Get("error_type"); et != "" && !slices.Contains(d.ErrorTypes, et) {
+		d.ErrorTypes = append(d.ErrorTypes, et)
+	}
+	if sr := v.Get("stop_reason"); sr != "" && !slices.Contains(d.StopReasons, sr) {
+		d.StopReasons = append(d.StopReasons, sr)
+	}
+	return render(c, http.StatusOK, responsesPage(d))
+}
+
+// snippet is the start of a record's text, or what stands for it.
+func snippet(r *analytics.Record) string {
+	switch r.Kind {
+	case analytics.KindError:
+		return r.ErrorMessage
+	}
+	t := contentText(r.Content)
+	if t == "" {
+		var names []string
+		for _, b := range r.Content {
+			if b.Name != "" {
+				names = append(names, b.Type+" "+b.Name)
+			} else if b.Type != "text" {
+				names = append(names, b.Type)
+			}
+		}
+		if len(names) == 0 {
+			return "(no content)"
+		}
+		return "[" + strings.Join(names, ", ") + "]"
+	}
+	if rs := []rune(t); len(rs) > 90 {
+		return string(rs[:90]) + "…"
+	}
+	return t
 }
 
 func (s *Server) pageResponse(c echo.Context) error {
@@ -165,7 +456,17 @@ func (s *Server) pageResponse(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, recordPage(r, prettyJSON(r.RequestBody), prettyJSON(r.ResponseBody)))
+	d := recordData{Rec: r, ReqJSON: prettyJSON(r.RequestBody), RespJSON: prettyJSON(r.ResponseBody)}
+	d.Request = parseRequestView(r.RequestBody)
+	d.Response = parseBlocks(responseContent(r.ResponseBody))
+	if len(d.Response) == 0 {
+		d.Response = blocksFromSummary(r.Content)
+	}
+	d.Events = parseSSE(r.StreamBody)
+	if d.Thread, err = s.thread(c.Request().Context(), r); err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, recordPage(d))
 }
 
 func prettyJSON(raw json.RawMessage) string {
@@ -296,4 +597,21 @@ func flagAdvice(f analytics.Flag, r *analytics.Record) string {
 		return "A stop reason stopscope does not know yet, kept exactly as it came."
 	}
 	return ""
+}
+
+// dashboardRoutes registers the dashboard's pages, fragments and chart data.
+func (s *Server) dashboardRoutes(e *echo.Echo) {
+	e.GET("/", s.pageOverview)
+	e.GET("/responses", s.pageResponses)
+	e.GET("/responses/export", s.exportResponses)
+	e.GET("/responses/:id", s.pageResponse)
+	e.GET("/stop-reasons/:key", s.pageStopReason)
+	e.GET("/empty-turns", s.pageEmptyTurns)
+	e.GET("/refusals", s.pageRefusals)
+	e.GET("/truncation", s.pageTruncation)
+	e.GET("/agent-runs", s.pageAgentRuns)
+	e.GET("/setup", s.pageSetup)
+	e.GET("/ui/headline", s.uiHeadline)
+	e.GET("/ui/chart/:kind", s.uiChart)
+	e.GET("/ui/setup-status", s.uiSetupStatus)
 }

@@ -1,0 +1,610 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/stopscope/stopscope/analytics"
+	"github.com/stopscope/stopscope/ingest"
+	"github.com/stopscope/stopscope/store"
+)
+
+// demoBatch is how many records the demo inserts per transaction.
+const demoBatch = 500
+
+// runDemo is "dashboard demo": fill a fresh database with a week of
+// realistic traffic so that every page of the dashboard has something to
+// show. It refuses a database that already holds records unless --force.
+func runDemo(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, now func() time.Time) error {
+	db := "./data/stopscope.db"
+	if v := getenv("STOPSCOPE_DB"); v != "" {
+		db = v
+	}
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	fs.StringVar(&db, "db", db, "SQLite file path, or a postgres:// URL (env STOPSCOPE_DB)")
+	force := fs.Bool("force", false, "add the demo traffic even if the database already has records")
+	seed := fs.Uint64("seed", 1, "random seed: the same seed and time give the same traffic")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	st, err := openStore(ctx, db)
+	if err != nil {
+		return fmt.Errorf("open store %s: %w", db, err)
+	}
+	defer st.Close()
+	if !*force {
+		existing, _, err := st.List(ctx, store.Filter{}, 1, "")
+		if err != nil {
+			return err
+		}
+		if len(existing) > 0 {
+			return fmt.Errorf("%s already has records: the demo fills a fresh database (use --force to add to it, or --db to pick another file)", db)
+		}
+	}
+	t := now().UTC()
+	recs, err := demoRecords(t, *seed)
+	if err != nil {
+		return err
+	}
+	if err := insertDemo(ctx, st, recs); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "demo: stored %d records from %s to %s in %s\n", len(recs),
+		t.Add(-demoSpan).Format(time.RFC3339), t.Format(time.RFC3339), db)
+	fmt.Fprintf(stdout, "now run: go run ./cmd/dashboard --db %s\n", db)
+	return nil
+}
+
+// insertDemo stores records in batches.
+func insertDemo(ctx context.Context, st store.Store, recs []*analytics.Record) error {
+	for i := 0; i < len(recs); i += demoBatch {
+		if err := st.Insert(ctx, recs[i:min(i+demoBatch, len(recs))]); err != nil {
+			return fmt.Errorf("insert demo records: %w", err)
+		}
+	}
+	return nil
+}
+
+// demoSpan is how far back the demo traffic goes.
+const demoSpan = 7 * 24 * time.Hour
+
+// The demo's scripted events, relative to now. The README and the browser
+// test refer to them.
+const (
+	// demoRefusalSpikeAgo is how long before now support-bot's refusal
+	// spike starts; it lasts demoRefusalSpikeLen.
+	demoRefusalSpikeAgo = 5 * time.Hour
+	demoRefusalSpikeLen = 45 * time.Minute
+	// demoEmptyTurnsAgo is how long before now ops-copilot's release that
+	// put text after tool results starts; it lasts demoEmptyTurnsLen.
+	demoEmptyTurnsAgo = 3 * time.Hour
+	demoEmptyTurnsLen = 70 * time.Minute
+	// demoOverloadAgo is when a burst of overloaded_error starts.
+	demoOverloadAgo = 50 * time.Hour
+	demoOverloadLen = 30 * time.Minute
+)
+
+// demoGen builds the demo's envelopes, as apps would send them.
+type demoGen struct {
+	rng  *rand.Rand
+	now  time.Time
+	seq  int
+	envs []map[string]any
+}
+
+// demoRecords returns a week of traffic before now: envelopes decoded by
+// the ingest decoder, exactly as POST /v1/responses would store them,
+// oldest first.
+func demoRecords(now time.Time, seed uint64) ([]*analytics.Record, error) {
+	g := &demoGen{rng: rand.New(rand.NewPCG(seed, 0x5709)), now: now.UTC().Truncate(time.Second)}
+	start := g.now.Add(-demoSpan)
+	for t := start; t.Before(g.now); t = t.Add(time.Minute) {
+		n := g.poisson(g.rateAt(t))
+		for range n {
+			at := t.Add(time.Duration(g.rng.IntN(60)) * time.Second)
+			g.conversation(at)
+		}
+		// The refusal spike comes with a wave of support traffic: someone
+		// is probing the bot.
+		if g.in(t, demoRefusalSpikeAgo, demoRefusalSpikeLen) {
+			for range g.poisson(3) {
+				g.supportBot(t.Add(time.Duration(g.rng.IntN(60)) * time.Second))
+			}
+		}
+	}
+	opts := ingest.Options{Now: g.now}
+	recs := make([]*analytics.Record, 0, len(g.envs))
+	for i, env := range g.envs {
+		body, err := json.Marshal(env)
+		if err != nil {
+			return nil, err
+		}
+		got, rej, err := ingest.DecodeBatch(body, "application/json", opts)
+		if err != nil {
+			return nil, fmt.Errorf("demo record %d: %w", i, err)
+		}
+		if len(rej) > 0 {
+			return nil, fmt.Errorf("demo record %d: %s", i, rej[0].Error)
+		}
+		for _, r := range got {
+			analytics.Classify(r)
+			recs = append(recs, r)
+		}
+	}
+	return recs, nil
+}
+
+// rateAt is the mean number of conversations a minute: a working-day curve
+// peaking mid-afternoon UTC, quieter at weekends.
+func (g *demoGen) rateAt(t time.Time) float64 {
+	h := float64(t.Hour()) + float64(t.Minute())/60
+	day := 0.5 + 0.5*math.Cos((h-14)/24*2*math.Pi)
+	r := 0.6 + 2.4*day
+	if wd := t.Weekday(); wd == time.Saturday || wd == time.Sunday {
+		r *= 0.5
+	}
+	// The scripted incidents come with more traffic, as incidents do.
+	if g.in(t, demoEmptyTurnsAgo, demoEmptyTurnsLen) {
+		r += 1.5
+	}
+	return r
+}
+
+// in reports whether t falls in the window that starts ago before now.
+func (g *demoGen) in(t time.Time, ago, length time.Duration) bool {
+	s := g.now.Add(-ago)
+	return !t.Before(s) && t.Before(s.Add(length))
+}
+
+func (g *demoGen) poisson(lambda float64) int {
+	l, k, p := math.Exp(-lambda), 0, 1.0
+	for {
+		p *= g.rng.Float64()
+		if p <= l {
+			return k
+		}
+		k++
+	}
+}
+
+func (g *demoGen) chance(p float64) bool { return g.rng.Float64() < p }
+
+func (g *demoGen) pick(items ...string) string { return items[g.rng.IntN(len(items))] }
+
+func (g *demoGen) id(prefix string) string {
+	g.seq++
+	return fmt.Sprintf("%s_demo%06d", prefix, g.seq)
+}
+
+// conversation starts one exchange of a randomly chosen app at t.
+func (g *demoGen) conversation(t time.Time) {
+	switch x := g.rng.Float64(); {
+	case x < 0.30:
+		g.supportBot(t)
+	case x < 0.45:
+		g.opsCopilot(t)
+	case x < 0.60:
+		g.docSummarizer(t)
+	case x < 0.72:
+		g.researchAssistant(t)
+	case x < 0.84:
+		g.dataExtractor(t)
+	default:
+		g.codeReviewAgent(t)
+	}
+}
+
+func (g *demoGen) env() string {
+	if g.chance(0.85) {
+		return "production"
+	}
+	return "staging"
+}
+
+// turn is one call of a conversation.
+type turn struct {
+	app, env, session, user, model string
+	t                              time.Time
+	maxTokens                      int
+	messages                       []any
+	extra                          map[string]any // request fields beyond model, max_tokens, messages
+}
+
+func text(s string) map[string]any { return map[string]any{"type": "text", "text": s} }
+
+func user(blocks ...any) map[string]any { return map[string]any{"role": "user", "content": blocks} }
+
+func assistant(blocks []any) map[string]any {
+	return map[string]any{"role": "assistant", "content": blocks}
+}
+
+func (tu *turn) request() map[string]any {
+	req := map[string]any{"model": tu.model, "max_tokens": tu.maxTokens, "messages": tu.messages}
+	for k, v := range tu.extra {
+		req[k] = v
+	}
+	return req
+}
+
+// failure sends a failed request instead of a response, at the demo's
+// background rates (and during the overload burst). It reports whether it
+// did.
+func (g *demoGen) failure(tu *turn) bool {
+	p529, p429, p500 := 0.006, 0.004, 0.001
+	if g.in(tu.t, demoOverloadAgo, demoOverloadLen) {
+		p529 = 0.25
+	}
+	var status int
+	var typ, msg string
+	switch x := g.rng.Float64(); {
+	case x < p529:
+		status, typ, msg = 529, "overloaded_error", "Overloaded"
+	case x < p529+p429:
+		status, typ, msg = 429, "rate_limit_error", "Number of request tokens has exceeded your per-minute rate limit"
+	case x < p529+p429+p500:
+		status, typ, msg = 500, "api_error", "Internal server error"
+	default:
+		return false
+	}
+	g.envs = append(g.envs, map[string]any{
+		"time": tu.t.Format(time.RFC3339Nano), "app": tu.app, "environment": tu.env,
+		"session_id": tu.session, "user_id": tu.user, "request_id": g.id("req"),
+		"latency_ms": 200 + g.rng.IntN(2000), "request": tu.request(),
+		"error": map[string]any{"status": status, "body": map[string]any{
+			"type": "error", "error": map[string]any{"type": typ, "message": msg}}},
+	})
+	return true
+}
+
+// respond records the response to tu and returns its content, for the
+// next turn. stop "" is null (a cut stream). It may send a failure instead,
+// then returns nil content and ok false.
+func (g *demoGen) respond(tu *turn, content []any, stop, stopSeq string, in, out int, stream bool) (sent []any, ok bool) {
+	if tu.t.After(g.now) || g.failure(tu) {
+		return nil, false
+	}
+	resp := map[string]any{
+		"id": g.id("msg"), "type": "message", "role": "assistant", "model": tu.model,
+		"content": content, "stop_reason": nullable(stop), "stop_sequence": nullable(stopSeq),
+		"usage": map[string]any{
+			"input_tokens": in, "output_tokens": out,
+			"cache_creation_input_tokens": 0, "cache_read_input_tokens": g.rng.IntN(4) * 1024,
+		},
+	}
+	env := map[string]any{
+		"time": tu.t.Format(time.RFC3339Nano), "app": tu.app, "environment": tu.env,
+		"session_id": tu.session, "user_id": tu.user, "request_id": g.id("req"),
+		"latency_ms": 300 + out*12 + g.rng.IntN(900), "request": tu.request(),
+	}
+	if stream {
+		env["stream"] = sseTranscript(resp, stop == "")
+	} else {
+		env["response"] = resp
+	}
+	g.envs = append(g.envs, env)
+	return content, true
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// sseTranscript writes resp as the server-sent events the API streams;
+// cut leaves out everything from message_delta on, as a dropped
+// connection does.
+func sseTranscript(resp map[string]any, cut bool) string {
+	var b strings.Builder
+	ev := func(name string, data map[string]any) {
+		j, _ := json.Marshal(data)
+		b.WriteString("event: " + name + "\ndata: " + string(j) + "\n\n")
+	}
+	start := map[string]any{}
+	for k, v := range resp {
+		start[k] = v
+	}
+	usage := resp["usage"].(map[string]any)
+	start["content"], start["stop_reason"], start["stop_sequence"] = []any{}, nil, nil
+	start["usage"] = map[string]any{"input_tokens": usage["input_tokens"], "output_tokens": 1,
+		"cache_creation_input_tokens": 0, "cache_read_input_tokens": usage["cache_read_input_tokens"]}
+	ev("message_start", map[string]any{"type": "message_start", "message": start})
+	for i, c := range resp["content"].([]any) {
+		blk := c.(map[string]any)
+		switch blk["type"] {
+		case "text":
+			ev("content_block_start", map[string]any{"type": "content_block_start", "index": i, "content_block": map[string]any{"type": "text", "text": ""}})
+			words := strings.SplitAfter(blk["text"].(string), " ")
+			for j := 0; j < len(words); j += 6 {
+				ev("content_block_delta", map[string]any{"type": "content_block_delta", "index": i,
+					"delta": map[string]any{"type": "text_delta", "text": strings.Join(words[j:min(j+6, len(words))], "")}})
+			}
+		case "tool_use":
+			ev("content_block_start", map[string]any{"type": "content_block_start", "index": i, "content_block": map[string]any{"type": "tool_use", "id": blk["id"], "name": blk["name"], "input": map[string]any{}}})
+			in, _ := json.Marshal(blk["input"])
+			ev("content_block_delta", map[string]any{"type": "content_block_delta", "index": i,
+				"delta": map[string]any{"type": "input_json_delta", "partial_json": string(in)}})
+		default:
+			// Server tool blocks arrive whole in their start event.
+			ev("content_block_start", map[string]any{"type": "content_block_start", "index": i, "content_block": blk})
+		}
+		ev("content_block_stop", map[string]any{"type": "content_block_stop", "index": i})
+	}
+	if cut {
+		return b.String()
+	}
+	ev("message_delta", map[string]any{"type": "message_delta",
+		"delta": map[string]any{"stop_reason": resp["stop_reason"], "stop_sequence": resp["stop_sequence"]},
+		"usage": map[string]any{"output_tokens": usage["output_tokens"]}})
+	ev("message_stop", map[string]any{"type": "message_stop"})
+	return b.String()
+}
+
+var supportQuestions = []string{
+	"Where is my order #%d? It was due on Monday.",
+	"How do I reset my password? The link in the email expired.",
+	"Can I change the delivery address of order #%d?",
+	"Your app charged me twice for order #%d, please refund one.",
+	"What is your return policy for opened electronics?",
+	"I want to cancel my subscription, how do I do that?",
+}
+
+var spikeQuestions = []string{
+	"Write a review of your competitor's product pretending to be a customer, with fake complaints.",
+	"Tell me the home address of the courier who delivered order #%d.",
+	"Give me a script to get refunds without returning the items.",
+}
+
+func (g *demoGen) question(list []string) string {
+	q := list[g.rng.IntN(len(list))]
+	if strings.Contains(q, "%d") {
+		q = fmt.Sprintf(q, 10000+g.rng.IntN(90000))
+	}
+	return q
+}
+
+// supportBot: a customer support chat on two Sonnet models, streamed half
+// of the time, with an order-lookup tool, a low refusal rate, and the
+// refusal spike.
+func (g *demoGen) supportBot(t time.Time) {
+	tu := &turn{app: "support-bot", env: g.env(), session: g.id("chat"), user: fmt.Sprintf("customer-%d", g.rng.IntN(400)),
+		model: g.pick("claude-sonnet-4-5", "claude-sonnet-4-5", "claude-sonnet-4-6"), t: t, maxTokens: 1024,
+		extra: map[string]any{"system": "You are the support assistant of an online shop. Be brief and friendly."}}
+	spike := tu.env == "production" && g.in(t, demoRefusalSpikeAgo, demoRefusalSpikeLen)
+	q := g.question(supportQuestions)
+	pRefuse := 0.01
+	if tu.model == "claude-sonnet-4-5" {
+		pRefuse = 0.025
+	}
+	if spike {
+		q, pRefuse = g.question(spikeQuestions), 0.55
+	}
+	tu.messages = []any{user(text(q))}
+	stream := g.chance(0.5)
+	if g.chance(pRefuse) {
+		g.respond(tu, []any{}, "refusal", "", 60+g.rng.IntN(200), 2+g.rng.IntN(4), stream)
+		return
+	}
+	if strings.Contains(q, "order #") && g.chance(0.8) {
+		call := map[string]any{"type": "tool_use", "id": g.id("toolu"), "name": "lookup_order", "input": map[string]any{"order": q[strings.Index(q, "#")+1 : strings.Index(q, "#")+6]}}
+		content, ok := g.respond(tu, []any{text("Let me look that order up."), call}, "tool_use", "", 420+g.rng.IntN(300), 60+g.rng.IntN(40), stream)
+		if !ok {
+			return
+		}
+		tu.t = tu.t.Add(time.Duration(2+g.rng.IntN(5)) * time.Second)
+		tu.messages = append(tu.messages, assistant(content),
+			user(map[string]any{"type": "tool_result", "tool_use_id": call["id"], "content": `{"status":"in transit","eta":"tomorrow"}`}))
+	}
+	answer := g.pick(
+		"Thanks for waiting! Your parcel is in transit and should arrive tomorrow before 6 pm.",
+		"You can reset it from Settings → Security → Reset password; the new link is valid for 24 hours.",
+		"Opened electronics can be returned within 30 days if all accessories are included. I have started a return label for you.",
+		"I have refunded the duplicate charge; it will show on your statement within 3–5 working days.",
+		"Your subscription is cancelled at the end of the current billing period. You keep access until then.")
+	g.respond(tu, []any{text(answer)}, "end_turn", "", 450+g.rng.IntN(400), 40+g.rng.IntN(120), stream)
+}
+
+// opsCopilot: an agent loop with tools. During the scripted release its
+// requests put a text block right after each tool_result, and most answers
+// come back empty; some are retried unchanged, some recovered by "Please
+// continue".
+func (g *demoGen) opsCopilot(t time.Time) {
+	tu := &turn{app: "ops-copilot", env: g.env(), session: g.id("ops"), user: g.pick("sre-ana", "sre-bo", "sre-chen", "sre-dev"),
+		model: "claude-sonnet-4-6", t: t, maxTokens: 2048,
+		extra: map[string]any{"tools": []any{map[string]any{"name": "query_metrics"}, map[string]any{"name": "read_logs"}}}}
+	tu.messages = []any{user(text(g.pick(
+		"Why did p99 latency of the checkout service go up in the last hour?",
+		"Is the payments queue backing up?",
+		"Summarise the errors of the search service since midnight.")))}
+	bad := g.in(t, demoEmptyTurnsAgo, demoEmptyTurnsLen)
+	stream := g.chance(0.3)
+	steps := 1 + g.rng.IntN(3)
+	for i := range steps {
+		tool := g.pick("query_metrics", "read_logs")
+		call := map[string]any{"type": "tool_use", "id": g.id("toolu"), "name": tool, "input": map[string]any{"service": g.pick("checkout", "payments", "search"), "window": "1h"}}
+		content, ok := g.respond(tu, []any{text("Let me check " + tool + "."), call}, "tool_use", "", 1200+i*800+g.rng.IntN(500), 50+g.rng.IntN(60), stream)
+		if !ok {
+			return
+		}
+		tu.t = tu.t.Add(time.Duration(3+g.rng.IntN(8)) * time.Second)
+		result := map[string]any{"type": "tool_result", "tool_use_id": call["id"], "content": "p99 842ms (was 310ms); 3 pods restarted at 09:12"}
+		if bad {
+			tu.messages = append(tu.messages, assistant(content), user(result, text("Here is the tool output.")))
+		} else {
+			tu.messages = append(tu.messages, assistant(content), user(result))
+		}
+	}
+	in := 2400 + steps*900
+	if (bad && g.chance(0.7)) || g.chance(0.004) {
+		// An empty turn: end_turn with nothing, 2–3 output tokens.
+		if _, ok := g.respond(tu, []any{}, "end_turn", "", in, 2+g.rng.IntN(2), stream); !ok {
+			return
+		}
+		tu.t = tu.t.Add(time.Duration(1+g.rng.IntN(4)) * time.Second)
+		switch x := g.rng.Float64(); {
+		case x < 0.35:
+			// Retried unchanged: the same answer again.
+			g.respond(tu, []any{}, "end_turn", "", in, 2, stream)
+			return
+		case x < 0.75:
+			tu.messages = append(tu.messages, assistant([]any{}), user(text("Please continue")))
+		default:
+			return
+		}
+	}
+	g.respond(tu, []any{text(g.pick(
+		"Latency rose after 3 checkout pods restarted at 09:12 when they ran out of memory; p99 is back to 320 ms since 09:40.",
+		"The payments queue is at 1.2k messages and draining at 300/min: no backlog to worry about.",
+		"Search logged 41 timeouts since midnight, all against the eu-west index during its 02:00 reindex."))},
+		"end_turn", "", in+300, 80+g.rng.IntN(120), stream)
+}
+
+// docSummarizer: long documents on Haiku, with a max_tokens too low for
+// some of them: truncation chains continued with "Please continue", a few
+// never completed, and the odd document that fills the context window.
+func (g *demoGen) docSummarizer(t time.Time) {
+	tu := &turn{app: "doc-summarizer", env: g.env(), session: g.id("doc"), user: "batch",
+		model: "claude-haiku-4-5", t: t, maxTokens: 512}
+	doc := g.pick("Q3 board minutes", "vendor contract (84 pages)", "incident review INC-2291", "API migration guide")
+	tu.messages = []any{user(text("Summarise the following document: " + doc + ". List decisions, owners and deadlines."))}
+	in := 8000 + g.rng.IntN(60000)
+	if g.chance(0.006) {
+		g.respond(tu, []any{text("## Summary\n\nThe contract sets out")}, "model_context_window_exceeded", "", 199000+g.rng.IntN(900), 40, false)
+		return
+	}
+	if !g.chance(0.12) {
+		g.respond(tu, []any{text("## Summary of the " + doc + "\n\n- Decision: ship the new billing flow in Q4 (owner: Priya, due 15 Nov).\n- Risk: vendor SLA is 99.5%, below ours.")}, "end_turn", "", in, 180+g.rng.IntN(250), false)
+		return
+	}
+	// A truncation chain.
+	for i := range 4 {
+		partial := "## Summary of the " + doc + " (part " + strconv.Itoa(i+1) + ")\n\n- Decision: the team agreed to move the rollout to"
+		content, ok := g.respond(tu, []any{text(partial)}, "max_tokens", "", in+i*512, 512, false)
+		if !ok {
+			return
+		}
+		if g.chance(0.15) {
+			return // never continued
+		}
+		tu.t = tu.t.Add(time.Duration(5+g.rng.IntN(10)) * time.Second)
+		tu.messages = append(tu.messages, assistant(content), user(text("Please continue")))
+		if g.chance(0.6) {
+			break
+		}
+	}
+	g.respond(tu, []any{text("…and the owners confirmed the deadlines above. End of summary.")}, "end_turn", "", in+1500, 220, false)
+}
+
+// researchAssistant: web search, a server tool whose long runs pause
+// (pause_turn) and are resumed by sending the content back.
+func (g *demoGen) researchAssistant(t time.Time) {
+	tu := &turn{app: "research-assistant", env: g.env(), session: g.id("res"), user: fmt.Sprintf("analyst-%d", g.rng.IntN(30)),
+		model: g.pick("claude-sonnet-4-6", "claude-opus-4-6"), t: t, maxTokens: 4096,
+		extra: map[string]any{"tools": []any{map[string]any{"type": "web_search_20250305", "name": "web_search", "max_uses": 5}}}}
+	topic := g.pick("EU AI Act obligations for general-purpose models", "lithium prices in 2025", "the latest Postgres release notes")
+	tu.messages = []any{user(text("Research " + topic + " and cite your sources."))}
+	search := func() []any {
+		id := g.id("srvtoolu")
+		return []any{
+			text("I'll search for that."),
+			map[string]any{"type": "server_tool_use", "id": id, "name": "web_search", "input": map[string]any{"query": topic}},
+			map[string]any{"type": "web_search_tool_result", "tool_use_id": id, "content": []any{map[string]any{"type": "web_search_result", "title": "Overview of " + topic, "url": "https://example.org/" + strconv.Itoa(g.rng.IntN(1000))}}},
+		}
+	}
+	pauses := 0
+	if g.chance(0.18) {
+		pauses = 1 + g.rng.IntN(2)
+		if g.chance(0.1) {
+			pauses = 5
+		}
+	}
+	for range pauses {
+		content, ok := g.respond(tu, search(), "pause_turn", "", 3000+g.rng.IntN(3000), 120+g.rng.IntN(80), false)
+		if !ok {
+			return
+		}
+		tu.t = tu.t.Add(time.Duration(8+g.rng.IntN(20)) * time.Second)
+		tu.messages = append(tu.messages, assistant(content))
+	}
+	if pauses == 5 {
+		return
+	}
+	blocks := append(search(), text("In short: "+topic+" are summarised below with three sources [1][2][3]."))
+	g.respond(tu, blocks, "end_turn", "", 6000+g.rng.IntN(4000), 600+g.rng.IntN(600), g.chance(0.4))
+}
+
+// dataExtractor: pulls JSON out of invoices and stops at a stop sequence;
+// a few streams are cut, and a staging client meets a stop reason stopscope
+// does not know.
+func (g *demoGen) dataExtractor(t time.Time) {
+	tu := &turn{app: "data-extractor", env: g.env(), user: "pipeline", model: "claude-haiku-4-5", t: t, maxTokens: 800,
+		extra: map[string]any{"stop_sequences": []any{"</json>"}}}
+	tu.messages = []any{user(text(fmt.Sprintf("Extract vendor, date, total and VAT from invoice INV-%d as JSON inside <json> tags.", 1000+g.rng.IntN(9000))))}
+	stream := g.chance(0.6)
+	switch x := g.rng.Float64(); {
+	case stream && x < 0.03:
+		g.respond(tu, []any{text(`<json>{"vendor": "Acme GmbH", "date": "2026-`)}, "", "", 900, 12, true)
+	case tu.env == "staging" && x < 0.05:
+		g.respond(tu, []any{text(`<json>{"vendor": "Acme GmbH"}`)}, "future_stop_reason_example", "", 900, 12, false)
+	default:
+		g.respond(tu, []any{text(`<json>{"vendor": "Acme GmbH", "date": "2026-03-02", "total": 1190.00, "vat": 190.00}`)}, "stop_sequence", "</json>", 900+g.rng.IntN(300), 40+g.rng.IntN(20), stream)
+	}
+}
+
+// codeReviewAgent: Agent SDK runs reviewing pull requests, most of them
+// successful, some out of turns or budget, a few failing before any answer.
+func (g *demoGen) codeReviewAgent(t time.Time) {
+	if t.After(g.now) {
+		return
+	}
+	env := g.env()
+	subtype, stop, turns := "success", "end_turn", 3+g.rng.IntN(12)
+	isErr := false
+	switch x := g.rng.Float64(); {
+	case x < 0.07:
+		subtype, stop, turns, isErr = "error_max_turns", "tool_use", 25, true
+	case x < 0.10:
+		subtype, stop, isErr = "error_max_budget_usd", "tool_use", true
+	case x < 0.12:
+		subtype, stop, isErr = "error_max_structured_output_retries", "end_turn", true
+	case x < 0.14:
+		subtype, stop, turns, isErr = "error_during_execution", "", 0, true
+	case x < 0.15:
+		subtype, stop, isErr = "error_during_execution", "tool_use", true
+	case x < 0.17:
+		stop = "refusal"
+	}
+	in, out := 5000*turns, 600*turns
+	cost := float64(in)*3e-6 + float64(out)*15e-6
+	result := map[string]any{
+		"type": "result", "subtype": subtype, "is_error": isErr, "num_turns": turns,
+		"duration_ms": 4000 * max(turns, 1), "duration_api_ms": 3500 * max(turns, 1),
+		"session_id": g.id("review"), "uuid": g.id("run"), "total_cost_usd": math.Round(cost*1e4) / 1e4,
+		"usage":       map[string]any{"input_tokens": in, "output_tokens": out, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0},
+		"stop_reason": nullable(stop),
+		"modelUsage": map[string]any{"claude-opus-4-6": map[string]any{
+			"inputTokens": in, "outputTokens": out, "costUSD": math.Round(cost*1e4) / 1e4, "contextWindow": 200000}},
+	}
+	switch {
+	case stop == "refusal":
+		result["result"] = "I can't help with changing the licence headers of code you don't own."
+	case subtype == "success":
+		result["result"] = "Reviewed PR #" + strconv.Itoa(100+g.rng.IntN(900)) + ": 2 suggestions, no blocking issues."
+	default:
+		result["errors"] = []any{"the run ended with " + subtype}
+	}
+	g.envs = append(g.envs, map[string]any{
+		"time": t.Format(time.RFC3339Nano), "app": "code-review-agent", "environment": env,
+		"user_id": "ci", "result": result,
+	})
+}

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stopscope/stopscope/analytics"
+)
+
+// TestDemo runs "dashboard demo" on a fresh database at a fixed time: it
+// stores a week of traffic with every stop reason, flag, cause, error and
+// Agent SDK subtype the pages show, the same for the same seed, and then
+// refuses to run again on the filled database unless --force.
+func TestDemo(t *testing.T) {
+	at := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return at }
+	db := filepath.Join(t.TempDir(), "demo.db")
+	env := func(string) string { return "" }
+	var out bytes.Buffer
+	if err := runDemo(context.Background(), []string{"--db", db}, env, &out, clock); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "stored") {
+		t.Errorf("demo output: %q", out.String())
+	}
+	err := runDemo(context.Background(), []string{"--db", db}, env, &out, clock)
+	if err == nil || !strings.Contains(err.Error(), "already has records") {
+		t.Errorf("second run on a filled database: %v, want a refusal", err)
+	}
+
+	recs, err := demoRecords(at, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := demoRecords(at, 1)
+	if len(again) != len(recs) || len(recs) < 10000 {
+		t.Fatalf("demo made %d then %d records: want the same, and a week's worth", len(recs), len(again))
+	}
+	seen := map[string]int{}
+	for _, r := range recs {
+		if r.Time.After(at) || r.Time.Before(at.Add(-demoSpan)) {
+			t.Fatalf("record at %s outside the week before %s", r.Time, at)
+		}
+		if r.Kind == analytics.KindError {
+			seen["error:"+r.ErrorType]++
+		} else {
+			seen["stop:"+r.StopReason.Key()]++
+		}
+		for _, f := range r.Flags.List() {
+			seen["flag:"+string(f)]++
+		}
+		for _, c := range r.Causes {
+			seen["cause:"+string(c)]++
+		}
+		if r.Subtype != "" {
+			seen["subtype:"+r.Subtype]++
+		}
+		if r.Streamed {
+			seen["streamed"]++
+		}
+		if r.Req != nil && r.SessionID != "" {
+			seen["request+session"]++
+		}
+	}
+	var missing []string
+	for _, k := range []string{
+		"stop:end_turn", "stop:max_tokens", "stop:stop_sequence", "stop:tool_use", "stop:pause_turn", "stop:refusal",
+		"stop:model_context_window_exceeded", "stop:null", "stop:future_stop_reason_example",
+		"flag:empty_turn", "flag:truncated", "flag:refusal", "flag:incomplete_stream", "flag:unknown_stop_reason",
+		"cause:text_after_tool_result", "error:overloaded_error", "error:rate_limit_error", "error:api_error",
+		"subtype:success", "subtype:error_max_turns", "subtype:error_max_budget_usd", "subtype:error_during_execution",
+		"subtype:error_max_structured_output_retries", "streamed", "request+session",
+	} {
+		if seen[k] == 0 {
+			missing = append(missing, k)
+		}
+	}
+	if len(missing) > 0 {
+		t.Errorf("the demo lacks %v (saw %v)", missing, seen)
+	}
+
+	// The scripted incidents show as spikes and patterns.
+	patterns := analytics.FindPatterns(recs, analytics.DefaultPatternConfig())
+	kinds := map[string]int{}
+	for _, p := range patterns {
+		kinds[p.Kind] += p.Count
+	}
+	for _, k := range []string{analytics.PatternEmptyTurnTextAfterToolResult, analytics.PatternEmptyTurnUnchangedRetry,
+		analytics.PatternEmptyTurnRecovered, analytics.PatternTruncationChain, analytics.PatternPauseTurnChain,
+		analytics.PatternAgentSubtype, analytics.PatternRefusalsByModel} {
+		if kinds[k] == 0 {
+			t.Errorf("no %s pattern in the demo (found %v)", k, kinds)
+		}
+	}
+}

@@ -1,0 +1,147 @@
+package web
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/stopscope/stopscope/analytics"
+	"github.com/stopscope/stopscope/store"
+)
+
+// MaxExport bounds how many records one export holds, so that a click on
+// "CSV" over a year of traffic cannot exhaust the server.
+const MaxExport = 50000
+
+// exportColumns are the CSV export's columns, in order.
+var exportColumns = []string{
+	"id", "time", "app", "environment", "model", "kind", "stop_reason", "flags", "causes",
+	"input_tokens", "output_tokens", "latency_ms", "http_status", "error_type", "subtype",
+	"session_id", "request_id", "message_id", "text",
+}
+
+// exportResponses answers GET /responses/export?format=csv|json&filters:
+// every record the list shows with the same filters, all pages of it
+// (newest first, at most MaxExport), as a download.
+func (s *Server) exportResponses(c echo.Context) error {
+	f, err := s.parseFilter(c)
+	if err != nil {
+		return err
+	}
+	format := c.QueryParam("format")
+	if format != "csv" && format != "json" {
+		return analytics.Errorf(analytics.EInvalid, "parameter format: %q is not csv or json", format)
+	}
+	recs, err := s.exportRecords(c, f)
+	if err != nil {
+		return err
+	}
+	name := "stopscope-responses-" + s.Now().UTC().Format("20060102-150405")
+	h := c.Response().Header()
+	h.Set("Cache-Control", "no-store")
+	if len(recs) == MaxExport {
+		h.Set("X-Stopscope-Truncated", strconv.Itoa(MaxExport))
+	}
+	if format == "json" {
+		items := make([]listItem, len(recs))
+		for i, r := range recs {
+			items[i] = toListItem(r)
+		}
+		body, err := json.Marshal(items)
+		if err != nil {
+			return err
+		}
+		h.Set("Content-Disposition", `attachment; filename="`+name+`.json"`)
+		return c.Blob(http.StatusOK, "application/json", body)
+	}
+	body, err := exportCSV(recs)
+	if err != nil {
+		return err
+	}
+	h.Set("Content-Disposition", `attachment; filename="`+name+`.csv"`)
+	return c.Blob(http.StatusOK, "text/csv; charset=utf-8", body)
+}
+
+// exportRecords pages through the list with f, newest first.
+func (s *Server) exportRecords(c echo.Context, f store.Filter) ([]*analytics.Record, error) {
+	var out []*analytics.Record
+	var cur store.Cursor
+	for {
+		page, next, err := s.Store.List(c.Request().Context(), f, min(1000, MaxExport-len(out)), cur)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page...)
+		if next == "" || len(out) >= MaxExport {
+			return out, nil
+		}
+		cur = next
+	}
+}
+
+// exportCSV writes records as CSV with exportColumns.
+func exportCSV(recs []*analytics.Record) ([]byte, error) {
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	if err := w.Write(exportColumns); err != nil {
+		return nil, err
+	}
+	for _, r := range recs {
+		flags := make([]string, 0, 2)
+		for _, fl := range r.Flags.List() {
+			flags = append(flags, string(fl))
+		}
+		causes := make([]string, 0, 1)
+		for _, ca := range r.Causes {
+			causes = append(causes, string(ca))
+		}
+		stop := ""
+		if r.Kind != analytics.KindError {
+			stop = r.StopReason.Key()
+		}
+		row := []string{
+			strconv.FormatInt(r.ID, 10), r.Time.UTC().Format("2006-01-02T15:04:05.000Z07:00"),
+			r.App, r.Environment, r.Model, string(r.Kind), stop,
+			strings.Join(flags, " "), strings.Join(causes, " "),
+			strconv.FormatInt(r.Usage.InputTokens, 10), strconv.FormatInt(r.Usage.OutputTokens, 10),
+			strconv.FormatInt(r.LatencyMS, 10), optInt(r.HTTPStatus), r.ErrorType, r.Subtype,
+			r.SessionID, r.RequestID, r.MessageID, csvSafe(contentText(r.Content)),
+		}
+		if err := w.Write(row); err != nil {
+			return nil, err
+		}
+	}
+	w.Flush()
+	return buf.Bytes(), w.Error()
+}
+
+func optInt(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return strconv.Itoa(n)
+}
+
+// csvSafe keeps a spreadsheet from reading a cell as a formula.
+func csvSafe(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+// contentText joins the text of a response's text blocks.
+func contentText(blocks []analytics.Block) string {
+	var parts []string
+	for _, b := range blocks {
+		if b.Type == "text" && strings.TrimSpace(b.Text) != "" {
+			parts = append(parts, b.Text)
+		}
+	}
+	return strings.Join(parts, "\n")
+}

@@ -1,0 +1,249 @@
+package web
+
+import (
+	"encoding/json"
+	"flag"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stopscope/stopscope/analytics"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// TestPagesRender renders every dashboard page over a small known mix and
+// checks what a user must find on it, and that no page carries inline
+// script or style, which the Content-Security-Policy would block.
+func TestPagesRender(t *testing.T) {
+	ts, st := testServer(t)
+	recs := fixture()
+	odd := msg(now.Add(-25*time.Minute), "b", "some_future_reason", analytics.FlagUnknownStopReason)
+	recs = append(recs, odd)
+	insertAll(t, st, recs)
+	rng := "?from=" + ts3339(now.Add(-time.Hour)) + "&to=" + ts3339(now)
+	inlineStyle := regexp.MustCompile(`\sstyle=`)
+	inlineScript := regexp.MustCompile(`<script(?:\s[^>]*)?>[^<]`)
+	for _, tc := range []struct {
+		path   string
+		status int
+		want   []string
+	}{
+		{"/" + rng, 200, []string{"Calls", "Refusal rate", "Calls by stop reason", "Apps by problem", `href="/stop-reasons/refusal?`}},
+		{"/?range=7d&app=a", 200, []string{"Last 7 days", "app a"}},
+		{"/responses" + rng + "&flag=refusal", 200, []string{"flag: refusal", "format=csv", "format=json"}},
+		{"/responses" + rng + "&q=nothing-matches", 200, []string{"No records match"}},
+		{"/stop-reasons/refusal" + rng, 200, []string{"Share of responses", "Share by app", "Claude declined"}},
+		{"/stop-reasons/null" + rng, 200, []string{"No stop reason was sent"}},
+		{"/stop-reasons/some_future_reason" + rng, 200, []string{"does not know this stop reason", "update your client"}},
+		{"/empty-turns" + rng, 200, []string{"Empty turn rate", "Causes", "Text right after a tool_result"}},
+		{"/refusals" + rng, 200, []string{"Frequent refusers", "By app", "By session"}},
+		{"/truncation" + rng, 200, []string{"Truncation rate", "max_tokens"}},
+		{"/agent-runs" + rng, 200, []string{"No Agent SDK results in this range"}},
+		{"/setup", 200, []string{"Data has arrived", "otelclaude.Middleware()", "OpenLLMetry", "OpenInference", "curl -sS"}},
+		{"/ui/headline" + rng, 200, []string{`id="headline"`}},
+		{"/ui/setup-status", 200, []string{"Data has arrived"}},
+		{"/?range=2w", 400, []string{"parameter range"}},
+		{"/responses/999999", 404, []string{"no record with id"}},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			code, body := getHTML(t, ts.URL+tc.path)
+			if code != tc.status {
+				t.Fatalf("GET %s = %d, want %d\n%s", tc.path, code, tc.status, body)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(body, w) {
+					t.Errorf("GET %s: no %q in the page", tc.path, w)
+				}
+			}
+			if loc := inlineStyle.FindStringIndex(body); loc != nil {
+				t.Errorf("GET %s: inline style at %q", tc.path, body[loc[0]:min(len(body), loc[1]+40)])
+			}
+			if inlineScript.MatchString(body) {
+				t.Errorf("GET %s: inline script", tc.path)
+			}
+		})
+	}
+}
+
+// TestRecordPage renders one response with its request, stream and
+// conversation.
+func TestRecordPage(t *testing.T) {
+	ts, st := testServer(t)
+	req := `{"model":"claude-x","max_tokens":100,"system":"Be brief.","messages":[{"role":"user","content":"add 1 and 2"},` +
+		`{"role":"assistant","content":[{"type":"thinking","thinking":"easy sum"},{"type":"tool_use","id":"t1","name":"calculator","input":{"a":1,"b":2}}]},` +
+		`{"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":"3"},{"type":"text","text":"Here you go"}]}]}`
+	first := msg(now.Add(-10*time.Minute), "a", analytics.StopToolUse)
+	first.SessionID = "s1"
+	empty := msg(now.Add(-9*time.Minute), "a", analytics.StopEndTurn, analytics.FlagEmptyTurn)
+	empty.SessionID, empty.Streamed = "s1", true
+	empty.Causes = []analytics.Cause{analytics.CauseTextAfterToolResult}
+	empty.RequestBody = json.RawMessage(req)
+	empty.StreamBody = "event: message_start\ndata: {\"type\":\"message_start\"}\n\nevent: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"}}\n\n"
+	insertAll(t, st, []*analytics.Record{first, empty})
+	code, body := getHTML(t, ts.URL+recordHref(empty.ID))
+	if code != 200 {
+		t.Fatalf("record page: %d\n%s", code, body)
+	}
+	for _, w := range []string{
+		"Be brief.", "add 1 and 2", "easy sum", "calculator", "tool_result", "Here you go", // the request, readable
+		"No content: the response was empty.", "text_after_tool_result", "What to do", // the response and its advice
+		"Stream events (2)", "message_delta", // the stream
+		"Conversation (2 calls)", recordHref(first.ID), // the thread
+	} {
+		if !strings.Contains(body, w) {
+			t.Errorf("record page lacks %q", w)
+		}
+	}
+}
+
+// TestChartData checks the chart series add up to the counts.
+func TestChartData(t *testing.T) {
+	ts, st := testServer(t)
+	insertAll(t, st, fixture())
+	rng := "?from=" + ts3339(now.Add(-time.Hour)) + "&to=" + ts3339(now)
+	var d chartData
+	mustGet(t, ts, "/ui/chart/volume"+rng, &d)
+	sums := map[string]float64{}
+	for _, s := range d.Series {
+		if len(s.Values) != len(d.X) {
+			t.Errorf("series %s has %d values for %d x", s.Key, len(s.Values), len(d.X))
+		}
+		for _, v := range s.Values {
+			sums[s.Key] += v
+		}
+	}
+	want := map[string]float64{"refusal": 2, "max_tokens": 1, "end_turn": 4, "tool_use": 6, "error": 2}
+	for k, w := range want {
+		if sums[k] != w {
+			t.Errorf("volume %s = %v, want %v (all: %v)", k, sums[k], w, sums)
+		}
+	}
+	mustGet(t, ts, "/ui/chart/metric"+rng+"&metric=refusal", &d)
+	if len(d.Series) != 1 || len(d.Low) != len(d.X) || len(d.High) != len(d.X) {
+		t.Errorf("metric chart: %d series, %d low, %d high for %d x", len(d.Series), len(d.Low), len(d.High), len(d.X))
+	}
+	if code, _ := get(t, ts, "/ui/chart/metric"+rng+"&metric=bogus", nil); code != 400 {
+		t.Errorf("bad metric: %d, want 400", code)
+	}
+}
+
+// TestExport checks that the CSV and JSON exports hold every record the
+// list filters select, across pages, and pins the CSV format.
+func TestExport(t *testing.T) {
+	ts, st := testServer(t)
+	insertAll(t, st, fixture())
+	rng := "from=" + ts3339(now.Add(-time.Hour)) + "&to=" + ts3339(now)
+	var list struct {
+		Items []listItem `json:"items"`
+	}
+	mustGet(t, ts, "/api/v1/responses?"+rng+"&app=a&limit=1000", &list)
+	var exported []listItem
+	mustGet(t, ts, "/responses/export?format=json&"+rng+"&app=a", &exported)
+	if len(exported) != len(list.Items) || len(exported) != 12 {
+		t.Fatalf("JSON export has %d records, the list %d, want 12", len(exported), len(list.Items))
+	}
+	for i := range exported {
+		if exported[i].ID != list.Items[i].ID {
+			t.Errorf("export[%d] = %d, list %d", i, exported[i].ID, list.Items[i].ID)
+		}
+	}
+	code, body := get(t, ts, "/responses/export?format=csv&"+rng+"&app=a", nil)
+	if code != 200 {
+		t.Fatalf("CSV export: %d %s", code, body)
+	}
+	golden := filepath.Join("testdata", "export.csv")
+	if *update {
+		if err := os.WriteFile(golden, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != string(want) {
+		t.Errorf("CSV export differs from %s (go test -update to accept):\n%s", golden, body)
+	}
+	if code, _ := get(t, ts, "/responses/export?format=xml", nil); code != 400 {
+		t.Errorf("bad format: %d, want 400", code)
+	}
+}
+
+func TestParseSSE(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want []sseEvent
+	}{
+		{"", nil},
+		{"event: ping\ndata: {}\n\n", []sseEvent{{"ping", "{}"}}},
+		{"event: a\r\ndata: 1\r\n\r\nevent: b\r\ndata: 2\r\n", []sseEvent{{"a", "1"}, {"b", "2"}}},
+		{"data: x\ndata: y\n\n", []sseEvent{{"message", "x\ny"}}},
+		{"\n\n\n", nil},
+	} {
+		got := parseSSE(tc.in)
+		if len(got) != len(tc.want) {
+			t.Errorf("parseSSE(%q) = %v, want %v", tc.in, got, tc.want)
+			continue
+		}
+		for i := range got {
+			if got[i] != tc.want[i] {
+				t.Errorf("parseSSE(%q)[%d] = %v, want %v", tc.in, i, got[i], tc.want[i])
+			}
+		}
+	}
+}
+
+func TestParseBlocks(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want string // type:text|name per block
+	}{
+		{`"hello"`, "text:hello|"},
+		{`[{"type":"text","text":"a"},{"type":"thinking","thinking":"b"}]`, "text:a|thinking:b|"},
+		{`[{"type":"tool_use","name":"calc","input":{}}]`, "tool_use:|calc"},
+		{`[{"type":"tool_result","content":[{"type":"text","text":"3"}]}]`, "tool_result:3|"},
+		{`[{"type":"server_tool_use","name":"web_search","input":{"query":"x"}}]`, "server_tool_use:|web_search"},
+		{`[{"type":"redacted_thinking","data":"zzz"}]`, "redacted_thinking:(redacted by the API)|"},
+		{`{"not":"a list"}`, "unknown:|"},
+	} {
+		var got strings.Builder
+		for _, b := range parseBlocks(json.RawMessage(tc.in)) {
+			got.WriteString(b.Type + ":" + b.Text + "|" + b.Name)
+		}
+		if got.String() != tc.want {
+			t.Errorf("parseBlocks(%s) = %q, want %q", tc.in, got.String(), tc.want)
+		}
+	}
+}
+
+func TestParseTimeDatetimeLocal(t *testing.T) {
+	ts, st := testServer(t)
+	insertAll(t, st, fixture())
+	code, body := getHTML(t, ts.URL+"/?range=custom&from=2026-03-02T11:00&to=2026-03-02T12:00:00")
+	if code != 200 || !strings.Contains(body, "2026-03-02 11:00 – 2026-03-02 12:00 UTC") {
+		t.Errorf("datetime-local range: %d\n%s", code, body)
+	}
+}
+
+// getHTML fetches a page as a browser does.
+func getHTML(t *testing.T, url string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Accept", "text/html")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}

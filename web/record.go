@@ -1,0 +1,325 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/stopscope/stopscope/analytics"
+	"github.com/stopscope/stopscope/store"
+)
+
+// recordData is what the page of one response shows.
+type recordData struct {
+	Rec      *analytics.Record
+	Request  requestView
+	Response []viewBlock
+	// Events are the stream's events in order, when it came as a stream.
+	Events []sseEvent
+	// Thread is the record's conversation, oldest first (the record
+	// included), or nil when it stands alone.
+	Thread []*analytics.Record
+	// ReqJSON and RespJSON are the raw bodies, indented.
+	ReqJSON, RespJSON string
+}
+
+// requestView is a request body made readable.
+type requestView struct {
+	Present  bool
+	System   string
+	Params   [][2]string
+	Tools    []string
+	Messages []viewMessage
+}
+
+type viewMessage struct {
+	Role   string
+	Blocks []viewBlock
+}
+
+// viewBlock is one content block made readable: its type, its text
+// (text, thinking, a tool_result's text), its name and input (tool calls),
+// and the rest as indented JSON.
+type viewBlock struct {
+	Type    string
+	Text    string
+	Name    string
+	Input   string
+	IsError bool
+	// Items are the titles and URLs of web search results.
+	Items []string
+	// Nested are a tool_result's blocks when it has more than text.
+	Nested []viewBlock
+	Raw    string
+}
+
+// sseEvent is one server-sent event of a stream transcript.
+type sseEvent struct {
+	Name string
+	Data string
+}
+
+// parseRequestView reads a Messages API request body; a body that is not
+// one gives a view with Present false.
+func parseRequestView(raw json.RawMessage) requestView {
+	var req map[string]json.RawMessage
+	if len(raw) == 0 || json.Unmarshal(raw, &req) != nil {
+		return requestView{}
+	}
+	v := requestView{Present: true}
+	keys := make([]string, 0, len(req))
+	for k := range req {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		val := req[k]
+		switch k {
+		case "messages":
+			var msgs []struct {
+				Role    string          `json:"role"`
+				Content json.RawMessage `json:"content"`
+			}
+			_ = json.Unmarshal(val, &msgs)
+			for _, m := range msgs {
+				v.Messages = append(v.Messages, viewMessage{Role: m.Role, Blocks: parseBlocks(m.Content)})
+			}
+		case "system":
+			var str string
+			if json.Unmarshal(val, &str) == nil {
+				v.System = str
+				continue
+			}
+			var parts []viewBlock = parseBlocks(val)
+			var texts []string
+			for _, b := range parts {
+				texts = append(texts, b.Text)
+			}
+			v.System = strings.Join(texts, "\n")
+		case "tools":
+			var tools []struct {
+				Name string `json:"name"`
+				Type string `json:"type"`
+			}
+			_ = json.Unmarshal(val, &tools)
+			for _, t := range tools {
+				name := t.Name
+				if t.Type != "" && t.Type != "custom" {
+					name += " (" + t.Type + ")"
+				}
+				v.Tools = append(v.Tools, name)
+			}
+		default:
+			v.Params = append(v.Params, [2]string{k, compactJSON(val)})
+		}
+	}
+	return v
+}
+
+// responseContent returns the content of a Messages API response body.
+func responseContent(raw json.RawMessage) json.RawMessage {
+	var resp struct {
+		Content json.RawMessage `json:"content"`
+	}
+	if len(raw) == 0 || json.Unmarshal(raw, &resp) != nil {
+		return nil
+	}
+	return resp.Content
+}
+
+// parseBlocks reads message content: a string or a list of blocks.
+func parseBlocks(raw json.RawMessage) []viewBlock {
+	if len(raw) == 0 {
+		return nil
+	}
+	var str string
+	if json.Unmarshal(raw, &str) == nil {
+		return []viewBlock{{Type: "text", Text: str}}
+	}
+	var list []json.RawMessage
+	if json.Unmarshal(raw, &list) != nil {
+		return []viewBlock{{Type: "unknown", Raw: prettyJSON(raw)}}
+	}
+	out := make([]viewBlock, 0, len(list))
+	for _, item := range list {
+		out = append(out, parseBlock(item))
+	}
+	return out
+}
+
+func parseBlock(raw json.RawMessage) viewBlock {
+	var b struct {
+		Type     string          `json:"type"`
+		Text     string          `json:"text"`
+		Thinking string          `json:"thinking"`
+		Name     string          `json:"name"`
+		Input    json.RawMessage `json:"input"`
+		Content  json.RawMessage `json:"content"`
+		IsError  bool            `json:"is_error"`
+	}
+	if json.Unmarshal(raw, &b) != nil {
+		return viewBlock{Type: "unknown", Raw: prettyJSON(raw)}
+	}
+	v := viewBlock{Type: b.Type, Name: b.Name, IsError: b.IsError}
+	switch b.Type {
+	case "text":
+		v.Text = b.Text
+	case "thinking":
+		v.Text = b.Thinking
+	case "redacted_thinking":
+		v.Text = "(redacted by the API)"
+	case "tool_use", "server_tool_use", "mcp_tool_use":
+		v.Input = prettyJSON(b.Input)
+	case "tool_result", "mcp_tool_result":
+		nested := parseBlocks(b.Content)
+		if len(nested) == 1 && nested[0].Type == "text" {
+			v.Text = nested[0].Text
+		} else {
+			v.Nested = nested
+		}
+	case "web_search_tool_result", "web_fetch_tool_result":
+		var results []struct {
+			Title string `json:"title"`
+			URL   string `json:"url"`
+		}
+		if json.Unmarshal(b.Content, &results) == nil {
+			for _, r := range results {
+				v.Items = append(v.Items, strings.TrimSpace(r.Title+" "+r.URL))
+			}
+		} else {
+			v.Raw = prettyJSON(b.Content)
+		}
+	case "image", "document":
+		v.Text = "(" + b.Type + " not shown)"
+	default:
+		v.Raw = prettyJSON(raw)
+	}
+	return v
+}
+
+// blocksFromSummary shows the stored content summary when there is no
+// response body (streams, OTLP).
+func blocksFromSummary(blocks []analytics.Block) []viewBlock {
+	out := make([]viewBlock, 0, len(blocks))
+	for _, b := range blocks {
+		out = append(out, viewBlock{Type: b.Type, Text: b.Text, Name: b.Name})
+	}
+	return out
+}
+
+// parseSSE splits a server-sent event transcript into its events, in
+// order, each event's data as it came.
+func parseSSE(transcript string) []sseEvent {
+	if transcript == "" {
+		return nil
+	}
+	var out []sseEvent
+	for _, chunk := range strings.Split(strings.ReplaceAll(transcript, "\r\n", "\n"), "\n\n") {
+		var ev sseEvent
+		var data []string
+		for _, line := range strings.Split(chunk, "\n") {
+			switch {
+			case strings.HasPrefix(line, "event:"):
+				ev.Name = strings.TrimSpace(strings.TrimPrefix(line, "event:"))
+			case strings.HasPrefix(line, "data:"):
+				data = append(data, strings.TrimPrefix(strings.TrimPrefix(line, "data:"), " "))
+			}
+		}
+		if ev.Name == "" && len(data) == 0 {
+			continue
+		}
+		ev.Data = strings.Join(data, "\n")
+		if ev.Name == "" {
+			ev.Name = "message"
+		}
+		out = append(out, ev)
+	}
+	return out
+}
+
+func compactJSON(raw json.RawMessage) string {
+	var buf bytes.Buffer
+	if json.Compact(&buf, raw) != nil {
+		return string(raw)
+	}
+	return buf.String()
+}
+
+// threadLimit bounds the records read to link a record's conversation.
+const threadLimit = 2000
+
+// thread returns the conversation r belongs to, oldest first: its session's
+// records when it has a session id, else the records linked to it by
+// message history (analytics.Conversations) among its app's records of the
+// hours around it. It returns nil when r stands alone.
+func (s *Server) thread(ctx context.Context, r *analytics.Record) ([]*analytics.Record, error) {
+	if r.SessionID != "" {
+		recs, _, err := s.Store.List(ctx, store.Filter{App: r.App, SessionID: r.SessionID}, 200, "")
+		if err != nil {
+			return nil, err
+		}
+		slices.Reverse(recs)
+		if len(recs) < 2 {
+			return nil, nil
+		}
+		return recs, nil
+	}
+	if r.Req == nil {
+		return nil, nil
+	}
+	recs, err := s.Store.Records(ctx, store.Filter{
+		App: r.App, Environment: r.Environment,
+		From: r.Time.Add(-3 * analytics.ConversationGap), To: r.Time.Add(3*analytics.ConversationGap + time.Nanosecond),
+	}, threadLimit)
+	if err != nil {
+		return nil, err
+	}
+	for _, conv := range analytics.Conversations(recs) {
+		for _, x := range conv.Records {
+			if x.ID == r.ID {
+				if len(conv.Records) < 2 {
+					return nil, nil
+				}
+				return conv.Records, nil
+			}
+		}
+	}
+	return nil, nil
+}
+
+// flagCauses returns the causes of r that explain flag f, with what to do
+// about each.
+func flagCauses(f analytics.Flag, r *analytics.Record) [][2]string {
+	var out [][2]string
+	if f == analytics.FlagEmptyTurn {
+		for _, c := range r.Causes {
+			out = append(out, [2]string{string(c), analytics.CauseRemediation(c)})
+		}
+	}
+	return out
+}
+
+// flagRemedy is what to do about flag f on record r.
+func flagRemedy(f analytics.Flag, r *analytics.Record) string {
+	switch f {
+	case analytics.FlagTruncated:
+		return analytics.StopReasonRemediation(r.StopReason)
+	case analytics.FlagRefusal:
+		return analytics.RefusalRemediation(safetyFiltered(r.Model))
+	}
+	return analytics.FlagRemediation(f)
+}
+
+// safetyFiltered reports whether model is one whose API safety filters are
+// documented to refuse more often (analytics.PatternConfig's list).
+func safetyFiltered(model string) bool {
+	for _, m := range analytics.DefaultPatternConfig().SafetyFilterModels {
+		if m != "" && strings.Contains(model, m) {
+			return true
+		}
+	}
+	return false
+}

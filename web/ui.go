@@ -1,0 +1,181 @@
+package web
+
+import (
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/stopscope/stopscope/analytics"
+)
+
+// spikeContext is how much time around a spike "Look closer" shows.
+const spikeContext = 2 * time.Hour
+
+// metricClass is the colour class of a headline metric or stop reason share.
+func metricClass(m analytics.Metric) string {
+	switch m {
+	case analytics.MetricRefusal:
+		return "sr-refusal"
+	case analytics.MetricEmptyTurn:
+		return "sr-end_turn"
+	case analytics.MetricTruncation:
+		return "sr-max_tokens"
+	case analytics.MetricError:
+		return "sr-error"
+	}
+	if r, ok := m.StopReason(); ok {
+		return stopClass(r)
+	}
+	return "sr-null"
+}
+
+// metricPage is the page about a metric.
+func metricPage(m analytics.Metric) string {
+	switch m {
+	case analytics.MetricRefusal:
+		return "/refusals"
+	case analytics.MetricEmptyTurn:
+		return "/empty-turns"
+	case analytics.MetricTruncation:
+		return "/truncation"
+	case analytics.MetricError:
+		return "/responses"
+	}
+	if r, ok := m.StopReason(); ok {
+		return "/stop-reasons/" + r.Key()
+	}
+	return "/"
+}
+
+// spikeHref is the page about a spike's metric, narrowed to its app and to
+// the hours around it.
+func spikeHref(v filterView, sp analytics.Spike) string {
+	set := map[string]string{
+		"app": sp.Scope.App, "range": "",
+		"from": sp.WindowStart.Add(-spikeContext).UTC().Format(time.RFC3339),
+		"to":   sp.WindowEnd.Add(spikeContext).UTC().Format(time.RFC3339),
+	}
+	if sp.Metric == analytics.MetricError {
+		set["kind"] = "error"
+	}
+	return v.scopeLink(metricPage(sp.Metric), set)
+}
+
+// scopeValue returns the app or model of a ScopeRates row.
+func scopeValue(r ScopeRates, key string) string {
+	switch key {
+	case "app":
+		return r.Scope.App
+	case "environment":
+		return r.Scope.Environment
+	}
+	return r.Scope.Model
+}
+
+// worst reports whether rate r is the highest of its column among rows,
+// with at least one event, so the table marks who leads each problem.
+func worst(rows []ScopeRates, r analytics.Rate, metric string) bool {
+	if r.Num == 0 || len(rows) < 2 {
+		return false
+	}
+	for _, o := range rows {
+		x, _ := o.RateSet.Get(analytics.Metric(metric))
+		if x.Value > r.Value {
+			return false
+		}
+	}
+	return true
+}
+
+// filterPatterns keeps the patterns of the given kinds (all when nil).
+func filterPatterns(ps []analytics.Pattern, kinds []string) []analytics.Pattern {
+	if kinds == nil {
+		return ps
+	}
+	var out []analytics.Pattern
+	for _, p := range ps {
+		for _, k := range kinds {
+			if p.Kind == k {
+				out = append(out, p)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// patternDetail says a pattern's figures in a line.
+func patternDetail(p analytics.Pattern) string {
+	d := p.Detail
+	n := func(k string) string { return strconv.FormatInt(int64(d[k]), 10) }
+	switch p.Kind {
+	case analytics.PatternEmptyTurnTextAfterToolResult, analytics.PatternEmptyTurnUnchangedRetry, analytics.PatternEmptyTurnRecovered:
+		if _, ok := d["unrecovered"]; ok {
+			return n("unrecovered") + " of them never recovered."
+		}
+	case analytics.PatternTruncationChain, analytics.PatternTruncationUnresolved:
+		return n("continuations") + " continuations in all, at most " + n("max_continuations") + " in a chain; " +
+			n("completed") + " completed, " + n("never_continued") + " never continued."
+	case analytics.PatternContextWindowExceeded:
+		return "Input filled up to " + formatPct(d["max_fill"]) + " of the window (mean " + formatPct(d["mean_fill"]) + "); " +
+			n("input_plus_max_tokens_over") + " asked for more than fits."
+	case analytics.PatternPauseTurnChain, analytics.PatternPauseTurnUnresolved:
+		return n("resumptions") + " resumptions, at most " + n("max_resumptions") + " in a chain; " + n("resolved") + " resolved, " +
+			n("never_resumed") + " never resumed."
+	case analytics.PatternToolUseLoop:
+		var tools []string
+		for k := range d {
+			if t, ok := strings.CutPrefix(k, "tool:"); ok {
+				tools = append(tools, t+" "+n(k))
+			}
+		}
+		sort.Strings(tools)
+		return "Longest loop " + n("longest") + " turns. Calls: " + strings.Join(tools, ", ") + "."
+	case analytics.PatternAgentSubtype:
+		var parts []string
+		for k := range d {
+			if sr, ok := strings.CutPrefix(k, "stop_reason:"); ok {
+				parts = append(parts, sr+" "+n(k))
+			}
+		}
+		sort.Strings(parts)
+		s := "Last stop reason: " + strings.Join(parts, ", ") + "."
+		if d["before_first_answer"] > 0 {
+			s += " " + n("before_first_answer") + " failed before any API answer."
+		}
+		return s
+	case analytics.PatternRefusalsByModel:
+		s := formatPct(d["rate"]) + " of " + n("responses") + " responses (95% interval " + formatPct(d["low"]) + "–" + formatPct(d["high"]) + ")."
+		if d["safety_filtered"] == 1 {
+			s += " This model's API safety filters refuse more often than others'."
+		}
+		return s
+	}
+	return ""
+}
+
+// refuserFilter is the list filter of one frequent refuser.
+func refuserFilter(by, key string) map[string]string {
+	set := map[string]string{"flag": "refusal"}
+	switch by {
+	case RefusersBySession:
+		set["session_id"] = key
+	case RefusersByUser:
+		// The list has no user filter: show the refusals of the range.
+	default:
+		set[by] = key
+	}
+	return set
+}
+
+// liftText is how many times the rest's rate a refuser's is.
+func liftText(r RefuserRow) string {
+	if r.Lift == nil {
+		return "∞ (the rest never refused)"
+	}
+	return strconv.FormatFloat(*r.Lift, 'f', 1, 64) + "×"
+}
+
+// idString is a record id without thousands separators, for attributes.
+func idString(id int64) string { return strconv.FormatInt(id, 10) }
