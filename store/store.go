@@ -57,6 +57,19 @@ type Query struct {
 	Bucket time.Duration
 }
 
+// RecordKey names a record field that rollups do not keep and that
+// RefusalCounts can group by.
+type RecordKey string
+
+// The keys of RefusalCounts.
+const (
+	KeySession RecordKey = "session"
+	KeyUser    RecordKey = "user"
+)
+
+// MaxRecords bounds what Records and RefusalCounts read in one call.
+const MaxRecords = 50000
+
 // Cursor marks where the next page of a listing starts; "" is the first page.
 type Cursor string
 
@@ -81,8 +94,31 @@ type Store interface {
 	// range that do not fill a rollup bucket are counted from raw records.
 	Aggregate(ctx context.Context, q Query) ([]analytics.Group, error)
 
+	// Records returns the records that match f, newest first, at most
+	// limit (cut to MaxRecords), with their request summaries (Req) and
+	// content but without bodies: what conversation linking reads.
+	Records(ctx context.Context, f Filter, limit int) ([]*analytics.Record, error)
+
+	// RefusalCounts counts responses (errors left out) and refusals per
+	// session or user among the newest limit (cut to MaxRecords) responses
+	// that match f and have that key. It returns the counts, in no
+	// particular order, and how many records they were read from.
+	RefusalCounts(ctx context.Context, f Filter, by RecordKey, limit int) ([]analytics.ScopeCount, int, error)
+
 	// RebuildRollups recomputes every rollup from the raw records.
 	RebuildRollups(ctx context.Context) error
+
+	// DeleteBefore deletes at most limit (a default when not positive) of
+	// the oldest raw records whose time is before t, and returns how many
+	// it deleted; call it until it returns 0. Rollups are left as they
+	// are, so counts outlive the records they were made from.
+	DeleteBefore(ctx context.Context, t time.Time, limit int) (int64, error)
+
+	// DeleteRollupsBefore deletes a bounded chunk (about a day, from the
+	// oldest) of the rollup rows whose bucket starts before t, in every
+	// level, and returns how many rows it deleted; call it until it
+	// returns 0.
+	DeleteRollupsBefore(ctx context.Context, t time.Time) (int64, error)
 
 	// Ping reports whether the store is reachable.
 	Ping(ctx context.Context) error

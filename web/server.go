@@ -37,6 +37,25 @@ type Server struct {
 	PostResponses echo.HandlerFunc
 	PostTraces    echo.HandlerFunc
 	PostLogs      echo.HandlerFunc
+
+	// Ready, when set, is what GET /readyz checks beyond the store's ping:
+	// an error (ingest saturated or shutting down) answers 503.
+	Ready func(ctx context.Context) error
+
+	// Alerts, when set, serves the alerting API and the Alerts page.
+	Alerts store.AlertStore
+	// Notifier sends test notifications to alert channels.
+	Notifier Notifier
+
+	// Auth, when set, requires ingest keys and a dashboard login (see
+	// Auth for when) and checks CSRF tokens; nil serves everyone.
+	Auth *Auth
+}
+
+// Notifier sends a test notification to an alert channel and returns the
+// first attempt (alert.Deliverer is one).
+type Notifier interface {
+	SendTest(ctx context.Context, channelID int64) (store.AlertAttempt, error)
 }
 
 // Handler returns the HTTP handler with every route registered.
@@ -55,12 +74,19 @@ func (s *Server) Handler() http.Handler {
 	if s.Telemetry != nil {
 		e.Use(s.Telemetry.Middleware)
 	}
+	if s.Auth != nil {
+		s.Auth.init(s)
+		e.Use(s.Auth.middleware)
+		e.GET("/login", s.Auth.pageLogin)
+		e.POST("/login", s.Auth.postLogin)
+		e.POST("/logout", s.Auth.postLogout)
+	}
 	if s.Metrics != nil {
 		e.GET("/metrics", echo.WrapHandler(s.Metrics))
 	}
 
 	e.GET("/healthz", s.healthz)
-	e.GET("/readyz", s.healthz)
+	e.GET("/readyz", s.readyz)
 
 	if s.PostResponses != nil {
 		e.POST("/v1/responses", s.PostResponses)
@@ -76,11 +102,15 @@ func (s *Server) Handler() http.Handler {
 	api.GET("/summary", s.apiSummary)
 	api.GET("/responses", s.apiResponses)
 	api.GET("/responses/:id", s.apiResponse)
+	api.GET("/rates", s.apiRates)
+	api.GET("/timeseries", s.apiTimeseries)
+	api.GET("/spikes", s.apiSpikes)
+	api.GET("/patterns", s.apiPatterns)
+	api.GET("/refusers", s.apiRefusers)
 
-	e.GET("/", s.pageOverview)
-	e.GET("/responses", s.pageResponses)
-	e.GET("/responses/:id", s.pageResponse)
+	s.dashboardRoutes(e)
 	e.GET("/static/:name", serveStatic)
+	s.registerAlerts(e, api)
 	return e
 }
 
@@ -103,6 +133,24 @@ func (s *Server) healthz(c echo.Context) error {
 	if err := s.Store.Ping(ctx); err != nil {
 		s.Logger.Error("store ping failed", "err", err)
 		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "store unavailable"})
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readyz answers 200 when the store answers and Ready (if set) agrees, so
+// that a load balancer sends traffic only to an instance that can take it.
+func (s *Server) readyz(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+	defer cancel()
+	if err := s.Store.Ping(ctx); err != nil {
+		s.Logger.Error("store ping failed", "err", err)
+		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "store unavailable"})
+	}
+	if s.Ready != nil {
+		if err := s.Ready(ctx); err != nil {
+			c.Response().Header().Set("Retry-After", "1")
+			return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": analytics.ErrorMessage(err)})
+		}
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 }

@@ -335,6 +335,9 @@ func grpcError(err error) error {
 		return status.Error(codes.ResourceExhausted, analytics.ErrorMessage(err))
 	case analytics.EInvalid:
 		return status.Error(codes.InvalidArgument, analytics.ErrorMessage(err))
+	case analytics.EForbidden:
+		// An ingest key bound to another app (analytics.ApplyBoundApp).
+		return status.Error(codes.PermissionDenied, analytics.ErrorMessage(err))
 	}
 	return status.Error(codes.Internal, analytics.ErrorMessage(err))
 }

@@ -27,14 +27,18 @@ func Migrations() fs.FS {
 }
 
 // Dialect is PostgreSQL's: $n placeholders, at most 65535 bind parameters
-// per statement, and migrations serialised by a transaction-scoped advisory
-// lock so that several instances can start at once.
+// per statement, migrations serialised by a transaction-scoped advisory
+// lock so that several instances can start at once, and a session advisory
+// lock that lets one alert evaluator work at a time.
 var Dialect = sqlstore.Dialect{
 	Name:                 "postgres",
 	NumberedPlaceholders: true,
 	MaxParams:            65535,
 	MigrationLock:        "SELECT pg_advisory_xact_lock(?)",
 	MigrationLockKey:     0x73746f7073636f70, // "stopscop"
+	EvaluatorLock:        "SELECT pg_try_advisory_lock(?)",
+	EvaluatorUnlock:      "SELECT pg_advisory_unlock(?)",
+	EvaluatorLockKey:     0x73746f70616c7274, // "stopalrt"
 }
 
 // MaxConns is the size of the connection pool Open makes.

@@ -17,6 +17,7 @@ import (
 	"github.com/stopscope/stopscope/analytics"
 	"github.com/stopscope/stopscope/store"
 	"github.com/stopscope/stopscope/store/postgres"
+	"github.com/stopscope/stopscope/store/sqlstore"
 	"github.com/stopscope/stopscope/store/storetest"
 )
 
@@ -110,8 +111,9 @@ func TestConcurrentMigrations(t *testing.T) {
 	}
 	defer s.Close()
 	var versions int
-	if err := s.Reader().QueryRow("SELECT COUNT(*) FROM schema_migrations").Scan(&versions); err != nil || versions != 1 {
-		t.Errorf("schema_migrations has %d rows, %v", versions, err)
+	want, _ := sqlstore.ReadMigrations(postgres.Migrations())
+	if err := s.Reader().QueryRow("SELECT COUNT(*) FROM schema_migrations").Scan(&versions); err != nil || versions != len(want) {
+		t.Errorf("schema_migrations has %d rows, %v; want %d", versions, err, len(want))
 	}
 	rec := &analytics.Record{Time: time.Unix(1e9, 0), App: "a", Kind: analytics.KindMessage}
 	if err := s.Insert(context.Background(), []*analytics.Record{rec}); err != nil || rec.ID == 0 {
@@ -123,4 +125,34 @@ func TestOpenBadDSN(t *testing.T) {
 	if _, err := postgres.Open(context.Background(), "postgres://nobody@127.0.0.1:1/none?sslmode=disable&connect_timeout=2"); err == nil {
 		t.Error("Open of an unreachable server succeeded")
 	}
+}
+
+// Two instances on one database: only one holds the evaluator lock at a
+// time, and releasing it lets the other take it.
+func TestEvaluatorLockExclusive(t *testing.T) {
+	dsn := freshDSN(t)
+	ctx := context.Background()
+	a, err := postgres.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := postgres.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	release, ok, err := a.TryEvaluatorLock(ctx)
+	if err != nil || !ok {
+		t.Fatalf("a: %v, %v", ok, err)
+	}
+	if _, ok, err := b.TryEvaluatorLock(ctx); err != nil || ok {
+		t.Fatalf("b took the lock a holds: %v, %v", ok, err)
+	}
+	release()
+	releaseB, ok, err := b.TryEvaluatorLock(ctx)
+	if err != nil || !ok {
+		t.Fatalf("b after a released: %v, %v", ok, err)
+	}
+	releaseB()
 }

@@ -26,6 +26,14 @@ type Dialect struct {
 	// processes migrating the same database at once take turns.
 	MigrationLock    string
 	MigrationLockKey int64
+	// EvaluatorLock, when not empty, is a query of one boolean that tries
+	// to take a session lock keyed by EvaluatorLockKey, and EvaluatorUnlock
+	// the statement that releases it: the alert evaluator works only while
+	// holding it. Without them the lock is always granted (SQLite has one
+	// process per database by nature).
+	EvaluatorLock    string
+	EvaluatorUnlock  string
+	EvaluatorLockKey int64
 }
 
 // rebind rewrites the ? placeholders of a statement written for SQLite into

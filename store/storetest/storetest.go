@@ -34,6 +34,15 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Aggregate", testAggregate},
 		{"AggregateInvalid", testAggregateInvalid},
 		{"Randomized", testRandomized},
+		{"Records", testRecords},
+		{"RefusalCounts", testRefusalCounts},
+		{"Retention", testRetention},
+		{"AlertRules", testAlertRules},
+		{"AlertChannels", testAlertChannels},
+		{"AlertFlow", testAlertFlow},
+		{"EvaluatorLock", testEvaluatorLock},
+		{"APIKeys", testAPIKeys},
+		{"UsersSessions", testUsersSessions},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

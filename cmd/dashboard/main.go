@@ -1,0 +1,76 @@
+// Command dashboard runs stopscope: the ingest endpoints, the OTLP
+// receiver, the JSON API and the browser dashboard, over one store.
+//
+//	dashboard [serve] [--addr ADDR] [--db PATH|postgres://…]
+//	dashboard rollups rebuild [--db …]
+//	dashboard demo [--db …] [--force]
+//	dashboard keys create --app NAME | list | revoke ID [--db …]
+//	dashboard users add NAME --password-stdin | passwd | list | delete NAME [--db …]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "dashboard:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+// run dispatches the subcommands. The plain command is serve.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		m := NewMain(stdout, stderr)
+		if err := m.ParseFlags(args, getenv); err != nil {
+			return err
+		}
+		if err := m.Run(ctx); err != nil {
+			m.Close()
+			return err
+		}
+		<-ctx.Done()
+		fmt.Fprintln(stdout, "stopscope: shutting down")
+		return m.Close()
+	case "keys":
+		return runKeys(ctx, args, getenv, stdout, time.Now)
+	case "users":
+		return runUsers(ctx, args, getenv, os.Stdin, stdout, time.Now)
+	case "rollups":
+		return runRollups(ctx, args, getenv, stdout)
+	case "demo":
+		return runDemo(ctx, args, getenv, stdout, time.Now)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	return fmt.Errorf("unknown command %q\n%s", cmd, usage)
+}
+
+const usage = `Usage:
+  dashboard [serve] [flags]      run the service (the default command)
+  dashboard rollups rebuild      recompute the rollups from the raw records
+  dashboard demo [--db PATH]     fill a fresh database with a week of demo traffic
+  dashboard keys create --app NAME   print a new ingest key (once); keys list, keys revoke ID
+  dashboard users add NAME --password-stdin   add a dashboard user; users passwd, list, delete NAME
+
+Run "dashboard serve -h" for the flags of serve.
+`

@@ -1,0 +1,247 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc"
+
+	"github.com/stopscope/stopscope/auth"
+	"github.com/stopscope/stopscope/ingest"
+	"github.com/stopscope/stopscope/ingest/otlpreceiver"
+	"github.com/stopscope/stopscope/store"
+	"github.com/stopscope/stopscope/store/postgres"
+	"github.com/stopscope/stopscope/store/sqlite"
+	"github.com/stopscope/stopscope/web"
+)
+
+// Main is the running service. End-to-end tests build one with NewMain,
+// set fields or call ParseFlags, then Run it on port 0 and Close it.
+type Main struct {
+	// Addr is where HTTP listens (ingest, OTLP/HTTP, API, dashboard).
+	Addr string
+	// DB is a SQLite file path or a postgres:// URL.
+	DB string
+	// OTLPGRPCAddr is where OTLP/gRPC listens; empty turns it off.
+	OTLPGRPCAddr string
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+
+	Stdout io.Writer
+	Logger *slog.Logger
+	// Getenv reads the environment (OTEL_* variables); os.Getenv when nil.
+	Getenv func(string) string
+
+	// Ops holds the ingest limits, overload, privacy and retention
+	// settings (operations.go).
+	Ops Operations
+
+	// Alerts holds the alerting settings (alerts.go).
+	Alerts AlertSettings
+	alerts *alerting
+
+	// Auth holds the authentication settings (auth.go).
+	Auth AuthSettings
+
+	Store    store.Store
+	tel      *telemetry
+	httpLn   net.Listener
+	httpSrv  *http.Server
+	grpcLn   net.Listener
+	grpcSrv  *grpc.Server
+	shutdown time.Duration
+
+	// batcher commits ingest in groups; retain deletes old data;
+	// ingestSlots bounds the ingest requests in flight.
+	batcher     *store.Batcher
+	retain      *retention
+	ingestSlots chan struct{}
+}
+
+// NewMain returns a Main with the defaults.
+func NewMain(stdout, stderr io.Writer) *Main {
+	return &Main{
+		Addr:         "127.0.0.1:8080",
+		DB:           "./data/stopscope.db",
+		OTLPGRPCAddr: "127.0.0.1:4317",
+		Ops:          DefaultOperations(),
+		Stdout:       stdout,
+		Logger:       slog.New(slog.NewTextHandler(stderr, nil)),
+		shutdown:     10 * time.Second,
+	}
+}
+
+// ParseFlags reads the flags of serve, with the environment's
+// STOPSCOPE_* variables as defaults.
+func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
+	m.Getenv = getenv
+	envOr := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(m.Stdout)
+	fs.StringVar(&m.Addr, "addr", envOr("STOPSCOPE_ADDR", m.Addr), "HTTP listen address (env STOPSCOPE_ADDR)")
+	fs.StringVar(&m.DB, "db", envOr("STOPSCOPE_DB", m.DB), "SQLite file path, or a postgres:// URL (env STOPSCOPE_DB)")
+	fs.StringVar(&m.OTLPGRPCAddr, "otlp-grpc-addr", envOr("STOPSCOPE_OTLP_GRPC_ADDR", m.OTLPGRPCAddr), "OTLP/gRPC listen address; empty turns it off (env STOPSCOPE_OTLP_GRPC_ADDR)")
+	ops := m.Ops.register(fs, getenv)
+	if err := m.Alerts.register(fs, getenv); err != nil {
+		return err
+	}
+	if err := m.Auth.register(fs, getenv); err != nil {
+		return err
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if ops.err != nil {
+		return ops.err
+	}
+	if err := m.Alerts.validate(); err != nil {
+		return err
+	}
+	if err := m.Auth.validate(); err != nil {
+		return err
+	}
+	return m.Ops.validate()
+}
+
+// openStore opens the store a DB setting names.
+func openStore(ctx context.Context, db string) (store.Store, error) {
+	if strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://") {
+		return postgres.Open(ctx, db)
+	}
+	return sqlite.Open(db)
+}
+
+// Run opens the store and starts listening; it returns once the service
+// serves. Close stops it.
+func (m *Main) Run(ctx context.Context) error {
+	if m.Now == nil {
+		m.Now = time.Now
+	}
+	if m.Getenv == nil {
+		m.Getenv = os.Getenv
+	}
+	tel, err := newTelemetry(ctx, m.Getenv)
+	if err != nil {
+		return fmt.Errorf("set up telemetry: %w", err)
+	}
+	m.tel = tel
+	st, err := openStore(ctx, m.DB)
+	if err != nil {
+		return fmt.Errorf("open store %s: %w", m.DB, err)
+	}
+	m.Store = st
+
+	// Ingest writes through telemetry, privacy, group commit, the store.
+	chain, err := m.ingestSink(st)
+	if err != nil {
+		return err
+	}
+	ingestAuth, webAuth, err := m.setupAuth(ctx, st)
+	if err != nil {
+		return err
+	}
+	// Outermost, where the context still carries the request's ingest key.
+	sink := auth.BindApps(tel.instruments.Sink(chain), ingest.DefaultApp)
+	m.retain = &retention{
+		Store: st, Now: m.Now, Logger: m.Logger, Pause: 10 * time.Millisecond,
+		Raw: days(m.Ops.RetentionDays), Rollups: days(m.Ops.RollupRetentionDays),
+	}
+	m.retain.start()
+	lim := m.Ops.Limits.WithDefaults()
+	ing := &ingest.Handler{Sink: sink, Limits: lim, Now: m.Now}
+	rcv := &otlpreceiver.Receiver{Sink: sink, Now: m.Now, MaxBodyBytes: lim.MaxBodyBytes, MaxDecompressedBytes: lim.MaxDecompressedBytes}
+	alerts, notifier, err := m.setupAlerts(ctx, st)
+	if err != nil {
+		return err
+	}
+	srv := &web.Server{
+		Store: st, Logger: m.Logger, Now: m.Now, Alerts: alerts, Notifier: notifier,
+		Telemetry: tel.instruments, Metrics: tel.metrics,
+		PostResponses: m.limitIngest(ing.PostResponses), PostTraces: m.limitIngest(rcv.Traces), PostLogs: m.limitIngest(rcv.Logs),
+		Ready: m.ready, Auth: webAuth,
+	}
+
+	m.httpLn, err = net.Listen("tcp", m.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", m.Addr, err)
+	}
+	m.httpSrv = &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := m.httpSrv.Serve(m.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			m.Logger.Error("http server stopped", "err", err)
+		}
+	}()
+
+	if m.OTLPGRPCAddr != "" {
+		m.grpcLn, err = net.Listen("tcp", m.OTLPGRPCAddr)
+		if err != nil {
+			return fmt.Errorf("listen for OTLP/gRPC on %s (turn it off with --otlp-grpc-addr=): %w", m.OTLPGRPCAddr, err)
+		}
+		m.grpcSrv = grpc.NewServer(grpc.ChainUnaryInterceptor(ingestAuth.UnaryInterceptor(), m.limitGRPC))
+		rcv.RegisterGRPC(m.grpcSrv)
+		go func() {
+			if err := m.grpcSrv.Serve(m.grpcLn); err != nil {
+				m.Logger.Error("otlp grpc server stopped", "err", err)
+			}
+		}()
+	}
+	m.startAlerts()
+	m.printWelcome()
+	return nil
+}
+
+// URL is the base URL the HTTP server answers on.
+func (m *Main) URL() string { return "http://" + m.httpLn.Addr().String() }
+
+func (m *Main) printWelcome() {
+	u := m.URL()
+	fmt.Fprintf(m.Stdout, "stopscope is listening on %s (store: %s)\n", u, m.DB)
+	if m.grpcLn != nil {
+		fmt.Fprintf(m.Stdout, "OTLP/gRPC on %s; OTLP/HTTP: OTEL_EXPORTER_OTLP_ENDPOINT=%s\n", m.grpcLn.Addr(), u)
+	}
+	fmt.Fprintf(m.Stdout, "Open %s/ in a browser. Send a response with:\n", u)
+	fmt.Fprintf(m.Stdout, "  curl -sS %s/v1/responses -H 'Content-Type: application/json' -d @response.json\n", u)
+}
+
+// Close stops accepting, lets requests in flight finish, then closes the
+// store.
+func (m *Main) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), m.shutdown)
+	defer cancel()
+	var errs []error
+	if m.httpSrv != nil {
+		errs = append(errs, m.httpSrv.Shutdown(ctx))
+	}
+	if m.grpcSrv != nil {
+		m.grpcSrv.GracefulStop()
+	}
+	m.stopAlerts()
+	// With no request left in flight, commit what is queued, then close.
+	if m.retain != nil {
+		m.retain.Close()
+	}
+	if m.batcher != nil {
+		errs = append(errs, m.batcher.Close())
+	}
+	if m.Store != nil {
+		errs = append(errs, m.Store.Close())
+	}
+	if m.tel != nil {
+		errs = append(errs, m.tel.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
