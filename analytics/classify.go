@@ -33,13 +33,23 @@ func Classify(r *Record) {
 	case StopRefusal:
 		r.Flags = r.Flags.With(FlagRefusal)
 	case StopEndTurn:
-		if r.Kind == KindMessage && ContentEmpty(r.Content) {
+		if r.Kind == KindMessage && emptyTurn(r) {
 			r.Flags = r.Flags.With(FlagEmptyTurn)
 			if r.Req != nil && TextAfterToolResult(r.Req) {
 				r.Causes = append(r.Causes, CauseTextAfterToolResult)
 			}
 		}
 	}
+}
+
+// emptyTurn reports whether an end_turn message came back empty. Where the
+// producer did not record content, the output token count decides: an empty
+// turn costs 1 to 3 output tokens, any real answer more.
+func emptyTurn(r *Record) bool {
+	if r.ContentUnrecorded {
+		return r.Usage.OutputTokens >= 1 && r.Usage.OutputTokens <= 3
+	}
+	return ContentEmpty(r.Content)
 }
 
 // ContentEmpty reports whether a response's content is empty or only blank

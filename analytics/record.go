@@ -248,6 +248,10 @@ type Record struct {
 
 	// Content summarises the response's content blocks.
 	Content []Block `json:"content,omitempty"`
+	// ContentUnrecorded is true when the producer did not record the
+	// response's content at all (OpenTelemetry instrumentations record it
+	// only on opt-in): an empty Content then says nothing about the answer.
+	ContentUnrecorded bool `json:"content_unrecorded,omitempty"`
 	// Req summarises the request, when the producer sent it.
 	Req *Request `json:"-"`
 

@@ -143,6 +143,8 @@ func (c *call) record(now time.Time) *analytics.Record {
 	}
 	if c.hasContent {
 		r.Content = c.content
+	} else {
+		r.ContentUnrecorded = true
 	}
 	if c.messages != nil || c.maxTokens != 0 || len(c.stopSeqs) > 0 {
 		r.Req = &analytics.Request{Model: c.model, MaxTokens: c.maxTokens, StopSequences: c.stopSeqs, Messages: c.messages}
@@ -166,7 +168,12 @@ func (c *call) record(now time.Time) *analytics.Record {
 		r.HTTPStatus = c.httpStatus
 		r.ErrorType = c.errType
 		r.ErrorMessage = c.errMsg
-		if r.HTTPStatus == 0 {
+		switch {
+		case r.HTTPStatus > 0 && r.HTTPStatus < 400:
+			// A stream that broke after its 200: an error event, not an
+			// HTTP failure, as the native decoder records it.
+			r.HTTPStatus = 0
+		case r.HTTPStatus == 0 && !c.streamed:
 			r.HTTPStatus = analytics.StatusForErrorType(r.ErrorType)
 		}
 		// A failed call has no stop reason, and no content of its own.

@@ -336,7 +336,7 @@ func TestSpanFacts(t *testing.T) {
 		"gen_ai.request.max_tokens", 64, "gen_ai.request.stop_sequences", []any{"END"}, "gen_ai.conversation.id", "sess", "anthropic.message.stop_reason", "max_tokens")})
 	want := analytics.Record{Source: "otlp", App: "app", Environment: "prod", MessageID: "msg_1", SessionID: "sess", Model: "claude-opus-4-1", Streamed: true,
 		Time: t0, LatencyMS: 1500, Kind: analytics.KindMessage, StopReason: "max_tokens",
-		TraceID: "0102030405060708090a0b0c0d0e0f10", SpanID: "0000000000000001"}
+		TraceID: "0102030405060708090a0b0c0d0e0f10", SpanID: "0000000000000001", ContentUnrecorded: true}
 	got := *r
 	got.Flags, got.Req = 0, nil
 	if !reflect.DeepEqual(got, want) {

@@ -1,0 +1,54 @@
+package analytics
+
+import (
+	"slices"
+	"testing"
+)
+
+func TestClassify(t *testing.T) {
+	toolResultThenText := &Request{Messages: []Message{
+		{Role: "user", Blocks: []Block{{Type: "text", Text: "add 1 and 2"}}},
+		{Role: "assistant", Blocks: []Block{{Type: "tool_use", Name: "calc"}}},
+		{Role: "user", Blocks: []Block{{Type: "tool_result", Text: "3"}, {Type: "text", Text: "Here it is"}}},
+	}}
+	for _, tc := range []struct {
+		name   string
+		rec    Record
+		flags  []Flag
+		causes []Cause
+		tools  []string
+	}{
+		{"answer", Record{Kind: KindMessage, StopReason: StopEndTurn, Content: []Block{{Type: "text", Text: "Paris"}}}, nil, nil, nil},
+		{"empty content", Record{Kind: KindMessage, StopReason: StopEndTurn}, []Flag{FlagEmptyTurn}, nil, nil},
+		{"blank text", Record{Kind: KindMessage, StopReason: StopEndTurn, Content: []Block{{Type: "text", Text: " \n"}}}, []Flag{FlagEmptyTurn}, nil, nil},
+		{"empty after text after tool_result", Record{Kind: KindMessage, StopReason: StopEndTurn, Req: toolResultThenText}, []Flag{FlagEmptyTurn}, []Cause{CauseTextAfterToolResult}, nil},
+		{"content unrecorded, 2 output tokens", Record{Kind: KindMessage, StopReason: StopEndTurn, ContentUnrecorded: true, Usage: Usage{OutputTokens: 2}}, []Flag{FlagEmptyTurn}, nil, nil},
+		{"content unrecorded, 9 output tokens", Record{Kind: KindMessage, StopReason: StopEndTurn, ContentUnrecorded: true, Usage: Usage{OutputTokens: 9}}, nil, nil, nil},
+		{"content unrecorded, no usage", Record{Kind: KindMessage, StopReason: StopEndTurn, ContentUnrecorded: true}, nil, nil, nil},
+		{"max_tokens", Record{Kind: KindMessage, StopReason: StopMaxTokens}, []Flag{FlagTruncated}, nil, nil},
+		{"context window", Record{Kind: KindMessage, StopReason: StopModelContextWindowExceeded}, []Flag{FlagTruncated}, nil, nil},
+		{"refusal", Record{Kind: KindMessage, StopReason: StopRefusal}, []Flag{FlagRefusal}, nil, nil},
+		{"agent refusal", Record{Kind: KindAgentResult, StopReason: StopRefusal}, []Flag{FlagRefusal}, nil, nil},
+		{"agent empty end_turn is no empty turn", Record{Kind: KindAgentResult, StopReason: StopEndTurn}, nil, nil, nil},
+		{"tools", Record{Kind: KindMessage, StopReason: StopToolUse, Content: []Block{{Type: "tool_use", Name: "a"}, {Type: "server_tool_use", Name: "b"}, {Type: "tool_use", Name: "a"}}}, nil, nil, []string{"a", "b"}},
+		{"unknown", Record{Kind: KindMessage, StopReason: "later_reason"}, []Flag{FlagUnknownStopReason}, nil, nil},
+		{"cut stream", Record{Kind: KindMessage, Streamed: true}, []Flag{FlagIncompleteStream}, nil, nil},
+		{"stream error", Record{Kind: KindError, Streamed: true, ErrorType: "overloaded_error"}, []Flag{FlagIncompleteStream}, nil, nil},
+		{"http error", Record{Kind: KindError, HTTPStatus: 429}, nil, nil, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := tc.rec
+			Classify(&r)
+			Classify(&r) // idempotent
+			if got := r.Flags.List(); !slices.Equal(got, tc.flags) && !(len(got) == 0 && len(tc.flags) == 0) {
+				t.Errorf("flags = %v, want %v", got, tc.flags)
+			}
+			if !slices.Equal(r.Causes, tc.causes) {
+				t.Errorf("causes = %v, want %v", r.Causes, tc.causes)
+			}
+			if !slices.Equal(r.Tools, tc.tools) {
+				t.Errorf("tools = %v, want %v", r.Tools, tc.tools)
+			}
+		})
+	}
+}
