@@ -141,42 +141,14 @@ func TestIngestEveryFixture(t *testing.T) {
 	sort.Strings(names)
 
 	var ndjson bytes.Buffer
-	want := summary{Kinds: map[string]int64{}, StopReasons: map[string]int64{}, Flags: map[string]int64{}, AgentSubtypes: map[string]int64{}}
-	want.Errors.ByType = map[string]int64{}
-	want.Errors.ByStatus = map[string]int64{}
 	for _, name := range names {
-		e := exp[name]
 		// One app per fixture: some stream fixtures share a message id
 		// (a cut stream and a whole one), and identities are per app.
 		line, _ := json.Marshal(fixtureRecord(t, name, "fx-"+name))
 		ndjson.Write(line)
 		ndjson.WriteByte('\n')
-		want.Total++
-		for _, f := range e.Flags {
-			want.Flags[f]++
-		}
-		switch {
-		case e.Error != nil:
-			want.Kinds["error"]++
-			want.Errors.Total++
-			want.Errors.ByType[e.Error.Type]++
-			if e.Error.Status != 0 {
-				want.Errors.ByStatus[itoa(e.Error.Status)]++
-			}
-		default:
-			k := "message"
-			if e.Subtype != "" {
-				k = "agent_result"
-				want.AgentSubtypes[e.Subtype]++
-			}
-			want.Kinds[k]++
-			sr := "null"
-			if e.StopReason != nil {
-				sr = *e.StopReason
-			}
-			want.StopReasons[sr]++
-		}
 	}
+	want := wantSummary(exp, names)
 	for attempt := 0; attempt < 2; attempt++ {
 		status, body := post(t, m.URL()+"/v1/responses", "application/x-ndjson", ndjson.Bytes())
 		if status != 200 {
@@ -195,30 +167,7 @@ func TestIngestEveryFixture(t *testing.T) {
 	}
 	var got summary
 	getJSON(t, m.URL()+"/api/v1/summary", &got)
-	if got.Total != want.Total {
-		t.Errorf("total = %d, want %d (a retried batch must not double count)", got.Total, want.Total)
-	}
-	compare := func(what string, got, want map[string]int64) {
-		for k, n := range want {
-			if got[k] != n {
-				t.Errorf("%s[%s] = %d, want %d", what, k, got[k], n)
-			}
-		}
-		for k, n := range got {
-			if want[k] != n {
-				t.Errorf("%s[%s] = %d, want %d", what, k, n, want[k])
-			}
-		}
-	}
-	compare("kinds", got.Kinds, want.Kinds)
-	compare("stop_reasons", nonZero(got.StopReasons), want.StopReasons)
-	compare("flags", nonZero(got.Flags), want.Flags)
-	compare("errors.by_type", got.Errors.ByType, want.Errors.ByType)
-	compare("errors.by_status", got.Errors.ByStatus, want.Errors.ByStatus)
-	compare("agent_subtypes", nonZero(got.AgentSubtypes), want.AgentSubtypes)
-	if got.Errors.Total != want.Errors.Total {
-		t.Errorf("errors.total = %d, want %d", got.Errors.Total, want.Errors.Total)
-	}
+	compareSummary(t, got, want)
 
 	// Drill down: the refusals listed are the refusals counted.
 	var list struct {
@@ -348,6 +297,74 @@ func TestFlagsAndEnvironment(t *testing.T) {
 	}
 	if m.Addr != "127.0.0.1:8080" || m.DB != "./data/stopscope.db" {
 		t.Errorf("defaults: addr %q db %q", m.Addr, m.DB)
+	}
+}
+
+// wantSummary is the summary that expected.json implies for the named
+// fixtures, each posted once.
+func wantSummary(exp map[string]expectation, names []string) summary {
+	want := summary{Kinds: map[string]int64{}, StopReasons: map[string]int64{}, Flags: map[string]int64{}, AgentSubtypes: map[string]int64{}}
+	want.Errors.ByType = map[string]int64{}
+	want.Errors.ByStatus = map[string]int64{}
+	for _, name := range names {
+		e := exp[name]
+		want.Total++
+		for _, f := range e.Flags {
+			want.Flags[f]++
+		}
+		switch {
+		case e.Error != nil:
+			want.Kinds["error"]++
+			want.Errors.Total++
+			want.Errors.ByType[e.Error.Type]++
+			if e.Error.Status != 0 {
+				want.Errors.ByStatus[itoa(e.Error.Status)]++
+			}
+		default:
+			k := "message"
+			if e.Subtype != "" {
+				k = "agent_result"
+				want.AgentSubtypes[e.Subtype]++
+			}
+			want.Kinds[k]++
+			sr := "null"
+			if e.StopReason != nil {
+				sr = *e.StopReason
+			}
+			want.StopReasons[sr]++
+		}
+	}
+	return want
+}
+
+// compareSummary reports every count where got differs from want.
+func compareSummary(t *testing.T, got, want summary) {
+	t.Helper()
+	if got.Total != want.Total {
+		t.Errorf("total = %d, want %d", got.Total, want.Total)
+	}
+	compare := func(what string, got, want map[string]int64) {
+		t.Helper()
+		got, want = nonZero(got), nonZero(want)
+		for k, n := range want {
+			if got[k] != n {
+				t.Errorf("%s[%s] = %d, want %d", what, k, got[k], n)
+			}
+		}
+		for k, n := range got {
+			if want[k] != n {
+				t.Errorf("%s[%s] = %d, want %d", what, k, n, want[k])
+			}
+		}
+	}
+	compare("kinds", got.Kinds, want.Kinds)
+	compare("stop_reasons", got.StopReasons, want.StopReasons)
+	compare("flags", got.Flags, want.Flags)
+	compare("errors.by_type", got.Errors.ByType, want.Errors.ByType)
+	compare("errors.by_status", got.Errors.ByStatus, want.Errors.ByStatus)
+	compare("agent_subtypes", got.AgentSubtypes, want.AgentSubtypes)
+	if got.Errors.Total != want.Errors.Total {
+		t.Errorf("errors.total = %d, want %d", got.Errors.Total, want.Errors.Total)
 	}
 }
 
