@@ -85,7 +85,10 @@ if err != nil {
 }
 defer shutdown(context.Background())
 
-client := anthropic.NewClient(option.WithMiddleware(otelclaude.Middleware()))`
+client := anthropic.NewClient(
+	option.WithMiddleware(otelclaude.Middleware()),
+	option.WithoutOpenTelemetry(), // the SDK's own span would duplicate ours
+)`
 }
 
 func openLLMetrySetup(base string) string {
