@@ -31,6 +31,9 @@ type Handler struct {
 	// Now is the clock records without a time are stamped with; nil means
 	// time.Now.
 	Now func() time.Time
+	// Rejected, when set, is told how many records of a request were
+	// rejected one by one (the service counts them in its own metrics).
+	Rejected func(ctx context.Context, n int)
 }
 
 // PostResponses decodes a batch of records, stores the good ones and answers
@@ -53,6 +56,9 @@ func (h *Handler) PostResponses(c echo.Context) error {
 	recs, rejected, err := DecodeBatch(body, r.Header.Get(echo.HeaderContentType), Options{Limits: lim, Now: now()})
 	if err != nil {
 		return err
+	}
+	if h.Rejected != nil && len(rejected) > 0 {
+		h.Rejected(r.Context(), len(rejected))
 	}
 	if len(recs) == 0 {
 		return analytics.Errorf(analytics.EInvalid, "no record could be read: %s", summarize(rejected))

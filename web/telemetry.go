@@ -57,7 +57,7 @@ func NewTelemetry(mp metric.MeterProvider) (*Telemetry, error) {
 			return err
 		},
 		func() error {
-			t.rejected, err = m.Int64Counter("stopscope.ingest.rejected", metric.WithDescription("Records rejected at ingest, by route and reason."), metric.WithUnit("{record}"))
+			t.rejected, err = m.Int64Counter("stopscope.ingest.rejected", metric.WithDescription("Records rejected one by one at ingest, by source and reason."), metric.WithUnit("{record}"))
 			return err
 		},
 		func() error {
@@ -111,9 +111,11 @@ func (m meteredSink) Insert(ctx context.Context, recs []*analytics.Record) error
 	return nil
 }
 
-// Rejected counts records refused at ingest for a reason.
-func (t *Telemetry) Rejected(ctx context.Context, route, reason string, n int) {
-	t.rejected.Add(ctx, int64(n), metric.WithAttributes(attribute.String("route", route), attribute.String("reason", reason)))
+// Rejected counts records refused one by one at ingest, by the way they
+// came in (native, otlp) and the reason. Requests refused whole are counted
+// by stopscope.ingest.requests with their status.
+func (t *Telemetry) Rejected(ctx context.Context, source, reason string, n int) {
+	t.rejected.Add(ctx, int64(n), metric.WithAttributes(attribute.String("source", source), attribute.String("reason", reason)))
 }
 
 // Middleware counts and times the ingest routes (/v1/...).

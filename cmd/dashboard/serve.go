@@ -164,6 +164,8 @@ func (m *Main) Run(ctx context.Context) error {
 	lim := m.Ops.Limits.WithDefaults()
 	ing := &ingest.Handler{Sink: sink, Limits: lim, Now: m.Now}
 	rcv := &otlpreceiver.Receiver{Sink: sink, Now: m.Now, MaxBodyBytes: lim.MaxBodyBytes, MaxDecompressedBytes: lim.MaxDecompressedBytes}
+	ing.Rejected = func(ctx context.Context, n int) { tel.instruments.Rejected(ctx, "native", "invalid_record", n) }
+	rcv.Rejected = func(ctx context.Context, n int) { tel.instruments.Rejected(ctx, "otlp", "invalid_span", n) }
 	alerts, notifier, err := m.setupAlerts(ctx, st)
 	if err != nil {
 		return err

@@ -65,6 +65,9 @@ type Receiver struct {
 	MaxDecompressedBytes int64
 	// Now stamps records whose span has no time; it defaults to time.Now.
 	Now func() time.Time
+	// Rejected, when set, is told how many spans or log records of an
+	// export were rejected (the service counts them in its own metrics).
+	Rejected func(ctx context.Context, n int)
 }
 
 func (r *Receiver) now() time.Time {
@@ -134,12 +137,20 @@ func (r *Receiver) Logs(c echo.Context) error {
 
 func (r *Receiver) exportTraces(ctx context.Context, req ptraceotlp.ExportRequest) (int, string, error) {
 	recs, rejected, msg := otlp.Traces(req.Traces(), r.now())
+	r.countRejected(ctx, rejected)
 	return rejected, msg, r.insert(ctx, recs)
 }
 
 func (r *Receiver) exportLogs(ctx context.Context, req plogotlp.ExportRequest) (int, string, error) {
 	recs, rejected, msg := otlp.Logs(req.Logs(), r.now())
+	r.countRejected(ctx, rejected)
 	return rejected, msg, r.insert(ctx, recs)
+}
+
+func (r *Receiver) countRejected(ctx context.Context, n int) {
+	if r.Rejected != nil && n > 0 {
+		r.Rejected(ctx, n)
+	}
 }
 
 func (r *Receiver) insert(ctx context.Context, recs []*analytics.Record) error {
