@@ -105,7 +105,9 @@ type Store interface {
 	// particular order, and how many records they were read from.
 	RefusalCounts(ctx context.Context, f Filter, by RecordKey, limit int) ([]analytics.ScopeCount, int, error)
 
-	// RebuildRollups recomputes every rollup from the raw records.
+	// RebuildRollups recomputes the rollups from the raw records. Buckets
+	// that start before the horizon DeleteBefore has reached are kept as
+	// they are: their raw records may be gone.
 	RebuildRollups(ctx context.Context) error
 
 	// DeleteBefore deletes at most limit (a default when not positive) of

@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -234,16 +236,26 @@ func (s *Store) Aggregate(ctx context.Context, q store.Query) ([]analytics.Group
 	return out, nil
 }
 
-// RebuildRollups recomputes every rollup level from the records in one
-// transaction; see store.Store. Readers see the old rollups until it commits.
+// RebuildRollups recomputes the rollups from the records in one transaction;
+// see store.Store. Buckets before the raw horizon that retention leaves are
+// kept, since their records may be gone. Readers see the old rollups until
+// it commits.
 func (s *Store) RebuildRollups(ctx context.Context) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlstore: rebuild rollups: %w", err)
 	}
 	defer tx.Rollback()
+	// Buckets that start before the raw horizon may have lost records to
+	// retention: they keep their rollups, the rest are recomputed.
+	var horizonNS int64
+	err = tx.QueryRowContext(ctx, `SELECT value FROM store_meta WHERE key = 'raw_horizon_ns'`).Scan(&horizonNS)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("sqlstore: rebuild rollups: read the raw horizon: %w", err)
+	}
 	for _, lv := range levels {
-		if _, err := tx.ExecContext(ctx, "DELETE FROM "+lv.table); err != nil {
+		from := ceilDiv(horizonNS, lv.width*1e9) * lv.width // first whole bucket, in seconds
+		if _, err := tx.ExecContext(ctx, s.d.rebind("DELETE FROM "+lv.table+" WHERE bucket >= ?"), from); err != nil {
 			return fmt.Errorf("sqlstore: rebuild %s: %w", lv.table, err)
 		}
 		var b strings.Builder
@@ -255,8 +267,8 @@ func (s *Store) RebuildRollups(ctx context.Context) error {
 		}
 		b.WriteString(" FROM (SELECT (time_ns / ?) * ? AS bucket, app, environment, model, kind, stop_reason, error_type, http_status, subtype, ")
 		b.WriteString(rawCounts)
-		b.WriteString(" FROM records) r GROUP BY " + strings.Join(rollupKeyCols, ", "))
-		if _, err := tx.ExecContext(ctx, s.d.rebind(b.String()), lv.width*1e9, lv.width); err != nil {
+		b.WriteString(" FROM records WHERE time_ns >= ?) r GROUP BY " + strings.Join(rollupKeyCols, ", "))
+		if _, err := tx.ExecContext(ctx, s.d.rebind(b.String()), lv.width*1e9, lv.width, from*1e9); err != nil {
 			return fmt.Errorf("sqlstore: rebuild %s: %w", lv.table, err)
 		}
 	}

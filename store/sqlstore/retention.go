@@ -37,6 +37,13 @@ func (s *Store) DeleteBefore(ctx context.Context, t time.Time, limit int) (int64
 	if limit <= 0 {
 		limit = DefaultDeleteLimit
 	}
+	// Raise the horizon first: should the delete then fail half way, a
+	// rebuild still leaves the rollups of the deleted range alone.
+	if _, err := s.w.ExecContext(ctx, s.d.rebind(`INSERT INTO store_meta (key, value) VALUES ('raw_horizon_ns', ?)
+		ON CONFLICT (key) DO UPDATE SET value = CASE WHEN excluded.value > store_meta.value THEN excluded.value ELSE store_meta.value END`),
+		t.UnixNano()); err != nil {
+		return 0, fmt.Errorf("sqlstore: record the raw horizon: %w", err)
+	}
 	res, err := s.w.ExecContext(ctx, s.d.rebind(
 		`DELETE FROM records WHERE id IN (SELECT id FROM records WHERE time_ns < ? ORDER BY time_ns LIMIT ?)`),
 		t.UnixNano(), limit)
