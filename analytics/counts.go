@@ -16,6 +16,9 @@ type Counts struct {
 	OutputTokens        int64 `json:"output_tokens"`
 	LatencyMSSum        int64 `json:"latency_ms_sum"`
 	CostMicroUSD        int64 `json:"cost_micro_usd"`
+	// AmbiguousStopReason counts records whose producer reported a generic
+	// "stop" that may have been end_turn or stop_sequence.
+	AmbiguousStopReason int64 `json:"ambiguous_stop_reason"`
 }
 
 // Add adds o to c.
@@ -31,6 +34,7 @@ func (c *Counts) Add(o Counts) {
 	c.OutputTokens += o.OutputTokens
 	c.LatencyMSSum += o.LatencyMSSum
 	c.CostMicroUSD += o.CostMicroUSD
+	c.AmbiguousStopReason += o.AmbiguousStopReason
 }
 
 // Flag returns the count of one flag.
@@ -58,6 +62,9 @@ func CountsOf(r *Record) Counts {
 		OutputTokens: r.Usage.OutputTokens,
 		LatencyMSSum: r.LatencyMS,
 		CostMicroUSD: int64(r.CostUSD*1e6 + 0.5),
+	}
+	if r.StopReasonAmbiguous {
+		c.AmbiguousStopReason = 1
 	}
 	if r.Flags.Has(FlagEmptyTurn) {
 		c.EmptyTurn = 1

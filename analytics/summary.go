@@ -9,16 +9,19 @@ import (
 // StopReasons counts messages and agent results (null as "null"); failed
 // requests are counted only under Errors.
 type Summary struct {
-	From          time.Time        `json:"from"`
-	To            time.Time        `json:"to"`
-	Total         int64            `json:"total"`
-	Kinds         map[string]int64 `json:"kinds"`
-	StopReasons   map[string]int64 `json:"stop_reasons"`
-	Flags         map[string]int64 `json:"flags"`
-	Causes        map[string]int64 `json:"causes"`
-	Errors        ErrorCounts      `json:"errors"`
-	AgentSubtypes map[string]int64 `json:"agent_subtypes"`
-	Usage         UsageTotals      `json:"usage"`
+	From        time.Time        `json:"from"`
+	To          time.Time        `json:"to"`
+	Total       int64            `json:"total"`
+	Kinds       map[string]int64 `json:"kinds"`
+	StopReasons map[string]int64 `json:"stop_reasons"`
+	// AmbiguousStopReasons counts the end_turn records that a producer
+	// reported only as a generic "stop": they may have been stop_sequence.
+	AmbiguousStopReasons int64            `json:"ambiguous_stop_reasons"`
+	Flags                map[string]int64 `json:"flags"`
+	Causes               map[string]int64 `json:"causes"`
+	Errors               ErrorCounts      `json:"errors"`
+	AgentSubtypes        map[string]int64 `json:"agent_subtypes"`
+	Usage                UsageTotals      `json:"usage"`
 }
 
 // ErrorCounts counts failed requests by error type and HTTP status.
@@ -70,6 +73,7 @@ func Summarize(from, to time.Time, groups []Group) Summary {
 			s.Flags[string(f)] += c.Flag(f)
 		}
 		s.Causes[string(CauseTextAfterToolResult)] += c.TextAfterToolResult
+		s.AmbiguousStopReasons += c.AmbiguousStopReason
 		s.Usage.InputTokens += c.InputTokens
 		s.Usage.OutputTokens += c.OutputTokens
 		cost += c.CostMicroUSD

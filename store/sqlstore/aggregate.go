@@ -32,7 +32,8 @@ var dimCols = map[store.Dim]string{
 const rawCounts = `1 AS n, (flags & 1) AS empty_turn, ((flags >> 1) & 1) AS truncated,
 ((flags >> 2) & 1) AS refusal, ((flags >> 3) & 1) AS incomplete_stream,
 ((flags >> 4) & 1) AS unknown_stop_reason, text_after_tool_result,
-input_tokens, output_tokens, latency_ms AS latency_ms_sum, cost_micro_usd`
+input_tokens, output_tokens, latency_ms AS latency_ms_sum, cost_micro_usd,
+CASE WHEN stop_reason_ambiguous THEN 1 ELSE 0 END AS ambiguous_stop_reason`
 
 // segment is a part of a queried range read from one source: a rollup
 // level, or the raw records when level is nil. lo and hi are nanoseconds,
@@ -213,7 +214,7 @@ func (s *Store) Aggregate(ctx context.Context, q store.Query) ([]analytics.Group
 		}
 		dest = append(dest, &c.N, &c.EmptyTurn, &c.Truncated, &c.Refusal, &c.IncompleteStream,
 			&c.UnknownStopReason, &c.TextAfterToolResult, &c.InputTokens, &c.OutputTokens,
-			&c.LatencyMSSum, &c.CostMicroUSD)
+			&c.LatencyMSSum, &c.CostMicroUSD, &c.AmbiguousStopReason)
 		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("sqlstore: aggregate: %w", err)
 		}

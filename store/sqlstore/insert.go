@@ -40,7 +40,7 @@ var (
 	rollupValCols = []string{
 		"n", "empty_turn", "truncated", "refusal", "incomplete_stream",
 		"unknown_stop_reason", "text_after_tool_result", "input_tokens",
-		"output_tokens", "latency_ms_sum", "cost_micro_usd",
+		"output_tokens", "latency_ms_sum", "cost_micro_usd", "ambiguous_stop_reason",
 	}
 )
 
@@ -373,7 +373,7 @@ func (s *Store) upsertRollups(ctx context.Context, tx *sql.Tx, rows []*pendingRo
 					string(d.StopReason), d.ErrorType, int64(d.HTTPStatus), d.Subtype,
 					c.N, c.EmptyTurn, c.Truncated, c.Refusal, c.IncompleteStream,
 					c.UnknownStopReason, c.TextAfterToolResult, c.InputTokens,
-					c.OutputTokens, c.LatencyMSSum, c.CostMicroUSD)
+					c.OutputTokens, c.LatencyMSSum, c.CostMicroUSD, c.AmbiguousStopReason)
 			}
 			if _, err := tx.StmtContext(ctx, s.stmts.get(rollupStmtKey(lv.table, n))).ExecContext(ctx, args...); err != nil {
 				return fmt.Errorf("%s: %w", lv.table, err)
