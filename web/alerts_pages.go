@@ -256,13 +256,7 @@ func (s *Server) formUpdateChannel(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ch, err := s.Alerts.GetAlertChannel(c.Request().Context(), id)
-	if err != nil {
-		return err
-	}
-	in.apply(&ch, false)
-	ch.Updated = s.Now().UTC()
-	if _, err := s.Alerts.UpdateAlertChannel(c.Request().Context(), ch); err != nil {
+	if _, err := s.updateChannel(c.Request().Context(), id, in); err != nil {
 		return err
 	}
 	return backToAlerts(c)

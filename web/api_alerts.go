@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -332,17 +333,23 @@ func (s *Server) apiUpdateAlertChannel(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ch, err := s.Alerts.GetAlertChannel(c.Request().Context(), id)
-	if err != nil {
-		return err
-	}
-	in.apply(&ch, false)
-	ch.Updated = s.Now().UTC()
-	ch, err = s.Alerts.UpdateAlertChannel(c.Request().Context(), ch)
+	ch, err := s.updateChannel(c.Request().Context(), id, in)
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, toChannelView(ch))
+}
+
+// updateChannel applies what a form or an API call sent onto the stored
+// channel; fields left out keep their value.
+func (s *Server) updateChannel(ctx context.Context, id int64, in channelInput) (store.AlertChannel, error) {
+	ch, err := s.Alerts.GetAlertChannel(ctx, id)
+	if err != nil {
+		return ch, err
+	}
+	in.apply(&ch, false)
+	ch.Updated = s.Now().UTC()
+	return s.Alerts.UpdateAlertChannel(ctx, ch)
 }
 
 func (s *Server) apiDeleteAlertChannel(c echo.Context) error {
