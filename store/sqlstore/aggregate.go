@@ -35,12 +35,57 @@ const rawCounts = `1 AS n, (flags & 1) AS empty_turn, ((flags >> 1) & 1) AS trun
 input_tokens, output_tokens, latency_ms AS latency_ms_sum, cost_micro_usd,
 CASE WHEN stop_reason_ambiguous THEN 1 ELSE 0 END AS ambiguous_stop_reason`
 
+// rawCountsNeg is rawCounts negated: a segment whose records are taken
+// away from the minute rollup that holds them.
+const rawCountsNeg = `-1 AS n, -(flags & 1) AS empty_turn, -((flags >> 1) & 1) AS truncated,
+-((flags >> 2) & 1) AS refusal, -((flags >> 3) & 1) AS incomplete_stream,
+-((flags >> 4) & 1) AS unknown_stop_reason, -text_after_tool_result AS text_after_tool_result,
+-input_tokens AS input_tokens, -output_tokens AS output_tokens, -latency_ms AS latency_ms_sum,
+-cost_micro_usd AS cost_micro_usd,
+CASE WHEN stop_reason_ambiguous THEN -1 ELSE 0 END AS ambiguous_stop_reason`
+
 // segment is a part of a queried range read from one source: a rollup
 // level, or the raw records when level is nil. lo and hi are nanoseconds,
-// aligned to the level's width.
+// aligned to the level's width. A negative segment's counts are
+// subtracted.
 type segment struct {
 	level  *rollupLevel
 	lo, hi int64
+	neg    bool
+}
+
+// minuteLevel is the narrowest rollup level, which every ragged edge of
+// splitRange falls inside.
+var minuteLevel = &levels[len(levels)-1]
+
+// complementEdges rewrites a raw edge segment as its whole minute from the
+// rollups minus the raw records of the rest of that minute, when that rest
+// is the smaller read: always at the live edge (a range ending now, where
+// the rest of the minute holds no record yet but the minute so far may
+// hold hundreds of thousands at full ingest), else when it is the shorter
+// interval. Both forms are exact, since Insert updates the rollups in the
+// transaction that stores the records.
+func complementEdges(segs []segment, live int64) []segment {
+	w := minuteLevel.width * 1e9
+	out := segs[:0:0]
+	for _, sg := range segs {
+		mlo := floorDiv(sg.lo, w) * w
+		mhi := mlo + w
+		if sg.level != nil || sg.neg || sg.hi > mhi || (sg.lo != mlo && sg.hi != mhi) {
+			out = append(out, sg)
+			continue
+		}
+		inside := sg.hi - sg.lo
+		switch {
+		case sg.lo == mlo && (sg.hi >= live || mhi-sg.hi < inside):
+			out = append(out, segment{minuteLevel, mlo, mhi, false}, segment{nil, sg.hi, mhi, true})
+		case sg.hi == mhi && sg.lo-mlo < inside:
+			out = append(out, segment{minuteLevel, mlo, mhi, false}, segment{nil, mlo, sg.lo, true})
+		default:
+			out = append(out, sg)
+		}
+	}
+	return out
 }
 
 // splitRange covers [lo, hi) with the widest buckets of levels that fit
@@ -50,14 +95,14 @@ func splitRange(lo, hi int64, lvs []rollupLevel, out []segment) []segment {
 		return out
 	}
 	if len(lvs) == 0 {
-		return append(out, segment{nil, lo, hi})
+		return append(out, segment{nil, lo, hi, false})
 	}
 	w := lvs[0].width * 1e9
 	a, b := ceilDiv(lo, w)*w, floorDiv(hi, w)*w
 	if a >= b {
 		return splitRange(lo, hi, lvs[1:], out)
 	}
-	out = append(out, segment{&lvs[0], a, b})
+	out = append(out, segment{&lvs[0], a, b, false})
 	out = splitRange(lo, a, lvs[1:], out)
 	return splitRange(b, hi, lvs[1:], out)
 }
@@ -110,7 +155,7 @@ func (s *Store) Aggregate(ctx context.Context, q store.Query) ([]analytics.Group
 	}
 
 	lo, hi := timeRange(f)
-	segs := splitRange(lo, hi, lvs, nil)
+	segs := complementEdges(splitRange(lo, hi, lvs, nil), time.Now().Add(-time.Minute).UnixNano())
 	if len(segs) == 0 {
 		return []analytics.Group{}, nil
 	}
@@ -161,6 +206,9 @@ func (s *Store) Aggregate(ctx context.Context, q store.Query) ([]analytics.Group
 		if sg.level != nil {
 			b.WriteString(strings.Join(rollupValCols, ", "))
 			b.WriteString(" FROM " + sg.level.table)
+		} else if sg.neg {
+			b.WriteString(rawCountsNeg)
+			b.WriteString(" FROM records")
 		} else {
 			b.WriteString(rawCounts)
 			b.WriteString(" FROM records")

@@ -68,7 +68,7 @@ func TestSplitRange(t *testing.T) {
 		d = 24 * h
 	)
 	day := 20000 * d // some UTC midnight
-	seg := func(l *rollupLevel, lo, hi int64) segment { return segment{l, lo, hi} }
+	seg := func(l *rollupLevel, lo, hi int64) segment { return segment{l, lo, hi, false} }
 	lD, lH, lM := &levels[0], &levels[1], &levels[2]
 	tests := []struct {
 		name   string
@@ -231,5 +231,39 @@ func TestMigrate(t *testing.T) {
 	}
 	if err := db.QueryRow("SELECT COUNT(*) FROM t").Scan(&n); err != nil || n != 1 {
 		t.Errorf("migration 1 ran again: t has %d rows, %v", n, err)
+	}
+}
+
+// TestComplementEdges checks that a ragged edge is read as its whole
+// minute minus the rest when the rest is smaller or the edge is live.
+func TestComplementEdges(t *testing.T) {
+	const s, m = int64(1e9), int64(60e9)
+	base := int64(1000) * m
+	lM := minuteLevel
+	never := int64(1) << 62
+	tests := []struct {
+		name string
+		in   []segment
+		live int64
+		want []segment
+	}{
+		{"trailing edge, most of the minute", []segment{{nil, base, base + 50*s, false}}, never,
+			[]segment{{lM, base, base + m, false}, {nil, base + 50*s, base + m, true}}},
+		{"trailing edge, little of the minute", []segment{{nil, base, base + 10*s, false}}, never,
+			[]segment{{nil, base, base + 10*s, false}}},
+		{"trailing edge, live", []segment{{nil, base, base + 10*s, false}}, base,
+			[]segment{{lM, base, base + m, false}, {nil, base + 10*s, base + m, true}}},
+		{"leading edge, most of the minute", []segment{{nil, base + 5*s, base + m, false}}, never,
+			[]segment{{lM, base, base + m, false}, {nil, base, base + 5*s, true}}},
+		{"inside one minute", []segment{{nil, base + 5*s, base + 50*s, false}}, base,
+			[]segment{{nil, base + 5*s, base + 50*s, false}}},
+		{"rollup segments stay", []segment{{lM, base, base + 2*m, false}}, base,
+			[]segment{{lM, base, base + 2*m, false}}},
+	}
+	for _, tt := range tests {
+		got := complementEdges(tt.in, tt.live)
+		if !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%s: got %+v, want %+v", tt.name, got, tt.want)
+		}
 	}
 }
