@@ -6,6 +6,7 @@
 //	dashboard demo [--db …] [--force]
 //	dashboard keys create --app NAME | list | revoke ID [--db …]
 //	dashboard users add NAME --password-stdin | passwd | list | delete NAME [--db …]
+//	dashboard bench [--quick] [--sizes 10000,1000000,10000000] [--out FILE]
 package main
 
 import (
@@ -23,6 +24,7 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	defer benchProfile()()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "dashboard:", err)
@@ -58,6 +60,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runRollups(ctx, args, getenv, stdout)
 	case "demo":
 		return runDemo(ctx, args, getenv, stdout, time.Now)
+	case "bench":
+		return runBench(ctx, args, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -71,6 +75,7 @@ const usage = `Usage:
   dashboard demo [--db PATH]     fill a fresh database with a week of demo traffic
   dashboard keys create --app NAME   print a new ingest key (once); keys list, keys revoke ID
   dashboard users add NAME --password-stdin   add a dashboard user; users passwd, list, delete NAME
+  dashboard bench [--quick]      measure ingest throughput, read latency, memory and disk use
 
 Run "dashboard serve -h" for the flags of serve.
 `

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"strings"
+	"testing"
+)
+
+// TestMain lets the bench start this test binary as its server: with
+// benchChildEnv set, the binary is the dashboard command.
+func TestMain(m *testing.M) {
+	if os.Getenv(benchChildEnv) != "" {
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// TestBenchQuick runs the quick bench end to end and checks that its table
+// has every row. It does not judge the figures.
+func TestBenchQuick(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts servers and loads stores")
+	}
+	var out bytes.Buffer
+	if err := runBench(context.Background(), []string{"--quick", "--dir", t.TempDir()}, &out); err != nil {
+		t.Fatal(err)
+	}
+	table := out.String()
+	for _, row := range []string{
+		"| native ingest (NDJSON over HTTP) |",
+		"| OTLP ingest (protobuf over HTTP) |",
+		"| freshness |",
+		"| native ingest, sustained |",
+		"| peak server memory (VmHWM) during ingest |",
+		"| store ceiling (direct Insert, same rows) |",
+		"| native ingest ÷ store ceiling |",
+		"| bytes on disk per record | with content",
+		"| bytes on disk per record | without content",
+		"| bulk load (30 days) |",
+		"| summary API, 30 days |",
+		"| time series API, 30 days by hour |",
+		"| overview page, 24 hours |",
+		"| overview page, 30 days |",
+		"| native ingest into the largest store |",
+		"| peak server memory (VmHWM), largest store |",
+	} {
+		if !strings.Contains(table, row) {
+			t.Errorf("the table has no row %q:\n%s", row, table)
+		}
+	}
+}
