@@ -234,8 +234,8 @@ func (s *Server) pageOverview(c echo.Context) error {
 	return render(c, http.StatusOK, overviewPage(d))
 }
 
-// overview gathers what the overview shows, all of it from the rollups
-// except the patterns, which read at most DefaultRecordLimit records.
+// overview gathers what the overview page shows, all of it from the
+// rollups; spikes and patterns come in fragments after the page.
 func (s *Server) overview(ctx context.Context, v filterView, host string) (overviewData, error) {
 	f := v.Scope()
 	sum, err := s.summaryOf(ctx, f)
@@ -264,17 +264,35 @@ func (s *Server) overview(ctx context.Context, v filterView, host string) (overv
 	if d.Models, err = s.RatesBy(ctx, f, []store.Dim{store.DimModel}); err != nil {
 		return d, err
 	}
-	sp, err := s.Spikes(ctx, f, []store.Dim{store.DimApp}, nil, analytics.DefaultSpikeConfig())
-	if err != nil {
-		return d, err
-	}
-	d.Spikes = sp.Spikes
-	pat, err := s.Patterns(ctx, f, analytics.DefaultPatternConfig(), 0)
-	if err != nil {
-		return d, err
-	}
-	d.Patterns = pat
 	return d, nil
+}
+
+// uiOverviewSpikes is the overview's spikes fragment: per app, over the
+// range against the trailing baseline, from the minute rollups.
+func (s *Server) uiOverviewSpikes(c echo.Context) error {
+	v, err := s.filterView(c)
+	if err != nil {
+		return err
+	}
+	sp, err := s.Spikes(c.Request().Context(), v.Scope(), []store.Dim{store.DimApp}, nil, analytics.DefaultSpikeConfig())
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, overviewSpikes(v, sp.Spikes))
+}
+
+// uiOverviewPatterns is the overview's patterns fragment, read from at most
+// DefaultRecordLimit records.
+func (s *Server) uiOverviewPatterns(c echo.Context) error {
+	v, err := s.filterView(c)
+	if err != nil {
+		return err
+	}
+	pat, err := s.Patterns(c.Request().Context(), v.Scope(), analytics.DefaultPatternConfig(), 0)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, overviewPatterns(pat))
 }
 
 func (s *Server) summaryOf(ctx context.Context, f store.Filter) (analytics.Summary, error) {
@@ -612,6 +630,8 @@ func (s *Server) dashboardRoutes(e *echo.Echo) {
 	e.GET("/agent-runs", s.pageAgentRuns)
 	e.GET("/setup", s.pageSetup)
 	e.GET("/ui/headline", s.uiHeadline)
+	e.GET("/ui/overview/spikes", s.uiOverviewSpikes)
+	e.GET("/ui/overview/patterns", s.uiOverviewPatterns)
 	e.GET("/ui/chart/:kind", s.uiChart)
 	e.GET("/ui/setup-status", s.uiSetupStatus)
 }

@@ -479,6 +479,10 @@ func (b *bench) readPhases(ctx context.Context) error {
 			{"time series API, 30 days by hour", "/api/v1/timeseries?range=30d&bucket=1h&metric=refusal"},
 			{"overview page, 24 hours", "/"},
 			{"overview page, 30 days", "/?range=30d"},
+			// The overview's fragments, loaded after the page.
+			{"overview spikes fragment, 24 hours", "/ui/overview/spikes?range=24h"},
+			{"overview patterns fragment, 24 hours", "/ui/overview/patterns?range=24h"},
+			{"overview chart data, 24 hours", "/ui/chart/volume?range=24h"},
 		} {
 			lat, err := srv.timeGets(ctx, q.path, b.cfg.reads)
 			if err != nil {

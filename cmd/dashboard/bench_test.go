@@ -44,6 +44,9 @@ func TestBenchQuick(t *testing.T) {
 		"| time series API, 30 days by hour |",
 		"| overview page, 24 hours |",
 		"| overview page, 30 days |",
+		"| overview spikes fragment, 24 hours |",
+		"| overview patterns fragment, 24 hours |",
+		"| overview chart data, 24 hours |",
 		"| native ingest into the largest store |",
 		"| peak server memory (VmHWM), largest store |",
 	} {

@@ -258,6 +258,8 @@ func TestBrowserDashboard(t *testing.T) {
 	if n := b.count(".charts canvas"); n < 2 {
 		t.Errorf("overview draws %d chart canvases, want the stacked chart and the errors chart", n)
 	}
+	// Spikes and patterns arrive in fragments after the page.
+	b.do(chromedp.WaitVisible(chromedp.CSS("#h-spikes + ul")), chromedp.WaitVisible(chromedp.CSS("#h-patterns ~ ul.patterns")))
 	if sp := b.text("#h-spikes + ul"); !strings.Contains(sp, "Refusal spike in support-bot") || !strings.Contains(sp, "Empty turn spike in ops-copilot") {
 		t.Errorf("overview does not list the demo's spikes:\n%s", sp)
 	}
