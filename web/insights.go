@@ -314,7 +314,15 @@ func (s *Server) Spikes(ctx context.Context, f store.Filter, scope []store.Dim, 
 	}
 	q := f
 	q.From = from
-	groupBy := append(slices.Clone(scope), store.DimKind, store.DimStopReason)
+	// Headline metrics are tallied from kind and counts alone; grouping by
+	// stop reason too would multiply the minute rows read for nothing.
+	groupBy := append(slices.Clone(scope), store.DimKind)
+	for _, m := range metrics {
+		if _, ok := m.StopReason(); ok {
+			groupBy = append(groupBy, store.DimStopReason)
+			break
+		}
+	}
 	series, err := s.Store.Aggregate(ctx, store.Query{Filter: q, GroupBy: groupBy, Bucket: cfg.Bucket})
 	if err != nil {
 		return SpikesResult{}, err
