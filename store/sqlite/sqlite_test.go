@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"strings"
@@ -132,5 +133,41 @@ func TestTwoWriters(t *testing.T) {
 	gs, err := a.Aggregate(context.Background(), store.Query{})
 	if err != nil || len(gs) != 1 || gs[0].N != 100 {
 		t.Errorf("Aggregate = %+v, %v", gs, err)
+	}
+}
+
+// A new file gets 16 KiB pages; one that exists keeps the size it has.
+func TestNewFilePageSize(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	s, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var size int
+	if err := s.Writer().QueryRow("PRAGMA page_size").Scan(&size); err != nil || size != 16384 {
+		t.Errorf("page_size = %d, %v; want 16384", size, err)
+	}
+	var mode string
+	if err := s.Writer().QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
+		t.Errorf("journal_mode = %q, %v; want wal", mode, err)
+	}
+	s.Close()
+
+	old := filepath.Join(t.TempDir(), "old.db")
+	db, err := sql.Open("sqlite", "file:"+old+"?_pragma=journal_mode(WAL)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("CREATE TABLE t (x INTEGER)"); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	s, err = sqlite.Open(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Writer().QueryRow("PRAGMA page_size").Scan(&size); err != nil || size != 4096 {
+		t.Errorf("existing file: page_size = %d, %v; want 4096, kept", size, err)
 	}
 }
