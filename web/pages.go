@@ -592,30 +592,6 @@ func streamNote(r *analytics.Record) string {
 	return ""
 }
 
-// flagAdvice says what a flag means for this record and what to do.
-func flagAdvice(f analytics.Flag, r *analytics.Record) string {
-	switch f {
-	case analytics.FlagEmptyTurn:
-		for _, c := range r.Causes {
-			if c == analytics.CauseTextAfterToolResult {
-				return "The request put text right after a tool_result. Send tool_result blocks alone in that user message; retrying unchanged will not help."
-			}
-		}
-		return "end_turn with no content. Retrying the same request unchanged will not help: add a user message such as \"Please continue\"."
-	case analytics.FlagTruncated:
-		if r.StopReason == analytics.StopModelContextWindowExceeded {
-			return "The input and output reached the model's context window. Trim or summarise the history, or use a model with a larger window."
-		}
-		return "The answer hit max_tokens. Raise max_tokens, or send the partial answer back and ask the model to continue."
-	case analytics.FlagRefusal:
-		return "The model declined. Review the content; rephrasing rarely helps the same input, and some models' safety filters refuse more often than others."
-	case analytics.FlagIncompleteStream:
-		return "The stream ended before message_delta carried a stop reason: the connection broke or the API sent an error event."
-	case analytics.FlagUnknownStopReason:
-		return "A stop reason stopscope does not know yet, kept exactly as it came."
-	}
-	return ""
-}
 
 // dashboardRoutes registers the dashboard's pages, fragments and chart data.
 func (s *Server) dashboardRoutes(e *echo.Echo) {
