@@ -592,7 +592,6 @@ func streamNote(r *analytics.Record) string {
 	return ""
 }
 
-
 // dashboardRoutes registers the dashboard's pages, fragments and chart data.
 func (s *Server) dashboardRoutes(e *echo.Echo) {
 	e.GET("/", s.pageOverview)
