@@ -92,6 +92,12 @@ func (m meteredSink) Insert(ctx context.Context, recs []*analytics.Record) error
 		m.t.storeFailures.Add(ctx, 1)
 		return err
 	}
+	// Count per distinct label set, not per record: a batch of thousands
+	// has a handful of them, and each Add builds an attribute set.
+	type recordKey struct{ kind, stop, app, model string }
+	type flagKey struct{ flag, app, model string }
+	records := map[recordKey]int64{}
+	flags := map[flagKey]int64{}
 	for _, r := range recs {
 		if r.ID == 0 {
 			continue // a duplicate: stored before, counted then
@@ -100,13 +106,19 @@ func (m meteredSink) Insert(ctx context.Context, recs []*analytics.Record) error
 		if r.Kind == analytics.KindError {
 			stop = "error"
 		}
-		m.t.records.Add(ctx, 1, metric.WithAttributes(
-			attribute.String("kind", string(r.Kind)), attribute.String("stop_reason", stop),
-			attribute.String("app", r.App), attribute.String("model", r.Model)))
+		records[recordKey{string(r.Kind), stop, r.App, r.Model}]++
 		for _, f := range r.Flags.List() {
-			m.t.flags.Add(ctx, 1, metric.WithAttributes(
-				attribute.String("flag", string(f)), attribute.String("app", r.App), attribute.String("model", r.Model)))
+			flags[flagKey{string(f), r.App, r.Model}]++
 		}
+	}
+	for k, n := range records {
+		m.t.records.Add(ctx, n, metric.WithAttributes(
+			attribute.String("kind", k.kind), attribute.String("stop_reason", k.stop),
+			attribute.String("app", k.app), attribute.String("model", k.model)))
+	}
+	for k, n := range flags {
+		m.t.flags.Add(ctx, n, metric.WithAttributes(
+			attribute.String("flag", k.flag), attribute.String("app", k.app), attribute.String("model", k.model)))
 	}
 	return nil
 }
