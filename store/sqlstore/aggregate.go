@@ -44,6 +44,16 @@ const rawCountsNeg = `-1 AS n, -(flags & 1) AS empty_turn, -((flags >> 1) & 1) A
 -cost_micro_usd AS cost_micro_usd,
 CASE WHEN stop_reason_ambiguous THEN -1 ELSE 0 END AS ambiguous_stop_reason`
 
+// rollupNegCols are rollupValCols negated, named alike: a rollup segment
+// whose counts are taken away.
+var rollupNegCols = func() string {
+	cols := make([]string, len(rollupValCols))
+	for i, c := range rollupValCols {
+		cols[i] = "-" + c + " AS " + c
+	}
+	return strings.Join(cols, ", ")
+}()
+
 // segment is a part of a queried range read from one source: a rollup
 // level, or the raw records when level is nil. lo and hi are nanoseconds,
 // aligned to the level's width. A negative segment's counts are
@@ -54,58 +64,56 @@ type segment struct {
 	neg    bool
 }
 
-// minuteLevel is the narrowest rollup level, which every ragged edge of
-// splitRange falls inside.
-var minuteLevel = &levels[len(levels)-1]
-
-// complementEdges rewrites a raw edge segment as its whole minute from the
-// rollups minus the raw records of the rest of that minute, when that rest
-// is the smaller read: always at the live edge (a range ending now, where
-// the rest of the minute holds no record yet but the minute so far may
-// hold hundreds of thousands at full ingest), else when it is the shorter
-// interval. Both forms are exact, since Insert updates the rollups in the
-// transaction that stores the records.
-func complementEdges(segs []segment, live int64) []segment {
-	w := minuteLevel.width * 1e9
-	out := segs[:0:0]
-	for _, sg := range segs {
-		mlo := floorDiv(sg.lo, w) * w
-		mhi := mlo + w
-		if sg.level != nil || sg.neg || sg.hi > mhi || (sg.lo != mlo && sg.hi != mhi) {
-			out = append(out, sg)
-			continue
-		}
-		inside := sg.hi - sg.lo
-		switch {
-		case sg.lo == mlo && (sg.hi >= live || mhi-sg.hi < inside):
-			out = append(out, segment{minuteLevel, mlo, mhi, false}, segment{nil, sg.hi, mhi, true})
-		case sg.hi == mhi && sg.lo-mlo < inside:
-			out = append(out, segment{minuteLevel, mlo, mhi, false}, segment{nil, mlo, sg.lo, true})
-		default:
-			out = append(out, sg)
-		}
-	}
-	return out
-}
-
-// splitRange covers [lo, hi) with the widest buckets of levels that fit
-// whole, and the raw records at the ragged edges.
-func splitRange(lo, hi int64, lvs []rollupLevel, out []segment) []segment {
+// cover appends segments whose signed sum counts exactly the records in
+// [lo, hi): the whole buckets of the widest level of lvs that fit, and each
+// ragged edge either from the narrower levels or as the whole bucket that
+// holds it minus the rest of that bucket, whichever reads the shorter span
+// (see edge). With no level left, the records themselves are read. Both
+// forms are exact, since Insert updates the rollups in the transaction that
+// stores the records.
+func cover(lo, hi int64, lvs []rollupLevel, neg bool, now int64, out []segment) []segment {
 	if lo >= hi {
 		return out
 	}
 	if len(lvs) == 0 {
-		return append(out, segment{nil, lo, hi, false})
+		return append(out, segment{nil, lo, hi, neg})
 	}
 	w := lvs[0].width * 1e9
 	a, b := ceilDiv(lo, w)*w, floorDiv(hi, w)*w
-	if a >= b {
-		return splitRange(lo, hi, lvs[1:], out)
+	switch {
+	case a < b:
+		out = append(out, segment{&lvs[0], a, b, neg})
+		out = edge(lo, a, lvs, neg, now, out)
+		return edge(b, hi, lvs, neg, now, out)
+	case a == b: // [lo, hi) straddles the bucket boundary a
+		out = edge(lo, a, lvs, neg, now, out)
+		return edge(a, hi, lvs, neg, now, out)
 	}
-	out = append(out, segment{&lvs[0], a, b, false})
-	out = splitRange(lo, a, lvs[1:], out)
-	return splitRange(b, hi, lvs[1:], out)
+	return edge(lo, hi, lvs, neg, now, out)
 }
+
+// edge covers [lo, hi), which lies inside one bucket of lvs[0], from the
+// narrower levels, or as that bucket minus the rest of it when the rest is
+// the shorter span to read. Spans count only up to now, since no record is
+// newer yet: a range that ends now (the dashboard's default) reads its
+// last hour or day as one bucket, not as every minute of it, and the
+// minute being written as one rollup row, not as its records.
+func edge(lo, hi int64, lvs []rollupLevel, neg bool, now int64, out []segment) []segment {
+	if lo >= hi {
+		return out
+	}
+	w := lvs[0].width * 1e9
+	p := floorDiv(lo, w) * w
+	if span(p, lo, now)+span(hi, p+w, now) < span(lo, hi, now) {
+		out = append(out, segment{&lvs[0], p, p + w, neg})
+		out = cover(p, lo, lvs[1:], !neg, now, out)
+		return cover(hi, p+w, lvs[1:], !neg, now, out)
+	}
+	return cover(lo, hi, lvs[1:], neg, now, out)
+}
+
+// span is the length of [lo, hi) up to now.
+func span(lo, hi, now int64) int64 { return max(0, min(hi, now)-lo) }
 
 func floorDiv(a, b int64) int64 {
 	q := a / b
@@ -155,7 +163,7 @@ func (s *Store) Aggregate(ctx context.Context, q store.Query) ([]analytics.Group
 	}
 
 	lo, hi := timeRange(f)
-	segs := complementEdges(splitRange(lo, hi, lvs, nil), time.Now().Add(-time.Minute).UnixNano())
+	segs := cover(lo, hi, lvs, false, time.Now().UnixNano(), nil)
 	if len(segs) == 0 {
 		return []analytics.Group{}, nil
 	}
@@ -204,7 +212,11 @@ func (s *Store) Aggregate(ctx context.Context, q store.Query) ([]analytics.Group
 			b.WriteString(dimCols[d] + ", ")
 		}
 		if sg.level != nil {
-			b.WriteString(strings.Join(rollupValCols, ", "))
+			if sg.neg {
+				b.WriteString(rollupNegCols)
+			} else {
+				b.WriteString(strings.Join(rollupValCols, ", "))
+			}
 			b.WriteString(" FROM " + sg.level.table)
 		} else if sg.neg {
 			b.WriteString(rawCountsNeg)

@@ -60,7 +60,10 @@ func TestChunkSizes(t *testing.T) {
 	}
 }
 
-func TestSplitRange(t *testing.T) {
+// TestCover checks how a range is read: whole buckets of the widest level
+// that fits, and each ragged edge from narrower levels or as its whole
+// bucket minus the rest, whichever is the shorter span before now.
+func TestCover(t *testing.T) {
 	const (
 		s = int64(1e9)
 		m = 60 * s
@@ -68,42 +71,66 @@ func TestSplitRange(t *testing.T) {
 		d = 24 * h
 	)
 	day := 20000 * d // some UTC midnight
-	seg := func(l *rollupLevel, lo, hi int64) segment { return segment{l, lo, hi, false} }
+	never := int64(1) << 62
 	lD, lH, lM := &levels[0], &levels[1], &levels[2]
+	pos := func(l *rollupLevel, lo, hi int64) segment { return segment{l, lo, hi, false} }
+	neg := func(l *rollupLevel, lo, hi int64) segment { return segment{l, lo, hi, true} }
 	tests := []struct {
 		name   string
 		lo, hi int64
 		lvs    []rollupLevel
+		now    int64
 		want   []segment
 	}{
-		{"empty", day, day, levels, nil},
-		{"sub-minute", day + s, day + 2*s, levels, []segment{seg(nil, day+s, day+2*s)}},
-		{"one whole day", day, day + d, levels, []segment{seg(lD, day, day+d)}},
-		{"ragged everywhere", day - h - m - s, day + d + h + m + s, levels, []segment{
-			seg(lD, day, day+d),
-			seg(lH, day-h, day),
-			seg(lM, day-h-m, day-h),
-			seg(nil, day-h-m-s, day-h-m),
-			seg(lH, day+d, day+d+h),
-			seg(lM, day+d+h, day+d+h+m),
-			seg(nil, day+d+h+m, day+d+h+m+s),
+		{"empty", day, day, levels, never, nil},
+		{"sub-minute", day + s, day + 2*s, levels, never, []segment{pos(nil, day+s, day+2*s)}},
+		{"one whole day", day, day + d, levels, never, []segment{pos(lD, day, day+d)}},
+		{"ragged everywhere", day - h - m - s, day + d + h + m + s, levels, never, []segment{
+			pos(lD, day, day+d),
+			pos(lH, day-h, day),
+			pos(lM, day-h-m, day-h),
+			pos(nil, day-h-m-s, day-h-m),
+			pos(lH, day+d, day+d+h),
+			pos(lM, day+d+h, day+d+h+m),
+			pos(nil, day+d+h+m, day+d+h+m+s),
 		}},
-		{"within an hour", day + 10*m + 5, day + 20*m + 7, levels, []segment{
-			seg(lM, day+11*m, day+20*m),
-			seg(nil, day+10*m+5, day+11*m),
-			seg(nil, day+20*m, day+20*m+7),
+		{"within an hour", day + 10*m + 5*s, day + 20*m + 7*s, levels, never, []segment{
+			pos(lM, day+11*m, day+20*m),
+			pos(lM, day+10*m, day+11*m), // 55 s of it: the minute minus 5 s
+			neg(nil, day+10*m, day+10*m+5*s),
+			pos(nil, day+20*m, day+20*m+7*s),
 		}},
-		{"minute levels only", day, day + d, levels[2:], []segment{seg(lM, day, day+d)}},
+		{"most of a minute: the minute minus the rest", day + 5*s, day + m, levels, never, []segment{
+			pos(lM, day, day+m),
+			neg(nil, day, day+5*s),
+		}},
+		{"most of an hour: the hour minus the rest", day, day + 50*m + 50*s, levels, never, []segment{
+			pos(lH, day, day+h),
+			neg(lM, day+51*m, day+h),
+			neg(nil, day+50*m+50*s, day+51*m),
+		}},
+		{"ends now: the day, the hour and the minute whole", day, day + 13*h + 20*m + 10*s, levels, day + 13*h + 20*m + 10*s, []segment{
+			pos(lD, day, day+d),
+			neg(lH, day+14*h, day+d),
+			neg(lM, day+13*h+21*m, day+14*h),
+			neg(nil, day+13*h+20*m+10*s, day+13*h+21*m),
+		}},
+		{"a minute now, read whole", day + m, day + m + 10*s, levels, day + m + 10*s, []segment{
+			pos(lM, day+m, day+2*m),
+			neg(nil, day+m+10*s, day+2*m),
+		}},
+		{"a little of a minute, long ago", day, day + 10*s, levels, never, []segment{pos(nil, day, day+10*s)}},
+		{"minute levels only", day, day + d, levels[2:], never, []segment{pos(lM, day, day+d)}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := splitRange(tc.lo, tc.hi, tc.lvs, nil)
+			got := cover(tc.lo, tc.hi, tc.lvs, false, tc.now, nil)
 			if len(got) != len(tc.want) {
 				t.Fatalf("got %d segments %+v, want %+v", len(got), got, tc.want)
 			}
 			for i := range got {
 				g, w := got[i], tc.want[i]
-				if g.lo != w.lo || g.hi != w.hi || (g.level == nil) != (w.level == nil) ||
+				if g.lo != w.lo || g.hi != w.hi || g.neg != w.neg || (g.level == nil) != (w.level == nil) ||
 					(g.level != nil && g.level.table != w.level.table) {
 					t.Errorf("segment %d = %+v, want %+v", i, g, w)
 				}
@@ -231,39 +258,5 @@ func TestMigrate(t *testing.T) {
 	}
 	if err := db.QueryRow("SELECT COUNT(*) FROM t").Scan(&n); err != nil || n != 1 {
 		t.Errorf("migration 1 ran again: t has %d rows, %v", n, err)
-	}
-}
-
-// TestComplementEdges checks that a ragged edge is read as its whole
-// minute minus the rest when the rest is smaller or the edge is live.
-func TestComplementEdges(t *testing.T) {
-	const s, m = int64(1e9), int64(60e9)
-	base := int64(1000) * m
-	lM := minuteLevel
-	never := int64(1) << 62
-	tests := []struct {
-		name string
-		in   []segment
-		live int64
-		want []segment
-	}{
-		{"trailing edge, most of the minute", []segment{{nil, base, base + 50*s, false}}, never,
-			[]segment{{lM, base, base + m, false}, {nil, base + 50*s, base + m, true}}},
-		{"trailing edge, little of the minute", []segment{{nil, base, base + 10*s, false}}, never,
-			[]segment{{nil, base, base + 10*s, false}}},
-		{"trailing edge, live", []segment{{nil, base, base + 10*s, false}}, base,
-			[]segment{{lM, base, base + m, false}, {nil, base + 10*s, base + m, true}}},
-		{"leading edge, most of the minute", []segment{{nil, base + 5*s, base + m, false}}, never,
-			[]segment{{lM, base, base + m, false}, {nil, base, base + 5*s, true}}},
-		{"inside one minute", []segment{{nil, base + 5*s, base + 50*s, false}}, base,
-			[]segment{{nil, base + 5*s, base + 50*s, false}}},
-		{"rollup segments stay", []segment{{lM, base, base + 2*m, false}}, base,
-			[]segment{{lM, base, base + 2*m, false}}},
-	}
-	for _, tt := range tests {
-		got := complementEdges(tt.in, tt.live)
-		if !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("%s: got %+v, want %+v", tt.name, got, tt.want)
-		}
 	}
 }
