@@ -86,10 +86,27 @@ func (s *Server) RatesBy(ctx context.Context, f store.Filter, dims []store.Dim) 
 	if err != nil {
 		return nil, err
 	}
+	return ratesByScope(groups, dims), nil
+}
+
+// ratesByScope folds groups, grouped by at least dims, kind and stop
+// reason, into the RateSet of each scope that dims tell apart (other scope
+// dimensions are summed over), by descending volume, then scope.
+func ratesByScope(groups []analytics.Group, dims []store.Dim) []ScopeRates {
 	byScope := map[analytics.Scope][]analytics.Group{}
 	var order []analytics.Scope
 	for _, g := range groups {
-		sc := analytics.ScopeOf(g)
+		var sc analytics.Scope
+		for _, d := range dims {
+			switch d {
+			case store.DimApp:
+				sc.App = g.App
+			case store.DimEnvironment:
+				sc.Environment = g.Environment
+			case store.DimModel:
+				sc.Model = g.Model
+			}
+		}
 		if _, ok := byScope[sc]; !ok {
 			order = append(order, sc)
 		}
@@ -105,7 +122,7 @@ func (s *Server) RatesBy(ctx context.Context, f store.Filter, dims []store.Dim) 
 		}
 		return cmp.Compare(a.Scope.String(), b.Scope.String())
 	})
-	return out, nil
+	return out
 }
 
 // TimeseriesPoint is one bucket of a time series.

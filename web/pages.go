@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -190,36 +191,83 @@ func (s *Server) filterView(c echo.Context) (filterView, error) {
 	if strings.Contains(v.Path, ":") {
 		v.Path = c.Request().URL.Path
 	}
-	v.Apps, v.Envs, v.Models, err = s.filterOptions(c.Request().Context(), f)
+	v.Apps, v.Envs, v.Models, err = s.filterOptions(c.Request().Context(), f, v.Live)
 	return v, err
+}
+
+// optionsTTL is how long the filter bar's lists of apps, environments and
+// models are reused on live ranges: every page shows them, and over 30 days
+// of rollups they cost more than the rest of a small page.
+const optionsTTL = 10 * time.Second
+
+// optionsCache holds the last lists filterOptions read for a live range.
+type optionsCache struct {
+	mu                 sync.Mutex
+	at                 time.Time
+	apps, envs, models []string
 }
 
 // filterOptions returns the apps, environments and models seen in the 30
 // days before the range's end, from the rollups, with the ones selected in
-// f added so that a select always shows them.
-func (s *Server) filterOptions(ctx context.Context, f store.Filter) (apps, envs, models []string, err error) {
+// f added so that a select always shows them. On a live range the lists
+// may be up to optionsTTL old.
+func (s *Server) filterOptions(ctx context.Context, f store.Filter, live bool) (apps, envs, models []string, err error) {
+	a, e, m, err := s.seenDims(ctx, f.To, live)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return withSelected(a, f.App), withSelected(e, f.Environment), withSelected(m, f.Model), nil
+}
+
+// seenDims lists the apps, environments and models of the 30 days before
+// to, sorted, reusing a live read younger than optionsTTL.
+func (s *Server) seenDims(ctx context.Context, to time.Time, live bool) (apps, envs, models []string, err error) {
+	c := &s.options
+	if live {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if now := s.Now(); !c.at.IsZero() && now.Sub(c.at) < optionsTTL && !now.Before(c.at) {
+			return c.apps, c.envs, c.models, nil
+		}
+	}
 	groups, err := s.Store.Aggregate(ctx, store.Query{
-		Filter:  store.Filter{From: f.To.Add(-30 * 24 * time.Hour), To: f.To},
+		Filter:  store.Filter{From: to.Add(-30 * 24 * time.Hour), To: to},
 		GroupBy: []store.Dim{store.DimApp, store.DimEnvironment, store.DimModel},
 	})
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	a, e, m := map[string]bool{f.App: true}, map[string]bool{f.Environment: true}, map[string]bool{f.Model: true}
+	a, e, m := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	for _, g := range groups {
 		a[g.App], e[g.Environment], m[g.Model] = true, true, true
 	}
-	list := func(set map[string]bool) []string {
-		out := make([]string, 0, len(set))
-		for k := range set {
-			if k != "" {
-				out = append(out, k)
-			}
-		}
-		sort.Strings(out)
-		return out
+	apps, envs, models = sortedSet(a), sortedSet(e), sortedSet(m)
+	if live {
+		c.at, c.apps, c.envs, c.models = s.Now(), apps, envs, models
 	}
-	return list(a), list(e), list(m), nil
+	return apps, envs, models, nil
+}
+
+// sortedSet returns the non-empty keys of set, sorted.
+func sortedSet(set map[string]bool) []string {
+	out := make([]string, 0, len(set))
+	for k := range set {
+		if k != "" {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// withSelected returns list with sel inserted in order, unless it is empty
+// or already there; list itself is never changed (it may be cached).
+func withSelected(list []string, sel string) []string {
+	i, found := slices.BinarySearch(list, sel)
+	if sel == "" || found {
+		return list
+	}
+	return slices.Insert(slices.Clone(list), i, sel)
 }
 
 func (s *Server) pageOverview(c echo.Context) error {
@@ -234,19 +282,28 @@ func (s *Server) pageOverview(c echo.Context) error {
 	return render(c, http.StatusOK, overviewPage(d))
 }
 
+// overviewDims group the overview's one read of its range: every figure
+// on the page (summary, headline rates, the app and model tables) is a
+// fold of these groups, so the rollups are read once, not once a table.
+var overviewDims = []store.Dim{
+	store.DimApp, store.DimModel, store.DimKind, store.DimStopReason,
+	store.DimErrorType, store.DimHTTPStatus, store.DimSubtype,
+}
+
 // overview gathers what the overview page shows, all of it from the
 // rollups; spikes and patterns come in fragments after the page.
 func (s *Server) overview(ctx context.Context, v filterView, host string) (overviewData, error) {
 	f := v.Scope()
-	sum, err := s.summaryOf(ctx, f)
+	groups, err := s.Store.Aggregate(ctx, store.Query{Filter: f, GroupBy: overviewDims})
 	if err != nil {
 		return overviewData{}, err
 	}
+	sum := analytics.Summarize(f.From, f.To, groups)
 	d := overviewData{Filter: v, Summary: sum, Curl: curlExample(host)}
 	if sum.Total == 0 {
 		return d, nil
 	}
-	if d.Headline, err = s.headline(ctx, v); err != nil {
+	if d.Headline, err = s.headlineWith(ctx, v, analytics.Rates(groups)); err != nil {
 		return d, err
 	}
 	calls := sum.Total - sum.Errors.Total
@@ -258,12 +315,8 @@ func (s *Server) overview(ctx context.Context, v filterView, host string) (overv
 			Href: v.scopeLink("/responses", map[string]string{"kind": "error", "error_type": k}), Class: "sr-error",
 		})
 	}
-	if d.Apps, err = s.RatesBy(ctx, f, []store.Dim{store.DimApp}); err != nil {
-		return d, err
-	}
-	if d.Models, err = s.RatesBy(ctx, f, []store.Dim{store.DimModel}); err != nil {
-		return d, err
-	}
+	d.Apps = ratesByScope(groups, []store.Dim{store.DimApp})
+	d.Models = ratesByScope(groups, []store.Dim{store.DimModel})
 	return d, nil
 }
 
@@ -346,11 +399,16 @@ func (h headlineCard) Trend() string {
 // headline computes the headline rates of v's scope and of the period of
 // the same length before it.
 func (s *Server) headline(ctx context.Context, v filterView) (headlineData, error) {
-	f := v.Scope()
-	now, err := s.Rates(ctx, f)
+	now, err := s.Rates(ctx, v.Scope())
 	if err != nil {
 		return headlineData{}, err
 	}
+	return s.headlineWith(ctx, v, now)
+}
+
+// headlineWith is headline when the rates of v's scope are already known.
+func (s *Server) headlineWith(ctx context.Context, v filterView, now analytics.RateSet) (headlineData, error) {
+	f := v.Scope()
 	pf := f
 	pf.From, pf.To = f.From.Add(-f.To.Sub(f.From)), f.From
 	prev, err := s.Rates(ctx, pf)

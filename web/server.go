@@ -50,6 +50,8 @@ type Server struct {
 	// Auth, when set, requires ingest keys and a dashboard login (see
 	// Auth for when) and checks CSRF tokens; nil serves everyone.
 	Auth *Auth
+
+	options optionsCache
 }
 
 // Notifier sends a test notification to an alert channel and returns the
