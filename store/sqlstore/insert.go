@@ -252,15 +252,14 @@ func (s *Store) Insert(ctx context.Context, recs []*analytics.Record) error {
 
 	inserted := make([]*pendingRow, 0, len(rows))
 	args := make([]any, 0, min(s.recordRows, len(rows))*len(insertCols))
+	var buf []byte
 	lo := 0
 	for _, n := range chunkSizes(len(rows), s.recordRows) {
 		chunk := rows[lo : lo+n]
 		lo += n
 		args = args[:0]
 		for i := range chunk {
-			if args, err = encodeRecord(args, chunk[i].rec, &chunk[i].counts); err != nil {
-				return fmt.Errorf("sqlstore: insert: encoding record %d: %w", chunk[i].idx, err)
-			}
+			args, buf = encodeRecord(args, chunk[i].rec, &chunk[i].counts, buf)
 		}
 		got, err := insertChunk(ctx, tx.StmtContext(ctx, s.stmts.get(recordsKey(n))), args, chunk, ids)
 		if err != nil {

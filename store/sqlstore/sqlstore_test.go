@@ -3,12 +3,16 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"testing/fstest"
 
+	"github.com/stopscope/stopscope/analytics"
 	"github.com/stopscope/stopscope/store"
 
 	_ "modernc.org/sqlite"
@@ -258,5 +262,65 @@ func TestMigrate(t *testing.T) {
 	}
 	if err := db.QueryRow("SELECT COUNT(*) FROM t").Scan(&n); err != nil || n != 1 {
 		t.Errorf("migration 1 ran again: t has %d rows, %v", n, err)
+	}
+}
+
+// TestJSONColumns checks the hand-written JSON of the tools, causes,
+// content and req columns against encoding/json: the same fields in the
+// same order, the same values once read back (escapes may differ: HTML
+// characters and U+2028 are left as they are).
+func TestJSONColumns(t *testing.T) {
+	odd := []string{"", "plain", `quote " and \ backslash`, "<b>&amp;</b>", "tab\tnewline\n\x00nul\x1f",
+		"\u2028\u2029", "ünïcödé 🙂", "bad \xff utf-8", "\ufffd"}
+	var blocks []analytics.Block
+	for i, s := range odd {
+		blocks = append(blocks, analytics.Block{Type: s, Text: odd[(i+1)%len(odd)], Name: odd[(i+2)%len(odd)]})
+	}
+	reqs := []*analytics.Request{
+		{},
+		{Model: "claude-x", MaxTokens: 1024, StopSequences: odd, Messages: []analytics.Message{
+			{Role: "user", Blocks: blocks}, {Role: "assistant"}, {Role: "user", Blocks: []analytics.Block{}},
+		}},
+		{MaxTokens: -3},
+		{StopSequences: []string{"x"}},
+		{Messages: []analytics.Message{{Role: "user"}}},
+	}
+	want := func(v any) string {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	// canon re-encodes JSON text with encoding/json, object keys in their
+	// order: the same for equal values.
+	canon := func(s string) string {
+		t.Helper()
+		var out strings.Builder
+		dec := json.NewDecoder(strings.NewReader(s))
+		for {
+			tok, err := dec.Token()
+			if err != nil {
+				if err != io.EOF {
+					t.Fatalf("%s: %v", s, err)
+				}
+				return out.String()
+			}
+			b, _ := json.Marshal(tok)
+			out.Write(b)
+			out.WriteByte(' ')
+		}
+	}
+	check := func(name, got, want string) {
+		t.Helper()
+		if canon(got) != canon(want) {
+			t.Errorf("%s:\n got %s\nwant %s", name, got, want)
+		}
+	}
+	check("strings", string(appendStrings(nil, odd)), want(odd))
+	check("causes", string(appendStrings(nil, []analytics.Cause{analytics.CauseTextAfterToolResult})), want([]analytics.Cause{analytics.CauseTextAfterToolResult}))
+	check("blocks", string(appendBlocks(nil, blocks)), want(blocks))
+	for i, r := range reqs {
+		check(fmt.Sprintf("request %d", i), string(appendRequest(nil, r)), want(r))
 	}
 }
