@@ -9,6 +9,9 @@ import (
 	"mime"
 	"strings"
 
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+
 	"github.com/stopscope/stopscope/analytics"
 )
 
@@ -102,9 +105,19 @@ func split(body []byte, maxRecords int) ([]piece, error) {
 	}
 	s := splitter{body: body, max: maxRecords}
 	var err error
-	if body[start] == '[' {
+	switch {
+	case body[start] == '[' && useFastJSON:
+		var ok bool
+		if ok, err = s.fastArray(start); !ok {
+			// Start again with encoding/json, which says what is wrong.
+			s.pieces = s.pieces[:0]
+			err = s.array(start)
+		}
+	case body[start] == '[':
 		err = s.array(start)
-	} else {
+	case useFastJSON:
+		err = s.fastValues(start)
+	default:
 		err = s.values(start)
 	}
 	return s.pieces, err
@@ -125,6 +138,60 @@ func (s *splitter) add(p piece) error {
 	}
 	s.pieces = append(s.pieces, p)
 	return nil
+}
+
+// splitOpts make jsontext accept what encoding/json's scanner accepts:
+// duplicate names and invalid UTF-8 are for the decoding of each record to
+// judge, and checking them here would only cost time.
+var splitOpts = jsonv2.JoinOptions(jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+
+// fastArray is array with jsontext, which reads each element once and in
+// place. It reports false, with the pieces it added still to drop, when the
+// body is not a well-formed array of values and nothing more: the error is
+// then for array to find and describe.
+func (s *splitter) fastArray(start int) (bool, error) {
+	// A bytes.Buffer is read in place, so offsets are the body's.
+	dec := jsontext.NewDecoder(bytes.NewBuffer(s.body[start:]), splitOpts)
+	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '[' {
+		return false, nil
+	}
+	for dec.PeekKind() != ']' {
+		v, err := dec.ReadValue()
+		if err != nil {
+			return false, nil
+		}
+		end := start + int(dec.InputOffset())
+		if err := s.add(piece{data: s.body[end-len(v) : end]}); err != nil {
+			return true, err
+		}
+	}
+	if _, err := dec.ReadToken(); err != nil { // the ']'
+		return false, nil
+	}
+	if skipSpace(s.body, start+int(dec.InputOffset())) < len(s.body) {
+		return false, nil
+	}
+	return true, nil
+}
+
+// fastValues is values with jsontext. At the first value it cannot read,
+// it hands over to values, which describes the error and resumes after it.
+func (s *splitter) fastValues(start int) error {
+	dec := jsontext.NewDecoder(bytes.NewBuffer(s.body[start:]), splitOpts)
+	for {
+		before := start + int(dec.InputOffset())
+		v, err := dec.ReadValue()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return s.values(before)
+		}
+		end := start + int(dec.InputOffset())
+		if err := s.add(piece{data: s.body[end-len(v) : end]}); err != nil {
+			return err
+		}
+	}
 }
 
 // capture takes a value's length and nothing else, so that the record's

@@ -2,9 +2,15 @@ package ingest
 
 import (
 	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/anthropics/anthropic-sdk-go/packages/ssestream"
 
 	"github.com/stopscope/stopscope/analytics"
 )
@@ -98,4 +104,83 @@ func checkRecord(t *testing.T, rec *analytics.Record) {
 	if back.StopReason != rec.StopReason || back.Kind != rec.Kind {
 		t.Errorf("round trip changed the record: %q %q", back.StopReason, back.Kind)
 	}
+}
+
+// FuzzFastPaths checks that the fast decoders (go-json-experiment/json for
+// records, the hand-read SSE events and deltas for streams) give what
+// encoding/json and the SDK's decoder give, errors included, for any body.
+func FuzzFastPaths(f *testing.F) {
+	for _, name := range fixtureNames(f) {
+		f.Add(envelope(f, name, map[string]any{"app": "a"}), false)
+		f.Add(fixture(f, name), true)
+	}
+	f.Add(envelope(f, "messages/empty_end_turn.json", map[string]any{"request": json.RawMessage(fixture(f, "requests/text_after_tool_result.json"))}), false)
+	f.Add([]byte(`{"type":"message","ROLE":"assistant","Stop_Reason":"end_turn","content":[{"type":"text","text":"\ud800"}]}`), false)
+	f.Add([]byte(`{"type":"message","type":"message","usage":{"output_tokens":1.5}}`), true)
+	f.Add([]byte(`{"type":"message","content":"x","usage":{"input_tokens":"3"}}`), true)
+	f.Fuzz(func(t *testing.T, body []byte, ndjson bool) {
+		ctype := "application/json"
+		if ndjson {
+			ctype = "application/x-ndjson"
+		}
+		opts := Options{Now: testNow, Limits: Limits{MaxRecords: 100}}
+		type result struct {
+			Recs     []*analytics.Record
+			Rejected []Rejection
+			Err      string
+		}
+		decode := func(fast bool) (r result) {
+			useFastJSON, useFastEvents = fast, fast
+			defer func() { useFastJSON, useFastEvents = true, true }()
+			var err error
+			r.Recs, r.Rejected, err = DecodeBatch(body, ctype, opts)
+			if err != nil {
+				r.Err = err.Error()
+			}
+			return r
+		}
+		fast, slow := decode(true), decode(false)
+		if !reflect.DeepEqual(fast, slow) {
+			fj, _ := json.Marshal(fast)
+			sj, _ := json.Marshal(slow)
+			t.Errorf("fast paths give\n%s\nencoding/json gives\n%s", fj, sj)
+		}
+	})
+}
+
+// FuzzSSEEvents checks that sseEvents reads a transcript as the SDK's
+// ssestream decoder reads it followed by a blank line.
+func FuzzSSEEvents(f *testing.F) {
+	for _, name := range fixtureNames(f) {
+		if strings.HasSuffix(name, ".sse") {
+			f.Add(string(fixture(f, name)))
+		}
+	}
+	f.Add("event: a\r\ndata: 1\r\ndata:2\n: comment\nid: 3\n\n\ndata\nevent:\n\nevent: b")
+	f.Add("data: x")
+	f.Fuzz(func(t *testing.T, transcript string) {
+		type event struct{ Type, Data string }
+		var want []event
+		res := &http.Response{
+			StatusCode: http.StatusOK,
+			Header:     http.Header{"Content-Type": {"text/event-stream"}},
+			Body:       io.NopCloser(strings.NewReader(transcript + "\n\n")),
+		}
+		dec := ssestream.NewDecoder(res)
+		for dec.Next() {
+			ev := dec.Event()
+			want = append(want, event{ev.Type, string(ev.Data)})
+		}
+		wantErr := dec.Err()
+		dec.Close()
+
+		var got []event
+		s := sseEvents{src: []byte(transcript)}
+		for s.next() {
+			got = append(got, event{string(s.typ), string(s.data)})
+		}
+		if !slices.Equal(got, want) || !errors.Is(s.err, wantErr) && s.err != wantErr {
+			t.Errorf("sseEvents read %q (error %v), the SDK reads %q (error %v)", got, s.err, want, wantErr)
+		}
+	})
 }

@@ -11,6 +11,10 @@ import (
 	"time"
 	"unicode/utf8"
 
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+	jsonv1 "github.com/go-json-experiment/json/v1"
+
 	"github.com/stopscope/stopscope/analytics"
 )
 
@@ -142,6 +146,9 @@ type skipJSON struct{}
 
 func (*skipJSON) UnmarshalJSON([]byte) error { return nil }
 
+// UnmarshalJSONFrom is UnmarshalJSON for go-json-experiment/json.
+func (*skipJSON) UnmarshalJSONFrom(dec *jsontext.Decoder) error { return dec.SkipValue() }
+
 // wireErrorBody is a Messages API error body.
 type wireErrorBody struct {
 	Type  string `json:"type"`
@@ -200,6 +207,37 @@ func (c *reqContent) UnmarshalJSON(data []byte) error {
 		return nil
 	}
 	return &json.UnmarshalTypeError{Value: jsonTypeName(data), Type: reflect.TypeFor[reqContent]()}
+}
+
+// UnmarshalJSONFrom is UnmarshalJSON for go-json-experiment/json. It
+// fails on any value UnmarshalJSON would refuse, so that unmarshal falls
+// back to encoding/json for the error.
+func (c *reqContent) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	switch dec.PeekKind() {
+	case 'n':
+		_, err := dec.ReadToken()
+		*c = nil
+		return err
+	case '"':
+		tok, err := dec.ReadToken()
+		if err != nil {
+			return err
+		}
+		*c = reqContent{{Type: "text", Text: tok.String()}}
+		return nil
+	case '[':
+		var blocks []wireReqBlock
+		if err := jsonv2.UnmarshalDecode(dec, &blocks); err != nil {
+			return err
+		}
+		out := make(reqContent, len(blocks))
+		for i, b := range blocks {
+			out[i] = b.summary()
+		}
+		*c = out
+		return nil
+	}
+	return errors.New("request content is neither a string nor an array")
 }
 
 type wireReqBlock struct {
@@ -261,6 +299,82 @@ func (c *toolResultContent) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
+// UnmarshalJSONFrom is UnmarshalJSON for go-json-experiment/json. Where
+// UnmarshalJSON quietly gives up on an array it cannot read, this fails,
+// so that unmarshal falls back to encoding/json: go-json-experiment/json
+// refuses some arrays that encoding/json reads.
+func (c *toolResultContent) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	switch dec.PeekKind() {
+	case '"':
+		tok, err := dec.ReadToken()
+		if err != nil {
+			return err
+		}
+		*c = toolResultContent(tok.String())
+		return nil
+	case '[':
+		var blocks []struct {
+			Type string         `json:"type"`
+			Text jsontext.Value `json:"text"`
+		}
+		if err := jsonv2.UnmarshalDecode(dec, &blocks); err != nil {
+			return err
+		}
+		var sb strings.Builder
+		for _, b := range blocks {
+			// As UnmarshalJSON: a string, or null for "", and nothing else.
+			if b.Type != "text" || len(b.Text) == 0 {
+				continue
+			}
+			var s string
+			switch b.Text.Kind() {
+			case '"':
+				if err := jsonv2.Unmarshal(b.Text, &s); err != nil {
+					return err
+				}
+			case 'n':
+			default:
+				continue
+			}
+			if sb.Len() > 0 {
+				sb.WriteByte('\n')
+			}
+			sb.WriteString(s)
+		}
+		*c = toolResultContent(sb.String())
+		return nil
+	}
+	return dec.SkipValue()
+}
+
+// useFastJSON is false only in tests that check the fast path against
+// encoding/json alone.
+var useFastJSON = true
+
+// fastOpts make go-json-experiment/json match object names to fields as
+// encoding/json does: the exact name first, else one equal under Unicode
+// case folding, underscores and dashes included. Its other defaults are
+// stricter than encoding/json (duplicate names, invalid UTF-8 and lone
+// surrogates are errors, and so is every type mismatch), so whatever it
+// accepts, encoding/json accepts too and decodes to the same value.
+var fastOpts = jsonv2.JoinOptions(jsonv2.MatchCaseInsensitiveNames(true), jsonv1.MatchCaseSensitiveDelimiter(true))
+
+// unmarshal decodes data into *v, which must be the zero value, exactly
+// as encoding/json.Unmarshal does, errors included. It tries
+// go-json-experiment/json first, which is several times faster; on any
+// error it starts again from zero with encoding/json, whose result and
+// error are then the answer, so that every error message stays as it was.
+func unmarshal[T any](data []byte, v *T) error {
+	if useFastJSON {
+		if jsonv2.Unmarshal(data, v, fastOpts) == nil {
+			return nil
+		}
+		var zero T
+		*v = zero
+	}
+	return json.Unmarshal(data, v)
+}
+
 // record decodes one record of a batch.
 func (d *decoder) record(data []byte) (*analytics.Record, error) {
 	if !utf8.Valid(data) {
@@ -274,7 +388,7 @@ func (d *decoder) record(data []byte) (*analytics.Record, error) {
 		return nil, fmt.Errorf("expected a JSON object, got %s", jsonKind(data))
 	}
 	var env wireEnvelope
-	err := json.Unmarshal(data, &env)
+	err := unmarshal(data, &env)
 	if env.Type != nil {
 		// A bare body: its own decoding judges its fields, so type errors
 		// in envelope fields it does not have are not its concern, unless
@@ -446,7 +560,7 @@ func (d *decoder) finish(rec *analytics.Record) {
 // message decodes a Messages API response; path names it in errors.
 func (d *decoder) message(data []byte, path string) (*analytics.Record, error) {
 	var m wireMessage
-	if err := json.Unmarshal(data, &m); err != nil {
+	if err := unmarshal(data, &m); err != nil {
 		return nil, describeJSONError(err, path)
 	}
 	if m.Type != "message" && m.Type != "" {
@@ -498,7 +612,7 @@ func contentSummary(blocks []wireBlock) []analytics.Block {
 // agentResult decodes an Agent SDK result message.
 func (d *decoder) agentResult(data []byte, path string) (*analytics.Record, error) {
 	var r wireResult
-	if err := json.Unmarshal(data, &r); err != nil {
+	if err := unmarshal(data, &r); err != nil {
 		return nil, describeJSONError(err, path)
 	}
 	if r.Type != "result" {
@@ -557,7 +671,7 @@ func (d *decoder) agentResult(data []byte, path string) (*analytics.Record, erro
 // from the error type.
 func (d *decoder) errorBody(data []byte, status int, path string) (*analytics.Record, error) {
 	var e wireErrorBody
-	if err := json.Unmarshal(data, &e); err != nil {
+	if err := unmarshal(data, &e); err != nil {
 		return nil, describeJSONError(err, path)
 	}
 	if status == 0 {
@@ -583,7 +697,7 @@ func (d *decoder) envError(data []byte) (*analytics.Record, error) {
 		return nil, fmt.Errorf("error: expected a JSON object with status and body, got %s", jsonKind(data))
 	}
 	var e wireEnvError
-	if err := json.Unmarshal(data, &e); err != nil {
+	if err := unmarshal(data, &e); err != nil {
 		return nil, describeJSONError(err, "error")
 	}
 	if e.Type == "error" {
@@ -604,7 +718,7 @@ func (d *decoder) envError(data []byte) (*analytics.Record, error) {
 	case '"':
 		// Proxies and gateways answer with text, not Anthropic's body.
 		var s string
-		if err := json.Unmarshal(e.Body, &s); err != nil {
+		if err := unmarshal(e.Body, &s); err != nil {
 			return nil, describeJSONError(err, "error.body")
 		}
 		return &analytics.Record{Kind: analytics.KindError, HTTPStatus: e.Status, ErrorMessage: s, ResponseBody: e.Body}, nil
@@ -618,7 +732,7 @@ func (d *decoder) request(data []byte) (*analytics.Request, error) {
 		return nil, fmt.Errorf("request: expected a JSON object, got %s", jsonKind(data))
 	}
 	var r wireRequest
-	if err := json.Unmarshal(data, &r); err != nil {
+	if err := unmarshal(data, &r); err != nil {
 		return nil, describeJSONError(err, "request")
 	}
 	if r.MaxTokens < 0 {

@@ -6,35 +6,21 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
-	"strings"
+	"sync"
 
 	"github.com/anthropics/anthropic-sdk-go"
-	"github.com/anthropics/anthropic-sdk-go/packages/ssestream"
 
 	"github.com/stopscope/stopscope/analytics"
 )
 
-// sseHeader is the header of the response a transcript is replayed from;
-// it is only read.
-var sseHeader = http.Header{"Content-Type": {"text/event-stream"}}
-
 // stream replays an SSE transcript of a streamed Messages API call as the
-// SDK does: ssestream decodes the events, and Message.Accumulate applies
-// them. stop_reason is null until message_delta brings it, so a stream cut
-// before it keeps a null stop reason. A stream that ends in an error event
-// is a failed request.
+// SDK does: sseEvents reads the events as the SDK's ssestream decoder
+// would, and Message.Accumulate applies them. stop_reason is null until
+// message_delta brings it, so a stream cut before it keeps a null stop
+// reason. A stream that ends in an error event is a failed request.
 func (d *decoder) stream(transcript string) (rec *analytics.Record, err error) {
-	res := &http.Response{
-		StatusCode: http.StatusOK,
-		Header:     sseHeader,
-		// The SDK's decoder dispatches an event on a blank line only; the
-		// extra one keeps the last event of a transcript cut without it.
-		Body: io.NopCloser(io.MultiReader(strings.NewReader(transcript), strings.NewReader("\n\n"))),
-	}
-	dec := ssestream.NewDecoder(res)
-	defer dec.Close()
+	// One copy of the transcript, which every event's data is sliced from.
+	events := sseEvents{src: []byte(transcript)}
 
 	var (
 		acc      anthropic.Message
@@ -42,7 +28,14 @@ func (d *decoder) stream(transcript string) (rec *analytics.Record, err error) {
 		stopped  bool
 		apiError *wireErrorBody
 		n        int // events read, for errors
+		sdkEvent *anthropic.MessageStreamEventUnion
 	)
+	defer func() {
+		if sdkEvent != nil {
+			*sdkEvent = anthropic.MessageStreamEventUnion{}
+			sdkEvents.Put(sdkEvent)
+		}
+	}()
 	defer func() {
 		// Accumulate is the SDK's code and this is input from anyone: a
 		// transcript it cannot take costs one record, never the server.
@@ -54,71 +47,69 @@ func (d *decoder) stream(transcript string) (rec *analytics.Record, err error) {
 	// them: it appends each to a string, which is quadratic in their
 	// number, and a transcript may hold tens of thousands.
 	var (
-		pending   anthropic.MessageStreamEventUnion
+		pending   deltaEvent
 		pendingN  int // the event that began it, for errors
-		pendingSB strings.Builder
+		pendingSB []byte
 	)
 	flush := func() error {
 		if pendingN == 0 {
 			return nil
 		}
-		joined := pendingSB.String()
-		switch pending.Delta.Type {
-		case "text_delta":
-			pending.Delta.Text = joined
-		case "input_json_delta":
-			pending.Delta.PartialJSON = joined
-		case "thinking_delta":
-			pending.Delta.Thinking = joined
-		case "signature_delta":
-			pending.Delta.Signature = joined
-		}
-		err := acc.Accumulate(pending)
+		err := acc.Accumulate(pending.union(string(pendingSB)))
 		if err != nil {
 			err = fmt.Errorf("stream: event %d (content_block_delta): %v", pendingN, err)
 		}
 		pendingN = 0
-		pendingSB.Reset()
+		pendingSB = pendingSB[:0]
 		return err
 	}
 events:
-	for dec.Next() {
-		ev := dec.Event()
+	for events.next() {
+		typ, data := events.typ, events.data
 		n++
-		switch ev.Type {
+		switch string(typ) {
 		case "", "ping":
 			// As the SDK's Stream does.
 			continue
 		case "error":
 			apiError = &wireErrorBody{}
-			if err := json.Unmarshal(ev.Data, apiError); err != nil {
+			if err := unmarshal(data, apiError); err != nil {
 				return nil, describeJSONError(err, fmt.Sprintf("stream: event %d (error)", n))
 			}
 			break events
 		}
-		if len(bytes.TrimSpace(ev.Data)) == 0 {
+		if len(bytes.TrimSpace(data)) == 0 {
 			continue
 		}
-		e, ok := fastEvent(ev.Type, ev.Data)
-		if ok && useFastEvents && started && e.Type == "content_block_delta" {
-			if pendingN != 0 && (pending.Index != e.Index || pending.Delta.Type != e.Delta.Type) {
+		f, ok := fastEvent(typ, data)
+		if ok && useFastEvents && started && f.typ == "content_block_delta" {
+			if pendingN != 0 && (pending.index != f.index || pending.deltaType != f.deltaType) {
 				if err := flush(); err != nil {
 					return nil, err
 				}
 			}
 			if pendingN == 0 {
-				pending, pendingN = e, n
+				pending, pendingN = f, n
 			}
-			pendingSB.WriteString(e.Delta.Text + e.Delta.PartialJSON + e.Delta.Thinking + e.Delta.Signature)
+			pendingSB = append(pendingSB, f.text...)
 			continue
 		}
 		if err := flush(); err != nil {
 			return nil, err
 		}
-		if !ok || !useFastEvents {
-			e = anthropic.MessageStreamEventUnion{}
-			if err := json.Unmarshal(ev.Data, &e); err != nil {
-				return nil, fmt.Errorf("stream: event %d (%s) is not valid JSON: %v", n, clipEvent(ev.Type), err)
+		var e *anthropic.MessageStreamEventUnion
+		if ok && useFastEvents {
+			u := f.union(f.text)
+			e = &u
+		} else {
+			if sdkEvent == nil {
+				sdkEvent = sdkEvents.Get().(*anthropic.MessageStreamEventUnion)
+			} else {
+				*sdkEvent = anthropic.MessageStreamEventUnion{}
+			}
+			e = sdkEvent
+			if err := json.Unmarshal(data, e); err != nil {
+				return nil, fmt.Errorf("stream: event %d (%s) is not valid JSON: %v", n, clipEvent(string(typ)), err)
 			}
 		}
 		switch {
@@ -129,7 +120,7 @@ events:
 		case !started:
 			return nil, fmt.Errorf("stream: event %d (%s) comes before message_start", n, clipEvent(e.Type))
 		}
-		if err := acc.Accumulate(e); err != nil {
+		if err := acc.Accumulate(*e); err != nil {
 			return nil, fmt.Errorf("stream: event %d (%s): %v", n, clipEvent(e.Type), err)
 		}
 		if e.Type == "message_stop" {
@@ -140,7 +131,7 @@ events:
 	if err := flush(); err != nil {
 		return nil, err
 	}
-	if err := dec.Err(); err != nil {
+	if err := events.err; err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
 			return nil, fmt.Errorf("stream: event %d has a line too long to read", n+1)
 		}
@@ -186,7 +177,117 @@ events:
 	return rec, nil
 }
 
+// sdkEvents holds the events the SDK decodes into: at 5 KiB each, one a
+// stream would be most of what a small stream allocates.
+var sdkEvents = sync.Pool{New: func() any { return new(anthropic.MessageStreamEventUnion) }}
+
 func clipEvent(s string) string { return clip(s, 40) }
+
+// sseMaxLine is the length of the shortest line the SDK's decoder cannot
+// read: its bufio.Scanner holds at most bufio.MaxScanTokenSize<<9 bytes, a
+// line and its newline.
+const sseMaxLine = bufio.MaxScanTokenSize << 9
+
+// sseEvents reads the events of a server-sent event transcript exactly as
+// the SDK's ssestream decoder reads the transcript followed by a blank line
+// (which dispatches the last event of a transcript cut without one): lines
+// end in LF or CRLF; a blank line dispatches the event, if it has a type or
+// data; "event" sets the type; each "data" line adds its value and a
+// newline to the data; a line that starts with a colon, and any other
+// field, is ignored. Unlike that decoder, it copies nothing: an event's
+// data is a slice of src when it is one data line ending in LF, as nearly
+// all are.
+type sseEvents struct {
+	src []byte
+	pos int    // where the next line starts; len(src)+1 for the blank line after src
+	buf []byte // the data of the other events
+
+	// The event that next read.
+	typ, data []byte
+	// err is bufio.ErrTooLong if a line is too long for the SDK to read;
+	// the events before it are read.
+	err error
+}
+
+// next reads the next event into typ and data, which are valid until the
+// next call. It reports false at the end of the transcript or at a line too
+// long.
+func (s *sseEvents) next() bool {
+	var typ, data []byte
+	inBuf := false // whether data is in s.buf
+	for {
+		line, end, ok := s.line()
+		if !ok {
+			return false
+		}
+		if len(line) == 0 {
+			if len(typ) == 0 && len(data) == 0 {
+				continue
+			}
+			s.typ, s.data = typ, data
+			return true
+		}
+		// "event: x" is the name "event" and the value "x"; one space
+		// after the colon is not part of the value.
+		name, value, _ := bytes.Cut(line, []byte(":"))
+		if len(value) > 0 && value[0] == ' ' {
+			value = value[1:]
+		}
+		switch string(name) {
+		case "event":
+			typ = value
+		case "data":
+			if len(data) == 0 && end >= 0 {
+				// The value ends the line, and its LF follows it in src.
+				data = s.src[end-len(value) : end+1]
+				continue
+			}
+			if !inBuf {
+				s.buf = append(s.buf[:0], data...)
+				inBuf = true
+			}
+			s.buf = append(append(s.buf, value...), '\n')
+			data = s.buf
+		}
+	}
+}
+
+// line returns the next line without its line end, and end, the offset of
+// the LF that ends it in src, or -1 if it is not one byte past the line
+// (the line ends in CRLF, or is the last line of src or the blank line
+// after it). It reports false after the blank line or at a line too long.
+func (s *sseEvents) line() (line []byte, end int, ok bool) {
+	switch {
+	case s.pos < len(s.src):
+		end = bytes.IndexByte(s.src[s.pos:], '\n')
+		if end < 0 {
+			line, end = s.src[s.pos:], -1
+			s.pos = len(s.src) + 1
+		} else {
+			end += s.pos
+			line = s.src[s.pos:end]
+			s.pos = end + 1
+		}
+	case s.pos == len(s.src):
+		// What follows the last LF, empty or not, is a line of its own.
+		line, end = s.src[s.pos:], -1
+		s.pos++
+	case s.pos == len(s.src)+1:
+		line, end = nil, -1
+		s.pos++
+	default:
+		return nil, -1, false
+	}
+	if len(line) >= sseMaxLine {
+		s.err = bufio.ErrTooLong
+		s.pos = len(s.src) + 2
+		return nil, -1, false
+	}
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line, end = line[:n-1], -1
+	}
+	return line, end, true
+}
 
 // useFastEvents is false only in the test that compares fastEvent with the
 // SDK's decoder.
@@ -206,42 +307,66 @@ type wireDeltaEvent struct {
 	} `json:"delta"`
 }
 
+// deltaEvent is what Accumulate reads of an event fastEvent decodes.
+type deltaEvent struct {
+	typ       string
+	index     int64
+	deltaType string
+	// text is the delta's text, partial_json, thinking and signature, one
+	// after the other: one of them, in any delta the API sends.
+	text string
+}
+
+// union returns the event as the SDK's decoder gives it, as far as
+// Accumulate reads it, with text as the delta's text of its type.
+func (f *deltaEvent) union(text string) anthropic.MessageStreamEventUnion {
+	e := anthropic.MessageStreamEventUnion{Type: f.typ, Index: f.index}
+	e.Delta.Type = f.deltaType
+	switch f.deltaType {
+	case "text_delta":
+		e.Delta.Text = text
+	case "input_json_delta":
+		e.Delta.PartialJSON = text
+	case "thinking_delta":
+		e.Delta.Thinking = text
+	case "signature_delta":
+		e.Delta.Signature = text
+	}
+	return e
+}
+
 // fastEvent decodes the events for which Accumulate reads only the fields
-// it is given here, with encoding/json, which is many times faster than the
-// SDK's decoder. It reports false for every other event (and any surprise),
-// which the SDK's decoder then reads: message_start, content_block_start
-// and message_delta, whose raw JSON Accumulate keeps, citations, and
-// whatever comes in future.
-func fastEvent(name string, data []byte) (anthropic.MessageStreamEventUnion, bool) {
-	var e anthropic.MessageStreamEventUnion
-	switch name {
+// of a deltaEvent, without the SDK's decoder, which is many times slower.
+// It reports false for every other event (and any surprise), which the
+// SDK's decoder then reads: message_start, content_block_start and
+// message_delta, whose raw JSON Accumulate keeps, citations, and whatever
+// comes in future.
+func fastEvent(name, data []byte) (deltaEvent, bool) {
+	switch string(name) {
 	case "content_block_delta", "content_block_stop", "message_stop":
 	default:
-		return e, false
+		return deltaEvent{}, false
 	}
 	var w wireDeltaEvent
-	if json.Unmarshal(data, &w) != nil || w.Type != name {
-		return e, false
+	if unmarshal(data, &w) != nil || w.Type != string(name) {
+		return deltaEvent{}, false
 	}
-	e.Type = w.Type
+	f := deltaEvent{typ: w.Type}
 	switch w.Type {
 	case "content_block_delta":
 		switch w.Delta.Type {
 		case "text_delta", "input_json_delta", "thinking_delta", "signature_delta":
 		default:
-			return e, false
+			return deltaEvent{}, false
 		}
-		e.Delta.Type = w.Delta.Type
-		e.Delta.Text = w.Delta.Text
-		e.Delta.PartialJSON = w.Delta.PartialJSON
-		e.Delta.Thinking = w.Delta.Thinking
-		e.Delta.Signature = w.Delta.Signature
+		f.deltaType = w.Delta.Type
+		f.text = w.Delta.Text + w.Delta.PartialJSON + w.Delta.Thinking + w.Delta.Signature
 		fallthrough
 	case "content_block_stop":
 		if w.Index == nil {
-			return e, false
+			return deltaEvent{}, false
 		}
-		e.Index = *w.Index
+		f.index = *w.Index
 	}
-	return e, true
+	return f, true
 }
