@@ -1,6 +1,7 @@
 package otlp
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"strings"
 	"time"
@@ -112,7 +113,14 @@ func (c *call) fillFrom(o *call) {
 
 // record turns the facts into a classified record.
 func (c *call) record(now time.Time) *analytics.Record {
-	r := &analytics.Record{
+	r := new(analytics.Record)
+	c.recordInto(r, now)
+	return r
+}
+
+// recordInto is record writing to r, which must be zero.
+func (c *call) recordInto(r *analytics.Record, now time.Time) {
+	*r = analytics.Record{
 		Source:       Source,
 		App:          c.app,
 		Environment:  c.env,
@@ -185,7 +193,6 @@ func (c *call) record(now time.Time) *analytics.Record {
 		r.StopSequence = ""
 	}
 	analytics.Classify(r)
-	return r
 }
 
 // Attribute and event names read across conventions.
@@ -202,15 +209,7 @@ func fromSpan(s ptrace.Span, res resource, scope string) *call {
 	if c == nil {
 		return nil
 	}
-	if !s.TraceID().IsEmpty() {
-		c.traceID = s.TraceID().String()
-	}
-	if !s.SpanID().IsEmpty() {
-		c.spanID = s.SpanID().String()
-	}
-	if !s.ParentSpanID().IsEmpty() {
-		c.parentID = s.ParentSpanID().String()
-	}
+	c.traceID, c.spanID, c.parentID = spanIDs(s.TraceID(), s.SpanID(), s.ParentSpanID())
 	c.start = tsTime(s.StartTimestamp())
 	c.end = tsTime(s.EndTimestamp())
 	if st.Code() == ptrace.StatusCodeError {
@@ -242,6 +241,26 @@ func fromSpan(s ptrace.Span, res resource, scope string) *call {
 	return c
 }
 
+// spanIDs returns a span's ids in hex, "" for those that are empty, as
+// their String methods would, in one allocation.
+func spanIDs(trace pcommon.TraceID, span, parent pcommon.SpanID) (traceID, spanID, parentID string) {
+	var buf [2*len(trace) + 4*len(span)]byte
+	n := 0
+	put := func(id []byte, empty bool) (start, end int) {
+		if empty {
+			return n, n
+		}
+		start = n
+		n += hex.Encode(buf[n:], id)
+		return start, n
+	}
+	ts, te := put(trace[:], trace.IsEmpty())
+	ss, se := put(span[:], span.IsEmpty())
+	ps, pe := put(parent[:], parent.IsEmpty())
+	all := string(buf[:n])
+	return all[ts:te], all[ss:se], all[ps:pe]
+}
+
 // setLogContext stamps a call read from a log event with the event's context.
 func (c *call) setLogContext(lr plog.LogRecord, now time.Time) {
 	if !lr.TraceID().IsEmpty() {
@@ -269,16 +288,17 @@ func tsTime(t pcommon.Timestamp) time.Time {
 // fromAttrs reads the attributes of a span or an event. It returns nil when
 // they do not describe a Claude call or a Claude Agent SDK run.
 func fromAttrs(m pcommon.Map, res resource, scope, statusMsg string) *call {
-	a := attrs{m}
-	op := a.str("gen_ai.operation.name")
-	oiKind := strings.ToUpper(a.str("openinference.span.kind"))
-	provider := firstNonEmpty(a.str("gen_ai.provider.name"), a.str("gen_ai.system"), a.str("llm.provider"), a.str("llm.system"))
-	model := firstNonEmpty(a.str("gen_ai.response.model"), a.str("gen_ai.request.model"), a.str("llm.model_name"),
-		a.str("llm.response.model_name"), a.str("llm.request.model_name"))
+	var a attrs
+	a.index(m)
+	op := a.str(genAIOperationName)
+	oiKind := strings.ToUpper(a.str(oiSpanKind))
+	provider := firstNonEmpty(a.str(genAIProviderName), a.str(genAISystem), a.str(llmProvider), a.str(llmSystem))
+	model := firstNonEmpty(a.str(genAIResponseModel), a.str(genAIRequestModel), a.str(llmModelName),
+		a.str(llmResponseModelName), a.str(llmRequestModelName))
 
 	resultError := strings.HasPrefix(strings.TrimSpace(statusMsg), "Result error:")
-	agent := op == "invoke_agent" || oiKind == "AGENT" || a.has("gen_ai.agent.num_turns") || resultError
-	if !agent && a.has("llm.cost.total") && oiKind != "LLM" && op == "" && !a.hasPrefix("llm.token_count.") {
+	agent := op == "invoke_agent" || oiKind == "AGENT" || a.has(genAIAgentNumTurns) || resultError
+	if !agent && a.has(llmCostTotal) && oiKind != "LLM" && op == "" && !a.hasPrefix(prefixLLMTokenCount) {
 		agent = true
 	}
 	if !agent {
@@ -291,27 +311,27 @@ func fromAttrs(m pcommon.Map, res resource, scope, statusMsg string) *call {
 			return nil
 		}
 		if op == "" && oiKind == "" && provider == "" && model == "" &&
-			!a.hasPrefix("gen_ai.usage.") && !a.has("gen_ai.response.finish_reasons") {
+			!a.hasPrefix(prefixGenAIUsage) && !a.has(genAIResponseFinishReasons) {
 			return nil
 		}
 	}
-	if !isClaude(provider, model, scope, agent, resultError, a) {
+	if !isClaude(provider, model, scope, agent, resultError, &a) {
 		return nil
 	}
 	c := &call{app: res.app, env: res.env, agent: agent, model: model}
-	c.messageID = a.str("gen_ai.response.id")
-	c.requestID = a.str("anthropic.request.id")
-	c.sessionID = firstNonEmpty(a.str("gen_ai.conversation.id"), a.str("session.id"))
-	c.userID = firstNonEmpty(a.str("user.id"), a.str("enduser.id"))
+	c.messageID = a.str(genAIResponseID)
+	c.requestID = a.str(anthropicRequestID)
+	c.sessionID = firstNonEmpty(a.str(genAIConversationID), a.str(sessionID))
+	c.userID = firstNonEmpty(a.str(userID), a.str(endUserID))
 
-	c.readReasons(a)
-	c.readRequest(a)
-	c.readUsage(a)
-	c.readContent(a)
-	c.readRawBodies(a)
-	c.readFailure(a)
+	c.readReasons(&a)
+	c.readRequest(&a)
+	c.readUsage(&a)
+	c.readContent(&a)
+	c.readRawBodies(&a)
+	c.readFailure(&a)
 	if agent {
-		c.readAgent(a)
+		c.readAgent(&a)
 	}
 	return c
 }
@@ -319,7 +339,7 @@ func fromAttrs(m pcommon.Map, res resource, scope, statusMsg string) *call {
 // isClaude reports whether a GenAI span is about Claude: its provider names
 // Anthropic or Claude, or (for a provider hosting many models, or none named)
 // its model does. Agent runs are also recognised by their instrumentation.
-func isClaude(provider, model, scope string, agent, resultError bool, a attrs) bool {
+func isClaude(provider, model, scope string, agent, resultError bool, a *attrs) bool {
 	p := strings.ToLower(provider)
 	if strings.Contains(p, "anthropic") || strings.Contains(p, "claude") {
 		return true
@@ -333,7 +353,7 @@ func isClaude(provider, model, scope string, agent, resultError bool, a attrs) b
 			return true
 		}
 		// Only the Agent SDK reports turns and "Result error:" subtypes.
-		if a.has("gen_ai.agent.num_turns") || resultError {
+		if a.has(genAIAgentNumTurns) || resultError {
 			return provider == ""
 		}
 	}
@@ -342,17 +362,17 @@ func isClaude(provider, model, scope string, agent, resultError bool, a attrs) b
 	return provider == "" && model == ""
 }
 
-func (c *call) readRequest(a attrs) {
-	c.maxTokens = a.int("gen_ai.request.max_tokens")
-	if v, ok := a.m.Get("gen_ai.request.stop_sequences"); ok {
+func (c *call) readRequest(a *attrs) {
+	c.maxTokens = a.int(genAIRequestMaxTokens)
+	if v, ok := a.get(genAIRequestStopSequences); ok {
 		c.stopSeqs, c.stopSeqsKnown = stringList(v), true
 	}
-	if v, ok := a.m.Get("gen_ai.request.stream"); ok && v.Type() == pcommon.ValueTypeBool {
+	if v, ok := a.get(genAIRequestStream); ok && v.Type() == pcommon.ValueTypeBool {
 		c.streamed = v.Bool()
 	}
 	// OpenInference's invocation parameters are the full set sent: a stop
 	// sequence absent from them was not sent.
-	if s := a.str("llm.invocation_parameters"); s != "" {
+	if s := a.str(llmInvocationParameters); s != "" {
 		var p struct {
 			MaxTokens     int64    `json:"max_tokens"`
 			StopSequences []string `json:"stop_sequences"`
@@ -370,30 +390,30 @@ func (c *call) readRequest(a attrs) {
 	}
 }
 
-func (c *call) readFailure(a attrs) {
-	if t := a.str("error.type"); t != "" {
+func (c *call) readFailure(a *attrs) {
+	if t := a.str(errorType); t != "" {
 		c.failed = true
 		c.errType = t
 	}
-	if st := a.int("http.response.status_code"); st >= 400 {
+	if st := a.int(httpResponseStatusCode); st >= 400 {
 		c.failed = true
 		c.httpStatus = int(st)
 	}
 }
 
-func (c *call) readAgent(a attrs) {
+func (c *call) readAgent(a *attrs) {
 	// A result body in output.value (read before) is the most faithful.
 	if c.numTurns == 0 {
-		c.numTurns = a.int("gen_ai.agent.num_turns")
+		c.numTurns = a.int(genAIAgentNumTurns)
 	}
 	if c.costUSD == 0 {
-		c.costUSD = a.float("llm.cost.total")
+		c.costUSD = a.float(llmCostTotal)
 	}
 	if c.costUSD == 0 {
-		c.costUSD = a.float("gen_ai.usage.cost")
+		c.costUSD = a.float(genAIUsageCost)
 	}
 	if c.durationMS == 0 {
-		c.durationMS = a.int("gen_ai.agent.duration_ms")
+		c.durationMS = a.int(genAIAgentDurationMS)
 	}
 }
 
@@ -418,107 +438,4 @@ func (c *call) readAgentStatus(msg string) {
 	if c.errMsg == "" {
 		c.errMsg = msg
 	}
-}
-
-// attrs reads attributes of any type leniently: producers disagree on types.
-type attrs struct{ m pcommon.Map }
-
-func (a attrs) has(k string) bool { _, ok := a.m.Get(k); return ok }
-
-func (a attrs) hasPrefix(p string) bool {
-	found := false
-	a.m.Range(func(k string, _ pcommon.Value) bool {
-		found = strings.HasPrefix(k, p)
-		return !found
-	})
-	return found
-}
-
-func (a attrs) str(k string) string {
-	v, ok := a.m.Get(k)
-	if !ok {
-		return ""
-	}
-	return v.AsString()
-}
-
-func (a attrs) int(k string) int64 {
-	v, ok := a.m.Get(k)
-	if !ok {
-		return 0
-	}
-	return valueInt(v)
-}
-
-func (a attrs) float(k string) float64 {
-	v, ok := a.m.Get(k)
-	if !ok {
-		return 0
-	}
-	return valueFloat(v)
-}
-
-func valueInt(v pcommon.Value) int64 {
-	switch v.Type() {
-	case pcommon.ValueTypeInt:
-		return v.Int()
-	case pcommon.ValueTypeDouble:
-		return int64(v.Double())
-	case pcommon.ValueTypeStr:
-		var n json.Number = json.Number(strings.TrimSpace(v.Str()))
-		if i, err := n.Int64(); err == nil {
-			return i
-		}
-		if f, err := n.Float64(); err == nil {
-			return int64(f)
-		}
-	}
-	return 0
-}
-
-func valueFloat(v pcommon.Value) float64 {
-	switch v.Type() {
-	case pcommon.ValueTypeInt:
-		return float64(v.Int())
-	case pcommon.ValueTypeDouble:
-		return v.Double()
-	case pcommon.ValueTypeStr:
-		if f, err := json.Number(strings.TrimSpace(v.Str())).Float64(); err == nil {
-			return f
-		}
-	}
-	return 0
-}
-
-// stringList reads a string array attribute, or a string holding a JSON
-// array, or a single string.
-func stringList(v pcommon.Value) []string {
-	out := []string{}
-	switch v.Type() {
-	case pcommon.ValueTypeSlice:
-		for i := 0; i < v.Slice().Len(); i++ {
-			out = append(out, v.Slice().At(i).AsString())
-		}
-	case pcommon.ValueTypeStr:
-		s := strings.TrimSpace(v.Str())
-		if strings.HasPrefix(s, "[") {
-			var l []string
-			if json.Unmarshal([]byte(s), &l) == nil {
-				return append(out, l...)
-			}
-		}
-		if s != "" {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-func firstNonEmpty(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
 }

@@ -42,10 +42,10 @@ func (c *call) usage() analytics.Usage {
 	return analytics.Usage{}
 }
 
-func (c *call) readUsage(a attrs) {
-	pick := func(keys ...string) (int64, bool) {
+func (c *call) readUsage(a *attrs) {
+	pick := func(keys ...attrKey) (int64, bool) {
 		for _, k := range keys {
-			if v, ok := a.m.Get(k); ok {
+			if v, ok := a.get(k); ok {
 				return valueInt(v), true
 			}
 		}
@@ -53,23 +53,25 @@ func (c *call) readUsage(a attrs) {
 	}
 	var u usageFacts
 	var any1, any2, any3, any4 bool
-	u.input, any1 = pick("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens")
-	u.output, any2 = pick("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens")
-	u.cacheRead, any3 = pick("gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.cache_read_input_tokens")
-	u.cacheWrite, any4 = pick("gen_ai.usage.cache_creation.input_tokens", "gen_ai.usage.cache_creation_input_tokens",
-		"gen_ai.usage.cache_write.input_tokens", "gen_ai.usage.cache_write_input_tokens")
+	u.input, any1 = pick(genAIUsageInputTokens, genAIUsagePromptTokens)
+	u.output, any2 = pick(genAIUsageOutputTokens, genAIUsageCompletionTokens)
+	u.cacheRead, any3 = pick(genAIUsageCacheReadInputTokens, genAIUsageCacheReadInputTokensFlat)
+	u.cacheWrite, any4 = pick(genAIUsageCacheCreationInputTokens, genAIUsageCacheCreationInputTokensFlat,
+		genAIUsageCacheWriteInputTokens, genAIUsageCacheWriteInputTokensFlat)
 	if any1 || any2 || any3 || any4 {
 		u.inclusive = true
-		c.genUsage = &u
+		c.genUsage = &usageFacts{}
+		*c.genUsage = u
 	}
 	var o usageFacts
-	o.input, any1 = pick("llm.token_count.prompt")
-	o.output, any2 = pick("llm.token_count.completion")
-	o.cacheRead, any3 = pick("llm.token_count.prompt_details.cache_read")
-	o.cacheWrite, any4 = pick("llm.token_count.prompt_details.cache_write")
+	o.input, any1 = pick(llmTokenCountPrompt)
+	o.output, any2 = pick(llmTokenCountCompletion)
+	o.cacheRead, any3 = pick(llmTokenCountCacheRead)
+	o.cacheWrite, any4 = pick(llmTokenCountCacheWrite)
 	if any1 || any2 || any3 || any4 {
 		o.inclusive = true
-		c.oiUsage = &o
+		c.oiUsage = &usageFacts{}
+		*c.oiUsage = o
 	}
 }
 
@@ -182,8 +184,8 @@ type apiResponse struct {
 // readRawBodies reads OpenInference's input.value and output.value, which
 // hold the request and response bodies as sent when they are JSON: the most
 // faithful source of all.
-func (c *call) readRawBodies(a attrs) {
-	if s := strings.TrimSpace(a.str("input.value")); strings.HasPrefix(s, "{") {
+func (c *call) readRawBodies(a *attrs) {
+	if s := strings.TrimSpace(a.str(oiInputValue)); strings.HasPrefix(s, "{") {
 		var req apiRequest
 		if json.Unmarshal([]byte(s), &req) == nil && req.Messages != nil {
 			c.reqBody = json.RawMessage(s)
@@ -198,7 +200,7 @@ func (c *call) readRawBodies(a attrs) {
 			}
 		}
 	}
-	s := strings.TrimSpace(a.str("output.value"))
+	s := strings.TrimSpace(a.str(oiOutputValue))
 	if !strings.HasPrefix(s, "{") {
 		return
 	}
@@ -260,11 +262,9 @@ func apiMessages(ms []apiMessage) []analytics.Message {
 // tool message followed by a user message is a user turn whose text comes
 // after its tool_result, as the API sees it).
 func appendMessage(ms []analytics.Message, role string, blocks []analytics.Block) []analytics.Message {
-	switch role {
-	case "tool", "function", "ipython":
-		role = "user"
-	case "system", "developer":
-		return ms // the system prompt is not a message of the Messages API
+	role, ok := apiRole(role)
+	if !ok {
+		return ms
 	}
 	if n := len(ms); n > 0 && ms[n-1].Role == role {
 		ms[n-1].Blocks = append(ms[n-1].Blocks, blocks...)
@@ -273,109 +273,141 @@ func appendMessage(ms []analytics.Message, role string, blocks []analytics.Block
 	return append(ms, analytics.Message{Role: role, Blocks: blocks})
 }
 
-// genAIMessage is an entry of gen_ai.input.messages / gen_ai.output.messages.
-type genAIMessage struct {
-	Role         string      `json:"role"`
-	Parts        []genAIPart `json:"parts"`
-	FinishReason string      `json:"finish_reason"`
+// apiRole maps a message's role to the Messages API's: tool results are user
+// content, and the system prompt (false) is not a message at all.
+func apiRole(role string) (string, bool) {
+	switch role {
+	case "tool", "function", "ipython":
+		return "user", true
+	case "system", "developer":
+		return "", false
+	}
+	return role, true
 }
 
-type genAIPart struct {
-	Type     string          `json:"type"`
-	Content  json.RawMessage `json:"content"`
-	Name     string          `json:"name"`
-	Response json.RawMessage `json:"response"`
-	Result   json.RawMessage `json:"result"`
-}
-
-func rawText(raw json.RawMessage) string {
-	if len(raw) == 0 || string(raw) == "null" {
+// rawText reads a part's raw content: a JSON string's text, or the JSON of
+// any other value as written.
+func (p *genAIScratch) rawText(raw string) string {
+	if raw == "" || raw == "null" {
 		return ""
 	}
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
+	if s, ok := p.unquote(raw); ok {
 		return s
 	}
-	return string(raw)
+	return raw
 }
 
-func (p genAIPart) block() analytics.Block {
-	switch p.Type {
+func (p *genAIScratch) block(pt genAIPart) analytics.Block {
+	switch pt.typ {
 	case "text":
-		return analytics.Block{Type: "text", Text: rawText(p.Content)}
+		return analytics.Block{Type: "text", Text: p.rawText(pt.content)}
 	case "reasoning":
-		return analytics.Block{Type: "thinking", Text: rawText(p.Content)}
+		return analytics.Block{Type: "thinking", Text: p.rawText(pt.content)}
 	case "tool_call":
-		return analytics.Block{Type: "tool_use", Name: p.Name}
+		return analytics.Block{Type: "tool_use", Name: pt.name}
 	case "server_tool_call":
-		return analytics.Block{Type: "server_tool_use", Name: p.Name}
+		return analytics.Block{Type: "server_tool_use", Name: pt.name}
 	case "tool_call_response":
-		return analytics.Block{Type: "tool_result", Text: rawText(firstRaw(p.Response, p.Result))}
+		raw := pt.response
+		if raw == "" {
+			raw = pt.result
+		}
+		return analytics.Block{Type: "tool_result", Text: p.rawText(raw)}
 	case "server_tool_call_response":
 		return analytics.Block{Type: "server_tool_result"}
 	}
-	return analytics.Block{Type: p.Type}
+	return analytics.Block{Type: pt.typ}
 }
 
-func firstRaw(rs ...json.RawMessage) json.RawMessage {
-	for _, r := range rs {
-		if len(r) > 0 {
-			return r
+// requestMessages makes the parsed messages a request's, as appendMessage
+// would one by one. The blocks of all messages share one allocation: each
+// message's are a full slice of it, and the messages appendMessage would
+// merge into one turn are next to each other in it.
+func (p *genAIScratch) requestMessages() []analytics.Message {
+	nBlocks, nTurns, last := 0, 0, ""
+	for _, m := range p.msgs {
+		role, ok := apiRole(m.role)
+		if !ok {
+			continue
+		}
+		nBlocks += m.partsEnd - m.partsStart
+		if nTurns == 0 || role != last {
+			nTurns, last = nTurns+1, role
 		}
 	}
-	return nil
+	blocks := make([]analytics.Block, nBlocks)
+	ms := make([]analytics.Message, 0, nTurns)
+	i, turnStart := 0, 0
+	for _, m := range p.msgs {
+		role, ok := apiRole(m.role)
+		if !ok {
+			continue
+		}
+		start := i
+		for _, pt := range p.messageParts(m) {
+			blocks[i] = p.block(pt)
+			i++
+		}
+		if n := len(ms); n > 0 && ms[n-1].Role == role {
+			ms[n-1].Blocks = blocks[turnStart:i:i]
+			continue
+		}
+		turnStart = start
+		ms = append(ms, analytics.Message{Role: role, Blocks: blocks[start:i:i]})
+	}
+	return ms
 }
 
-func genAIMessages(s string) ([]genAIMessage, bool) {
-	var ms []genAIMessage
-	if json.Unmarshal([]byte(s), &ms) != nil {
-		return nil, false
+// responseContent returns the parsed messages' content (the assistant's) and
+// appends their finish reasons to generic.
+func (p *genAIScratch) responseContent(generic []string) ([]analytics.Block, []string) {
+	n := 0
+	for _, m := range p.msgs {
+		if m.role == "" || m.role == "assistant" {
+			n += m.partsEnd - m.partsStart
+		}
 	}
-	return ms, true
-}
-
-func partsBlocks(ps []genAIPart) []analytics.Block {
-	out := make([]analytics.Block, 0, len(ps))
-	for _, p := range ps {
-		out = append(out, p.block())
+	blocks := make([]analytics.Block, 0, n)
+	for _, m := range p.msgs {
+		if m.role == "" || m.role == "assistant" {
+			for _, pt := range p.messageParts(m) {
+				blocks = append(blocks, p.block(pt))
+			}
+		}
+		if m.finishReason != "" {
+			generic = append(generic, m.finishReason)
+		}
 	}
-	return out
+	return blocks, generic
 }
 
 // readContent reads the request messages and response content from the GenAI
 // conventions, OpenInference's flattened messages, and OpenLLMetry's older
 // flattened prompt and completion attributes, most structured first.
-func (c *call) readContent(a attrs) {
-	if ms, ok := genAIMessages(a.str("gen_ai.input.messages")); ok {
-		c.messages = []analytics.Message{}
-		for _, m := range ms {
-			c.messages = appendMessage(c.messages, m.Role, partsBlocks(m.Parts))
+func (c *call) readContent(a *attrs) {
+	if in, out := a.str(genAIInputMessages), a.str(genAIOutputMessages); in != "" || out != "" {
+		p := getGenAIScratch()
+		if p.parse(in) {
+			c.messages = p.requestMessages()
 		}
-	}
-	if ms, ok := genAIMessages(a.str("gen_ai.output.messages")); ok {
-		blocks := []analytics.Block{}
-		for _, m := range ms {
-			if m.Role == "" || m.Role == "assistant" {
-				blocks = append(blocks, partsBlocks(m.Parts)...)
-			}
-			if m.FinishReason != "" {
-				c.reasons.generic = append(c.reasons.generic, m.FinishReason)
-			}
+		if p.parse(out) {
+			c.content, c.reasons.generic = p.responseContent(c.reasons.generic)
+			c.hasContent = true
 		}
-		c.content, c.hasContent = blocks, true
+		p.release()
 	}
-	if c.messages == nil {
+	if c.messages == nil && a.hasPrefix(prefixLLMInputMessages) {
 		c.messages = flatMessages(a.m, "llm.input_messages.", oiMessage)
 	}
-	if !c.hasContent {
+	if !c.hasContent && a.hasPrefix(prefixLLMOutputMessages) {
 		if ms := flatMessages(a.m, "llm.output_messages.", oiMessage); ms != nil {
 			c.content, c.hasContent = assistantBlocks(ms), true
 		}
 	}
-	if c.messages == nil {
+	if c.messages == nil && a.hasPrefix(prefixGenAIPrompt) {
 		c.messages = flatMessages(a.m, "gen_ai.prompt.", oldMessage)
 	}
-	if !c.hasContent {
+	if !c.hasContent && a.hasPrefix(prefixGenAICompletion) {
 		if ms := flatMessages(a.m, "gen_ai.completion.", oldMessage); ms != nil {
 			c.content, c.hasContent = assistantBlocks(ms), true
 		}

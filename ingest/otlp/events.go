@@ -88,13 +88,14 @@ func (g *eventGroup) call(res resource, scope string, now time.Time) *call {
 		return nil
 	}
 	lr := *g.choice
-	a := attrs{lr.Attributes()}
-	provider := firstNonEmpty(a.str("gen_ai.provider.name"), a.str("gen_ai.system"))
-	model := firstNonEmpty(a.str("gen_ai.response.model"), a.str("gen_ai.request.model"))
-	if !isClaude(provider, model, scope, false, false, a) {
+	var a attrs
+	a.index(lr.Attributes())
+	provider := firstNonEmpty(a.str(genAIProviderName), a.str(genAISystem))
+	model := firstNonEmpty(a.str(genAIResponseModel), a.str(genAIRequestModel))
+	if !isClaude(provider, model, scope, false, false, &a) {
 		return nil
 	}
-	c := &call{app: res.app, env: res.env, model: model, messageID: a.str("gen_ai.response.id")}
+	c := &call{app: res.app, env: res.env, model: model, messageID: a.str(genAIResponseID)}
 	c.messages = g.messages
 	c.readChoice(bodyMap(lr.Body()))
 	c.setLogContext(lr, now)

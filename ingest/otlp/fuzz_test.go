@@ -2,6 +2,8 @@ package otlp
 
 import (
 	"os"
+	"reflect"
+	"slices"
 	"testing"
 
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
@@ -65,4 +67,47 @@ func BenchmarkTracesProto(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(spans)*float64(b.N)/b.Elapsed().Seconds(), "spans/s")
+}
+
+// FuzzGenAIMessages checks that the fast reader of gen_ai.input.messages and
+// gen_ai.output.messages gives what encoding/json gives, for any attribute.
+func FuzzGenAIMessages(f *testing.F) {
+	f.Add(`[{"role":"user","parts":[{"type":"text","content":"Hi \u00e9\ud83d\ude00"}]},{"role":"assistant","parts":[{"type":"tool_call","name":"f","id":"t1","arguments":{"a":1}}]},` +
+		`{"role":"tool","parts":[{"type":"tool_call_response","response":{"ok":true}}]}]`)
+	f.Add(`[{"role":"assistant","parts":[{"type":"text","content":"x"},null],"finish_reason":"stop"},null]`)
+	f.Add(`[{"Role":"user","role":"tool","PARTS":[{"Type":"text","content":7,"result":"\ud800"}]}]`)
+	f.Add(" [ {\"role\":null,\"parts\":null} ] \n")
+	f.Add(`[{"role":"user","parts":[{"type":"text","content":"a\"b\\c\/d\n"}]}] x`)
+	f.Fuzz(func(t *testing.T, s string) {
+		type view struct {
+			OK    bool
+			Msgs  []genAIMessage
+			Parts []genAIPart
+			Texts []string
+		}
+		read := func(fast bool) (v view) {
+			p := getGenAIScratch()
+			defer p.release()
+			if fast {
+				v.OK = p.parse(s)
+			} else {
+				p.reset()
+				p.validated = false
+				v.OK = p.parseSlow(s)
+			}
+			v.Msgs, v.Parts = slices.Clone(p.msgs), slices.Clone(p.parts)
+			for _, pt := range p.parts {
+				v.Texts = append(v.Texts, p.rawText(pt.content), p.rawText(pt.response), p.rawText(pt.result))
+			}
+			return v
+		}
+		fast, slow := read(true), read(false)
+		if !slow.OK {
+			slow = view{} // what parse leaves on failure is not read
+			fast = view{OK: fast.OK}
+		}
+		if !reflect.DeepEqual(fast, slow) {
+			t.Errorf("fast reader gives\n%+v\nencoding/json gives\n%+v", fast, slow)
+		}
+	})
 }

@@ -7,6 +7,7 @@ package otlp
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -48,9 +49,12 @@ func Traces(td ptrace.Traces, now time.Time) (recs []*analytics.Record, rejected
 		}
 	}
 	calls = mergeNested(calls)
-	recs = make([]*analytics.Record, 0, len(calls))
-	for _, c := range calls {
-		recs = append(recs, c.record(now))
+	// One allocation for the batch's records: they are stored together.
+	slab := make([]analytics.Record, len(calls))
+	recs = make([]*analytics.Record, len(calls))
+	for i, c := range calls {
+		c.recordInto(&slab[i], now)
+		recs[i] = &slab[i]
 	}
 	if rejected > 0 {
 		rejectMsg = fmt.Sprintf("%d GenAI span(s) rejected: trace_id and span_id are required", rejected)
@@ -142,16 +146,20 @@ func readResource(m pcommon.Map) resource {
 // When an outer span has several inner ones (SDK retries), the last to end
 // gets its facts and the others stand alone.
 func mergeNested(calls []*call) []*call {
-	byID := make(map[string]*call, len(calls))
+	if !slices.ContainsFunc(calls, func(c *call) bool { return c.parentID != "" && !c.agent }) {
+		return calls // nothing to merge: spare the index
+	}
+	type spanKey struct{ trace, span string }
+	byID := make(map[spanKey]*call, len(calls))
 	for _, c := range calls {
-		byID[c.traceID+"/"+c.spanID] = c
+		byID[spanKey{c.traceID, c.spanID}] = c
 	}
 	inner := map[*call][]*call{}
 	for _, c := range calls {
 		if c.parentID == "" || c.agent {
 			continue
 		}
-		if p := byID[c.traceID+"/"+c.parentID]; p != nil && !p.agent {
+		if p := byID[spanKey{c.traceID, c.parentID}]; p != nil && !p.agent {
 			inner[p] = append(inner[p], c)
 		}
 	}

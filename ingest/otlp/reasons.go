@@ -20,17 +20,19 @@ type reasons struct {
 }
 
 // readReasons collects stop reasons from every convention, most faithful first.
-func (c *call) readReasons(a attrs) {
-	for _, k := range []string{"anthropic.message.stop_reason", "llm.finish_reason"} {
+func (c *call) readReasons(a *attrs) {
+	for _, k := range []attrKey{anthropicStopReason, llmFinishReason} {
 		if s := a.str(k); s != "" {
 			c.reasons.raw = append(c.reasons.raw, s)
 		}
 	}
 	// OpenLLMetry's older flattened attributes keep the raw value.
-	for _, s := range indexed(a.m, "gen_ai.completion.", ".finish_reason") {
-		c.reasons.raw = append(c.reasons.raw, s)
+	if a.hasPrefix(prefixGenAICompletion) {
+		for _, s := range indexed(a.m, "gen_ai.completion.", ".finish_reason") {
+			c.reasons.raw = append(c.reasons.raw, s)
+		}
 	}
-	if v, ok := a.m.Get("gen_ai.response.finish_reasons"); ok {
+	if v, ok := a.get(genAIResponseFinishReasons); ok {
 		c.reasons.generic = append(c.reasons.generic, stringList(v)...)
 	}
 	// gen_ai.output.messages is read with the content (readContent).
@@ -67,8 +69,7 @@ func indexed(m pcommon.Map, prefix, suffix string) []string {
 // its message (role, content, tool_calls), from a span event's attributes or
 // a log record's body.
 func (c *call) readChoice(m pcommon.Map) {
-	a := attrs{m}
-	if s := a.str("finish_reason"); s != "" {
+	if s := mapStr(m, "finish_reason"); s != "" {
 		c.reasons.generic = append(c.reasons.generic, s)
 	}
 	msg, ok := m.Get("message")
