@@ -20,6 +20,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -206,13 +207,14 @@ func (r *Receiver) serve(c echo.Context, handle func(body []byte, isJSON bool) (
 		return c.String(http.StatusUnsupportedMediaType, "unsupported content encoding "+enc+": use gzip or none")
 	}
 	body, err := r.readBody(req, enc == "gzip")
+	defer body.release()
 	if err != nil {
 		if analytics.ErrorCode(err) == analytics.EInvalid {
 			return writeStatus(c, ct, isJSON, err.Error())
 		}
 		return err
 	}
-	out, decodeErr, err := handle(body, isJSON)
+	out, decodeErr, err := handle(body.bytes(), isJSON)
 	if decodeErr != nil {
 		return writeStatus(c, ct, isJSON, "cannot decode the OTLP request: "+decodeErr.Error())
 	}
@@ -225,6 +227,13 @@ func (r *Receiver) serve(c echo.Context, handle func(body []byte, isJSON bool) (
 // mediaType reports whether a Content-Type is OTLP's JSON (true) or
 // protobuf (false), with or without parameters; ok is false for any other.
 func mediaType(h string) (isJSON, ok bool) {
+	// The exact types, as exporters send them, need no parsing.
+	switch h {
+	case ContentTypeJSON:
+		return true, true
+	case ContentTypeProtobuf:
+		return false, true
+	}
 	mt, _, err := mime.ParseMediaType(h)
 	if err != nil {
 		return false, false
@@ -238,37 +247,103 @@ func mediaType(h string) (isJSON, ok bool) {
 	return false, false
 }
 
+// body is a request body read into pooled buffers: a trace export is
+// megabytes, and pdata copies out all it keeps (strings and bytes alike), so
+// the buffers can serve the next request once the export is decoded.
+type body struct {
+	raw, inflated *bytes.Buffer // inflated is nil unless gzipped
+}
+
+// maxPooledBuffer is the largest buffer kept for reuse: rarer larger bodies
+// are left to the garbage collector rather than held.
+const maxPooledBuffer = DefaultMaxBodyBytes
+
+var (
+	bufferPool sync.Pool // *bytes.Buffer
+	gzipPool   sync.Pool // *gzip.Reader
+)
+
+func getBuffer() *bytes.Buffer {
+	if b, ok := bufferPool.Get().(*bytes.Buffer); ok {
+		return b
+	}
+	return new(bytes.Buffer)
+}
+
+func putBuffer(b *bytes.Buffer) {
+	if b == nil || b.Cap() > maxPooledBuffer {
+		return
+	}
+	b.Reset()
+	bufferPool.Put(b)
+}
+
+// bytes returns the body as decoded from gzip when it was gzipped.
+func (b body) bytes() []byte {
+	if b.inflated != nil {
+		return b.inflated.Bytes()
+	}
+	return b.raw.Bytes()
+}
+
+// release returns the buffers to the pool: the body must no longer be used.
+func (b body) release() {
+	putBuffer(b.raw)
+	putBuffer(b.inflated)
+}
+
 // readBody reads the body within MaxBodyBytes and, for gzip, decompresses it
 // within MaxDecompressedBytes, stopping as soon as a limit is passed so that
-// neither a large body nor a gzip bomb is held in memory.
-func (r *Receiver) readBody(req *http.Request, gz bool) ([]byte, error) {
+// neither a large body nor a gzip bomb is held in memory. The body returned
+// must be released, also with an error.
+func (r *Receiver) readBody(req *http.Request, gz bool) (body, error) {
+	var b body
 	limit := r.maxBody()
 	if req.ContentLength > limit {
-		return nil, analytics.Errorf(analytics.ETooLarge, "request body of %d bytes is over the limit of %d", req.ContentLength, limit)
+		return b, analytics.Errorf(analytics.ETooLarge, "request body of %d bytes is over the limit of %d", req.ContentLength, limit)
 	}
-	raw, err := io.ReadAll(io.LimitReader(req.Body, limit+1))
-	if err != nil {
-		return nil, analytics.Errorf(analytics.EInvalid, "cannot read the request body: %v", err)
+	b.raw = getBuffer()
+	if req.ContentLength > 0 {
+		// Room for the whole body and the final read that finds its end.
+		b.raw.Grow(int(req.ContentLength) + bytes.MinRead)
 	}
-	if int64(len(raw)) > limit {
-		return nil, analytics.Errorf(analytics.ETooLarge, "request body is over the limit of %d bytes", limit)
+	if _, err := b.raw.ReadFrom(io.LimitReader(req.Body, limit+1)); err != nil {
+		return b, analytics.Errorf(analytics.EInvalid, "cannot read the request body: %v", err)
+	}
+	if int64(b.raw.Len()) > limit {
+		return b, analytics.Errorf(analytics.ETooLarge, "request body is over the limit of %d bytes", limit)
 	}
 	if !gz {
-		return raw, nil
+		return b, nil
 	}
-	zr, err := gzip.NewReader(bytes.NewReader(raw))
+	zr, err := gzipReader(bytes.NewReader(b.raw.Bytes()))
 	if err != nil {
-		return nil, analytics.Errorf(analytics.EInvalid, "invalid gzip body: %v", err)
+		return b, analytics.Errorf(analytics.EInvalid, "invalid gzip body: %v", err)
 	}
+	defer gzipPool.Put(zr)
 	dlimit := r.maxDecompressed()
-	out, err := io.ReadAll(io.LimitReader(zr, dlimit+1))
-	if int64(len(out)) > dlimit {
-		return nil, analytics.Errorf(analytics.ETooLarge, "decompressed request body is over the limit of %d bytes", dlimit)
+	b.inflated = getBuffer()
+	_, err = b.inflated.ReadFrom(io.LimitReader(zr, dlimit+1))
+	if int64(b.inflated.Len()) > dlimit {
+		return b, analytics.Errorf(analytics.ETooLarge, "decompressed request body is over the limit of %d bytes", dlimit)
 	}
 	if err != nil {
-		return nil, analytics.Errorf(analytics.EInvalid, "invalid gzip body: %v", err)
+		return b, analytics.Errorf(analytics.EInvalid, "invalid gzip body: %v", err)
 	}
-	return out, nil
+	return b, nil
+}
+
+// gzipReader returns a pooled gzip reader reading from r: a reader's
+// decompression state is tens of KB, worth reusing. The caller puts it back.
+func gzipReader(r io.Reader) (*gzip.Reader, error) {
+	if zr, ok := gzipPool.Get().(*gzip.Reader); ok {
+		if err := zr.Reset(r); err != nil {
+			gzipPool.Put(zr)
+			return nil, err
+		}
+		return zr, nil
+	}
+	return gzip.NewReader(r)
 }
 
 // writeStatus answers 400 with a google.rpc.Status body in the request's
