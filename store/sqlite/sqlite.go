@@ -35,7 +35,7 @@ func Migrations() fs.FS {
 
 // Dialect is SQLite's: ? placeholders, and a limit of 32766 bind parameters
 // per statement (SQLITE_MAX_VARIABLE_NUMBER since 3.32).
-var Dialect = sqlstore.Dialect{Name: "sqlite", MaxParams: 32766}
+var Dialect = sqlstore.Dialect{Name: "sqlite", MaxParams: 32766, InsertRecords: "INSERT OR IGNORE INTO"}
 
 // DSN returns the modernc.org/sqlite data source name for the database file
 // at path. busy_timeout comes first so that the pragmas after it wait for a

@@ -21,6 +21,15 @@ type Dialect struct {
 	// MaxParams is the most bind parameters one statement may carry; batch
 	// statements are split to stay under it.
 	MaxParams int
+	// InsertRecords opens the statement that inserts records, "INSERT
+	// INTO" when empty. SQLite's is "INSERT OR IGNORE INTO": a multi-row
+	// INSERT that may abort on a constraint makes SQLite copy every page
+	// the statement changes to a statement journal (a temporary file) first,
+	// which under ingest wrote several times more than the WAL. OR IGNORE
+	// lets it abort on nothing, so it keeps no journal, and it ignores
+	// nothing in fact: the one unique conflict is ON CONFLICT's, and every
+	// NOT NULL column is bound a value.
+	InsertRecords string
 	// MigrationLock, when not empty, is run first in every migration
 	// transaction with MigrationLockKey as its one argument, so that
 	// processes migrating the same database at once take turns.

@@ -181,7 +181,8 @@ func valuesList(b *strings.Builder, rows, cols int) {
 
 func (s *Store) insertSQL(rows int) string {
 	var b strings.Builder
-	b.WriteString("INSERT INTO records (")
+	b.WriteString(cmp.Or(s.d.InsertRecords, "INSERT INTO"))
+	b.WriteString(" records (")
 	b.WriteString(strings.Join(insertCols, ", "))
 	b.WriteString(") VALUES ")
 	valuesList(&b, rows, len(insertCols))
