@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -27,6 +28,13 @@ type template struct {
 	body    []byte
 	marks   []int // offsets of the 4 bytes after "_"
 	records int
+
+	// times are the offsets of the span timestamps of an OTLP body
+	// (fixed64, little-endian nanoseconds), written at base: stamp moves
+	// them to the time it runs, as live spans carry, rather than send the
+	// same times again and again.
+	times []int
+	base  int64
 }
 
 func newTemplate(body []byte, records int) template {
@@ -56,7 +64,28 @@ func (t template) stamp(buf []byte, n uint64) []byte {
 	for _, off := range t.marks {
 		copy(buf[off:off+4], tag[:])
 	}
+	if len(t.times) > 0 {
+		shift := uint64(time.Now().UnixNano() - t.base)
+		for _, off := range t.times {
+			v := binary.LittleEndian.Uint64(buf[off:])
+			binary.LittleEndian.PutUint64(buf[off:], v+shift)
+		}
+	}
 	return buf
+}
+
+// spanTimeOffsets returns the offsets in body, an encoded OTLP export, of
+// the 8 bytes of every span start and end time in times: a byte that is
+// the tag of field 7 or 8 as fixed64 (0x39, 0x41) followed by one of them.
+func spanTimeOffsets(body []byte, times map[uint64]bool) []int {
+	var offs []int
+	for i := 0; i+9 <= len(body); i++ {
+		if (body[i] == 0x39 || body[i] == 0x41) && times[binary.LittleEndian.Uint64(body[i+1:])] {
+			offs = append(offs, i+1)
+			i += 8
+		}
+	}
+	return offs
 }
 
 // benchEnvelopes returns n envelopes of the demo's realistic mix (support
@@ -133,6 +162,7 @@ func otlpTemplates(recs []*analytics.Record, batch, count int) ([]template, erro
 	k := 0
 	rng := rand.New(rand.NewPCG(7, 7))
 	for range count {
+		times := map[uint64]bool{}
 		td := ptrace.NewTraces()
 		scopes := map[string]ptrace.SpanSlice{}
 		for range batch {
@@ -153,13 +183,21 @@ func otlpTemplates(recs []*analytics.Record, batch, count int) ([]template, erro
 				spans = ss.Spans()
 				scopes[key] = spans
 			}
-			genAISpan(spans.AppendEmpty(), r, rng, k)
+			sp := spans.AppendEmpty()
+			genAISpan(sp, r, rng, k)
+			times[uint64(sp.StartTimestamp())], times[uint64(sp.EndTimestamp())] = true, true
 		}
+		base := time.Now().UnixNano() // the spans ended by now
 		body, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, newTemplate(body, batch))
+		t := newTemplate(body, batch)
+		t.times, t.base = spanTimeOffsets(body, times), base
+		if len(t.times) != 2*batch {
+			return nil, fmt.Errorf("found %d span times in an export of %d spans", len(t.times), batch)
+		}
+		out = append(out, t)
 	}
 	return out, nil
 }
