@@ -52,3 +52,34 @@ func TestClassify(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkClassify classifies a mix like the demo's: answers, tool calls
+// after a conversation with tool results, an empty turn after text placed
+// after a tool_result, truncation, a refusal, a cut stream and an error.
+func BenchmarkClassify(b *testing.B) {
+	var msgs []Message
+	for i := range 6 {
+		msgs = append(msgs,
+			Message{Role: "user", Blocks: []Block{{Type: "tool_result", Text: "result"}, {Type: "text", Text: "go on"}}},
+			Message{Role: "assistant", Blocks: []Block{{Type: "text", Text: "Looking."}, {Type: "tool_use", Name: []string{"search", "fetch", "calc"}[i%3]}}})
+	}
+	req := &Request{MaxTokens: 1024, Messages: msgs}
+	recs := []Record{
+		{Kind: KindMessage, StopReason: StopEndTurn, Req: req, Content: []Block{{Type: "text", Text: "Here is the answer."}}, Usage: Usage{OutputTokens: 120}},
+		{Kind: KindMessage, StopReason: StopToolUse, Req: req, Content: []Block{{Type: "text", Text: "Let me check."}, {Type: "tool_use", Name: "search"}, {Type: "tool_use", Name: "fetch"}}},
+		{Kind: KindMessage, StopReason: StopEndTurn, Req: req, Usage: Usage{OutputTokens: 2}},
+		{Kind: KindMessage, StopReason: StopMaxTokens, Req: req, Content: []Block{{Type: "text", Text: "The summary is"}}},
+		{Kind: KindMessage, StopReason: StopRefusal, Req: req},
+		{Kind: KindMessage, Streamed: true, Req: req, Content: []Block{{Type: "text", Text: "Partial"}}},
+		{Kind: KindError, HTTPStatus: 529, ErrorType: "overloaded_error"},
+		{Kind: KindAgentResult, Subtype: "success", StopReason: StopEndTurn, NumTurns: 7},
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		r := recs[i%len(recs)]
+		Classify(&r)
+		i++
+	}
+	b.ReportMetric(float64(i)/b.Elapsed().Seconds(), "records/s")
+}
