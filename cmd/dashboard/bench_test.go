@@ -102,3 +102,28 @@ func TestOTLPTemplateTimes(t *testing.T) {
 		t.Errorf("the stamped body still holds the marker %q", idMarker)
 	}
 }
+
+// TestBenchQuickPostgres runs the quick bench against PostgreSQL: ingest and
+// the ceiling are measured there, and the table says reads are not.
+func TestBenchQuickPostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts servers and loads stores")
+	}
+	db := freshPostgres(t)
+	var out bytes.Buffer
+	if err := runBench(context.Background(), []string{"--quick", "--dir", t.TempDir(), "--db", db}, &out); err != nil {
+		t.Fatal(err)
+	}
+	table := out.String()
+	for _, row := range []string{
+		"PostgreSQL store",
+		"| native ingest (NDJSON over HTTP) |",
+		"| OTLP ingest (protobuf over HTTP) |",
+		"| store ceiling (direct Insert, same rows) |",
+		"| read latency | PostgreSQL | not measured |",
+	} {
+		if !strings.Contains(table, row) {
+			t.Errorf("the table has no %q:\n%s", row, table)
+		}
+	}
+}
