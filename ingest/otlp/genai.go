@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -181,26 +182,25 @@ var (
 	partFields    = []string{"type", "content", "name", "response", "result"}
 )
 
-// name reads an object member's name, or fails when it is escaped, or when
-// it is none of fields but encoding/json would match it to one of them
+// field reads an object member's name and returns its index in fields, or
+// -1 for a name that is none of them. It fails when the name is escaped, or
+// when it is none of fields but encoding/json would match it to one of them
 // (case-insensitively).
-func (r *fastReader) name(fields []string) (string, bool) {
+func (r *fastReader) field(fields []string) (int, bool) {
 	raw, ok := r.raw()
 	if !ok || strings.IndexByte(raw, '\\') >= 0 {
-		return "", false
+		return 0, false
 	}
 	name := raw[1 : len(raw)-1]
-	for _, f := range fields {
-		if name == f {
-			return name, true
-		}
+	if i := slices.Index(fields, name); i >= 0 {
+		return i, true
 	}
 	for _, f := range fields {
 		if strings.EqualFold(name, f) {
-			return "", false
+			return 0, false
 		}
 	}
-	return name, true
+	return -1, true
 }
 
 // raw reads the next value and returns it as it is written in s.
@@ -231,64 +231,54 @@ func (r *fastReader) str(dst *string) bool {
 	return false
 }
 
-// beginObject reads '{'. The caller has peeked it.
-func (r *fastReader) beginObject() bool {
-	_, err := r.dec.ReadToken()
-	return err == nil
-}
-
-// next reports whether the object being read has another member, reading
-// its end when it has none.
-func (r *fastReader) next() (more, ok bool) {
-	switch r.dec.PeekKind() {
-	case '}':
-		_, err := r.dec.ReadToken()
-		return false, err == nil
-	case '"':
-		return true, true
-	}
-	return false, false
-}
-
-func (r *fastReader) message() bool {
-	if !r.beginObject() {
+// object reads an object: member reads the value of each member named in
+// fields, given the name's index, and the others are skipped. It fails on a
+// name given twice: encoding/json would keep the last, which the fast
+// reader leaves to it.
+func (r *fastReader) object(fields []string, member func(i int) bool) bool {
+	if _, err := r.dec.ReadToken(); err != nil { // the '{', peeked
 		return false
 	}
-	m := genAIMessage{partsStart: len(r.p.parts)}
-	var seen [3]bool
+	var seen uint64
 	for {
-		more, ok := r.next()
-		if !ok {
-			return false
-		}
-		if !more {
-			break
-		}
-		name, ok := r.name(messageFields)
-		if !ok {
-			return false
-		}
-		switch name {
-		case "role":
-			if seen[0] || !r.str(&m.role) {
-				return false
-			}
-			seen[0] = true
-		case "finish_reason":
-			if seen[2] || !r.str(&m.finishReason) {
-				return false
-			}
-			seen[2] = true
-		case "parts":
-			if seen[1] || !r.parts() {
-				return false
-			}
-			seen[1] = true
+		switch r.dec.PeekKind() {
+		case '}':
+			_, err := r.dec.ReadToken()
+			return err == nil
+		case '"':
 		default:
+			return false
+		}
+		i, ok := r.field(fields)
+		switch {
+		case !ok:
+			return false
+		case i < 0:
 			if r.dec.SkipValue() != nil {
 				return false
 			}
+		case seen&(1<<i) != 0 || !member(i):
+			return false
+		default:
+			seen |= 1 << i
 		}
+	}
+}
+
+func (r *fastReader) message() bool {
+	m := genAIMessage{partsStart: len(r.p.parts)}
+	ok := r.object(messageFields, func(i int) bool {
+		switch messageFields[i] {
+		case "role":
+			return r.str(&m.role)
+		case "parts":
+			return r.parts()
+		default: // finish_reason
+			return r.str(&m.finishReason)
+		}
+	})
+	if !ok {
+		return false
 	}
 	m.partsEnd = len(r.p.parts)
 	r.p.msgs = append(r.p.msgs, m)
@@ -329,58 +319,24 @@ func (r *fastReader) parts() bool {
 }
 
 func (r *fastReader) part() bool {
-	if !r.beginObject() {
-		return false
-	}
 	var pt genAIPart
-	var seen [5]bool
-	for {
-		more, ok := r.next()
-		if !ok {
-			return false
-		}
-		if !more {
-			break
-		}
-		name, ok := r.name(partFields)
-		if !ok {
-			return false
-		}
-		var dst *string
-		i := -1
-		switch name {
+	ok := r.object(partFields, func(i int) (ok bool) {
+		switch partFields[i] {
 		case "type":
-			i, dst = 0, &pt.typ
+			return r.str(&pt.typ)
 		case "name":
-			i, dst = 2, &pt.name
+			return r.str(&pt.name)
 		case "content":
-			i, dst = 1, &pt.content
+			pt.content, ok = r.raw()
 		case "response":
-			i, dst = 3, &pt.response
-		case "result":
-			i, dst = 4, &pt.result
+			pt.response, ok = r.raw()
+		default: // result
+			pt.result, ok = r.raw()
 		}
-		switch {
-		case i < 0:
-			if r.dec.SkipValue() != nil {
-				return false
-			}
-			continue
-		case seen[i]:
-			return false
-		}
-		seen[i] = true
-		if i == 0 || i == 2 {
-			if !r.str(dst) {
-				return false
-			}
-			continue
-		}
-		raw, ok := r.raw()
-		if !ok {
-			return false
-		}
-		*dst = raw
+		return ok
+	})
+	if !ok {
+		return false
 	}
 	r.p.parts = append(r.p.parts, pt)
 	return true
