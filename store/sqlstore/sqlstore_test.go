@@ -323,4 +323,33 @@ func TestJSONColumns(t *testing.T) {
 	for i, r := range reqs {
 		check(fmt.Sprintf("request %d", i), string(appendRequest(nil, r)), want(r))
 	}
+	// A request with every field of every type set, so that a field added
+	// to analytics.Request, Message or Block and not to appendRequest fails.
+	full := &analytics.Request{}
+	fillAll(reflect.ValueOf(full).Elem())
+	check("every field", string(appendRequest(nil, full)), want(full))
+}
+
+// fillAll sets every field of v, recursively, to a value that is not zero.
+func fillAll(v reflect.Value) {
+	switch v.Kind() {
+	case reflect.Struct:
+		for i := range v.NumField() {
+			fillAll(v.Field(i))
+		}
+	case reflect.String:
+		v.SetString("s")
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		v.SetInt(7)
+	case reflect.Bool:
+		v.SetBool(true)
+	case reflect.Slice:
+		v.Set(reflect.MakeSlice(v.Type(), 1, 1))
+		fillAll(v.Index(0))
+	case reflect.Pointer:
+		v.Set(reflect.New(v.Type().Elem()))
+		fillAll(v.Elem())
+	default:
+		panic("fillAll: no value for " + v.Type().String())
+	}
 }
