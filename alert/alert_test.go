@@ -170,8 +170,8 @@ func baseline(t *testing.T, s store.Store, now time.Time) {
 	insert(t, s, recs)
 }
 
-func addChannel(t *testing.T, s store.AlertStore, url, secret string) store.AlertChannel {
-	c, err := s.CreateAlertChannel(ctx, store.AlertChannel{Name: url, Kind: store.ChannelWebhook, URL: url, Secret: secret, Enabled: true})
+func addChannel(t *testing.T, s alert.Store, url, secret string) alert.Channel {
+	c, err := s.CreateAlertChannel(ctx, alert.Channel{Name: url, Kind: alert.ChannelWebhook, URL: url, Secret: secret, Enabled: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,7 +242,7 @@ func TestSpikeFiresOnceAndResolvesOnce(t *testing.T) {
 		t.Fatalf("states: %+v", states)
 	}
 	for _, st := range states {
-		if st.Status != analytics.StatusFiring {
+		if st.Status != alert.StatusFiring {
 			t.Fatalf("after the restart the rule is %s", st.Status)
 		}
 	}
@@ -257,8 +257,8 @@ func TestSpikeFiresOnceAndResolvesOnce(t *testing.T) {
 	if len(ps) != 2 || ps[1].Status != "resolved" || ps[1].ResolvedAt == nil || ps[1].EventID != ps[0].EventID {
 		t.Fatalf("after the calm: %+v", ps)
 	}
-	evs, err := svc.st.ListAlertEvents(ctx, store.AlertEventFilter{})
-	if err != nil || len(evs) != 1 || evs[0].Status != analytics.StatusResolved {
+	evs, err := svc.st.ListAlertEvents(ctx, alert.EventFilter{})
+	if err != nil || len(evs) != 1 || evs[0].Status != alert.StatusResolved {
 		t.Errorf("events = %+v, %v", evs, err)
 	}
 }
@@ -299,7 +299,7 @@ func TestRetries(t *testing.T) {
 		t.Fatalf("received %+v", ps)
 	}
 	ds, _ := svc.st.ListAlertDeliveries(ctx, 0, 10)
-	if len(ds) != 1 || ds[0].State != store.DeliverySent || ds[0].Attempts != 3 {
+	if len(ds) != 1 || ds[0].State != alert.DeliverySent || ds[0].Attempts != 3 {
 		t.Errorf("delivery: %+v", ds)
 	}
 	// Nothing left to send.
@@ -326,7 +326,7 @@ func TestGivesUp(t *testing.T) {
 		svc.tick(t)
 	}
 	ds, _ := svc.st.ListAlertDeliveries(ctx, 0, 10)
-	if len(ds) != 1 || ds[0].State != store.DeliveryFailed || ds[0].Attempts != 3 || ds[0].LastError != "HTTP 503" {
+	if len(ds) != 1 || ds[0].State != alert.DeliveryFailed || ds[0].Attempts != 3 || ds[0].LastError != "HTTP 503" {
 		t.Errorf("delivery: %+v", ds)
 	}
 }
@@ -362,7 +362,7 @@ func TestStationaryTrafficFiresNothing(t *testing.T) {
 	if ps := h.payloads(t); len(ps) != 0 {
 		t.Errorf("stationary traffic sent %+v", ps)
 	}
-	if evs, _ := svc.st.ListAlertEvents(ctx, store.AlertEventFilter{}); len(evs) != 0 {
+	if evs, _ := svc.st.ListAlertEvents(ctx, alert.EventFilter{}); len(evs) != 0 {
 		t.Errorf("stationary traffic fired %+v", evs)
 	}
 }
@@ -417,14 +417,14 @@ func TestSignature(t *testing.T) {
 
 // A Slack channel gets an incoming-webhook message: text and blocks.
 func TestSlackPayload(t *testing.T) {
-	ev := store.AlertEvent{
+	ev := alert.Event{
 		ID: 7, RuleID: 1, RuleName: "Refusals <prod>", Metric: analytics.MetricRefusal,
-		Scope: analytics.Scope{App: "support"}, Condition: analytics.ConditionSpike, Window: 15 * time.Minute,
-		FiredAt: t0, ResolvedAt: t0.Add(time.Hour), Status: analytics.StatusResolved,
+		Scope: analytics.Scope{App: "support"}, Condition: alert.ConditionSpike, Window: 15 * time.Minute,
+		FiredAt: t0, ResolvedAt: t0.Add(time.Hour), Status: alert.StatusResolved,
 		Observed: analytics.NewRate("refusal", analytics.Tally{K: 30, N: 100}),
 		Baseline: analytics.NewRate("refusal", analytics.Tally{K: 2, N: 1000}),
 	}
-	body, err := alert.Body(store.ChannelSlack, alert.NewPayload(ev, "resolved", "http://x"))
+	body, err := alert.Body(alert.ChannelSlack, alert.NewPayload(ev, "resolved", "http://x"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -457,10 +457,10 @@ func TestSlackPayload(t *testing.T) {
 	if ctxb.Type != "context" || len(ctxb.Elements) != 1 || !strings.Contains(ctxb.Elements[0].Text, "<http://x/responses?") {
 		t.Errorf("context: %+v", ctxb)
 	}
-	if k := store.ChannelKindOf("https://hooks.slack.com/services/T0/B0/x"); k != store.ChannelSlack {
+	if k := alert.ChannelKindOf("https://hooks.slack.com/services/T0/B0/x"); k != alert.ChannelSlack {
 		t.Errorf("slack URL kind %q", k)
 	}
-	if k := store.ChannelKindOf("https://example.com/hook"); k != store.ChannelWebhook {
+	if k := alert.ChannelKindOf("https://example.com/hook"); k != alert.ChannelWebhook {
 		t.Errorf("generic URL kind %q", k)
 	}
 }
@@ -482,7 +482,7 @@ func TestSilenced(t *testing.T) {
 	insert(t, svc.st, traffic(clk.Now(), 40, 20))
 	clk.Add(30 * time.Second)
 	svc.tick(t)
-	evs, _ := svc.st.ListAlertEvents(ctx, store.AlertEventFilter{})
+	evs, _ := svc.st.ListAlertEvents(ctx, alert.EventFilter{})
 	if len(evs) != 1 || !evs[0].Silenced {
 		t.Fatalf("events: %+v", evs)
 	}

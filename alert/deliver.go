@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/stopscope/stopscope/analytics"
-	"github.com/stopscope/stopscope/store"
 )
 
 // Delivery defaults.
@@ -30,7 +29,7 @@ const (
 // on its own goroutine, so that a slow or failing channel never holds up
 // evaluation or ingest; deliveries due together are sent concurrently.
 type Deliverer struct {
-	Store store.AlertStore
+	Store Store
 	// Client posts the notifications; http.DefaultClient when nil.
 	Client *http.Client
 	// Now is the clock; time.Now when nil.
@@ -135,23 +134,23 @@ func (d *Deliverer) Tick(ctx context.Context) (int, error) {
 
 // SendTest queues a test notification to channel id and makes its first
 // attempt at once; failures are retried like any delivery.
-func (d *Deliverer) SendTest(ctx context.Context, id int64) (store.AlertAttempt, error) {
+func (d *Deliverer) SendTest(ctx context.Context, id int64) (Attempt, error) {
 	ch, err := d.Store.GetAlertChannel(ctx, id)
 	if err != nil {
-		return store.AlertAttempt{}, err
+		return Attempt{}, err
 	}
-	del, err := d.Store.EnqueueAlertDelivery(ctx, store.AlertDelivery{ChannelID: ch.ID, Status: "test", Created: d.now()})
+	del, err := d.Store.EnqueueAlertDelivery(ctx, Delivery{ChannelID: ch.ID, Status: "test", Created: d.now()})
 	if err != nil {
-		return store.AlertAttempt{}, err
+		return Attempt{}, err
 	}
 	return d.attempt(ctx, del)
 }
 
 // attempt makes one attempt at a delivery and records it.
-func (d *Deliverer) attempt(ctx context.Context, del store.AlertDelivery) (store.AlertAttempt, error) {
+func (d *Deliverer) attempt(ctx context.Context, del Delivery) (Attempt, error) {
 	n := del.Attempts + 1
-	a := store.AlertAttempt{DeliveryID: del.ID, ChannelID: del.ChannelID, N: n, At: d.now(), Status: del.Status}
-	state, next := store.DeliveryFailed, time.Time{}
+	a := Attempt{DeliveryID: del.ID, ChannelID: del.ChannelID, N: n, At: d.now(), Status: del.Status}
+	state, next := DeliveryFailed, time.Time{}
 	ch, err := d.Store.GetAlertChannel(ctx, del.ChannelID)
 	switch {
 	case err != nil:
@@ -166,9 +165,9 @@ func (d *Deliverer) attempt(ctx context.Context, del store.AlertDelivery) (store
 		}
 		switch {
 		case ok:
-			state = store.DeliverySent
+			state = DeliverySent
 		case n < orDefault(d.MaxAttempts, DefaultMaxAttempts):
-			state, next = store.DeliveryPending, a.At.Add(d.backoff(n))
+			state, next = DeliveryPending, a.At.Add(d.backoff(n))
 		}
 	}
 	d.logger().Info("alert delivery attempt", "delivery", del.ID, "channel", del.ChannelID, "status", del.Status,
@@ -178,7 +177,7 @@ func (d *Deliverer) attempt(ctx context.Context, del store.AlertDelivery) (store
 
 // post sends one attempt and fills a with its answer; ok is a 2xx answer.
 // err is set only when the notification could not even be built.
-func (d *Deliverer) post(ctx context.Context, ch store.AlertChannel, del store.AlertDelivery, a *store.AlertAttempt) (ok bool, err error) {
+func (d *Deliverer) post(ctx context.Context, ch Channel, del Delivery, a *Attempt) (ok bool, err error) {
 	ev := TestEvent(a.At)
 	if del.EventID != 0 {
 		if ev, err = d.Store.GetAlertEvent(ctx, del.EventID); err != nil {

@@ -1,8 +1,11 @@
 // Package alert runs stopscope's alerting: an Evaluator that moves every
 // rule through ok → pending → firing → resolved on a fixed interval,
 // keeping state, events and an outbox of notifications in the store, and a
-// Deliverer that sends the outbox to webhook channels with retries. The
-// pure parts (rules, the state machine) live in analytics.
+// Deliverer that sends the outbox to webhook channels with retries. It
+// also defines alerting's domain: rules and their pure state machine
+// (Rule, Step), the state, events, channels and deliveries they produce,
+// and Store, the interface that keeps them (package store/sqlstore
+// implements it).
 package alert
 
 import (
@@ -15,11 +18,11 @@ import (
 	"github.com/stopscope/stopscope/store"
 )
 
-// Store is what alerting needs of a store: the rollups and the alert
-// tables. The SQL stores implement it.
-type Store interface {
+// EvaluatorStore is what the evaluator needs of a store: the rollups and
+// the alert tables. The SQL stores implement it.
+type EvaluatorStore interface {
 	Aggregate(ctx context.Context, q store.Query) ([]analytics.Group, error)
-	store.AlertStore
+	Store
 }
 
 // DefaultInterval is how often the evaluator runs by default.
@@ -28,7 +31,7 @@ const DefaultInterval = 30 * time.Second
 // Evaluator evaluates every enabled rule on each tick. Set the fields, then
 // call Run, or Tick directly.
 type Evaluator struct {
-	Store Store
+	Store EvaluatorStore
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 	// Interval is the time between ticks in Run; DefaultInterval when zero.
@@ -116,7 +119,7 @@ func (e *Evaluator) Tick(ctx context.Context) error {
 
 // Observe measures a rule's metric at now: over [now-Window, now) and, for
 // spikes, over the Baseline before that.
-func Observe(ctx context.Context, st Store, r analytics.Rule, now time.Time) (analytics.Observation, error) {
+func Observe(ctx context.Context, st EvaluatorStore, r Rule, now time.Time) (Observation, error) {
 	metric := r.Metric
 	if m, ok := metric.Counted(); ok {
 		metric = m
@@ -134,13 +137,13 @@ func Observe(ctx context.Context, st Store, r analytics.Rule, now time.Time) (an
 		}
 		return metric.Tally(groups), nil
 	}
-	var obs analytics.Observation
+	var obs Observation
 	var err error
 	start := now.Add(-r.Window)
 	if obs.Recent, err = tally(start, now); err != nil {
 		return obs, err
 	}
-	if r.Condition == analytics.ConditionSpike && r.Baseline > 0 {
+	if r.Condition == ConditionSpike && r.Baseline > 0 {
 		if obs.Baseline, err = tally(start.Add(-r.Baseline), start); err != nil {
 			return obs, err
 		}
@@ -150,27 +153,27 @@ func Observe(ctx context.Context, st Store, r analytics.Rule, now time.Time) (an
 
 // evaluate steps one rule and writes the outcome; it reports whether it
 // queued notifications.
-func (e *Evaluator) evaluate(ctx context.Context, r analytics.Rule, prev analytics.State, now time.Time) (bool, error) {
+func (e *Evaluator) evaluate(ctx context.Context, r Rule, prev State, now time.Time) (bool, error) {
 	obs, err := Observe(ctx, e.Store, r, now)
 	if err != nil {
 		return false, err
 	}
-	next, tr := analytics.Step(r, prev, obs, now)
-	u := store.AlertUpdate{State: next}
+	next, tr := Step(r, prev, obs, now)
+	u := Update{State: next}
 	if tr != nil {
 		e.logger().Info("alert transition", "rule", r.ID, "name", r.Name, "from", tr.From, "to", tr.To, "reason", tr.Reason)
 	}
 	switch {
 	case tr == nil:
-	case tr.To == analytics.StatusFiring:
+	case tr.To == StatusFiring:
 		silenced := r.Silenced(now)
-		u.Fire = &store.AlertEvent{
+		u.Fire = &Event{
 			RuleID: r.ID, RuleName: r.Name, Metric: r.Metric, Scope: r.Scope, Condition: r.Condition,
 			Threshold: r.Threshold, Window: r.Window, FiredAt: now,
 			Observed: tr.Observed, Baseline: tr.Baseline, Reason: tr.Reason, Silenced: silenced,
 		}
 		u.Notify = !silenced
-	case tr.To == analytics.StatusResolved:
+	case tr.To == StatusResolved:
 		u.Resolve = now
 		// The resolution of a firing that was sent is sent too, silence or
 		// not: the people paged want to know it is over.

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/stopscope/stopscope/analytics"
-	"github.com/stopscope/stopscope/store"
 )
 
 // PayloadVersion is the version of the generic JSON payload. It changes
@@ -33,20 +32,20 @@ const (
 type Payload struct {
 	Version int `json:"version"`
 	// Status is firing, resolved, or test.
-	Status     string              `json:"status"`
-	Rule       PayloadRule         `json:"rule"`
-	Scope      analytics.Scope     `json:"scope"`
-	Metric     analytics.Metric    `json:"metric"`
-	Condition  analytics.Condition `json:"condition"`
-	Threshold  float64             `json:"threshold"`
-	Observed   analytics.Rate      `json:"observed"`
-	Baseline   analytics.Rate      `json:"baseline"`
-	Window     string              `json:"window"`
-	FiredAt    time.Time           `json:"fired_at"`
-	ResolvedAt *time.Time          `json:"resolved_at"`
-	Reason     string              `json:"reason"`
-	EventID    int64               `json:"event_id,omitempty"`
-	Links      PayloadLinks        `json:"links"`
+	Status     string           `json:"status"`
+	Rule       PayloadRule      `json:"rule"`
+	Scope      analytics.Scope  `json:"scope"`
+	Metric     analytics.Metric `json:"metric"`
+	Condition  Condition        `json:"condition"`
+	Threshold  float64          `json:"threshold"`
+	Observed   analytics.Rate   `json:"observed"`
+	Baseline   analytics.Rate   `json:"baseline"`
+	Window     string           `json:"window"`
+	FiredAt    time.Time        `json:"fired_at"`
+	ResolvedAt *time.Time       `json:"resolved_at"`
+	Reason     string           `json:"reason"`
+	EventID    int64            `json:"event_id,omitempty"`
+	Links      PayloadLinks     `json:"links"`
 }
 
 // PayloadRule names the rule that fired.
@@ -65,7 +64,7 @@ type PayloadLinks struct {
 
 // NewPayload builds the generic payload of an event's transition (status
 // firing or resolved), with links under baseURL.
-func NewPayload(ev store.AlertEvent, status, baseURL string) Payload {
+func NewPayload(ev Event, status, baseURL string) Payload {
 	p := Payload{
 		Version: PayloadVersion, Status: status,
 		Rule:  PayloadRule{ID: ev.RuleID, Name: ev.RuleName},
@@ -77,7 +76,7 @@ func NewPayload(ev store.AlertEvent, status, baseURL string) Payload {
 			Records: strings.TrimRight(baseURL, "/") + RecordsLink(ev),
 		},
 	}
-	if status == string(analytics.StatusResolved) && !ev.ResolvedAt.IsZero() {
+	if status == string(StatusResolved) && !ev.ResolvedAt.IsZero() {
 		t := ev.ResolvedAt.UTC()
 		p.ResolvedAt = &t
 	}
@@ -85,11 +84,11 @@ func NewPayload(ev store.AlertEvent, status, baseURL string) Payload {
 }
 
 // TestEvent is the made-up event a test notification describes.
-func TestEvent(now time.Time) store.AlertEvent {
-	r := analytics.DefaultRule()
-	return store.AlertEvent{
+func TestEvent(now time.Time) Event {
+	r := DefaultRule()
+	return Event{
 		RuleName: "Test notification from stopscope", Metric: r.Metric, Condition: r.Condition,
-		Threshold: r.Threshold, Window: r.Window, FiredAt: now, Status: analytics.StatusFiring,
+		Threshold: r.Threshold, Window: r.Window, FiredAt: now, Status: StatusFiring,
 		Reason: "this is a test: nothing is wrong",
 	}
 }
@@ -98,7 +97,7 @@ func TestEvent(now time.Time) store.AlertEvent {
 // event: its scope, its window (from a window before it fired to when it
 // resolved, or now if it has not), and the metric's flag, kind or stop
 // reason.
-func RecordsLink(ev store.AlertEvent) string {
+func RecordsLink(ev Event) string {
 	q := url.Values{}
 	end := ev.ResolvedAt
 	if end.IsZero() {
@@ -161,9 +160,9 @@ func slackEscape(s string) string {
 func SlackPayload(p Payload) ([]byte, error) {
 	var head string
 	switch p.Status {
-	case string(analytics.StatusFiring):
+	case string(StatusFiring):
 		head = ":rotating_light: FIRING"
-	case string(analytics.StatusResolved):
+	case string(StatusResolved):
 		head = ":white_check_mark: RESOLVED"
 	default:
 		head = ":bell: TEST"
@@ -177,7 +176,7 @@ func SlackPayload(p Payload) ([]byte, error) {
 	text := fmt.Sprintf("%s: %s, %s on %s", head, p.Rule.Name, p.Metric, p.Scope)
 	detail := fmt.Sprintf("*%s* %s\n*%s* on `%s` over %s: %s", head, slackEscape(p.Rule.Name),
 		slackEscape(string(p.Metric)), slackEscape(p.Scope.String()), p.Window, value(p.Observed))
-	if p.Condition == analytics.ConditionSpike {
+	if p.Condition == ConditionSpike {
 		detail += fmt.Sprintf(" vs %s baseline", value(p.Baseline))
 	}
 	if p.Reason != "" {
@@ -198,8 +197,8 @@ func SlackPayload(p Payload) ([]byte, error) {
 }
 
 // Body returns what a channel of kind is sent for p.
-func Body(kind store.ChannelKind, p Payload) ([]byte, error) {
-	if kind == store.ChannelSlack {
+func Body(kind ChannelKind, p Payload) ([]byte, error) {
+	if kind == ChannelSlack {
 		return SlackPayload(p)
 	}
 	return json.Marshal(p)

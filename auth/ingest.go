@@ -10,7 +10,6 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/stopscope/stopscope/analytics"
-	"github.com/stopscope/stopscope/store"
 )
 
 // Ingest checks the keys of ingest requests. A key is required when
@@ -20,7 +19,7 @@ import (
 // required or not. Every check reads the store, so a revoked key is
 // refused at once.
 type Ingest struct {
-	Store store.AuthStore
+	Store Store
 	// Always makes a key required even while none exists.
 	Always bool
 }

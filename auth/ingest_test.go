@@ -13,11 +13,10 @@ import (
 
 	"github.com/stopscope/stopscope/analytics"
 	"github.com/stopscope/stopscope/auth"
-	"github.com/stopscope/stopscope/store"
 	"github.com/stopscope/stopscope/store/sqlite"
 )
 
-func openStore(t *testing.T) store.AuthStore {
+func openStore(t *testing.T) auth.Store {
 	t.Helper()
 	s, err := sqlite.Open(filepath.Join(t.TempDir(), "s.db"))
 	if err != nil {
@@ -27,13 +26,13 @@ func openStore(t *testing.T) store.AuthStore {
 	return s
 }
 
-func addKey(t *testing.T, as store.AuthStore, app string) (string, store.APIKey) {
+func addKey(t *testing.T, as auth.Store, app string) (string, auth.APIKey) {
 	t.Helper()
 	key, hash, prefix, err := auth.NewKey()
 	if err != nil {
 		t.Fatal(err)
 	}
-	k, err := as.CreateAPIKey(context.Background(), store.APIKey{Name: app, App: app, Prefix: prefix, Hash: hash, Created: time.Now()})
+	k, err := as.CreateAPIKey(context.Background(), auth.APIKey{Name: app, App: app, Prefix: prefix, Hash: hash, Created: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,26 +10,25 @@ import (
 
 	"github.com/stopscope/stopscope/alert"
 	"github.com/stopscope/stopscope/analytics"
-	"github.com/stopscope/stopscope/store"
 )
 
 // alertsData is what the Alerts page shows.
 type alertsData struct {
 	Rules    []ruleRow
-	Events   []store.AlertEvent
+	Events   []alert.Event
 	Channels []channelRow
 	// Event is the event a link (?event=N) points at, 0 for none.
 	Event int64
 }
 
 type ruleRow struct {
-	Rule  analytics.Rule
-	State analytics.State
+	Rule  alert.Rule
+	State alert.State
 }
 
 type channelRow struct {
-	Channel  store.AlertChannel
-	Attempts []store.AlertAttempt
+	Channel  alert.Channel
+	Attempts []alert.Attempt
 }
 
 // metricChoices are offered in the rule forms; any other metric can be set
@@ -51,11 +50,11 @@ func (s *Server) pageAlerts(c echo.Context) error {
 	for _, r := range rules {
 		st := states[r.ID]
 		if st.Status == "" {
-			st.Status = analytics.StatusOK
+			st.Status = alert.StatusOK
 		}
 		d.Rules = append(d.Rules, ruleRow{r, st})
 	}
-	if d.Events, err = s.Alerts.ListAlertEvents(ctx, store.AlertEventFilter{Limit: 50}); err != nil {
+	if d.Events, err = s.Alerts.ListAlertEvents(ctx, alert.EventFilter{Limit: 50}); err != nil {
 		return err
 	}
 	chs, err := s.Alerts.ListAlertChannels(ctx)
@@ -79,7 +78,7 @@ func backToAlerts(c echo.Context) error {
 
 // ruleFromForm sets the fields of r a rule form sent; a bad value is an
 // EInvalid error naming its field.
-func ruleFromForm(c echo.Context, r *analytics.Rule) error {
+func ruleFromForm(c echo.Context, r *alert.Rule) error {
 	f, err := c.FormParams()
 	if err != nil {
 		return analytics.Errorf(analytics.EInvalid, "bad form: %v", err)
@@ -97,7 +96,7 @@ func ruleFromForm(c echo.Context, r *analytics.Rule) error {
 		r.Metric = analytics.Metric(f.Get("metric"))
 	}
 	if f.Has("condition") {
-		r.Condition = analytics.Condition(f.Get("condition"))
+		r.Condition = alert.Condition(f.Get("condition"))
 	}
 	if f.Has("threshold") {
 		v, err := strconv.ParseFloat(strings.TrimSpace(f.Get("threshold")), 64)
@@ -120,7 +119,7 @@ func ruleFromForm(c echo.Context, r *analytics.Rule) error {
 		if !f.Has(d.k) {
 			continue
 		}
-		v, err := analytics.ParseDuration(f.Get(d.k))
+		v, err := alert.ParseDuration(f.Get(d.k))
 		if err != nil {
 			return analytics.Errorf(analytics.EInvalid, "field %s: %v", d.k, err)
 		}
@@ -134,7 +133,7 @@ func ruleFromForm(c echo.Context, r *analytics.Rule) error {
 }
 
 func (s *Server) formCreateRule(c echo.Context) error {
-	r := analytics.DefaultRule()
+	r := alert.DefaultRule()
 	if err := ruleFromForm(c, &r); err != nil {
 		return err
 	}
@@ -171,7 +170,7 @@ func (s *Server) formSilenceRule(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	d, err := analytics.ParseDuration(c.FormValue("for"))
+	d, err := alert.ParseDuration(c.FormValue("for"))
 	if err != nil || d < 0 {
 		return analytics.Errorf(analytics.EInvalid, "field for: %q is not a duration such as 1h", c.FormValue("for"))
 	}
@@ -239,7 +238,7 @@ func (s *Server) formCreateChannel(c echo.Context) error {
 	if in.Kind != nil && *in.Kind == "" {
 		in.Kind = nil
 	}
-	ch := store.AlertChannel{Enabled: true, Created: s.Now().UTC(), Updated: s.Now().UTC()}
+	ch := alert.Channel{Enabled: true, Created: s.Now().UTC(), Updated: s.Now().UTC()}
 	in.apply(&ch, true)
 	if _, err := s.Alerts.CreateAlertChannel(c.Request().Context(), ch); err != nil {
 		return err
@@ -294,8 +293,8 @@ func fmtRate(m analytics.Metric, r analytics.Rate) string {
 	return strconv.FormatFloat(100*r.Value, 'f', 1, 64) + "% (" + strconv.FormatInt(r.Num, 10) + "/" + strconv.FormatInt(r.Den, 10) + ")"
 }
 
-func fmtThreshold(r analytics.Rule) string {
-	if r.Condition == analytics.ConditionSpike {
+func fmtThreshold(r alert.Rule) string {
+	if r.Condition == alert.ConditionSpike {
 		return "spike, +" + strconv.FormatFloat(100*r.Threshold, 'f', 1, 64) + " pts over " + r.Baseline.String()
 	}
 	if _, ok := r.Metric.Counted(); ok {
@@ -304,7 +303,7 @@ func fmtThreshold(r analytics.Rule) string {
 	return "> " + strconv.FormatFloat(100*r.Threshold, 'f', 1, 64) + "%"
 }
 
-func eventRecordsLink(ev store.AlertEvent) string { return alert.RecordsLink(ev) }
+func eventRecordsLink(ev alert.Event) string { return alert.RecordsLink(ev) }
 
 func idPath(prefix string, id int64, suffix string) string {
 	return prefix + strconv.FormatInt(id, 10) + suffix
@@ -312,7 +311,7 @@ func idPath(prefix string, id int64, suffix string) string {
 
 func fmtFloat(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 
-func secretHint(ch store.AlertChannel) string {
+func secretHint(ch alert.Channel) string {
 	if ch.Secret != "" {
 		return "set; leave empty to keep it"
 	}

@@ -14,7 +14,6 @@ import (
 
 	"github.com/stopscope/stopscope/alert"
 	"github.com/stopscope/stopscope/analytics"
-	"github.com/stopscope/stopscope/store"
 )
 
 // maxAlertBody bounds the JSON body of a rule or channel.
@@ -70,13 +69,13 @@ func readBody(c echo.Context) ([]byte, error) {
 }
 
 // ruleJSON writes a rule with its state under "state".
-func ruleJSON(r analytics.Rule, st analytics.State) (json.RawMessage, error) {
+func ruleJSON(r alert.Rule, st alert.State) (json.RawMessage, error) {
 	b, err := json.Marshal(r)
 	if err != nil {
 		return nil, err
 	}
 	if st.Status == "" {
-		st.Status, st.RuleID = analytics.StatusOK, r.ID
+		st.Status, st.RuleID = alert.StatusOK, r.ID
 	}
 	sb, err := json.Marshal(st)
 	if err != nil {
@@ -85,7 +84,7 @@ func ruleJSON(r analytics.Rule, st analytics.State) (json.RawMessage, error) {
 	return json.RawMessage(string(b[:len(b)-1]) + `,"state":` + string(sb) + "}"), nil
 }
 
-func (s *Server) ruleWithState(c echo.Context, r analytics.Rule) (json.RawMessage, error) {
+func (s *Server) ruleWithState(c echo.Context, r alert.Rule) (json.RawMessage, error) {
 	states, err := s.Alerts.AlertStates(c.Request().Context())
 	if err != nil {
 		return nil, err
@@ -132,13 +131,13 @@ func (s *Server) apiAlertRule(c echo.Context) error {
 }
 
 // apiCreateAlertRule answers POST /api/v1/alert-rules: the body is decoded
-// onto analytics.DefaultRule, so that only what differs need be sent.
+// onto alert.DefaultRule, so that only what differs need be sent.
 func (s *Server) apiCreateAlertRule(c echo.Context) error {
 	b, err := readBody(c)
 	if err != nil {
 		return err
 	}
-	r := analytics.DefaultRule()
+	r := alert.DefaultRule()
 	if err := json.Unmarshal(b, &r); err != nil {
 		return asInvalid(err)
 	}
@@ -147,7 +146,7 @@ func (s *Server) apiCreateAlertRule(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	j, err := ruleJSON(r, analytics.State{})
+	j, err := ruleJSON(r, alert.State{})
 	if err != nil {
 		return err
 	}
@@ -207,18 +206,18 @@ func asInvalid(err error) error {
 // channelView is a channel as the API shows it: the secret is never sent
 // back, only whether there is one.
 type channelView struct {
-	ID        int64                `json:"id"`
-	Name      string               `json:"name"`
-	Kind      store.ChannelKind    `json:"kind"`
-	URL       string               `json:"url"`
-	HasSecret bool                 `json:"has_secret"`
-	Enabled   bool                 `json:"enabled"`
-	Created   time.Time            `json:"created,omitzero"`
-	Updated   time.Time            `json:"updated,omitzero"`
-	Attempts  []store.AlertAttempt `json:"attempts,omitempty"`
+	ID        int64             `json:"id"`
+	Name      string            `json:"name"`
+	Kind      alert.ChannelKind `json:"kind"`
+	URL       string            `json:"url"`
+	HasSecret bool              `json:"has_secret"`
+	Enabled   bool              `json:"enabled"`
+	Created   time.Time         `json:"created,omitzero"`
+	Updated   time.Time         `json:"updated,omitzero"`
+	Attempts  []alert.Attempt   `json:"attempts,omitempty"`
 }
 
-func toChannelView(ch store.AlertChannel) channelView {
+func toChannelView(ch alert.Channel) channelView {
 	return channelView{ID: ch.ID, Name: ch.Name, Kind: ch.Kind, URL: ch.URL, HasSecret: ch.Secret != "",
 		Enabled: ch.Enabled, Created: ch.Created, Updated: ch.Updated}
 }
@@ -233,7 +232,7 @@ type channelInput struct {
 	Enabled *bool   `json:"enabled"`
 }
 
-func (in channelInput) apply(ch *store.AlertChannel, creating bool) {
+func (in channelInput) apply(ch *alert.Channel, creating bool) {
 	if in.URL != nil {
 		ch.URL = strings.TrimSpace(*in.URL)
 	}
@@ -241,7 +240,7 @@ func (in channelInput) apply(ch *store.AlertChannel, creating bool) {
 		ch.Name = strings.TrimSpace(*in.Name)
 	}
 	if in.Kind != nil {
-		ch.Kind = store.ChannelKind(*in.Kind)
+		ch.Kind = alert.ChannelKind(*in.Kind)
 	}
 	if in.Secret != nil {
 		ch.Secret = *in.Secret
@@ -251,7 +250,7 @@ func (in channelInput) apply(ch *store.AlertChannel, creating bool) {
 	}
 	if creating {
 		if ch.Kind == "" {
-			ch.Kind = store.ChannelKindOf(ch.URL)
+			ch.Kind = alert.ChannelKindOf(ch.URL)
 		}
 		if ch.Name == "" {
 			if u, err := url.Parse(ch.URL); err == nil && u.Host != "" {
@@ -311,7 +310,7 @@ func (s *Server) apiCreateAlertChannel(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ch := store.AlertChannel{Enabled: true, Created: s.Now().UTC(), Updated: s.Now().UTC()}
+	ch := alert.Channel{Enabled: true, Created: s.Now().UTC(), Updated: s.Now().UTC()}
 	in.apply(&ch, true)
 	ch, err = s.Alerts.CreateAlertChannel(c.Request().Context(), ch)
 	if err != nil {
@@ -342,7 +341,7 @@ func (s *Server) apiUpdateAlertChannel(c echo.Context) error {
 
 // updateChannel applies what a form or an API call sent onto the stored
 // channel; fields left out keep their value.
-func (s *Server) updateChannel(ctx context.Context, id int64, in channelInput) (store.AlertChannel, error) {
+func (s *Server) updateChannel(ctx context.Context, id int64, in channelInput) (alert.Channel, error) {
 	ch, err := s.Alerts.GetAlertChannel(ctx, id)
 	if err != nil {
 		return ch, err
@@ -366,13 +365,13 @@ func (s *Server) apiDeleteAlertChannel(c echo.Context) error {
 // sendTest sends a test notification to channel id and returns the
 // attempt; a channel that fails answers 200 too, with the failure in the
 // attempt (and retries after it).
-func (s *Server) sendTest(c echo.Context) (store.AlertAttempt, error) {
+func (s *Server) sendTest(c echo.Context) (alert.Attempt, error) {
 	id, err := pathID(c, "alert channel")
 	if err != nil {
-		return store.AlertAttempt{}, err
+		return alert.Attempt{}, err
 	}
 	if s.Notifier == nil {
-		return store.AlertAttempt{}, analytics.Errorf(analytics.EUnavailable, "notifications are not running")
+		return alert.Attempt{}, analytics.Errorf(analytics.EUnavailable, "notifications are not running")
 	}
 	return s.Notifier.SendTest(c.Request().Context(), id)
 }
@@ -387,7 +386,7 @@ func (s *Server) apiTestAlertChannel(c echo.Context) error {
 
 // alertItem is one event in GET /api/v1/alerts.
 type alertItem struct {
-	store.AlertEvent
+	alert.Event
 	Window string     `json:"window"`
 	Links  alertLinks `json:"links"`
 }
@@ -397,16 +396,16 @@ type alertLinks struct {
 	Rule    string `json:"rule"`
 }
 
-func toAlertItem(ev store.AlertEvent) alertItem {
-	return alertItem{AlertEvent: ev, Window: ev.Window.String(), Links: alertLinks{
+func toAlertItem(ev alert.Event) alertItem {
+	return alertItem{Event: ev, Window: ev.Window.String(), Links: alertLinks{
 		Records: alert.RecordsLink(ev),
 		Rule:    "/api/v1/alert-rules/" + strconv.FormatInt(ev.RuleID, 10),
 	}}
 }
 
 // parseEventFilter reads rule, state and limit.
-func parseEventFilter(c echo.Context) (store.AlertEventFilter, error) {
-	var f store.AlertEventFilter
+func parseEventFilter(c echo.Context) (alert.EventFilter, error) {
+	var f alert.EventFilter
 	if v := c.QueryParam("rule"); v != "" {
 		id, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || id < 1 {
@@ -414,8 +413,8 @@ func parseEventFilter(c echo.Context) (store.AlertEventFilter, error) {
 		}
 		f.RuleID = id
 	}
-	switch v := analytics.AlertStatus(c.QueryParam("state")); v {
-	case "", analytics.StatusFiring, analytics.StatusResolved:
+	switch v := alert.Status(c.QueryParam("state")); v {
+	case "", alert.StatusFiring, alert.StatusResolved:
 		f.Status = v
 	default:
 		return f, analytics.Errorf(analytics.EInvalid, "parameter state: %q is not one of firing, resolved", v)

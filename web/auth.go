@@ -17,7 +17,6 @@ import (
 
 	"github.com/stopscope/stopscope/analytics"
 	"github.com/stopscope/stopscope/auth"
-	"github.com/stopscope/stopscope/store"
 )
 
 // Cookie names. Over TLS they take the __Host- prefix, which browsers only
@@ -47,7 +46,7 @@ const DefaultSessionTTL = 7 * 24 * time.Hour
 // loopback), when ProxyHeader is set, or as soon as one user exists; until
 // then the dashboard is open, as a local set-up wants it.
 type Auth struct {
-	Store  store.AuthStore
+	Store  auth.Store
 	Ingest *auth.Ingest
 	// RequireLogin makes a login required even while no user exists.
 	RequireLogin bool
@@ -434,7 +433,7 @@ func (a *Auth) postLogin(c echo.Context) error {
 	if _, err := a.Store.DeleteExpiredSessions(r.Context(), now); err != nil {
 		a.Logger.Warn("deleting expired sessions failed", "err", err)
 	}
-	if err := a.Store.CreateSession(r.Context(), store.Session{Hash: hash, UserID: u.ID, Created: now, Expires: now.Add(a.SessionTTL)}); err != nil {
+	if err := a.Store.CreateSession(r.Context(), auth.Session{Hash: hash, UserID: u.ID, Created: now, Expires: now.Add(a.SessionTTL)}); err != nil {
 		return err
 	}
 	a.setCookie(c, sessionCookie, token, int(a.SessionTTL.Seconds()), http.SameSiteLaxMode)

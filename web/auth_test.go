@@ -110,7 +110,7 @@ func cheapHash(t *testing.T, pw string) string {
 
 func (env *authEnv) addUser(t *testing.T, name, pw string) {
 	t.Helper()
-	if _, err := env.st.CreateUser(context.Background(), store.User{Name: name, PasswordHash: cheapHash(t, pw), Created: now}); err != nil {
+	if _, err := env.st.CreateUser(context.Background(), auth.User{Name: name, PasswordHash: cheapHash(t, pw), Created: now}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -121,7 +121,7 @@ func (env *authEnv) addKey(t *testing.T, app string) (string, int64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k, err := env.st.CreateAPIKey(context.Background(), store.APIKey{Name: app, App: app, Prefix: prefix, Hash: hash, Created: now})
+	k, err := env.st.CreateAPIKey(context.Background(), auth.APIKey{Name: app, App: app, Prefix: prefix, Hash: hash, Created: now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
+	"github.com/stopscope/stopscope/alert"
 	"github.com/stopscope/stopscope/analytics"
 	"github.com/stopscope/stopscope/store"
 )
@@ -43,7 +44,7 @@ type Server struct {
 	Ready func(ctx context.Context) error
 
 	// Alerts, when set, serves the alerting API and the Alerts page.
-	Alerts store.AlertStore
+	Alerts alert.Store
 	// Notifier sends test notifications to alert channels.
 	Notifier Notifier
 
@@ -57,7 +58,7 @@ type Server struct {
 // Notifier sends a test notification to an alert channel and returns the
 // first attempt (alert.Deliverer is one).
 type Notifier interface {
-	SendTest(ctx context.Context, channelID int64) (store.AlertAttempt, error)
+	SendTest(ctx context.Context, channelID int64) (alert.Attempt, error)
 }
 
 // Handler returns the HTTP handler with every route registered.

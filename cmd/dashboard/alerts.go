@@ -63,8 +63,8 @@ type alerting struct {
 // setupAlerts adds the --alert-webhook channel and prepares the evaluator
 // and deliverer; it returns what the web server needs. A store without the
 // alert tables runs without alerting.
-func (m *Main) setupAlerts(ctx context.Context, st store.Store) (store.AlertStore, web.Notifier, error) {
-	as, ok := st.(alert.Store)
+func (m *Main) setupAlerts(ctx context.Context, st store.Store) (alert.Store, web.Notifier, error) {
+	as, ok := st.(alert.EvaluatorStore)
 	if !ok {
 		m.Logger.Warn("the store does not keep alerts: alerting is off")
 		return nil, nil, nil
@@ -78,8 +78,8 @@ func (m *Main) setupAlerts(ctx context.Context, st store.Store) (store.AlertStor
 			return nil, nil, fmt.Errorf("--alert-webhook %q is not a URL", m.Alerts.Webhook)
 		}
 		now := m.Now().UTC()
-		ch, created, err := as.EnsureAlertChannel(ctx, store.AlertChannel{
-			Name: u.Host, Kind: store.ChannelKindOf(m.Alerts.Webhook), URL: m.Alerts.Webhook,
+		ch, created, err := as.EnsureAlertChannel(ctx, alert.Channel{
+			Name: u.Host, Kind: alert.ChannelKindOf(m.Alerts.Webhook), URL: m.Alerts.Webhook,
 			Enabled: true, Created: now, Updated: now,
 		})
 		if err != nil {

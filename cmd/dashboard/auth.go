@@ -97,7 +97,7 @@ func exposed(addr string) bool {
 // start beyond loopback without credentials, unless --insecure. It returns
 // the ingest check (for the gRPC interceptor too) and the web guard.
 func (m *Main) setupAuth(ctx context.Context, st store.Store) (*auth.Ingest, *web.Auth, error) {
-	as, ok := st.(store.AuthStore)
+	as, ok := st.(auth.Store)
 	if !ok {
 		return nil, nil, fmt.Errorf("the store %T keeps no keys or users", st)
 	}
@@ -125,7 +125,7 @@ func (m *Main) setupAuth(ctx context.Context, st store.Store) (*auth.Ingest, *we
 // checkCredentials refuses a start beyond loopback that lacks an active
 // ingest key, or (when HTTP is exposed) any way to log in, naming each
 // thing to configure.
-func (m *Main) checkCredentials(ctx context.Context, as store.AuthStore, httpOut, grpcOut bool) error {
+func (m *Main) checkCredentials(ctx context.Context, as auth.Store, httpOut, grpcOut bool) error {
 	var missing []string
 	keys, err := as.CountActiveAPIKeys(ctx)
 	if err != nil {

@@ -39,7 +39,7 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return err
 	}
-	withStore := func(fn func(store.AuthStore) error) error {
+	withStore := func(fn func(auth.Store) error) error {
 		st, as, err := openAuthStore(ctx, *db)
 		if err != nil {
 			return err
@@ -52,7 +52,7 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 		if len(pos) != 0 || (app == "") == !anyApp {
 			return fmt.Errorf("keys create needs exactly one of --app NAME or --any-app\n%s", keysUsage)
 		}
-		return withStore(func(as store.AuthStore) error {
+		return withStore(func(as auth.Store) error {
 			key, hash, prefix, err := auth.NewKey()
 			if err != nil {
 				return err
@@ -60,7 +60,7 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 			if name == "" {
 				name = app
 			}
-			k, err := as.CreateAPIKey(ctx, store.APIKey{Name: name, App: app, Prefix: prefix, Hash: hash, Created: now().UTC()})
+			k, err := as.CreateAPIKey(ctx, auth.APIKey{Name: name, App: app, Prefix: prefix, Hash: hash, Created: now().UTC()})
 			if err != nil {
 				return err
 			}
@@ -77,7 +77,7 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 		if len(pos) != 0 {
 			return fmt.Errorf("%s", keysUsage)
 		}
-		return withStore(func(as store.AuthStore) error {
+		return withStore(func(as auth.Store) error {
 			keys, err := as.ListAPIKeys(ctx)
 			if err != nil {
 				return err
@@ -104,7 +104,7 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 		if err != nil {
 			return fmt.Errorf("keys revoke: %q is not a key ID (see dashboard keys list)", pos[0])
 		}
-		return withStore(func(as store.AuthStore) error {
+		return withStore(func(as auth.Store) error {
 			if err := as.RevokeAPIKey(ctx, id, now().UTC()); err != nil {
 				return err
 			}
@@ -142,12 +142,12 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 }
 
 // openAuthStore opens the store for the key and user commands.
-func openAuthStore(ctx context.Context, db string) (store.Store, store.AuthStore, error) {
+func openAuthStore(ctx context.Context, db string) (store.Store, auth.Store, error) {
 	st, err := openStore(ctx, db)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open store %s: %w", db, err)
 	}
-	as, ok := st.(store.AuthStore)
+	as, ok := st.(auth.Store)
 	if !ok {
 		st.Close()
 		return nil, nil, fmt.Errorf("the store %T keeps no keys or users", st)

@@ -12,7 +12,6 @@ import (
 	"unicode"
 
 	"github.com/stopscope/stopscope/auth"
-	"github.com/stopscope/stopscope/store"
 )
 
 const usersUsage = `usage:
@@ -40,7 +39,7 @@ func runUsers(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	withStore := func(fn func(store.AuthStore) error) error {
+	withStore := func(fn func(auth.Store) error) error {
 		st, as, err := openAuthStore(ctx, *db)
 		if err != nil {
 			return err
@@ -68,7 +67,7 @@ func runUsers(ctx context.Context, args []string, getenv func(string) string, st
 		if err != nil {
 			return err
 		}
-		return withStore(func(as store.AuthStore) error {
+		return withStore(func(as auth.Store) error {
 			if sub == "passwd" {
 				if err := as.SetUserPassword(ctx, name, hash); err != nil {
 					return err
@@ -76,7 +75,7 @@ func runUsers(ctx context.Context, args []string, getenv func(string) string, st
 				fmt.Fprintf(stdout, "Set a new password for %s and ended their sessions.\n", name)
 				return nil
 			}
-			if _, err := as.CreateUser(ctx, store.User{Name: name, PasswordHash: hash, Created: now().UTC()}); err != nil {
+			if _, err := as.CreateUser(ctx, auth.User{Name: name, PasswordHash: hash, Created: now().UTC()}); err != nil {
 				return err
 			}
 			fmt.Fprintf(stdout, "Added user %s. The dashboard now requires a login.\n", name)
@@ -86,7 +85,7 @@ func runUsers(ctx context.Context, args []string, getenv func(string) string, st
 		if len(pos) != 0 {
 			return fmt.Errorf("%s", usersUsage)
 		}
-		return withStore(func(as store.AuthStore) error {
+		return withStore(func(as auth.Store) error {
 			users, err := as.ListUsers(ctx)
 			if err != nil {
 				return err
@@ -102,7 +101,7 @@ func runUsers(ctx context.Context, args []string, getenv func(string) string, st
 		if len(pos) != 1 {
 			return fmt.Errorf("users delete needs one user name\n%s", usersUsage)
 		}
-		return withStore(func(as store.AuthStore) error {
+		return withStore(func(as auth.Store) error {
 			if err := as.DeleteUser(ctx, pos[0]); err != nil {
 				return err
 			}

@@ -10,11 +10,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stopscope/stopscope/alert"
 	"github.com/stopscope/stopscope/analytics"
-	"github.com/stopscope/stopscope/store"
 )
 
-var _ store.AlertStore = (*Store)(nil)
+var _ alert.Store = (*Store)(nil)
 
 // nsOf stores a time as unix nanoseconds, the zero time as 0.
 func nsOf(t time.Time) int64 {
@@ -47,32 +47,32 @@ const ruleCols = `id, name, metric, app, environment, model, cond, threshold,
 window_ns, baseline_ns, min_volume, for_ns, cooldown_ns, silenced_until_ns,
 enabled, created_ns, updated_ns`
 
-func scanRule(sc scanner) (analytics.Rule, error) {
-	var r analytics.Rule
+func scanRule(sc scanner) (alert.Rule, error) {
+	var r alert.Rule
 	var metric, cond string
 	var win, base, forD, cool, silenced, created, updated int64
 	err := sc.Scan(&r.ID, &r.Name, &metric, &r.Scope.App, &r.Scope.Environment, &r.Scope.Model,
 		&cond, &r.Threshold, &win, &base, &r.MinVolume, &forD, &cool, &silenced, &r.Enabled, &created, &updated)
-	r.Metric, r.Condition = analytics.Metric(metric), analytics.Condition(cond)
+	r.Metric, r.Condition = analytics.Metric(metric), alert.Condition(cond)
 	r.Window, r.Baseline, r.For, r.Cooldown = time.Duration(win), time.Duration(base), time.Duration(forD), time.Duration(cool)
 	r.SilencedUntil, r.Created, r.Updated = timeOf(silenced), timeOf(created), timeOf(updated)
 	return r, err
 }
 
-func ruleArgs(r analytics.Rule) []any {
+func ruleArgs(r alert.Rule) []any {
 	return []any{r.Name, string(r.Metric), r.Scope.App, r.Scope.Environment, r.Scope.Model,
 		string(r.Condition), r.Threshold, int64(r.Window), int64(r.Baseline), r.MinVolume,
 		int64(r.For), int64(r.Cooldown), nsOf(r.SilencedUntil), r.Enabled, nsOf(r.Created), nsOf(r.Updated)}
 }
 
 // ListAlertRules returns every rule by ID.
-func (s *Store) ListAlertRules(ctx context.Context) ([]analytics.Rule, error) {
+func (s *Store) ListAlertRules(ctx context.Context) ([]alert.Rule, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT `+ruleCols+` FROM alert_rules ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: listing alert rules: %w", err)
 	}
 	defer rows.Close()
-	var out []analytics.Rule
+	var out []alert.Rule
 	for rows.Next() {
 		r, err := scanRule(rows)
 		if err != nil {
@@ -84,7 +84,7 @@ func (s *Store) ListAlertRules(ctx context.Context) ([]analytics.Rule, error) {
 }
 
 // GetAlertRule returns one rule, or an ENotFound error.
-func (s *Store) GetAlertRule(ctx context.Context, id int64) (analytics.Rule, error) {
+func (s *Store) GetAlertRule(ctx context.Context, id int64) (alert.Rule, error) {
 	r, err := scanRule(s.r.QueryRowContext(ctx, s.d.rebind(`SELECT `+ruleCols+` FROM alert_rules WHERE id = ?`), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, analytics.Errorf(analytics.ENotFound, "no alert rule with id %d", id)
@@ -96,7 +96,7 @@ func (s *Store) GetAlertRule(ctx context.Context, id int64) (analytics.Rule, err
 }
 
 // CreateAlertRule validates and inserts r.
-func (s *Store) CreateAlertRule(ctx context.Context, r analytics.Rule) (analytics.Rule, error) {
+func (s *Store) CreateAlertRule(ctx context.Context, r alert.Rule) (alert.Rule, error) {
 	if err := r.Validate(); err != nil {
 		return r, err
 	}
@@ -111,7 +111,7 @@ created_ns, updated_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) 
 
 // UpdateAlertRule validates and replaces rule r.ID, keeping its creation
 // time.
-func (s *Store) UpdateAlertRule(ctx context.Context, r analytics.Rule) (analytics.Rule, error) {
+func (s *Store) UpdateAlertRule(ctx context.Context, r alert.Rule) (alert.Rule, error) {
 	if err := r.Validate(); err != nil {
 		return r, err
 	}
@@ -143,22 +143,22 @@ func (s *Store) DeleteAlertRule(ctx context.Context, id int64) error {
 }
 
 // AlertStates returns every stored rule state by rule ID.
-func (s *Store) AlertStates(ctx context.Context) (map[int64]analytics.State, error) {
+func (s *Store) AlertStates(ctx context.Context) (map[int64]alert.State, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT rule_id, status, since_ns, fired_at_ns, resolved_at_ns,
 event_id, last_eval_ns, observed, baseline, reason FROM alert_state`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: reading alert states: %w", err)
 	}
 	defer rows.Close()
-	out := map[int64]analytics.State{}
+	out := map[int64]alert.State{}
 	for rows.Next() {
-		var st analytics.State
+		var st alert.State
 		var status, obs, base string
 		var since, fired, resolved, last int64
 		if err := rows.Scan(&st.RuleID, &status, &since, &fired, &resolved, &st.EventID, &last, &obs, &base, &st.Reason); err != nil {
 			return nil, fmt.Errorf("sqlstore: reading alert states: %w", err)
 		}
-		st.Status = analytics.AlertStatus(status)
+		st.Status = alert.Status(status)
 		st.Since, st.FiredAt, st.ResolvedAt, st.LastEval = timeOf(since), timeOf(fired), timeOf(resolved), timeOf(last)
 		st.Observed, st.Baseline = parseRate(obs), parseRate(base)
 		out[st.RuleID] = st
@@ -175,7 +175,7 @@ ON CONFLICT (event_id, channel_id, status) DO NOTHING`
 
 // ApplyAlertUpdate writes one evaluation's outcome in one transaction, so
 // that a crash leaves either all of it or none.
-func (s *Store) ApplyAlertUpdate(ctx context.Context, u store.AlertUpdate) error {
+func (s *Store) ApplyAlertUpdate(ctx context.Context, u alert.Update) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlstore: alert update: %w", err)
@@ -189,26 +189,26 @@ threshold, window_ns, status, fired_at_ns, resolved_at_ns, observed, baseline, r
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?) RETURNING id`
 		err := tx.QueryRowContext(ctx, s.d.rebind(q), ev.RuleID, ev.RuleName, string(ev.Metric),
 			ev.Scope.App, ev.Scope.Environment, ev.Scope.Model, string(ev.Condition), ev.Threshold,
-			int64(ev.Window), string(analytics.StatusFiring), nsOf(ev.FiredAt), rateJSON(ev.Observed),
+			int64(ev.Window), string(alert.StatusFiring), nsOf(ev.FiredAt), rateJSON(ev.Observed),
 			rateJSON(ev.Baseline), ev.Reason, ev.Silenced).Scan(&ev.ID)
 		if err != nil {
 			return fmt.Errorf("sqlstore: inserting alert event: %w", err)
 		}
 		st.EventID = ev.ID
 		if u.Notify {
-			if _, err := tx.ExecContext(ctx, s.d.rebind(enqueueTransition), ev.ID, string(analytics.StatusFiring), now, now, true); err != nil {
+			if _, err := tx.ExecContext(ctx, s.d.rebind(enqueueTransition), ev.ID, string(alert.StatusFiring), now, now, true); err != nil {
 				return fmt.Errorf("sqlstore: enqueueing alert deliveries: %w", err)
 			}
 		}
 	}
 	if !u.Resolve.IsZero() && st.EventID != 0 {
 		_, err := tx.ExecContext(ctx, s.d.rebind(`UPDATE alert_events SET status = ?, resolved_at_ns = ? WHERE id = ?`),
-			string(analytics.StatusResolved), nsOf(u.Resolve), st.EventID)
+			string(alert.StatusResolved), nsOf(u.Resolve), st.EventID)
 		if err != nil {
 			return fmt.Errorf("sqlstore: resolving alert event: %w", err)
 		}
 		if u.Notify {
-			if _, err := tx.ExecContext(ctx, s.d.rebind(enqueueTransition), st.EventID, string(analytics.StatusResolved), now, now, true); err != nil {
+			if _, err := tx.ExecContext(ctx, s.d.rebind(enqueueTransition), st.EventID, string(alert.StatusResolved), now, now, true); err != nil {
 				return fmt.Errorf("sqlstore: enqueueing alert deliveries: %w", err)
 			}
 		}
@@ -233,20 +233,20 @@ observed = excluded.observed, baseline = excluded.baseline, reason = excluded.re
 const eventCols = `id, rule_id, rule_name, metric, app, environment, model, cond, threshold,
 window_ns, status, fired_at_ns, resolved_at_ns, observed, baseline, reason, silenced`
 
-func scanEvent(sc scanner) (store.AlertEvent, error) {
-	var e store.AlertEvent
+func scanEvent(sc scanner) (alert.Event, error) {
+	var e alert.Event
 	var metric, cond, status, obs, base string
 	var win, fired, resolved int64
 	err := sc.Scan(&e.ID, &e.RuleID, &e.RuleName, &metric, &e.Scope.App, &e.Scope.Environment, &e.Scope.Model,
 		&cond, &e.Threshold, &win, &status, &fired, &resolved, &obs, &base, &e.Reason, &e.Silenced)
-	e.Metric, e.Condition, e.Status = analytics.Metric(metric), analytics.Condition(cond), analytics.AlertStatus(status)
+	e.Metric, e.Condition, e.Status = analytics.Metric(metric), alert.Condition(cond), alert.Status(status)
 	e.Window, e.FiredAt, e.ResolvedAt = time.Duration(win), timeOf(fired), timeOf(resolved)
 	e.Observed, e.Baseline = parseRate(obs), parseRate(base)
 	return e, err
 }
 
 // GetAlertEvent returns one event, or an ENotFound error.
-func (s *Store) GetAlertEvent(ctx context.Context, id int64) (store.AlertEvent, error) {
+func (s *Store) GetAlertEvent(ctx context.Context, id int64) (alert.Event, error) {
 	e, err := scanEvent(s.r.QueryRowContext(ctx, s.d.rebind(`SELECT `+eventCols+` FROM alert_events WHERE id = ?`), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return e, analytics.Errorf(analytics.ENotFound, "no alert event with id %d", id)
@@ -258,7 +258,7 @@ func (s *Store) GetAlertEvent(ctx context.Context, id int64) (store.AlertEvent, 
 }
 
 // ListAlertEvents returns the events that match f, newest first.
-func (s *Store) ListAlertEvents(ctx context.Context, f store.AlertEventFilter) ([]store.AlertEvent, error) {
+func (s *Store) ListAlertEvents(ctx context.Context, f alert.EventFilter) ([]alert.Event, error) {
 	var w where
 	if f.RuleID != 0 {
 		w.add("rule_id = ?", f.RuleID)
@@ -276,7 +276,7 @@ func (s *Store) ListAlertEvents(ctx context.Context, f store.AlertEventFilter) (
 		return nil, fmt.Errorf("sqlstore: listing alert events: %w", err)
 	}
 	defer rows.Close()
-	var out []store.AlertEvent
+	var out []alert.Event
 	for rows.Next() {
 		e, err := scanEvent(rows)
 		if err != nil {
@@ -289,23 +289,23 @@ func (s *Store) ListAlertEvents(ctx context.Context, f store.AlertEventFilter) (
 
 const channelCols = `id, name, kind, url, secret, enabled, created_ns, updated_ns`
 
-func scanChannel(sc scanner) (store.AlertChannel, error) {
-	var c store.AlertChannel
+func scanChannel(sc scanner) (alert.Channel, error) {
+	var c alert.Channel
 	var kind string
 	var created, updated int64
 	err := sc.Scan(&c.ID, &c.Name, &kind, &c.URL, &c.Secret, &c.Enabled, &created, &updated)
-	c.Kind, c.Created, c.Updated = store.ChannelKind(kind), timeOf(created), timeOf(updated)
+	c.Kind, c.Created, c.Updated = alert.ChannelKind(kind), timeOf(created), timeOf(updated)
 	return c, err
 }
 
 // ListAlertChannels returns every channel by ID.
-func (s *Store) ListAlertChannels(ctx context.Context) ([]store.AlertChannel, error) {
+func (s *Store) ListAlertChannels(ctx context.Context) ([]alert.Channel, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT `+channelCols+` FROM alert_channels ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: listing alert channels: %w", err)
 	}
 	defer rows.Close()
-	var out []store.AlertChannel
+	var out []alert.Channel
 	for rows.Next() {
 		c, err := scanChannel(rows)
 		if err != nil {
@@ -317,11 +317,11 @@ func (s *Store) ListAlertChannels(ctx context.Context) ([]store.AlertChannel, er
 }
 
 // GetAlertChannel returns one channel, or an ENotFound error.
-func (s *Store) GetAlertChannel(ctx context.Context, id int64) (store.AlertChannel, error) {
+func (s *Store) GetAlertChannel(ctx context.Context, id int64) (alert.Channel, error) {
 	return s.channelWhere(ctx, s.r, "id = ?", id)
 }
 
-func (s *Store) channelWhere(ctx context.Context, db *sql.DB, cond string, arg any) (store.AlertChannel, error) {
+func (s *Store) channelWhere(ctx context.Context, db *sql.DB, cond string, arg any) (alert.Channel, error) {
 	c, err := scanChannel(db.QueryRowContext(ctx, s.d.rebind(`SELECT `+channelCols+` FROM alert_channels WHERE `+cond), arg))
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, analytics.Errorf(analytics.ENotFound, "no alert channel with %s", strings.Replace(cond, "= ?", fmt.Sprintf("%v", arg), 1))
@@ -334,7 +334,7 @@ func (s *Store) channelWhere(ctx context.Context, db *sql.DB, cond string, arg a
 
 // insertChannel inserts c unless its URL is taken, and reports whether it
 // did.
-func (s *Store) insertChannel(ctx context.Context, c *store.AlertChannel) (bool, error) {
+func (s *Store) insertChannel(ctx context.Context, c *alert.Channel) (bool, error) {
 	q := `INSERT INTO alert_channels (name, kind, url, secret, enabled, created_ns, updated_ns)
 VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (url) DO NOTHING RETURNING id`
 	err := s.w.QueryRowContext(ctx, s.d.rebind(q), c.Name, string(c.Kind), c.URL, c.Secret, c.Enabled,
@@ -349,7 +349,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (url) DO NOTHING RETURNING id`
 }
 
 // CreateAlertChannel validates and inserts c; a URL in use is EConflict.
-func (s *Store) CreateAlertChannel(ctx context.Context, c store.AlertChannel) (store.AlertChannel, error) {
+func (s *Store) CreateAlertChannel(ctx context.Context, c alert.Channel) (alert.Channel, error) {
 	if err := c.Validate(); err != nil {
 		return c, err
 	}
@@ -364,7 +364,7 @@ func (s *Store) CreateAlertChannel(ctx context.Context, c store.AlertChannel) (s
 }
 
 // EnsureAlertChannel returns the channel with c.URL, creating it if needed.
-func (s *Store) EnsureAlertChannel(ctx context.Context, c store.AlertChannel) (store.AlertChannel, bool, error) {
+func (s *Store) EnsureAlertChannel(ctx context.Context, c alert.Channel) (alert.Channel, bool, error) {
 	if err := c.Validate(); err != nil {
 		return c, false, err
 	}
@@ -377,7 +377,7 @@ func (s *Store) EnsureAlertChannel(ctx context.Context, c store.AlertChannel) (s
 }
 
 // UpdateAlertChannel validates and replaces channel c.ID.
-func (s *Store) UpdateAlertChannel(ctx context.Context, c store.AlertChannel) (store.AlertChannel, error) {
+func (s *Store) UpdateAlertChannel(ctx context.Context, c alert.Channel) (alert.Channel, error) {
 	if err := c.Validate(); err != nil {
 		return c, err
 	}
@@ -430,8 +430,8 @@ func (s *Store) DeleteAlertChannel(ctx context.Context, id int64) error {
 
 const deliveryCols = `id, event_id, channel_id, status, state, attempts, next_ns, created_ns, done_ns, last_error`
 
-func scanDelivery(sc scanner) (store.AlertDelivery, error) {
-	var d store.AlertDelivery
+func scanDelivery(sc scanner) (alert.Delivery, error) {
+	var d alert.Delivery
 	var event sql.NullInt64
 	var next, created, done int64
 	err := sc.Scan(&d.ID, &event, &d.ChannelID, &d.Status, &d.State, &d.Attempts, &next, &created, &done, &d.LastError)
@@ -449,11 +449,11 @@ func nullID(id int64) any {
 
 // EnqueueAlertDelivery adds a delivery to the outbox, pending and due at
 // d.NextAt (d.Created when zero).
-func (s *Store) EnqueueAlertDelivery(ctx context.Context, d store.AlertDelivery) (store.AlertDelivery, error) {
+func (s *Store) EnqueueAlertDelivery(ctx context.Context, d alert.Delivery) (alert.Delivery, error) {
 	if d.NextAt.IsZero() {
 		d.NextAt = d.Created
 	}
-	d.State = store.DeliveryPending
+	d.State = alert.DeliveryPending
 	q := `INSERT INTO alert_deliveries (event_id, channel_id, status, state, attempts, next_ns, created_ns, done_ns, last_error)
 VALUES (?, ?, ?, ?, 0, ?, ?, 0, '') RETURNING id`
 	err := s.w.QueryRowContext(ctx, s.d.rebind(q), nullID(d.EventID), d.ChannelID, d.Status, d.State,
@@ -467,7 +467,7 @@ VALUES (?, ?, ?, ?, 0, ?, ?, 0, '') RETURNING id`
 // ClaimAlertDeliveries leases the due pending deliveries. The outer WHERE
 // repeats the due condition so that, on PostgreSQL, a row another
 // deliverer claimed meanwhile is re-checked and skipped.
-func (s *Store) ClaimAlertDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]store.AlertDelivery, error) {
+func (s *Store) ClaimAlertDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]alert.Delivery, error) {
 	if limit <= 0 {
 		limit = DefaultListLimit
 	}
@@ -480,7 +480,7 @@ RETURNING ` + deliveryCols
 		return nil, fmt.Errorf("sqlstore: claiming alert deliveries: %w", err)
 	}
 	defer rows.Close()
-	var out []store.AlertDelivery
+	var out []alert.Delivery
 	for rows.Next() {
 		d, err := scanDelivery(rows)
 		if err != nil {
@@ -491,7 +491,7 @@ RETURNING ` + deliveryCols
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlstore: claiming alert deliveries: %w", err)
 	}
-	slices.SortFunc(out, func(a, b store.AlertDelivery) int { return int(a.ID - b.ID) })
+	slices.SortFunc(out, func(a, b alert.Delivery) int { return int(a.ID - b.ID) })
 	return out, nil
 }
 
@@ -499,9 +499,9 @@ RETURNING ` + deliveryCols
 const responseLimit = 1024
 
 // RecordAlertAttempt logs an attempt and moves its delivery to state.
-func (s *Store) RecordAlertAttempt(ctx context.Context, a store.AlertAttempt, state string, next time.Time) (store.AlertAttempt, error) {
+func (s *Store) RecordAlertAttempt(ctx context.Context, a alert.Attempt, state string, next time.Time) (alert.Attempt, error) {
 	switch state {
-	case store.DeliveryPending, store.DeliverySent, store.DeliveryFailed:
+	case alert.DeliveryPending, alert.DeliverySent, alert.DeliveryFailed:
 	default:
 		return a, analytics.Errorf(analytics.EInvalid, "delivery state %q is not one of pending, sent, failed", state)
 	}
@@ -521,14 +521,14 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
 		return a, fmt.Errorf("sqlstore: recording alert attempt: %w", err)
 	}
 	var done int64
-	if state != store.DeliveryPending {
+	if state != alert.DeliveryPending {
 		done = nsOf(a.At)
 	}
 	lastErr := a.Error
-	if lastErr == "" && state != store.DeliverySent {
+	if lastErr == "" && state != alert.DeliverySent {
 		lastErr = fmt.Sprintf("HTTP %d", a.HTTPStatus)
 	}
-	if state == store.DeliverySent {
+	if state == alert.DeliverySent {
 		lastErr = ""
 	}
 	q = `UPDATE alert_deliveries SET attempts = ?, state = ?, next_ns = ?, done_ns = ?, last_error = ? WHERE id = ?`
@@ -543,7 +543,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
 }
 
 // ListAlertDeliveries returns deliveries newest first.
-func (s *Store) ListAlertDeliveries(ctx context.Context, eventID int64, limit int) ([]store.AlertDelivery, error) {
+func (s *Store) ListAlertDeliveries(ctx context.Context, eventID int64, limit int) ([]alert.Delivery, error) {
 	var w where
 	if eventID != 0 {
 		w.add("event_id = ?", eventID)
@@ -557,7 +557,7 @@ func (s *Store) ListAlertDeliveries(ctx context.Context, eventID int64, limit in
 		return nil, fmt.Errorf("sqlstore: listing alert deliveries: %w", err)
 	}
 	defer rows.Close()
-	var out []store.AlertDelivery
+	var out []alert.Delivery
 	for rows.Next() {
 		d, err := scanDelivery(rows)
 		if err != nil {
@@ -569,7 +569,7 @@ func (s *Store) ListAlertDeliveries(ctx context.Context, eventID int64, limit in
 }
 
 // ListAlertAttempts returns attempts newest first.
-func (s *Store) ListAlertAttempts(ctx context.Context, channelID int64, limit int) ([]store.AlertAttempt, error) {
+func (s *Store) ListAlertAttempts(ctx context.Context, channelID int64, limit int) ([]alert.Attempt, error) {
 	var w where
 	if channelID != 0 {
 		w.add("a.channel_id = ?", channelID)
@@ -585,9 +585,9 @@ a.response, d.status FROM alert_attempts a JOIN alert_deliveries d ON d.id = a.d
 		return nil, fmt.Errorf("sqlstore: listing alert attempts: %w", err)
 	}
 	defer rows.Close()
-	var out []store.AlertAttempt
+	var out []alert.Attempt
 	for rows.Next() {
-		var a store.AlertAttempt
+		var a alert.Attempt
 		var at, dur int64
 		if err := rows.Scan(&a.ID, &a.DeliveryID, &a.ChannelID, &a.N, &at, &dur, &a.HTTPStatus, &a.Error, &a.Response, &a.Status); err != nil {
 			return nil, fmt.Errorf("sqlstore: listing alert attempts: %w", err)

@@ -8,15 +8,15 @@ import (
 	"time"
 
 	"github.com/stopscope/stopscope/analytics"
-	"github.com/stopscope/stopscope/store"
+	"github.com/stopscope/stopscope/auth"
 )
 
-var _ store.AuthStore = (*Store)(nil)
+var _ auth.Store = (*Store)(nil)
 
 const apiKeyCols = `id, name, app, prefix, hash, created_ns, revoked_ns`
 
-func scanKey(sc scanner) (store.APIKey, error) {
-	var k store.APIKey
+func scanKey(sc scanner) (auth.APIKey, error) {
+	var k auth.APIKey
 	var created, revoked int64
 	err := sc.Scan(&k.ID, &k.Name, &k.App, &k.Prefix, &k.Hash, &created, &revoked)
 	k.Created, k.Revoked = timeOf(created), timeOf(revoked)
@@ -24,7 +24,7 @@ func scanKey(sc scanner) (store.APIKey, error) {
 }
 
 // CreateAPIKey inserts k and returns it with its ID.
-func (s *Store) CreateAPIKey(ctx context.Context, k store.APIKey) (store.APIKey, error) {
+func (s *Store) CreateAPIKey(ctx context.Context, k auth.APIKey) (auth.APIKey, error) {
 	if k.Hash == "" {
 		return k, analytics.Errorf(analytics.EInvalid, "an ingest key needs its hash")
 	}
@@ -41,7 +41,7 @@ VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING RETURNING id`
 }
 
 // APIKeyByHash returns the key with this hash, or an ENotFound error.
-func (s *Store) APIKeyByHash(ctx context.Context, hash string) (store.APIKey, error) {
+func (s *Store) APIKeyByHash(ctx context.Context, hash string) (auth.APIKey, error) {
 	k, err := scanKey(s.r.QueryRowContext(ctx, s.d.rebind(`SELECT `+apiKeyCols+` FROM api_keys WHERE hash = ?`), hash))
 	if errors.Is(err, sql.ErrNoRows) {
 		return k, analytics.Errorf(analytics.ENotFound, "no such ingest key")
@@ -53,13 +53,13 @@ func (s *Store) APIKeyByHash(ctx context.Context, hash string) (store.APIKey, er
 }
 
 // ListAPIKeys returns every key by ID.
-func (s *Store) ListAPIKeys(ctx context.Context) ([]store.APIKey, error) {
+func (s *Store) ListAPIKeys(ctx context.Context) ([]auth.APIKey, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT `+apiKeyCols+` FROM api_keys ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: listing ingest keys: %w", err)
 	}
 	defer rows.Close()
-	var out []store.APIKey
+	var out []auth.APIKey
 	for rows.Next() {
 		k, err := scanKey(rows)
 		if err != nil {
@@ -96,8 +96,8 @@ func (s *Store) CountActiveAPIKeys(ctx context.Context) (int, error) {
 
 const userCols = `id, name, password_hash, created_ns`
 
-func scanUser(sc scanner) (store.User, error) {
-	var u store.User
+func scanUser(sc scanner) (auth.User, error) {
+	var u auth.User
 	var created int64
 	err := sc.Scan(&u.ID, &u.Name, &u.PasswordHash, &created)
 	u.Created = timeOf(created)
@@ -105,7 +105,7 @@ func scanUser(sc scanner) (store.User, error) {
 }
 
 // CreateUser inserts u; a taken name is an EConflict error.
-func (s *Store) CreateUser(ctx context.Context, u store.User) (store.User, error) {
+func (s *Store) CreateUser(ctx context.Context, u auth.User) (auth.User, error) {
 	if u.Name == "" || u.PasswordHash == "" {
 		return u, analytics.Errorf(analytics.EInvalid, "a user needs a name and a password hash")
 	}
@@ -122,7 +122,7 @@ ON CONFLICT (name) DO NOTHING RETURNING id`
 }
 
 // UserByName returns one user, or an ENotFound error.
-func (s *Store) UserByName(ctx context.Context, name string) (store.User, error) {
+func (s *Store) UserByName(ctx context.Context, name string) (auth.User, error) {
 	u, err := scanUser(s.r.QueryRowContext(ctx, s.d.rebind(`SELECT `+userCols+` FROM users WHERE name = ?`), name))
 	if errors.Is(err, sql.ErrNoRows) {
 		return u, analytics.Errorf(analytics.ENotFound, "no user %q", name)
@@ -159,13 +159,13 @@ func (s *Store) SetUserPassword(ctx context.Context, name, passwordHash string) 
 }
 
 // ListUsers returns every user by name.
-func (s *Store) ListUsers(ctx context.Context) ([]store.User, error) {
+func (s *Store) ListUsers(ctx context.Context) ([]auth.User, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT `+userCols+` FROM users ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: listing users: %w", err)
 	}
 	defer rows.Close()
-	var out []store.User
+	var out []auth.User
 	for rows.Next() {
 		u, err := scanUser(rows)
 		if err != nil {
@@ -208,7 +208,7 @@ func (s *Store) CountUsers(ctx context.Context) (int, error) {
 }
 
 // CreateSession inserts a session.
-func (s *Store) CreateSession(ctx context.Context, se store.Session) error {
+func (s *Store) CreateSession(ctx context.Context, se auth.Session) error {
 	if se.Hash == "" || se.UserID == 0 {
 		return analytics.Errorf(analytics.EInvalid, "a session needs its hash and user")
 	}
@@ -222,8 +222,8 @@ func (s *Store) CreateSession(ctx context.Context, se store.Session) error {
 
 // SessionByHash returns the unexpired session with this hash and its
 // user's name, or an ENotFound error.
-func (s *Store) SessionByHash(ctx context.Context, hash string, now time.Time) (store.Session, error) {
-	var se store.Session
+func (s *Store) SessionByHash(ctx context.Context, hash string, now time.Time) (auth.Session, error) {
+	var se auth.Session
 	var created, expires int64
 	q := `SELECT s.hash, s.user_id, u.name, s.created_ns, s.expires_ns
 FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.hash = ? AND s.expires_ns > ?`

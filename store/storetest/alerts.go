@@ -4,15 +4,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stopscope/stopscope/alert"
 	"github.com/stopscope/stopscope/analytics"
 	"github.com/stopscope/stopscope/store"
 )
 
-func alertStore(t *testing.T, s store.Store) store.AlertStore {
+func alertStore(t *testing.T, s store.Store) alert.Store {
 	t.Helper()
-	as, ok := s.(store.AlertStore)
+	as, ok := s.(alert.Store)
 	if !ok {
-		t.Fatalf("%T does not implement store.AlertStore", s)
+		t.Fatalf("%T does not implement alert.Store", s)
 	}
 	return as
 }
@@ -24,7 +25,7 @@ func testAlertRules(t *testing.T, s store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	def := analytics.DefaultRule()
+	def := alert.DefaultRule()
 	if len(rules) != 1 {
 		t.Fatalf("a new store has %d rules, want the default one", len(rules))
 	}
@@ -34,14 +35,14 @@ func testAlertRules(t *testing.T, s store.Store) {
 		t.Errorf("default rule = %+v, want %+v", got, def)
 	}
 
-	bad := analytics.DefaultRule()
+	bad := alert.DefaultRule()
 	bad.Metric = "nonsense"
 	if _, err := as.CreateAlertRule(ctx(), bad); errCode(err) != analytics.EInvalid {
 		t.Errorf("invalid rule: err %v, want invalid", err)
 	}
-	r := analytics.Rule{
+	r := alert.Rule{
 		Name: "truncation in checkout", Metric: analytics.MetricTruncation,
-		Scope: analytics.Scope{App: "checkout", Environment: "prod", Model: "m"}, Condition: analytics.ConditionThreshold,
+		Scope: analytics.Scope{App: "checkout", Environment: "prod", Model: "m"}, Condition: alert.ConditionThreshold,
 		Threshold: 0.2, Window: 5 * time.Minute, MinVolume: 10, For: 2 * time.Minute, Cooldown: time.Hour,
 		SilencedUntil: t0.Add(time.Hour), Enabled: true, Created: t0, Updated: t0,
 	}
@@ -80,16 +81,16 @@ func testAlertRules(t *testing.T, s store.Store) {
 // testAlertChannels covers channel CRUD and EnsureAlertChannel.
 func testAlertChannels(t *testing.T, s store.Store) {
 	as := alertStore(t, s)
-	for _, c := range []store.AlertChannel{
-		{Name: "", Kind: store.ChannelWebhook, URL: "http://x"},
+	for _, c := range []alert.Channel{
+		{Name: "", Kind: alert.ChannelWebhook, URL: "http://x"},
 		{Name: "a", Kind: "email", URL: "http://x"},
-		{Name: "a", Kind: store.ChannelWebhook, URL: "ftp://x"},
+		{Name: "a", Kind: alert.ChannelWebhook, URL: "ftp://x"},
 	} {
 		if _, err := as.CreateAlertChannel(ctx(), c); errCode(err) != analytics.EInvalid {
 			t.Errorf("create %+v: %v, want invalid", c, err)
 		}
 	}
-	c := store.AlertChannel{Name: "ops", Kind: store.ChannelWebhook, URL: "https://example.com/hook", Secret: "s3", Enabled: true, Created: t0, Updated: t0}
+	c := alert.Channel{Name: "ops", Kind: alert.ChannelWebhook, URL: "https://example.com/hook", Secret: "s3", Enabled: true, Created: t0, Updated: t0}
 	c, err := as.CreateAlertChannel(ctx(), c)
 	if err != nil || c.ID == 0 {
 		t.Fatalf("create: %v", err)
@@ -97,11 +98,11 @@ func testAlertChannels(t *testing.T, s store.Store) {
 	if _, err := as.CreateAlertChannel(ctx(), c); errCode(err) != analytics.EConflict {
 		t.Errorf("same URL again: %v, want conflict", err)
 	}
-	got, created, err := as.EnsureAlertChannel(ctx(), store.AlertChannel{Name: "other", Kind: store.ChannelSlack, URL: c.URL, Enabled: true})
+	got, created, err := as.EnsureAlertChannel(ctx(), alert.Channel{Name: "other", Kind: alert.ChannelSlack, URL: c.URL, Enabled: true})
 	if err != nil || created || got != c {
 		t.Errorf("ensure existing = %+v, %v, %v; want %+v", got, created, err, c)
 	}
-	slack, created, err := as.EnsureAlertChannel(ctx(), store.AlertChannel{Name: "slack", Kind: store.ChannelSlack, URL: "https://hooks.slack.com/services/T/B/X", Enabled: true})
+	slack, created, err := as.EnsureAlertChannel(ctx(), alert.Channel{Name: "slack", Kind: alert.ChannelSlack, URL: "https://hooks.slack.com/services/T/B/X", Enabled: true})
 	if err != nil || !created || slack.ID == 0 {
 		t.Errorf("ensure new = %+v, %v, %v", slack, created, err)
 	}
@@ -132,20 +133,20 @@ func testAlertFlow(t *testing.T, s store.Store) {
 	as := alertStore(t, s)
 	rules, _ := as.ListAlertRules(ctx())
 	rule := rules[0]
-	on, err := as.CreateAlertChannel(ctx(), store.AlertChannel{Name: "on", Kind: store.ChannelWebhook, URL: "http://127.0.0.1:1/on", Enabled: true})
+	on, err := as.CreateAlertChannel(ctx(), alert.Channel{Name: "on", Kind: alert.ChannelWebhook, URL: "http://127.0.0.1:1/on", Enabled: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := as.CreateAlertChannel(ctx(), store.AlertChannel{Name: "off", Kind: store.ChannelWebhook, URL: "http://127.0.0.1:1/off"}); err != nil {
+	if _, err := as.CreateAlertChannel(ctx(), alert.Channel{Name: "off", Kind: alert.ChannelWebhook, URL: "http://127.0.0.1:1/off"}); err != nil {
 		t.Fatal(err)
 	}
 	obs := analytics.NewRate("refusal", analytics.Tally{K: 20, N: 100})
-	fire := &store.AlertEvent{
+	fire := &alert.Event{
 		RuleID: rule.ID, RuleName: rule.Name, Metric: rule.Metric, Scope: rule.Scope, Condition: rule.Condition,
 		Threshold: rule.Threshold, Window: rule.Window, FiredAt: t0, Observed: obs, Reason: "spike",
 	}
-	st := analytics.State{RuleID: rule.ID, Status: analytics.StatusFiring, Since: t0, FiredAt: t0, LastEval: t0, Observed: obs, Reason: "spike"}
-	if err := as.ApplyAlertUpdate(ctx(), store.AlertUpdate{State: st, Fire: fire, Notify: true}); err != nil {
+	st := alert.State{RuleID: rule.ID, Status: alert.StatusFiring, Since: t0, FiredAt: t0, LastEval: t0, Observed: obs, Reason: "spike"}
+	if err := as.ApplyAlertUpdate(ctx(), alert.Update{State: st, Fire: fire, Notify: true}); err != nil {
 		t.Fatal(err)
 	}
 	if fire.ID == 0 {
@@ -157,7 +158,7 @@ func testAlertFlow(t *testing.T, s store.Store) {
 		t.Errorf("state = %+v, %v; want %+v", states[rule.ID], err, st)
 	}
 	ev, err := as.GetAlertEvent(ctx(), fire.ID)
-	fire.Status = analytics.StatusFiring
+	fire.Status = alert.StatusFiring
 	if err != nil || ev != *fire {
 		t.Errorf("event = %+v, %v; want %+v", ev, err, *fire)
 	}
@@ -170,8 +171,8 @@ func testAlertFlow(t *testing.T, s store.Store) {
 	if again, _ := as.ClaimAlertDeliveries(ctx(), t0.Add(time.Second), time.Minute, 10); len(again) != 0 {
 		t.Errorf("a leased delivery was claimed again: %+v", again)
 	}
-	a := store.AlertAttempt{DeliveryID: ds[0].ID, ChannelID: on.ID, N: 1, At: t0, Duration: time.Millisecond, HTTPStatus: 500, Response: "oops"}
-	if _, err := as.RecordAlertAttempt(ctx(), a, store.DeliveryPending, t0.Add(2*time.Second)); err != nil {
+	a := alert.Attempt{DeliveryID: ds[0].ID, ChannelID: on.ID, N: 1, At: t0, Duration: time.Millisecond, HTTPStatus: 500, Response: "oops"}
+	if _, err := as.RecordAlertAttempt(ctx(), a, alert.DeliveryPending, t0.Add(2*time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	if due, _ := as.ClaimAlertDeliveries(ctx(), t0.Add(time.Second), time.Minute, 10); len(due) != 0 {
@@ -182,7 +183,7 @@ func testAlertFlow(t *testing.T, s store.Store) {
 		t.Fatalf("retry claim = %+v", ds)
 	}
 	a.N, a.At, a.HTTPStatus, a.Response = 2, t0.Add(2*time.Second), 200, "ok"
-	if _, err := as.RecordAlertAttempt(ctx(), a, store.DeliverySent, time.Time{}); err != nil {
+	if _, err := as.RecordAlertAttempt(ctx(), a, alert.DeliverySent, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	atts, err := as.ListAlertAttempts(ctx(), on.ID, 10)
@@ -191,16 +192,16 @@ func testAlertFlow(t *testing.T, s store.Store) {
 	}
 
 	// Resolution: the event closes, one more delivery.
-	st.Status, st.Since, st.ResolvedAt, st.LastEval = analytics.StatusResolved, t0.Add(time.Hour), t0.Add(time.Hour), t0.Add(time.Hour)
-	if err := as.ApplyAlertUpdate(ctx(), store.AlertUpdate{State: st, Resolve: t0.Add(time.Hour), Notify: true}); err != nil {
+	st.Status, st.Since, st.ResolvedAt, st.LastEval = alert.StatusResolved, t0.Add(time.Hour), t0.Add(time.Hour), t0.Add(time.Hour)
+	if err := as.ApplyAlertUpdate(ctx(), alert.Update{State: st, Resolve: t0.Add(time.Hour), Notify: true}); err != nil {
 		t.Fatal(err)
 	}
 	// Applying it twice enqueues nothing more.
-	if err := as.ApplyAlertUpdate(ctx(), store.AlertUpdate{State: st, Resolve: t0.Add(time.Hour), Notify: true}); err != nil {
+	if err := as.ApplyAlertUpdate(ctx(), alert.Update{State: st, Resolve: t0.Add(time.Hour), Notify: true}); err != nil {
 		t.Fatal(err)
 	}
 	ev, _ = as.GetAlertEvent(ctx(), fire.ID)
-	if ev.Status != analytics.StatusResolved || !ev.ResolvedAt.Equal(t0.Add(time.Hour)) {
+	if ev.Status != alert.StatusResolved || !ev.ResolvedAt.Equal(t0.Add(time.Hour)) {
 		t.Errorf("resolved event = %+v", ev)
 	}
 	ds, _ = as.ClaimAlertDeliveries(ctx(), t0.Add(time.Hour), time.Minute, 10)
@@ -208,18 +209,18 @@ func testAlertFlow(t *testing.T, s store.Store) {
 		t.Errorf("resolved deliveries = %+v", ds)
 	}
 	all, _ := as.ListAlertDeliveries(ctx(), fire.ID, 10)
-	if len(all) != 2 || all[1].State != store.DeliverySent {
+	if len(all) != 2 || all[1].State != alert.DeliverySent {
 		t.Errorf("deliveries of the event = %+v", all)
 	}
-	if evs, _ := as.ListAlertEvents(ctx(), store.AlertEventFilter{Status: analytics.StatusFiring}); len(evs) != 0 {
+	if evs, _ := as.ListAlertEvents(ctx(), alert.EventFilter{Status: alert.StatusFiring}); len(evs) != 0 {
 		t.Errorf("firing events after resolution: %+v", evs)
 	}
-	if evs, _ := as.ListAlertEvents(ctx(), store.AlertEventFilter{RuleID: rule.ID}); len(evs) != 1 {
+	if evs, _ := as.ListAlertEvents(ctx(), alert.EventFilter{RuleID: rule.ID}); len(evs) != 1 {
 		t.Errorf("events of the rule: %+v", evs)
 	}
 
 	// A test delivery has no event.
-	d, err := as.EnqueueAlertDelivery(ctx(), store.AlertDelivery{ChannelID: on.ID, Status: "test", Created: t0})
+	d, err := as.EnqueueAlertDelivery(ctx(), alert.Delivery{ChannelID: on.ID, Status: "test", Created: t0})
 	if err != nil || d.ID == 0 {
 		t.Fatalf("enqueue test: %v", err)
 	}

@@ -5,14 +5,15 @@ import (
 	"time"
 
 	"github.com/stopscope/stopscope/analytics"
+	"github.com/stopscope/stopscope/auth"
 	"github.com/stopscope/stopscope/store"
 )
 
-func authStore(t *testing.T, s store.Store) store.AuthStore {
+func authStore(t *testing.T, s store.Store) auth.Store {
 	t.Helper()
-	as, ok := s.(store.AuthStore)
+	as, ok := s.(auth.Store)
 	if !ok {
-		t.Fatalf("%T does not implement store.AuthStore", s)
+		t.Fatalf("%T does not implement auth.Store", s)
 	}
 	return as
 }
@@ -23,18 +24,18 @@ func testAPIKeys(t *testing.T, s store.Store) {
 	if n, err := as.CountActiveAPIKeys(ctx()); err != nil || n != 0 {
 		t.Fatalf("a new store counts %d keys, %v", n, err)
 	}
-	a, err := as.CreateAPIKey(ctx(), store.APIKey{Name: "ci", App: "checkout", Prefix: "sk_ss_abcd", Hash: "aa11", Created: t0})
+	a, err := as.CreateAPIKey(ctx(), auth.APIKey{Name: "ci", App: "checkout", Prefix: "sk_ss_abcd", Hash: "aa11", Created: t0})
 	if err != nil || a.ID == 0 {
 		t.Fatalf("create: %v, id %d", err, a.ID)
 	}
-	b, err := as.CreateAPIKey(ctx(), store.APIKey{Name: "any app", Prefix: "sk_ss_efgh", Hash: "bb22", Created: t0.Add(time.Second)})
+	b, err := as.CreateAPIKey(ctx(), auth.APIKey{Name: "any app", Prefix: "sk_ss_efgh", Hash: "bb22", Created: t0.Add(time.Second)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := as.CreateAPIKey(ctx(), store.APIKey{Name: "dup", Hash: "aa11", Created: t0}); errCode(err) != analytics.EConflict {
+	if _, err := as.CreateAPIKey(ctx(), auth.APIKey{Name: "dup", Hash: "aa11", Created: t0}); errCode(err) != analytics.EConflict {
 		t.Errorf("duplicate hash: err %v, want conflict", err)
 	}
-	if _, err := as.CreateAPIKey(ctx(), store.APIKey{Name: "no hash"}); errCode(err) != analytics.EInvalid {
+	if _, err := as.CreateAPIKey(ctx(), auth.APIKey{Name: "no hash"}); errCode(err) != analytics.EInvalid {
 		t.Errorf("no hash: err %v, want invalid", err)
 	}
 	got, err := as.APIKeyByHash(ctx(), "aa11")
@@ -79,22 +80,22 @@ func testUsersSessions(t *testing.T, s store.Store) {
 	if n, err := as.CountUsers(ctx()); err != nil || n != 0 {
 		t.Fatalf("a new store counts %d users, %v", n, err)
 	}
-	ann, err := as.CreateUser(ctx(), store.User{Name: "ann", PasswordHash: "$argon2id$x", Created: t0})
+	ann, err := as.CreateUser(ctx(), auth.User{Name: "ann", PasswordHash: "$argon2id$x", Created: t0})
 	if err != nil || ann.ID == 0 {
 		t.Fatalf("create: %v", err)
 	}
-	bob, err := as.CreateUser(ctx(), store.User{Name: "bob", PasswordHash: "$argon2id$y", Created: t0})
+	bob, err := as.CreateUser(ctx(), auth.User{Name: "bob", PasswordHash: "$argon2id$y", Created: t0})
 	if err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
 		name string
-		u    store.User
+		u    auth.User
 		code string
 	}{
-		{"taken name", store.User{Name: "ann", PasswordHash: "h"}, analytics.EConflict},
-		{"no name", store.User{PasswordHash: "h"}, analytics.EInvalid},
-		{"no hash", store.User{Name: "cy"}, analytics.EInvalid},
+		{"taken name", auth.User{Name: "ann", PasswordHash: "h"}, analytics.EConflict},
+		{"no name", auth.User{PasswordHash: "h"}, analytics.EInvalid},
+		{"no hash", auth.User{Name: "cy"}, analytics.EInvalid},
 	}
 	for _, tc := range tests {
 		if _, err := as.CreateUser(ctx(), tc.u); errCode(err) != tc.code {
@@ -112,7 +113,7 @@ func testUsersSessions(t *testing.T, s store.Store) {
 	}
 
 	now := t0.Add(time.Hour)
-	for _, se := range []store.Session{
+	for _, se := range []auth.Session{
 		{Hash: "s-ann", UserID: ann.ID, Created: now, Expires: now.Add(time.Hour)},
 		{Hash: "s-ann-old", UserID: ann.ID, Created: t0, Expires: now},
 		{Hash: "s-bob", UserID: bob.ID, Created: now, Expires: now.Add(time.Hour)},
@@ -121,7 +122,7 @@ func testUsersSessions(t *testing.T, s store.Store) {
 			t.Fatal(err)
 		}
 	}
-	if err := as.CreateSession(ctx(), store.Session{Hash: "no user"}); errCode(err) != analytics.EInvalid {
+	if err := as.CreateSession(ctx(), auth.Session{Hash: "no user"}); errCode(err) != analytics.EInvalid {
 		t.Errorf("session without user: err %v", err)
 	}
 	se, err := as.SessionByHash(ctx(), "s-ann", now)
@@ -160,7 +161,7 @@ func testUsersSessions(t *testing.T, s store.Store) {
 	}
 
 	// Deleting a user ends the user's sessions.
-	if err := as.CreateSession(ctx(), store.Session{Hash: "s-bob-2", UserID: bob.ID, Created: now, Expires: now.Add(time.Hour)}); err != nil {
+	if err := as.CreateSession(ctx(), auth.Session{Hash: "s-bob-2", UserID: bob.ID, Created: now, Expires: now.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	if err := as.DeleteUser(ctx(), "bob"); err != nil {

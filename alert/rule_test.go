@@ -1,10 +1,12 @@
-package analytics
+package alert
 
 import (
 	"encoding/json"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stopscope/stopscope/analytics"
 )
 
 func TestRuleValidate(t *testing.T) {
@@ -33,7 +35,7 @@ func TestRuleValidate(t *testing.T) {
 		switch {
 		case tc.field == "" && err != nil:
 			t.Errorf("%s: %v", tc.name, err)
-		case tc.field != "" && (err == nil || ErrorCode(err) != EInvalid || !strings.HasPrefix(err.Error(), "field "+tc.field+":")):
+		case tc.field != "" && (err == nil || analytics.ErrorCode(err) != analytics.EInvalid || !strings.HasPrefix(err.Error(), "field "+tc.field+":")):
 			t.Errorf("%s: %v, want an invalid error naming %s", tc.name, err, tc.field)
 		}
 	}
@@ -57,27 +59,27 @@ func TestRuleJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(`{"window":"7d","threshold":0.1}`), &back); err != nil || back.Window != 7*24*time.Hour || back.Threshold != 0.1 || back.Name != r.Name {
 		t.Errorf("partial: %+v %v", back, err)
 	}
-	if err := json.Unmarshal([]byte(`{"cooldown":"later"}`), &back); ErrorCode(err) != EInvalid || !strings.Contains(err.Error(), "field cooldown") {
+	if err := json.Unmarshal([]byte(`{"cooldown":"later"}`), &back); analytics.ErrorCode(err) != analytics.EInvalid || !strings.Contains(err.Error(), "field cooldown") {
 		t.Errorf("bad duration: %v", err)
 	}
-	if err := json.Unmarshal([]byte(`{"min_volume":"x"}`), &back); ErrorCode(err) != EInvalid || !strings.Contains(err.Error(), "min_volume") {
+	if err := json.Unmarshal([]byte(`{"min_volume":"x"}`), &back); analytics.ErrorCode(err) != analytics.EInvalid || !strings.Contains(err.Error(), "min_volume") {
 		t.Errorf("bad type: %v", err)
 	}
 }
 
 func TestStep(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	thr := Rule{ID: 1, Name: "r", Metric: MetricRefusal, Condition: ConditionThreshold, Threshold: 0.1,
+	thr := Rule{ID: 1, Name: "r", Metric: analytics.MetricRefusal, Condition: ConditionThreshold, Threshold: 0.1,
 		Window: 5 * time.Minute, MinVolume: 10, For: 2 * time.Minute, Cooldown: 10 * time.Minute, Enabled: true}
-	high := Observation{Recent: Tally{K: 5, N: 20}}
-	low := Observation{Recent: Tally{K: 0, N: 20}}
-	few := Observation{Recent: Tally{K: 5, N: 5}}
+	high := Observation{Recent: analytics.Tally{K: 5, N: 20}}
+	low := Observation{Recent: analytics.Tally{K: 0, N: 20}}
+	few := Observation{Recent: analytics.Tally{K: 5, N: 5}}
 	// steps is a sequence of (minute, observation, want status, want a
 	// transition).
 	type step struct {
 		min  int
 		obs  Observation
-		want AlertStatus
+		want Status
 		tr   bool
 	}
 	tests := []struct {
@@ -99,7 +101,7 @@ func TestStep(t *testing.T) {
 			{5, high, StatusPending, false}, {11, high, StatusFiring, true},
 		}},
 		{"count threshold", func(r Rule) Rule { r.Metric, r.Threshold, r.For = "count:refusal", 4, 0; return r }, []step{
-			{0, high, StatusFiring, true}, {1, Observation{Recent: Tally{K: 4, N: 100}}, StatusResolved, true},
+			{0, high, StatusFiring, true}, {1, Observation{Recent: analytics.Tally{K: 4, N: 100}}, StatusResolved, true},
 		}},
 	}
 	for _, tc := range tests {
@@ -128,8 +130,8 @@ func TestStep(t *testing.T) {
 func TestStepSpike(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	r := DefaultRule()
-	calm := Observation{Recent: Tally{K: 2, N: 100}, Baseline: Tally{K: 200, N: 10000}}
-	spike := Observation{Recent: Tally{K: 30, N: 100}, Baseline: Tally{K: 200, N: 10000}}
+	calm := Observation{Recent: analytics.Tally{K: 2, N: 100}, Baseline: analytics.Tally{K: 200, N: 10000}}
+	spike := Observation{Recent: analytics.Tally{K: 30, N: 100}, Baseline: analytics.Tally{K: 200, N: 10000}}
 	st, tr := Step(r, State{}, calm, t0)
 	if st.Status != StatusOK || tr != nil {
 		t.Fatalf("calm: %+v %+v", st, tr)

@@ -1,4 +1,4 @@
-package store
+package alert
 
 import (
 	"context"
@@ -20,9 +20,9 @@ const (
 	ChannelSlack ChannelKind = "slack"
 )
 
-// AlertChannel is where notifications go: a webhook URL, signed with
+// Channel is where notifications go: a webhook URL, signed with
 // Secret when it is set.
-type AlertChannel struct {
+type Channel struct {
 	ID      int64       `json:"id"`
 	Name    string      `json:"name"`
 	Kind    ChannelKind `json:"kind"`
@@ -33,34 +33,34 @@ type AlertChannel struct {
 	Updated time.Time   `json:"updated,omitzero"`
 }
 
-// AlertEvent is one firing of a rule, resolved or not. It keeps a copy of
+// Event is one firing of a rule, resolved or not. It keeps a copy of
 // what the rule was when it fired, so that it outlives edits and deletion
 // of the rule.
-type AlertEvent struct {
-	ID        int64               `json:"id"`
-	RuleID    int64               `json:"rule_id"`
-	RuleName  string              `json:"rule_name"`
-	Metric    analytics.Metric    `json:"metric"`
-	Scope     analytics.Scope     `json:"scope"`
-	Condition analytics.Condition `json:"condition"`
-	Threshold float64             `json:"threshold"`
-	Window    time.Duration       `json:"-"`
+type Event struct {
+	ID        int64            `json:"id"`
+	RuleID    int64            `json:"rule_id"`
+	RuleName  string           `json:"rule_name"`
+	Metric    analytics.Metric `json:"metric"`
+	Scope     analytics.Scope  `json:"scope"`
+	Condition Condition        `json:"condition"`
+	Threshold float64          `json:"threshold"`
+	Window    time.Duration    `json:"-"`
 	// Status is firing or resolved.
-	Status     analytics.AlertStatus `json:"status"`
-	FiredAt    time.Time             `json:"fired_at"`
-	ResolvedAt time.Time             `json:"resolved_at,omitzero"`
-	Observed   analytics.Rate        `json:"observed"`
-	Baseline   analytics.Rate        `json:"baseline"`
-	Reason     string                `json:"reason"`
+	Status     Status         `json:"status"`
+	FiredAt    time.Time      `json:"fired_at"`
+	ResolvedAt time.Time      `json:"resolved_at,omitzero"`
+	Observed   analytics.Rate `json:"observed"`
+	Baseline   analytics.Rate `json:"baseline"`
+	Reason     string         `json:"reason"`
 	// Silenced is set when the rule was silenced as it fired: neither the
 	// firing nor its resolution is sent.
 	Silenced bool `json:"silenced"`
 }
 
-// AlertEventFilter selects alert events; zero fields select all.
-type AlertEventFilter struct {
+// EventFilter selects alert events; zero fields select all.
+type EventFilter struct {
 	RuleID int64
-	Status analytics.AlertStatus
+	Status Status
 	Limit  int
 }
 
@@ -71,10 +71,10 @@ const (
 	DeliveryFailed  = "failed"
 )
 
-// AlertDelivery is one notification to one channel in the outbox: a
+// Delivery is one notification to one channel in the outbox: a
 // transition of an event (Status firing or resolved), or a test (Status
 // "test", EventID 0).
-type AlertDelivery struct {
+type Delivery struct {
 	ID        int64     `json:"id"`
 	EventID   int64     `json:"event_id,omitempty"`
 	ChannelID int64     `json:"channel_id"`
@@ -87,8 +87,8 @@ type AlertDelivery struct {
 	LastError string    `json:"last_error,omitempty"`
 }
 
-// AlertAttempt is one try at sending a delivery, with its answer.
-type AlertAttempt struct {
+// Attempt is one try at sending a delivery, with its answer.
+type Attempt struct {
 	ID         int64         `json:"id"`
 	DeliveryID int64         `json:"delivery_id"`
 	ChannelID  int64         `json:"channel_id"`
@@ -103,69 +103,70 @@ type AlertAttempt struct {
 	Status string `json:"status"`
 }
 
-// AlertUpdate is what one evaluation of a rule writes, in one transaction:
+// Update is what one evaluation of a rule writes, in one transaction:
 // its new state and, on a transition, the event it opens (firing) or
 // closes (resolved), with one delivery per enabled channel when Notify is
 // set.
-type AlertUpdate struct {
-	State analytics.State
+type Update struct {
+	State State
 	// Fire, when set, is inserted; State.EventID is set to its ID.
-	Fire *AlertEvent
+	Fire *Event
 	// Resolve, when set, marks event State.EventID resolved at this time.
 	Resolve time.Time
 	Notify  bool
 }
 
-// AlertStore keeps alert rules, their state, events, channels and the
-// delivery outbox. The SQL stores implement it next to Store.
-type AlertStore interface {
-	ListAlertRules(ctx context.Context) ([]analytics.Rule, error)
-	GetAlertRule(ctx context.Context, id int64) (analytics.Rule, error)
+// Store keeps alert rules, their state, events, channels and the
+// delivery outbox. The SQL stores (package store/sqlstore) implement it
+// next to store.Store.
+type Store interface {
+	ListAlertRules(ctx context.Context) ([]Rule, error)
+	GetAlertRule(ctx context.Context, id int64) (Rule, error)
 	// CreateAlertRule validates and inserts r and returns it with its ID.
-	CreateAlertRule(ctx context.Context, r analytics.Rule) (analytics.Rule, error)
+	CreateAlertRule(ctx context.Context, r Rule) (Rule, error)
 	// UpdateAlertRule validates and replaces the rule r.ID.
-	UpdateAlertRule(ctx context.Context, r analytics.Rule) (analytics.Rule, error)
+	UpdateAlertRule(ctx context.Context, r Rule) (Rule, error)
 	// DeleteAlertRule deletes a rule and its state; its events stay.
 	DeleteAlertRule(ctx context.Context, id int64) error
 
 	// AlertStates returns the state of every rule that has one, by rule ID.
-	AlertStates(ctx context.Context) (map[int64]analytics.State, error)
+	AlertStates(ctx context.Context) (map[int64]State, error)
 	// ApplyAlertUpdate writes one evaluation's outcome atomically.
-	ApplyAlertUpdate(ctx context.Context, u AlertUpdate) error
+	ApplyAlertUpdate(ctx context.Context, u Update) error
 
-	GetAlertEvent(ctx context.Context, id int64) (AlertEvent, error)
+	GetAlertEvent(ctx context.Context, id int64) (Event, error)
 	// ListAlertEvents returns events newest first.
-	ListAlertEvents(ctx context.Context, f AlertEventFilter) ([]AlertEvent, error)
+	ListAlertEvents(ctx context.Context, f EventFilter) ([]Event, error)
 
-	ListAlertChannels(ctx context.Context) ([]AlertChannel, error)
-	GetAlertChannel(ctx context.Context, id int64) (AlertChannel, error)
+	ListAlertChannels(ctx context.Context) ([]Channel, error)
+	GetAlertChannel(ctx context.Context, id int64) (Channel, error)
 	// CreateAlertChannel inserts c; a URL already used by another channel is
 	// an EConflict error.
-	CreateAlertChannel(ctx context.Context, c AlertChannel) (AlertChannel, error)
-	UpdateAlertChannel(ctx context.Context, c AlertChannel) (AlertChannel, error)
+	CreateAlertChannel(ctx context.Context, c Channel) (Channel, error)
+	UpdateAlertChannel(ctx context.Context, c Channel) (Channel, error)
 	// DeleteAlertChannel deletes a channel with its deliveries and attempts.
 	DeleteAlertChannel(ctx context.Context, id int64) error
 	// EnsureAlertChannel returns the channel with c.URL, creating it from c
 	// if there is none, and reports whether it created it.
-	EnsureAlertChannel(ctx context.Context, c AlertChannel) (AlertChannel, bool, error)
+	EnsureAlertChannel(ctx context.Context, c Channel) (Channel, bool, error)
 
 	// EnqueueAlertDelivery adds one delivery to the outbox (for tests of a
 	// channel; evaluations enqueue through ApplyAlertUpdate).
-	EnqueueAlertDelivery(ctx context.Context, d AlertDelivery) (AlertDelivery, error)
+	EnqueueAlertDelivery(ctx context.Context, d Delivery) (Delivery, error)
 	// ClaimAlertDeliveries returns up to limit pending deliveries due at
 	// now, oldest first, and pushes their NextAt to now+lease so that no
 	// other deliverer takes them meanwhile.
-	ClaimAlertDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]AlertDelivery, error)
+	ClaimAlertDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]Delivery, error)
 	// RecordAlertAttempt logs one attempt of delivery a.DeliveryID and sets
 	// the delivery's state: DeliverySent, DeliveryFailed, or DeliveryPending
 	// with next as the time of the next attempt.
-	RecordAlertAttempt(ctx context.Context, a AlertAttempt, state string, next time.Time) (AlertAttempt, error)
+	RecordAlertAttempt(ctx context.Context, a Attempt, state string, next time.Time) (Attempt, error)
 	// ListAlertDeliveries returns the deliveries of an event, or of every
 	// event when eventID is 0, newest first, at most limit.
-	ListAlertDeliveries(ctx context.Context, eventID int64, limit int) ([]AlertDelivery, error)
+	ListAlertDeliveries(ctx context.Context, eventID int64, limit int) ([]Delivery, error)
 	// ListAlertAttempts returns the attempts to a channel (every channel
 	// when channelID is 0), newest first, at most limit.
-	ListAlertAttempts(ctx context.Context, channelID int64, limit int) ([]AlertAttempt, error)
+	ListAlertAttempts(ctx context.Context, channelID int64, limit int) ([]Attempt, error)
 
 	// TryEvaluatorLock takes the lock that lets one evaluator work at a
 	// time among processes sharing the store. ok is false when another
@@ -175,7 +176,7 @@ type AlertStore interface {
 
 // Validate checks a channel, naming the first bad field in an EInvalid
 // error.
-func (c AlertChannel) Validate() error {
+func (c Channel) Validate() error {
 	u, err := url.Parse(c.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return analytics.Errorf(analytics.EInvalid, "field url: %q is not an http or https URL", c.URL)

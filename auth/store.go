@@ -1,4 +1,4 @@
-package store
+package auth
 
 import (
 	"context"
@@ -44,9 +44,9 @@ type Session struct {
 	Expires  time.Time
 }
 
-// AuthStore keeps ingest keys, dashboard users and their sessions. The SQL
-// stores implement it next to Store.
-type AuthStore interface {
+// Store keeps ingest keys, dashboard users and their sessions. The SQL
+// stores (package store/sqlstore) implement it next to store.Store.
+type Store interface {
 	// CreateAPIKey inserts k (Hash, Prefix and Created set) and returns it
 	// with its ID.
 	CreateAPIKey(ctx context.Context, k APIKey) (APIKey, error)

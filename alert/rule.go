@@ -1,4 +1,4 @@
-package analytics
+package alert
 
 import (
 	"encoding/json"
@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/stopscope/stopscope/analytics"
 )
 
 // Condition is how a rule decides that its metric is bad.
@@ -15,36 +17,21 @@ type Condition string
 const (
 	// ConditionThreshold breaches when the metric is above Rule.Threshold.
 	ConditionThreshold Condition = "threshold"
-	// ConditionSpike breaches when DetectSpike finds the window's rate
-	// significantly above the baseline before it, by at least
-	// Rule.Threshold.
+	// ConditionSpike breaches when analytics.DetectSpike finds the
+	// window's rate significantly above the baseline before it, by at
+	// least Rule.Threshold.
 	ConditionSpike Condition = "spike"
 )
 
-// countPrefix starts the name of a count metric: "count:refusal" is the
-// number of refusals in the window rather than their rate.
-const countPrefix = "count:"
-
-// CountMetric returns the metric that counts the events of m instead of
-// taking their rate.
-func CountMetric(m Metric) Metric { return Metric(countPrefix + string(m)) }
-
-// Counted returns the rate metric a count metric counts the events of, and
-// whether m is a count metric.
-func (m Metric) Counted() (Metric, bool) {
-	s, ok := strings.CutPrefix(string(m), countPrefix)
-	return Metric(s), ok
-}
-
-// AlertStatus is where a rule stands in its life cycle.
-type AlertStatus string
+// Status is where a rule stands in its life cycle.
+type Status string
 
 // The statuses of a rule: ok → pending → firing → resolved → ok.
 const (
-	StatusOK       AlertStatus = "ok"
-	StatusPending  AlertStatus = "pending"
-	StatusFiring   AlertStatus = "firing"
-	StatusResolved AlertStatus = "resolved"
+	StatusOK       Status = "ok"
+	StatusPending  Status = "pending"
+	StatusFiring   Status = "firing"
+	StatusResolved Status = "resolved"
 )
 
 // Rule is one alert rule: what to watch, where, and when to fire.
@@ -53,9 +40,9 @@ type Rule struct {
 	Name string
 	// Metric is a rate (refusal, empty_turn, truncation, error, or
 	// stop_reason:<key>) or a count of one ("count:refusal").
-	Metric Metric
+	Metric analytics.Metric
 	// Scope narrows the traffic watched; empty fields mean all.
-	Scope     Scope
+	Scope     analytics.Scope
 	Condition Condition
 	// Threshold is, for a threshold condition, the value the metric must
 	// exceed (a rate in [0, 1], or a count); for a spike, the least rise of
@@ -87,7 +74,7 @@ type Rule struct {
 func DefaultRule() Rule {
 	return Rule{
 		Name:      "Refusal spike (all traffic)",
-		Metric:    MetricRefusal,
+		Metric:    analytics.MetricRefusal,
 		Condition: ConditionSpike,
 		Threshold: 0.05,
 		Window:    15 * time.Minute,
@@ -101,10 +88,11 @@ func DefaultRule() Rule {
 // Silenced reports whether r's notifications are held back at now.
 func (r Rule) Silenced(now time.Time) bool { return now.Before(r.SilencedUntil) }
 
-// Validate checks a rule, naming the first bad field in an EInvalid error.
+// Validate checks a rule, naming the first bad field in an
+// analytics.EInvalid error.
 func (r Rule) Validate() error {
 	bad := func(field, format string, args ...any) error {
-		return Errorf(EInvalid, "field %s: %s", field, fmt.Sprintf(format, args...))
+		return analytics.Errorf(analytics.EInvalid, "field %s: %s", field, fmt.Sprintf(format, args...))
 	}
 	if strings.TrimSpace(r.Name) == "" {
 		return bad("name", "is required")
@@ -158,21 +146,21 @@ func (r Rule) Validate() error {
 // ruleJSON is Rule on the wire: durations as Go duration strings ("15m"),
 // an unset silence as null.
 type ruleJSON struct {
-	ID            int64      `json:"id"`
-	Name          string     `json:"name"`
-	Metric        Metric     `json:"metric"`
-	Scope         Scope      `json:"scope"`
-	Condition     Condition  `json:"condition"`
-	Threshold     float64    `json:"threshold"`
-	Window        string     `json:"window"`
-	Baseline      string     `json:"baseline"`
-	MinVolume     int64      `json:"min_volume"`
-	For           string     `json:"for"`
-	Cooldown      string     `json:"cooldown"`
-	SilencedUntil *time.Time `json:"silenced_until"`
-	Enabled       bool       `json:"enabled"`
-	Created       *time.Time `json:"created,omitempty"`
-	Updated       *time.Time `json:"updated,omitempty"`
+	ID            int64            `json:"id"`
+	Name          string           `json:"name"`
+	Metric        analytics.Metric `json:"metric"`
+	Scope         analytics.Scope  `json:"scope"`
+	Condition     Condition        `json:"condition"`
+	Threshold     float64          `json:"threshold"`
+	Window        string           `json:"window"`
+	Baseline      string           `json:"baseline"`
+	MinVolume     int64            `json:"min_volume"`
+	For           string           `json:"for"`
+	Cooldown      string           `json:"cooldown"`
+	SilencedUntil *time.Time       `json:"silenced_until"`
+	Enabled       bool             `json:"enabled"`
+	Created       *time.Time       `json:"created,omitempty"`
+	Updated       *time.Time       `json:"updated,omitempty"`
 }
 
 func optTime(t time.Time) *time.Time {
@@ -197,7 +185,7 @@ func (r Rule) MarshalJSON() ([]byte, error) {
 // UnmarshalJSON reads a rule onto r: fields absent from data keep their
 // value, so that decoding onto DefaultRule or a stored rule fills in the
 // rest. The id, created and updated fields are the server's and are not
-// read. A bad field is an EInvalid error that names it.
+// read. A bad field is an analytics.EInvalid error that names it.
 func (r *Rule) UnmarshalJSON(data []byte) error {
 	cur, err := r.MarshalJSON()
 	if err != nil {
@@ -209,9 +197,9 @@ func (r *Rule) UnmarshalJSON(data []byte) error {
 	if err := json.Unmarshal(data, &w); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) && te.Field != "" {
-			return Errorf(EInvalid, "field %s: want a %s", te.Field, te.Type)
+			return analytics.Errorf(analytics.EInvalid, "field %s: want a %s", te.Field, te.Type)
 		}
-		return Errorf(EInvalid, "bad rule JSON: %v", err)
+		return analytics.Errorf(analytics.EInvalid, "bad rule JSON: %v", err)
 	}
 	durs := []struct {
 		field string
@@ -221,7 +209,7 @@ func (r *Rule) UnmarshalJSON(data []byte) error {
 	for _, d := range durs {
 		v, err := ParseDuration(d.s)
 		if err != nil {
-			return Errorf(EInvalid, "field %s: %v", d.field, err)
+			return analytics.Errorf(analytics.EInvalid, "field %s: %v", d.field, err)
 		}
 		*d.dst = v
 	}
@@ -257,8 +245,8 @@ func ParseDuration(s string) (time.Duration, error) {
 // State is what a rule's evaluations remember, persisted between them so
 // that a restart neither forgets a firing alert nor sends it again.
 type State struct {
-	RuleID int64       `json:"rule_id"`
-	Status AlertStatus `json:"status"`
+	RuleID int64  `json:"rule_id"`
+	Status Status `json:"status"`
 	// Since is when Status began.
 	Since time.Time `json:"since,omitzero"`
 	// FiredAt is when the current or last alert fired; ResolvedAt when the
@@ -268,25 +256,25 @@ type State struct {
 	// EventID is the alert event of the current or last firing.
 	EventID int64 `json:"event_id,omitempty"`
 	// LastEval is the time of the last evaluation, with what it saw.
-	LastEval time.Time `json:"last_eval,omitzero"`
-	Observed Rate      `json:"observed"`
-	Baseline Rate      `json:"baseline"`
-	Reason   string    `json:"reason,omitempty"`
+	LastEval time.Time      `json:"last_eval,omitzero"`
+	Observed analytics.Rate `json:"observed"`
+	Baseline analytics.Rate `json:"baseline"`
+	Reason   string         `json:"reason,omitempty"`
 }
 
 // Observation is what the evaluator measured for a rule: the tally of its
 // metric over the window and, for spikes, over the baseline before it.
 type Observation struct {
-	Recent   Tally
-	Baseline Tally
+	Recent   analytics.Tally
+	Baseline analytics.Tally
 }
 
 // Transition is a change of a rule's status.
 type Transition struct {
-	From, To AlertStatus
+	From, To Status
 	At       time.Time
-	Observed Rate
-	Baseline Rate
+	Observed analytics.Rate
+	Baseline analytics.Rate
 	Reason   string
 }
 
@@ -298,20 +286,20 @@ func (t *Transition) Notifies() bool {
 
 // Evaluate tells whether obs breaches rule's condition, with the observed
 // and baseline values and why.
-func (r Rule) Evaluate(obs Observation) (breach bool, observed, baseline Rate, reason string) {
+func (r Rule) Evaluate(obs Observation) (breach bool, observed, baseline analytics.Rate, reason string) {
 	base, isCount := r.Metric.Counted()
-	observed = NewRate(string(r.Metric), obs.Recent)
-	baseline = NewRate(string(r.Metric), obs.Baseline)
+	observed = analytics.NewRate(string(r.Metric), obs.Recent)
+	baseline = analytics.NewRate(string(r.Metric), obs.Baseline)
 	if isCount {
 		observed.Value = float64(obs.Recent.K)
 		baseline.Value = float64(obs.Baseline.K)
 	}
 	switch r.Condition {
 	case ConditionSpike:
-		cfg := DefaultSpikeConfig()
+		cfg := analytics.DefaultSpikeConfig()
 		cfg.Window, cfg.Baseline = r.Window, r.Baseline
 		cfg.MinCalls, cfg.MinIncrease = r.MinVolume, r.Threshold
-		res := DetectSpike(cfg, obs.Recent, obs.Baseline)
+		res := analytics.DetectSpike(cfg, obs.Recent, obs.Baseline)
 		return res.Significant, observed, baseline, res.Reason
 	default:
 		if obs.Recent.N < r.MinVolume {
