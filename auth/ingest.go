@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/stopscope/stopscope/analytics"
+	"github.com/stopscope/stopscope/store"
 )
 
 // Ingest checks the keys of ingest requests. A key is required when
@@ -83,23 +84,17 @@ func first(md metadata.MD, key string) string {
 	return ""
 }
 
-// Inserter is what ingest writes records to: store.Store, the batcher and
-// the ingest sinks all have this method.
-type Inserter interface {
-	Insert(ctx context.Context, recs []*analytics.Record) error
-}
-
 // BindApps wraps next so that every Insert enforces the bound app of its
 // context (analytics.ApplyBoundApp): records that name no app, or name
 // unnamed (the app decoders give such records), get the key's app, and a
 // call with a record of another app is refused whole with EForbidden.
 // Put it outermost, where the context is still the request's.
-func BindApps(next Inserter, unnamed string) Inserter {
+func BindApps(next store.Inserter, unnamed string) store.Inserter {
 	return bindApps{next: next, unnamed: unnamed}
 }
 
 type bindApps struct {
-	next    Inserter
+	next    store.Inserter
 	unnamed string
 }
 

@@ -3,7 +3,7 @@
 // event transcripts, replayed with the official Go SDK), Messages API error
 // bodies and Agent SDK result messages, bare or in an envelope that adds
 // time, app, environment, ids, latency and the request, into classified
-// analytics.Records, and hands them to a Sink.
+// analytics.Records, and hands them to a store.Inserter.
 //
 // A body is one JSON object, a JSON array, or NDJSON. Each record stands on
 // its own: a bad one is rejected with its index and an error that says

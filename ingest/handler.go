@@ -14,18 +14,13 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/stopscope/stopscope/analytics"
+	"github.com/stopscope/stopscope/store"
 )
-
-// Sink stores decoded records. store.Store satisfies it.
-type Sink interface {
-	// Insert stores records durably; it returns only after they are safe.
-	Insert(ctx context.Context, recs []*analytics.Record) error
-}
 
 // Handler serves POST /v1/responses.
 type Handler struct {
 	// Sink stores the records.
-	Sink Sink
+	Sink store.Inserter
 	// Limits bounds each request; zero fields take their defaults.
 	Limits Limits
 	// Now is the clock records without a time are stamped with; nil means

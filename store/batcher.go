@@ -9,12 +9,6 @@ import (
 	"github.com/stopscope/stopscope/analytics"
 )
 
-// Inserter is what a Batcher writes to and what it offers: Store.Insert's
-// contract, records acknowledged only once committed.
-type Inserter interface {
-	Insert(ctx context.Context, recs []*analytics.Record) error
-}
-
 // The Batcher's defaults.
 const (
 	DefaultMaxBatch  = 5000

@@ -73,15 +73,24 @@ const MaxRecords = 50000
 // Cursor marks where the next page of a listing starts; "" is the first page.
 type Cursor string
 
+// Inserter is what records are written to, the one interface every step
+// of the ingest chain offers and writes through: the store, the Batcher,
+// the privacy, metering and bound-app wrappers, and what the native and
+// OTLP handlers hand their records to.
+type Inserter interface {
+	// Insert stores records durably; it returns only after they are
+	// committed, so an acknowledged record is safe. Store's Insert also
+	// updates the rollups in the same transaction, and skips a record
+	// whose identity (analytics.Record.Identity) was already stored for
+	// its app: it sets the ID of each record it stored and leaves skipped
+	// ones at zero.
+	Insert(ctx context.Context, recs []*analytics.Record) error
+}
+
 // Store keeps records and answers queries on them. Implementations are safe
 // for concurrent use.
 type Store interface {
-	// Insert stores records durably and updates the rollups in the same
-	// transaction. A record whose identity (analytics.Record.Identity) was
-	// already stored for its app is skipped: Insert sets the ID of each
-	// record it stored and leaves skipped ones at zero. It returns only
-	// after the commit.
-	Insert(ctx context.Context, recs []*analytics.Record) error
+	Inserter
 
 	// Get returns one record with its bodies, or an analytics.ENotFound error.
 	Get(ctx context.Context, id int64) (*analytics.Record, error)

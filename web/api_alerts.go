@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -263,7 +264,8 @@ func (in channelInput) apply(ch *alert.Channel, creating bool) {
 func decodeChannel(b []byte) (channelInput, error) {
 	var in channelInput
 	if err := json.Unmarshal(b, &in); err != nil {
-		if te, ok := err.(*json.UnmarshalTypeError); ok && te.Field != "" {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
 			return in, analytics.Errorf(analytics.EInvalid, "field %s: want a %s", te.Field, te.Type)
 		}
 		return in, analytics.Errorf(analytics.EInvalid, "bad JSON: %v", err)

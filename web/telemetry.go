@@ -10,12 +10,8 @@ import (
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/stopscope/stopscope/analytics"
+	"github.com/stopscope/stopscope/store"
 )
-
-// Sink is where ingest handlers put decoded records; store.Store is one.
-type Sink interface {
-	Insert(ctx context.Context, recs []*analytics.Record) error
-}
 
 // Telemetry holds the service's own instruments, published at /metrics and
 // over OTLP when configured.
@@ -77,11 +73,11 @@ func NewTelemetry(mp metric.MeterProvider) (*Telemetry, error) {
 }
 
 // Sink wraps a sink so that every committed batch is counted and timed.
-func (t *Telemetry) Sink(s Sink) Sink { return meteredSink{t: t, next: s} }
+func (t *Telemetry) Sink(s store.Inserter) store.Inserter { return meteredSink{t: t, next: s} }
 
 type meteredSink struct {
 	t    *Telemetry
-	next Sink
+	next store.Inserter
 }
 
 func (m meteredSink) Insert(ctx context.Context, recs []*analytics.Record) error {

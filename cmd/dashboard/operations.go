@@ -16,7 +16,6 @@ import (
 	"github.com/stopscope/stopscope/analytics"
 	"github.com/stopscope/stopscope/ingest"
 	"github.com/stopscope/stopscope/store"
-	"github.com/stopscope/stopscope/web"
 )
 
 // Operations holds the settings of serve that keep ingest safe under load
@@ -183,7 +182,7 @@ func (o *Operations) validate() error {
 // privacySink applies the privacy settings to records on their way to the
 // store. Records arrive classified, so stripping content keeps every flag.
 type privacySink struct {
-	next         web.Sink
+	next         store.Inserter
 	metadataOnly bool
 	redact       []*regexp.Regexp
 }
@@ -201,9 +200,9 @@ func (p privacySink) Insert(ctx context.Context, recs []*analytics.Record) error
 
 // ingestSink builds the chain ingest writes through: privacy, then group
 // commit, then the store. It starts the Batcher, which Close drains.
-func (m *Main) ingestSink(st store.Store) (web.Sink, error) {
+func (m *Main) ingestSink(st store.Store) (store.Inserter, error) {
 	m.batcher = store.NewBatcher(st, m.Ops.Batch)
-	var sink web.Sink = m.batcher
+	var sink store.Inserter = m.batcher
 	if m.Ops.MetadataOnly || len(m.Ops.Redact) > 0 {
 		res, err := analytics.CompileRedactions(m.Ops.Redact)
 		if err != nil {

@@ -1,6 +1,7 @@
 // Package otlpreceiver receives OpenTelemetry traces and logs over OTLP/HTTP
 // (POST /v1/traces and /v1/logs, protobuf or JSON, gzip or not) and OTLP/gRPC,
-// turns them into records with package otlp and hands them to a Sink.
+// turns them into records with package otlp and hands them to a
+// store.Inserter.
 //
 // Errors follow the OTLP specification where it is strict and stopscope's
 // central error handler elsewhere: a body that cannot be decoded is answered
@@ -36,6 +37,7 @@ import (
 
 	"github.com/stopscope/stopscope/analytics"
 	"github.com/stopscope/stopscope/ingest/otlp"
+	"github.com/stopscope/stopscope/store"
 )
 
 // Default limits, used when the Receiver's are zero.
@@ -50,16 +52,11 @@ const (
 	ContentTypeJSON     = "application/json"
 )
 
-// Sink stores decoded records. store.Store satisfies it.
-type Sink interface {
-	Insert(ctx context.Context, recs []*analytics.Record) error
-}
-
 // Receiver receives OTLP exports and stores the Claude calls they carry. Its
 // zero limits mean the defaults; Now defaults to time.Now. It is safe for
 // concurrent use once configured.
 type Receiver struct {
-	Sink Sink
+	Sink store.Inserter
 	// MaxBodyBytes limits a request body as sent (compressed or not).
 	MaxBodyBytes int64
 	// MaxDecompressedBytes limits a gzip body once decompressed.
