@@ -12,13 +12,15 @@ import (
 	"time"
 
 	"github.com/stopscope/stopscope/analytics"
+	"github.com/stopscope/stopscope/query"
 	"github.com/stopscope/stopscope/store"
 )
 
-// Store is what alerting needs of a store: the rollups and the alert
+// Store is what alerting needs of a store: what the read model reads
+// (rules are measured by package query, as the pages are) and the alert
 // tables. The SQL stores implement it.
 type Store interface {
-	Aggregate(ctx context.Context, q store.Query) ([]analytics.Group, error)
+	query.Store
 	store.AlertStore
 }
 
@@ -29,6 +31,8 @@ const DefaultInterval = 30 * time.Second
 // call Run, or Tick directly.
 type Evaluator struct {
 	Store Store
+	// Query measures the rules; when nil, one over Store with Now.
+	Query *query.Service
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 	// Interval is the time between ticks in Run; DefaultInterval when zero.
@@ -96,12 +100,16 @@ func (e *Evaluator) Tick(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	q := e.Query
+	if q == nil {
+		q = query.New(e.Store, e.Now)
+	}
 	notified := false
 	for _, r := range rules {
 		if !r.Enabled {
 			continue
 		}
-		n, err := e.evaluate(ctx, r, states[r.ID], now)
+		n, err := e.evaluate(ctx, q, r, states[r.ID], now)
 		if err != nil {
 			e.logger().Error("alert rule evaluation failed", "rule", r.ID, "err", err)
 			continue
@@ -114,44 +122,10 @@ func (e *Evaluator) Tick(ctx context.Context) error {
 	return nil
 }
 
-// Observe measures a rule's metric at now: over [now-Window, now) and, for
-// spikes, over the Baseline before that.
-func Observe(ctx context.Context, st Store, r analytics.Rule, now time.Time) (analytics.Observation, error) {
-	metric := r.Metric
-	if m, ok := metric.Counted(); ok {
-		metric = m
-	}
-	tally := func(from, to time.Time) (analytics.Tally, error) {
-		groups, err := st.Aggregate(ctx, store.Query{
-			Filter: store.Filter{
-				From: from, To: to,
-				App: r.Scope.App, Environment: r.Scope.Environment, Model: r.Scope.Model,
-			},
-			GroupBy: []store.Dim{store.DimKind, store.DimStopReason},
-		})
-		if err != nil {
-			return analytics.Tally{}, err
-		}
-		return metric.Tally(groups), nil
-	}
-	var obs analytics.Observation
-	var err error
-	start := now.Add(-r.Window)
-	if obs.Recent, err = tally(start, now); err != nil {
-		return obs, err
-	}
-	if r.Condition == analytics.ConditionSpike && r.Baseline > 0 {
-		if obs.Baseline, err = tally(start.Add(-r.Baseline), start); err != nil {
-			return obs, err
-		}
-	}
-	return obs, nil
-}
-
 // evaluate steps one rule and writes the outcome; it reports whether it
 // queued notifications.
-func (e *Evaluator) evaluate(ctx context.Context, r analytics.Rule, prev analytics.State, now time.Time) (bool, error) {
-	obs, err := Observe(ctx, e.Store, r, now)
+func (e *Evaluator) evaluate(ctx context.Context, q *query.Service, r analytics.Rule, prev analytics.State, now time.Time) (bool, error) {
+	obs, err := q.Observe(ctx, r, now)
 	if err != nil {
 		return false, err
 	}
