@@ -15,13 +15,15 @@ import (
 	"time"
 
 	"github.com/stopscope/stopscope/analytics"
+	"github.com/stopscope/stopscope/query"
 	"github.com/stopscope/stopscope/store"
 )
 
-// EvaluatorStore is what the evaluator needs of a store: the rollups and
+// EvaluatorStore is what the evaluator needs of a store: what the read
+// model reads (rules are measured by package query, as the pages are) and
 // the alert tables. The SQL stores implement it.
 type EvaluatorStore interface {
-	Aggregate(ctx context.Context, q store.Query) ([]analytics.Group, error)
+	query.Store
 	Store
 }
 
@@ -32,6 +34,8 @@ const DefaultInterval = 30 * time.Second
 // call Run, or Tick directly.
 type Evaluator struct {
 	Store EvaluatorStore
+	// Query measures the rules; when nil, one over Store with Now.
+	Query *query.Service
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 	// Interval is the time between ticks in Run; DefaultInterval when zero.
@@ -99,12 +103,16 @@ func (e *Evaluator) Tick(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	q := e.Query
+	if q == nil {
+		q = query.New(e.Store, e.Now)
+	}
 	notified := false
 	for _, r := range rules {
 		if !r.Enabled {
 			continue
 		}
-		n, err := e.evaluate(ctx, r, states[r.ID], now)
+		n, err := e.evaluate(ctx, q, r, states[r.ID], now)
 		if err != nil {
 			e.logger().Error("alert rule evaluation failed", "rule", r.ID, "err", err)
 			continue
@@ -118,24 +126,18 @@ func (e *Evaluator) Tick(ctx context.Context) error {
 }
 
 // Observe measures a rule's metric at now: over [now-Window, now) and, for
-// spikes, over the Baseline before that.
-func Observe(ctx context.Context, st EvaluatorStore, r Rule, now time.Time) (Observation, error) {
+// spikes, over the Baseline before that. A count metric is measured as the
+// metric it counts. Each tally is query's, the same read as the pages' rate.
+func Observe(ctx context.Context, q *query.Service, r Rule, now time.Time) (Observation, error) {
 	metric := r.Metric
 	if m, ok := metric.Counted(); ok {
 		metric = m
 	}
 	tally := func(from, to time.Time) (analytics.Tally, error) {
-		groups, err := st.Aggregate(ctx, store.Query{
-			Filter: store.Filter{
-				From: from, To: to,
-				App: r.Scope.App, Environment: r.Scope.Environment, Model: r.Scope.Model,
-			},
-			GroupBy: []store.Dim{store.DimKind, store.DimStopReason},
-		})
-		if err != nil {
-			return analytics.Tally{}, err
-		}
-		return metric.Tally(groups), nil
+		return q.Tally(ctx, store.Filter{
+			From: from, To: to,
+			App: r.Scope.App, Environment: r.Scope.Environment, Model: r.Scope.Model,
+		}, metric)
 	}
 	var obs Observation
 	var err error
@@ -153,8 +155,8 @@ func Observe(ctx context.Context, st EvaluatorStore, r Rule, now time.Time) (Obs
 
 // evaluate steps one rule and writes the outcome; it reports whether it
 // queued notifications.
-func (e *Evaluator) evaluate(ctx context.Context, r Rule, prev State, now time.Time) (bool, error) {
-	obs, err := Observe(ctx, e.Store, r, now)
+func (e *Evaluator) evaluate(ctx context.Context, q *query.Service, r Rule, prev State, now time.Time) (bool, error) {
+	obs, err := Observe(ctx, q, r, now)
 	if err != nil {
 		return false, err
 	}

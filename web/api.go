@@ -10,21 +10,13 @@ import (
 	"github.com/stopscope/stopscope/store"
 )
 
-func (s *Server) summary(c echo.Context, f store.Filter) (analytics.Summary, error) {
-	groups, err := s.Store.Aggregate(c.Request().Context(), summaryQuery(f))
-	if err != nil {
-		return analytics.Summary{}, err
-	}
-	return analytics.Summarize(f.From, f.To, groups), nil
-}
-
 // apiSummary answers GET /api/v1/summary.
 func (s *Server) apiSummary(c echo.Context) error {
 	f, err := s.parseFilter(c)
 	if err != nil {
 		return err
 	}
-	sum, err := s.summary(c, f)
+	sum, err := s.Query.Summary(c.Request().Context(), f)
 	if err != nil {
 		return err
 	}

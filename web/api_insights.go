@@ -11,10 +11,11 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/stopscope/stopscope/analytics"
+	"github.com/stopscope/stopscope/query"
 	"github.com/stopscope/stopscope/store"
 )
 
-// parseBucket reads bucket=1m|1h|1d; "" is 0, for AutoBucket.
+// parseBucket reads bucket=1m|1h|1d; "" is 0, for query.AutoBucket.
 func parseBucket(q url.Values) (time.Duration, error) {
 	switch v := q.Get("bucket"); v {
 	case "":
@@ -157,7 +158,7 @@ func parseSpikeConfig(q url.Values, def analytics.SpikeConfig) (analytics.SpikeC
 func parseRecordLimit(q url.Values) (int, error) {
 	v := q.Get("limit")
 	if v == "" {
-		return DefaultRecordLimit, nil
+		return query.DefaultRecordLimit, nil
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 1 || n >= store.MaxRecords {
@@ -172,7 +173,7 @@ type ratesAnswer struct {
 	To   time.Time `json:"to"`
 	analytics.RateSet
 	// Scopes is set when by= asks for a breakdown.
-	Scopes []ScopeRates `json:"scopes,omitempty"`
+	Scopes []query.ScopeRates `json:"scopes,omitempty"`
 }
 
 // apiRates answers GET /api/v1/rates: the rates of the filter's scope and
@@ -187,17 +188,17 @@ func (s *Server) apiRates(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	rs, err := s.Rates(ctx, f)
+	rs, err := s.Query.Rates(ctx, f)
 	if err != nil {
 		return err
 	}
 	ans := ratesAnswer{From: f.From, To: f.To, RateSet: rs}
 	if len(by) > 0 {
-		if ans.Scopes, err = s.RatesBy(ctx, f, by); err != nil {
+		if ans.Scopes, err = s.Query.RatesBy(ctx, f, by); err != nil {
 			return err
 		}
 		if ans.Scopes == nil {
-			ans.Scopes = []ScopeRates{}
+			ans.Scopes = []query.ScopeRates{}
 		}
 	}
 	return c.JSON(http.StatusOK, ans)
@@ -226,7 +227,7 @@ func (s *Server) apiTimeseries(c echo.Context) error {
 	default:
 		return analytics.Errorf(analytics.EInvalid, "parameter metric: a time series has one metric, not %d", len(metrics))
 	}
-	ts, err := s.Timeseries(c.Request().Context(), f, bucket, metric)
+	ts, err := s.Query.Timeseries(c.Request().Context(), f, bucket, metric)
 	if err != nil {
 		return err
 	}
@@ -252,7 +253,7 @@ func (s *Server) apiSpikes(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.Spikes(c.Request().Context(), f, scope, metrics, cfg)
+	res, err := s.Query.Spikes(c.Request().Context(), f, scope, metrics, cfg)
 	if err != nil {
 		return err
 	}
@@ -288,7 +289,7 @@ func (s *Server) apiPatterns(c echo.Context) error {
 		}
 		*p.dst = int(n)
 	}
-	res, err := s.Patterns(c.Request().Context(), f, cfg, limit)
+	res, err := s.Query.Patterns(c.Request().Context(), f, cfg, limit)
 	if err != nil {
 		return err
 	}
@@ -304,7 +305,7 @@ func (s *Server) apiRefusers(c echo.Context) error {
 	q := c.QueryParams()
 	by := q.Get("by")
 	if by == "" {
-		by = RefusersByApp
+		by = query.RefusersByApp
 	}
 	limit, err := parseRecordLimit(q)
 	if err != nil {
@@ -319,7 +320,7 @@ func (s *Server) apiRefusers(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.FrequentRefusers(c.Request().Context(), f, by, cfg, limit)
+	res, err := s.Query.FrequentRefusers(c.Request().Context(), f, by, cfg, limit)
 	if err != nil {
 		return err
 	}

@@ -120,10 +120,3 @@ func validKind(k analytics.Kind) bool {
 	}
 	return false
 }
-
-// summaryQuery is the rollup query behind a Summary.
-func summaryQuery(f store.Filter) store.Query {
-	return store.Query{Filter: f, GroupBy: []store.Dim{
-		store.DimKind, store.DimStopReason, store.DimErrorType, store.DimHTTPStatus, store.DimSubtype,
-	}}
-}

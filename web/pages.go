@@ -11,12 +11,11 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/stopscope/stopscope/analytics"
+	"github.com/stopscope/stopscope/query"
 	"github.com/stopscope/stopscope/store"
 )
 
@@ -195,69 +194,15 @@ func (s *Server) filterView(c echo.Context) (filterView, error) {
 	return v, err
 }
 
-// optionsTTL is how long the filter bar's lists of apps, environments and
-// models are reused on live ranges: every page shows them, and over 30 days
-// of rollups they cost more than the rest of a small page.
-const optionsTTL = 10 * time.Second
-
-// optionsCache holds the last lists filterOptions read for a live range.
-type optionsCache struct {
-	mu                 sync.Mutex
-	at                 time.Time
-	apps, envs, models []string
-}
-
 // filterOptions returns the apps, environments and models seen in the 30
-// days before the range's end, from the rollups, with the ones selected in
-// f added so that a select always shows them. On a live range the lists
-// may be up to optionsTTL old.
+// days before the range's end (query.ScopeValues), with the ones selected
+// in f added so that a select always shows them.
 func (s *Server) filterOptions(ctx context.Context, f store.Filter, live bool) (apps, envs, models []string, err error) {
-	a, e, m, err := s.seenDims(ctx, f.To, live)
+	a, e, m, err := s.Query.ScopeValues(ctx, f.To, live)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	return withSelected(a, f.App), withSelected(e, f.Environment), withSelected(m, f.Model), nil
-}
-
-// seenDims lists the apps, environments and models of the 30 days before
-// to, sorted, reusing a live read younger than optionsTTL.
-func (s *Server) seenDims(ctx context.Context, to time.Time, live bool) (apps, envs, models []string, err error) {
-	c := &s.options
-	if live {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		if now := s.Now(); !c.at.IsZero() && now.Sub(c.at) < optionsTTL && !now.Before(c.at) {
-			return c.apps, c.envs, c.models, nil
-		}
-	}
-	groups, err := s.Store.Aggregate(ctx, store.Query{
-		Filter:  store.Filter{From: to.Add(-30 * 24 * time.Hour), To: to},
-		GroupBy: []store.Dim{store.DimApp, store.DimEnvironment, store.DimModel},
-	})
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	a, e, m := map[string]bool{}, map[string]bool{}, map[string]bool{}
-	for _, g := range groups {
-		a[g.App], e[g.Environment], m[g.Model] = true, true, true
-	}
-	apps, envs, models = sortedSet(a), sortedSet(e), sortedSet(m)
-	if live {
-		c.at, c.apps, c.envs, c.models = s.Now(), apps, envs, models
-	}
-	return apps, envs, models, nil
-}
-
-// sortedSet returns the non-empty keys of set, sorted.
-func sortedSet(set map[string]bool) []string {
-	out := make([]string, 0, len(set))
-	for k := range set {
-		if k != "" {
-			out = append(out, k)
-		}
-	}
-	sort.Strings(out)
-	return out
 }
 
 // withSelected returns list with sel inserted in order, unless it is empty
@@ -282,30 +227,20 @@ func (s *Server) pageOverview(c echo.Context) error {
 	return render(c, http.StatusOK, overviewPage(d))
 }
 
-// overviewDims group the overview's one read of its range: every figure
-// on the page (summary, headline rates, the app and model tables) is a
-// fold of these groups, so the rollups are read once, not once a table.
-var overviewDims = []store.Dim{
-	store.DimApp, store.DimModel, store.DimKind, store.DimStopReason,
-	store.DimErrorType, store.DimHTTPStatus, store.DimSubtype,
-}
-
 // overview gathers what the overview page shows, all of it from the
-// rollups; spikes and patterns come in fragments after the page.
+// rollups (query.Overview); spikes and patterns come in fragments after
+// the page.
 func (s *Server) overview(ctx context.Context, v filterView, host string) (overviewData, error) {
-	f := v.Scope()
-	groups, err := s.Store.Aggregate(ctx, store.Query{Filter: f, GroupBy: overviewDims})
+	o, err := s.Query.Overview(ctx, v.Scope())
 	if err != nil {
 		return overviewData{}, err
 	}
-	sum := analytics.Summarize(f.From, f.To, groups)
+	sum := o.Summary
 	d := overviewData{Filter: v, Summary: sum, Curl: curlExample(host)}
 	if sum.Total == 0 {
 		return d, nil
 	}
-	if d.Headline, err = s.headlineWith(ctx, v, analytics.Rates(groups)); err != nil {
-		return d, err
-	}
+	d.Headline = headlineOf(v, o.Headline)
 	calls := sum.Total - sum.Errors.Total
 	d.StopRows = stopRows(v, sum, calls)
 	for _, k := range sortedKeys(sum.Errors.ByType) {
@@ -315,8 +250,7 @@ func (s *Server) overview(ctx context.Context, v filterView, host string) (overv
 			Href: v.scopeLink("/responses", map[string]string{"kind": "error", "error_type": k}), Class: "sr-error",
 		})
 	}
-	d.Apps = ratesByScope(groups, []store.Dim{store.DimApp})
-	d.Models = ratesByScope(groups, []store.Dim{store.DimModel})
+	d.Apps, d.Models = o.Apps, o.Models
 	return d, nil
 }
 
@@ -327,7 +261,7 @@ func (s *Server) uiOverviewSpikes(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	sp, err := s.Spikes(c.Request().Context(), v.Scope(), []store.Dim{store.DimApp}, nil, analytics.DefaultSpikeConfig())
+	sp, err := s.Query.Spikes(c.Request().Context(), v.Scope(), []store.Dim{store.DimApp}, nil, analytics.DefaultSpikeConfig())
 	if err != nil {
 		return err
 	}
@@ -335,25 +269,17 @@ func (s *Server) uiOverviewSpikes(c echo.Context) error {
 }
 
 // uiOverviewPatterns is the overview's patterns fragment, read from at most
-// DefaultRecordLimit records.
+// query.DefaultRecordLimit records.
 func (s *Server) uiOverviewPatterns(c echo.Context) error {
 	v, err := s.filterView(c)
 	if err != nil {
 		return err
 	}
-	pat, err := s.Patterns(c.Request().Context(), v.Scope(), analytics.DefaultPatternConfig(), 0)
+	pat, err := s.Query.Patterns(c.Request().Context(), v.Scope(), analytics.DefaultPatternConfig(), 0)
 	if err != nil {
 		return err
 	}
 	return render(c, http.StatusOK, overviewPatterns(pat))
-}
-
-func (s *Server) summaryOf(ctx context.Context, f store.Filter) (analytics.Summary, error) {
-	groups, err := s.Store.Aggregate(ctx, summaryQuery(f))
-	if err != nil {
-		return analytics.Summary{}, err
-	}
-	return analytics.Summarize(f.From, f.To, groups), nil
 }
 
 // headlineCard is one headline rate with its change against the period
@@ -396,25 +322,10 @@ func (h headlineCard) Trend() string {
 	return "flat"
 }
 
-// headline computes the headline rates of v's scope and of the period of
-// the same length before it.
-func (s *Server) headline(ctx context.Context, v filterView) (headlineData, error) {
-	now, err := s.Rates(ctx, v.Scope())
-	if err != nil {
-		return headlineData{}, err
-	}
-	return s.headlineWith(ctx, v, now)
-}
-
-// headlineWith is headline when the rates of v's scope are already known.
-func (s *Server) headlineWith(ctx context.Context, v filterView, now analytics.RateSet) (headlineData, error) {
-	f := v.Scope()
-	pf := f
-	pf.From, pf.To = f.From.Add(-f.To.Sub(f.From)), f.From
-	prev, err := s.Rates(ctx, pf)
-	if err != nil {
-		return headlineData{}, err
-	}
+// headlineOf lays out the headline rates of v's scope against those of
+// the period before it as cards.
+func headlineOf(v filterView, hl query.Headline) headlineData {
+	now, prev := hl.Now, hl.Previous
 	h := headlineData{Filter: v, Calls: now.Calls, PrevCalls: prev.Calls}
 	h.Cards = []headlineCard{
 		{"Refusal rate", now.Refusal, prev.Refusal, v.scopeLink("/refusals", nil), "sr-refusal"},
@@ -422,7 +333,7 @@ func (s *Server) headlineWith(ctx context.Context, v filterView, now analytics.R
 		{"Truncation rate", now.Truncation, prev.Truncation, v.scopeLink("/truncation", nil), "sr-max_tokens"},
 		{"Error rate", now.Error, prev.Error, v.scopeLink("/responses", map[string]string{"kind": "error"}), "sr-error"},
 	}
-	return h, nil
+	return h
 }
 
 // uiHeadline answers GET /ui/headline: the overview's headline cards, which
@@ -432,12 +343,12 @@ func (s *Server) uiHeadline(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	h, err := s.headline(c.Request().Context(), v)
+	hl, err := s.Query.Headline(c.Request().Context(), v.Scope())
 	if err != nil {
 		return err
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
-	return render(c, http.StatusOK, headlineCards(h))
+	return render(c, http.StatusOK, headlineCards(headlineOf(v, hl)))
 }
 
 // stopRows lists the known stop reasons, null, then unknown values seen.
@@ -483,7 +394,7 @@ func (s *Server) pageResponses(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	sum, err := s.summaryOf(ctx, v.Scope())
+	sum, err := s.Query.Summary(ctx, v.Scope())
 	if err != nil {
 		return err
 	}
@@ -539,7 +450,7 @@ func (s *Server) pageResponse(c echo.Context) error {
 		d.Response = blocksFromSummary(r.Content)
 	}
 	d.Events = parseSSE(r.StreamBody)
-	if d.Thread, err = s.thread(c.Request().Context(), r); err != nil {
+	if d.Thread, err = s.Query.Thread(c.Request().Context(), r); err != nil {
 		return err
 	}
 	return render(c, http.StatusOK, recordPage(d))

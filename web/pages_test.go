@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/stopscope/stopscope/analytics"
+	"github.com/stopscope/stopscope/query"
 	"github.com/stopscope/stopscope/store"
 	"github.com/stopscope/stopscope/store/sqlite"
 )
@@ -256,45 +257,40 @@ func getHTML(t *testing.T, url string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-// TestFilterOptionsCache checks that the filter bar's lists are reused on
-// live ranges for optionsTTL only, never on fixed ones, and that a
-// selected value is always listed without changing the cached list.
-func TestFilterOptionsCache(t *testing.T) {
+// TestFilterOptionsSelected checks that the filter bar always lists a
+// selected value, without changing the read model's cached lists.
+func TestFilterOptionsSelected(t *testing.T) {
 	st, err := sqlite.Open(filepath.Join(t.TempDir(), "stopscope.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	clock := now
-	s := &Server{Store: st, Now: func() time.Time { return clock }}
+	s := &Server{Store: st, Query: query.New(st, func() time.Time { return now })}
 	ctx := context.Background()
 	f := store.Filter{From: now.Add(-24 * time.Hour), To: now}
-	apps := func(live bool, sel string) []string {
+	apps := func(sel string) []string {
 		t.Helper()
 		f := f
 		f.App = sel
-		a, _, _, err := s.filterOptions(ctx, f, live)
+		a, _, _, err := s.filterOptions(ctx, f, true)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return a
 	}
-	insertAll(t, st, []*analytics.Record{msg(now.Add(-time.Hour), "a", analytics.StopEndTurn)})
-	if got := apps(true, ""); !slices.Equal(got, []string{"a"}) {
-		t.Fatalf("apps = %v, want [a]", got)
-	}
 	insertAll(t, st, []*analytics.Record{msg(now.Add(-time.Hour), "b", analytics.StopEndTurn)})
-	if got := apps(true, ""); !slices.Equal(got, []string{"a"}) {
-		t.Errorf("live, within the TTL: apps = %v, want the cached [a]", got)
-	}
-	if got := apps(true, "c"); !slices.Equal(got, []string{"a", "c"}) {
-		t.Errorf("with c selected: apps = %v, want [a c]", got)
-	}
-	if got := apps(false, ""); !slices.Equal(got, []string{"a", "b"}) {
-		t.Errorf("fixed range: apps = %v, want [a b] read afresh", got)
-	}
-	clock = clock.Add(optionsTTL)
-	if got := apps(true, ""); !slices.Equal(got, []string{"a", "b"}) {
-		t.Errorf("live, after the TTL: apps = %v, want [a b]", got)
+	for _, tc := range []struct {
+		sel  string
+		want []string
+	}{
+		{"", []string{"b"}},
+		{"c", []string{"b", "c"}},
+		{"a", []string{"a", "b"}},
+		{"b", []string{"b"}},
+		{"", []string{"b"}},
+	} {
+		if got := apps(tc.sel); !slices.Equal(got, tc.want) {
+			t.Errorf("with %q selected: apps = %v, want %v", tc.sel, got, tc.want)
+		}
 	}
 }

@@ -1,20 +1,15 @@
 package web
 
 import (
-	"context"
 	"net/http"
 	"net/url"
-	"slices"
-	"sort"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/stopscope/stopscope/analytics"
+	"github.com/stopscope/stopscope/query"
 	"github.com/stopscope/stopscope/store"
 )
-
-// latestLimit is how many of the latest records a focused page lists.
-const latestLimit = 10
 
 // shareRow is one app's or model's rate of a metric.
 type shareRow struct {
@@ -32,7 +27,7 @@ type stopReasonData struct {
 	Remedy   string
 	Apps     []shareRow
 	Models   []shareRow
-	Patterns PatternsResult
+	Patterns query.PatternsResult
 	Kinds    []string
 	Latest   []*analytics.Record
 	ListHref string
@@ -49,14 +44,14 @@ type problemData struct {
 	Remedy   string
 	Apps     []shareRow
 	Models   []shareRow
-	Patterns PatternsResult
+	Patterns query.PatternsResult
 	Kinds    []string
 	Latest   []*analytics.Record
 	ListHref string
 	// Causes: empty turns with a known cause and without one.
 	Causes []countRow
 	// Refusers: frequent refusers by app, model, session and user.
-	Refusers []RefusersResult
+	Refusers []query.RefusersResult
 	// Split: truncation by stop reason.
 	Split []countRow
 	// Subtypes: agent runs by subtype, each by last stop reason.
@@ -85,39 +80,18 @@ var relatedPatterns = map[analytics.StopReason][]string{
 	analytics.StopNull:                       {analytics.PatternAgentSubtype},
 }
 
-// shareRows returns each scope's rate of metric m, highest first, the
-// scopes without a denominator left out.
-func (s *Server) shareRows(ctx context.Context, v filterView, dim store.Dim, m analytics.Metric, list map[string]string) ([]shareRow, error) {
-	rows, err := s.RatesBy(ctx, v.Scope(), []store.Dim{dim})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]shareRow, 0, len(rows))
-	for _, r := range rows {
-		rate := analytics.NewRate(string(m), analytics.Tally{})
-		if got, ok := r.RateSet.Get(m); ok {
-			rate = got
-		}
-		if rate.Den == 0 {
-			continue
-		}
-		key := scopeValue(r, string(dim))
-		set := map[string]string{string(dim): key}
+// shareRows lays out each app's or model's (dim's) rate of a metric as
+// rows that link to the records of list in that scope.
+func shareRows(v filterView, dim store.Dim, shares []query.Share, list map[string]string) []shareRow {
+	out := make([]shareRow, 0, len(shares))
+	for _, sh := range shares {
+		set := map[string]string{string(dim): sh.Key}
 		for k, val := range list {
 			set[k] = val
 		}
-		out = append(out, shareRow{Label: key, Rate: rate, Href: v.scopeLink("/responses", set)})
+		out = append(out, shareRow{Label: sh.Key, Rate: sh.Rate, Href: v.scopeLink("/responses", set), Top: sh.Top})
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Rate.Value > out[j].Rate.Value })
-	if len(out) > 1 && out[0].Rate.Num > 0 {
-		out[0].Top = true
-	}
-	return out, nil
-}
-
-func (s *Server) latest(ctx context.Context, f store.Filter) ([]*analytics.Record, error) {
-	recs, _, err := s.Store.List(ctx, f, latestLimit, "")
-	return recs, err
+	return out
 }
 
 func (s *Server) pageStopReason(c echo.Context) error {
@@ -129,38 +103,19 @@ func (s *Server) pageStopReason(c echo.Context) error {
 	if err != nil || key == "" {
 		return analytics.Errorf(analytics.ENotFound, "no stop reason %q", c.Param("key"))
 	}
-	ctx := c.Request().Context()
 	r := analytics.ParseStopReasonKey(key)
-	m := analytics.StopReasonMetric(r)
 	d := stopReasonData{Filter: v, Reason: r, Remedy: analytics.StopReasonRemediation(r), Kinds: relatedPatterns[r]}
-	rates, err := s.Rates(ctx, v.Scope())
-	if err != nil {
-		return err
-	}
-	d.Share, _ = rates.Get(m)
-	if d.Share.Metric == "" {
-		d.Share = analytics.NewRate(string(m), analytics.Tally{N: rates.Responses})
-	}
-	list := map[string]string{"stop_reason": key}
-	if d.Apps, err = s.shareRows(ctx, v, store.DimApp, m, list); err != nil {
-		return err
-	}
-	if d.Models, err = s.shareRows(ctx, v, store.DimModel, m, list); err != nil {
-		return err
-	}
 	if d.Kinds == nil && !r.Known() {
 		d.Kinds = []string{}
 	}
-	if len(d.Kinds) > 0 {
-		if d.Patterns, err = s.Patterns(ctx, v.Scope(), analytics.DefaultPatternConfig(), 0); err != nil {
-			return err
-		}
-	}
-	lf := v.Scope()
-	lf.StopReason, lf.HasStopReason = r, true
-	if d.Latest, err = s.latest(ctx, lf); err != nil {
+	fo, err := s.Query.StopReasonFocus(c.Request().Context(), v.Scope(), r, len(d.Kinds) > 0)
+	if err != nil {
 		return err
 	}
+	list := map[string]string{"stop_reason": key}
+	d.Share, d.Patterns, d.Latest = fo.Rate, fo.Patterns, fo.Latest
+	d.Apps = shareRows(v, store.DimApp, fo.Apps, list)
+	d.Models = shareRows(v, store.DimModel, fo.Models, list)
 	d.ListHref = v.scopeLink("/responses", list)
 	return render(c, http.StatusOK, stopReasonPage(d))
 }
@@ -171,28 +126,15 @@ func (s *Server) problem(c echo.Context, m analytics.Metric, flag analytics.Flag
 	if err != nil {
 		return problemData{}, err
 	}
-	ctx := c.Request().Context()
 	d := problemData{Filter: v, Metric: m, Kinds: kinds, Remedy: analytics.FlagRemediation(flag)}
-	rates, err := s.Rates(ctx, v.Scope())
+	fo, err := s.Query.FlagFocus(c.Request().Context(), v.Scope(), m, flag)
 	if err != nil {
 		return d, err
 	}
-	d.Rate, _ = rates.Get(m)
 	list := map[string]string{"flag": string(flag)}
-	if d.Apps, err = s.shareRows(ctx, v, store.DimApp, m, list); err != nil {
-		return d, err
-	}
-	if d.Models, err = s.shareRows(ctx, v, store.DimModel, m, list); err != nil {
-		return d, err
-	}
-	if d.Patterns, err = s.Patterns(ctx, v.Scope(), analytics.DefaultPatternConfig(), 0); err != nil {
-		return d, err
-	}
-	lf := v.Scope()
-	lf.Flag = flag
-	if d.Latest, err = s.latest(ctx, lf); err != nil {
-		return d, err
-	}
+	d.Rate, d.Patterns, d.Latest = fo.Rate, fo.Patterns, fo.Latest
+	d.Apps = shareRows(v, store.DimApp, fo.Apps, list)
+	d.Models = shareRows(v, store.DimModel, fo.Models, list)
 	d.ListHref = v.scopeLink("/responses", list)
 	return d, nil
 }
@@ -206,7 +148,7 @@ func (s *Server) pageEmptyTurns(c echo.Context) error {
 	}
 	d.Title = "Empty turns"
 	d.Intro = "Responses that ended with end_turn and no content, usually 2–3 output tokens. They are not refusals: the model decided it was done."
-	sum, err := s.summaryOf(c.Request().Context(), d.Filter.Scope())
+	sum, err := s.Query.Summary(c.Request().Context(), d.Filter.Scope())
 	if err != nil {
 		return err
 	}
@@ -229,8 +171,8 @@ func (s *Server) pageRefusals(c echo.Context) error {
 	d.Title = "Refusals"
 	d.Intro = "Responses with stop_reason refusal: Claude declined to answer. Frequent refusers are the apps, models, sessions and users whose refusal rate stands significantly above the rest."
 	ctx := c.Request().Context()
-	for _, by := range []string{RefusersByApp, RefusersByModel, RefusersBySession, RefusersByUser} {
-		res, err := s.FrequentRefusers(ctx, d.Filter.Scope(), by, analytics.DefaultRefuserConfig(), 0)
+	for _, by := range []string{query.RefusersByApp, query.RefusersByModel, query.RefusersBySession, query.RefusersByUser} {
+		res, err := s.Query.FrequentRefusers(ctx, d.Filter.Scope(), by, analytics.DefaultRefuserConfig(), 0)
 		if err != nil {
 			return err
 		}
@@ -248,7 +190,7 @@ func (s *Server) pageTruncation(c echo.Context) error {
 	}
 	d.Title = "Truncation"
 	d.Intro = "Responses cut short by max_tokens or by the model's context window, and the continuation chains that followed them."
-	sum, err := s.summaryOf(c.Request().Context(), d.Filter.Scope())
+	sum, err := s.Query.Summary(c.Request().Context(), d.Filter.Scope())
 	if err != nil {
 		return err
 	}
@@ -269,66 +211,26 @@ func (s *Server) pageAgentRuns(c echo.Context) error {
 	ctx := c.Request().Context()
 	d := problemData{Filter: v, Title: "Agent runs", Kinds: []string{analytics.PatternAgentSubtype},
 		Intro: "Agent SDK results: how each run ended (its subtype) and the stop reason of its last turn."}
-	f := v.Scope()
-	f.Kind = analytics.KindAgentResult
-	groups, err := s.Store.Aggregate(ctx, store.Query{Filter: f, GroupBy: []store.Dim{store.DimSubtype, store.DimStopReason}})
+	runs, err := s.Query.AgentRuns(ctx, v.Scope())
 	if err != nil {
 		return err
 	}
-	bySub := map[string]*subtypeRow{}
-	stops := map[string]bool{}
-	var total, failed int64
-	for _, g := range groups {
-		row := bySub[g.Subtype]
-		if row == nil {
-			row = &subtypeRow{Subtype: g.Subtype, ByStop: map[string]int64{}, Remedy: analytics.AgentSubtypeRemediation(g.Subtype)}
-			bySub[g.Subtype] = row
-		}
-		row.Total += g.N
-		row.ByStop[g.StopReason.Key()] += g.N
-		stops[g.StopReason.Key()] = true
-		total += g.N
-		if g.Subtype != analytics.SubtypeSuccess {
-			failed += g.N
-		}
+	for _, r := range runs.Subtypes {
+		d.Subtypes = append(d.Subtypes, subtypeRow{
+			Subtype: r.Subtype, Total: r.Total, ByStop: r.ByStop, Remedy: analytics.AgentSubtypeRemediation(r.Subtype),
+			Href: v.scopeLink("/responses", map[string]string{"kind": "agent_result"}),
+		})
 	}
-	for _, st := range analytics.AgentSubtypes {
-		if row := bySub[st]; row != nil {
-			d.Subtypes = append(d.Subtypes, *row)
-			delete(bySub, st)
-		}
-	}
-	for _, k := range sortedMapKeys(bySub) {
-		d.Subtypes = append(d.Subtypes, *bySub[k])
-	}
-	for i := range d.Subtypes {
-		d.Subtypes[i].Href = v.scopeLink("/responses", map[string]string{"kind": "agent_result"})
-	}
-	for _, r := range append(slices.Clone(analytics.KnownStopReasons), analytics.StopNull) {
-		if stops[r.Key()] {
-			d.StopKeys = append(d.StopKeys, r.Key())
-			delete(stops, r.Key())
-		}
-	}
-	for k := range stops {
-		d.StopKeys = append(d.StopKeys, k)
-	}
-	d.Rate = analytics.NewRate("failed_runs", analytics.Tally{K: failed, N: total})
-	if d.Patterns, err = s.Patterns(ctx, v.Scope(), analytics.DefaultPatternConfig(), 0); err != nil {
+	d.StopKeys = runs.StopKeys
+	d.Rate = runs.Failed
+	if d.Patterns, err = s.Query.Patterns(ctx, v.Scope(), analytics.DefaultPatternConfig(), 0); err != nil {
 		return err
 	}
-	if d.Latest, err = s.latest(ctx, f); err != nil {
+	f := v.Scope()
+	f.Kind = analytics.KindAgentResult
+	if d.Latest, err = s.Query.Latest(ctx, f); err != nil {
 		return err
 	}
 	d.ListHref = v.scopeLink("/responses", map[string]string{"kind": "agent_result"})
 	return render(c, http.StatusOK, problemPage(d))
-}
-
-func sortedMapKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -2,14 +2,11 @@ package web
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/stopscope/stopscope/analytics"
-	"github.com/stopscope/stopscope/store"
 )
 
 // recordData is what the page of one response shows.
@@ -246,48 +243,6 @@ func compactJSON(raw json.RawMessage) string {
 		return string(raw)
 	}
 	return buf.String()
-}
-
-// threadLimit bounds the records read to link a record's conversation.
-const threadLimit = 2000
-
-// thread returns the conversation r belongs to, oldest first: its session's
-// records when it has a session id, else the records linked to it by
-// message history (analytics.Conversations) among its app's records of the
-// hours around it. It returns nil when r stands alone.
-func (s *Server) thread(ctx context.Context, r *analytics.Record) ([]*analytics.Record, error) {
-	if r.SessionID != "" {
-		recs, _, err := s.Store.List(ctx, store.Filter{App: r.App, SessionID: r.SessionID}, 200, "")
-		if err != nil {
-			return nil, err
-		}
-		slices.Reverse(recs)
-		if len(recs) < 2 {
-			return nil, nil
-		}
-		return recs, nil
-	}
-	if r.Req == nil {
-		return nil, nil
-	}
-	recs, err := s.Store.Records(ctx, store.Filter{
-		App: r.App, Environment: r.Environment,
-		From: r.Time.Add(-3 * analytics.ConversationGap), To: r.Time.Add(3*analytics.ConversationGap + time.Nanosecond),
-	}, threadLimit)
-	if err != nil {
-		return nil, err
-	}
-	for _, conv := range analytics.Conversations(recs) {
-		for _, x := range conv.Records {
-			if x.ID == r.ID {
-				if len(conv.Records) < 2 {
-					return nil, nil
-				}
-				return conv.Records, nil
-			}
-		}
-	}
-	return nil, nil
 }
 
 // flagCauses returns the causes of r that explain flag f, with what to do

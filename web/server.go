@@ -18,12 +18,16 @@ import (
 
 	"github.com/stopscope/stopscope/alert"
 	"github.com/stopscope/stopscope/analytics"
+	"github.com/stopscope/stopscope/query"
 	"github.com/stopscope/stopscope/store"
 )
 
 // Server holds what the HTTP handlers need. Set the fields, then call Handler.
 type Server struct {
-	Store  store.Store
+	Store store.Store
+	// Query computes every figure the pages and the API show; when nil,
+	// Handler makes one over Store with Now.
+	Query  *query.Service
 	Logger *slog.Logger
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
@@ -51,8 +55,6 @@ type Server struct {
 	// Auth, when set, requires ingest keys and a dashboard login (see
 	// Auth for when) and checks CSRF tokens; nil serves everyone.
 	Auth *Auth
-
-	options optionsCache
 }
 
 // Notifier sends a test notification to an alert channel and returns the
@@ -68,6 +70,9 @@ func (s *Server) Handler() http.Handler {
 	}
 	if s.Logger == nil {
 		s.Logger = slog.Default()
+	}
+	if s.Query == nil {
+		s.Query = query.New(s.Store, s.Now)
 	}
 	e := echo.New()
 	e.HideBanner = true

@@ -3,11 +3,8 @@ package web
 import (
 	"context"
 	"net/http"
-	"time"
 
 	"github.com/labstack/echo/v4"
-
-	"github.com/stopscope/stopscope/store"
 )
 
 func (s *Server) pageSetup(c echo.Context) error {
@@ -30,20 +27,12 @@ func (s *Server) uiSetupStatus(c echo.Context) error {
 }
 
 func (s *Server) setupStatus(ctx context.Context) (setupStatus, error) {
-	recs, _, err := s.Store.List(ctx, store.Filter{}, 1, "")
-	if err != nil || len(recs) == 0 {
+	a, err := s.Query.Arrivals(ctx)
+	if err != nil || a.Last == nil {
 		return setupStatus{}, err
 	}
-	now := s.Now().UTC()
-	groups, err := s.Store.Aggregate(ctx, store.Query{Filter: store.Filter{From: now.Add(-24 * time.Hour), To: now}})
-	if err != nil {
-		return setupStatus{}, err
-	}
-	st := setupStatus{Any: true, LastTime: recs[0].Time.UTC().Format("2006-01-02 15:04:05"), LastApp: recs[0].App, LastID: recs[0].ID}
-	for _, g := range groups {
-		st.Count24h += g.N
-	}
-	return st, nil
+	last := a.Last
+	return setupStatus{Any: true, LastTime: last.Time.UTC().Format("2006-01-02 15:04:05"), LastApp: last.App, LastID: last.ID, Count24h: a.Last24h}, nil
 }
 
 // baseURL is this server's URL as the browser reached it.

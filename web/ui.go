@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/stopscope/stopscope/analytics"
+	"github.com/stopscope/stopscope/query"
 )
 
 // spikeContext is how much time around a spike "Look closer" shows.
@@ -63,7 +64,7 @@ func spikeHref(v filterView, sp analytics.Spike) string {
 }
 
 // scopeValue returns the app or model of a ScopeRates row.
-func scopeValue(r ScopeRates, key string) string {
+func scopeValue(r query.ScopeRates, key string) string {
 	switch key {
 	case "app":
 		return r.Scope.App
@@ -75,7 +76,7 @@ func scopeValue(r ScopeRates, key string) string {
 
 // worst reports whether rate r is the highest of its column among rows,
 // with at least one event, so the table marks who leads each problem.
-func worst(rows []ScopeRates, r analytics.Rate, metric string) bool {
+func worst(rows []query.ScopeRates, r analytics.Rate, metric string) bool {
 	if r.Num == 0 || len(rows) < 2 {
 		return false
 	}
@@ -159,9 +160,9 @@ func patternDetail(p analytics.Pattern) string {
 func refuserFilter(by, key string) map[string]string {
 	set := map[string]string{"flag": "refusal"}
 	switch by {
-	case RefusersBySession:
+	case query.RefusersBySession:
 		set["session_id"] = key
-	case RefusersByUser:
+	case query.RefusersByUser:
 		// The list has no user filter: show the refusals of the range.
 	default:
 		set[by] = key
@@ -170,7 +171,7 @@ func refuserFilter(by, key string) map[string]string {
 }
 
 // liftText is how many times the rest's rate a refuser's is.
-func liftText(r RefuserRow) string {
+func liftText(r query.RefuserRow) string {
 	if r.Lift == nil {
 		return "∞ (the rest never refused)"
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/stopscope/stopscope/auth"
 	"github.com/stopscope/stopscope/ingest"
 	"github.com/stopscope/stopscope/ingest/otlpreceiver"
+	"github.com/stopscope/stopscope/query"
 	"github.com/stopscope/stopscope/store"
 	"github.com/stopscope/stopscope/store/postgres"
 	"github.com/stopscope/stopscope/store/sqlite"
@@ -170,8 +171,13 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// One read model for the pages, the API and the alert rules.
+	reads := query.New(st, m.Now)
+	if m.alerts != nil {
+		m.alerts.ev.Query = reads
+	}
 	srv := &web.Server{
-		Store: st, Logger: m.Logger, Now: m.Now, Alerts: alerts, Notifier: notifier,
+		Store: st, Query: reads, Logger: m.Logger, Now: m.Now, Alerts: alerts, Notifier: notifier,
 		Telemetry: tel.instruments, Metrics: tel.metrics,
 		PostResponses: m.limitIngest(ing.PostResponses), PostTraces: m.limitIngest(rcv.Traces), PostLogs: m.limitIngest(rcv.Logs),
 		Ready: m.ready, Auth: webAuth,

@@ -1,4 +1,4 @@
-package web
+package query
 
 import (
 	"cmp"
@@ -54,15 +54,21 @@ func scopeDims(dims []store.Dim, param string) error {
 
 // Rates returns the headline rates and stop reason shares of f's scope and
 // window with their 95% Wilson intervals, from the rollups.
-func (s *Server) Rates(ctx context.Context, f store.Filter) (analytics.RateSet, error) {
-	if err := rollupOnly(f); err != nil {
-		return analytics.RateSet{}, err
-	}
-	groups, err := s.Store.Aggregate(ctx, store.Query{Filter: f, GroupBy: []store.Dim{store.DimKind, store.DimStopReason}})
+func (s *Service) Rates(ctx context.Context, f store.Filter) (analytics.RateSet, error) {
+	groups, err := s.rateGroups(ctx, f)
 	if err != nil {
 		return analytics.RateSet{}, err
 	}
 	return analytics.Rates(groups), nil
+}
+
+// rateGroups is the one rollup read behind a scope's rates, whoever asks:
+// Rates for pages and the API, Tally for alert rules.
+func (s *Service) rateGroups(ctx context.Context, f store.Filter) ([]analytics.Group, error) {
+	if err := rollupOnly(f); err != nil {
+		return nil, err
+	}
+	return s.st.Aggregate(ctx, store.Query{Filter: f, GroupBy: []store.Dim{store.DimKind, store.DimStopReason}})
 }
 
 // ScopeRates is the RateSet of one scope.
@@ -74,7 +80,7 @@ type ScopeRates struct {
 // RatesBy returns the RateSet of every scope of f that had calls, the
 // scopes told apart by the given dimensions (app, environment, model), by
 // descending volume, then scope.
-func (s *Server) RatesBy(ctx context.Context, f store.Filter, dims []store.Dim) ([]ScopeRates, error) {
+func (s *Service) RatesBy(ctx context.Context, f store.Filter, dims []store.Dim) ([]ScopeRates, error) {
 	if err := rollupOnly(f); err != nil {
 		return nil, err
 	}
@@ -82,7 +88,7 @@ func (s *Server) RatesBy(ctx context.Context, f store.Filter, dims []store.Dim) 
 		return nil, err
 	}
 	groupBy := append(slices.Clone(dims), store.DimKind, store.DimStopReason)
-	groups, err := s.Store.Aggregate(ctx, store.Query{Filter: f, GroupBy: groupBy})
+	groups, err := s.st.Aggregate(ctx, store.Query{Filter: f, GroupBy: groupBy})
 	if err != nil {
 		return nil, err
 	}
@@ -185,7 +191,7 @@ func AutoBucket(from, to time.Time) time.Duration {
 // and flag and the headline rates, and metric's rate with its interval,
 // from the rollups. The bucket must be 1m, 1h or 1d, and give at most
 // MaxSeriesPoints points; zero picks AutoBucket; an empty metric is refusal.
-func (s *Server) Timeseries(ctx context.Context, f store.Filter, bucket time.Duration, metric analytics.Metric) (TimeseriesResult, error) {
+func (s *Service) Timeseries(ctx context.Context, f store.Filter, bucket time.Duration, metric analytics.Metric) (TimeseriesResult, error) {
 	if err := rollupOnly(f); err != nil {
 		return TimeseriesResult{}, err
 	}
@@ -206,7 +212,7 @@ func (s *Server) Timeseries(ctx context.Context, f store.Filter, bucket time.Dur
 	if n > MaxSeriesPoints {
 		return TimeseriesResult{}, analytics.Errorf(analytics.EInvalid, "parameter bucket: %s buckets over this range make %d points, more than %d", name, n, MaxSeriesPoints)
 	}
-	groups, err := s.Store.Aggregate(ctx, store.Query{
+	groups, err := s.st.Aggregate(ctx, store.Query{
 		Filter: f, GroupBy: []store.Dim{store.DimKind, store.DimStopReason}, Bucket: bucket,
 	})
 	if err != nil {
@@ -290,7 +296,7 @@ func SettingsOf(cfg analytics.SpikeConfig) SpikeSettings {
 // [From - cfg.Baseline, To) in cfg.Bucket buckets (1m, 1h or 1d). Zero
 // durations of cfg take the defaults. Spikes are ordered by start, then
 // scope, then metric.
-func (s *Server) Spikes(ctx context.Context, f store.Filter, scope []store.Dim, metrics []analytics.Metric, cfg analytics.SpikeConfig) (SpikesResult, error) {
+func (s *Service) Spikes(ctx context.Context, f store.Filter, scope []store.Dim, metrics []analytics.Metric, cfg analytics.SpikeConfig) (SpikesResult, error) {
 	if err := rollupOnly(f); err != nil {
 		return SpikesResult{}, err
 	}
@@ -340,7 +346,7 @@ func (s *Server) Spikes(ctx context.Context, f store.Filter, scope []store.Dim, 
 			break
 		}
 	}
-	series, err := s.Store.Aggregate(ctx, store.Query{Filter: q, GroupBy: groupBy, Bucket: cfg.Bucket})
+	series, err := s.st.Aggregate(ctx, store.Query{Filter: q, GroupBy: groupBy, Bucket: cfg.Bucket})
 	if err != nil {
 		return SpikesResult{}, err
 	}
@@ -380,13 +386,13 @@ type PatternsResult struct {
 // when limit is 0, at most store.MaxRecords) into conversations and finds
 // the failure patterns in them. Unlike the other figures it reads raw
 // records, which is why it is bounded.
-func (s *Server) Patterns(ctx context.Context, f store.Filter, cfg analytics.PatternConfig, limit int) (PatternsResult, error) {
+func (s *Service) Patterns(ctx context.Context, f store.Filter, cfg analytics.PatternConfig, limit int) (PatternsResult, error) {
 	limit, err := recordLimit(limit)
 	if err != nil {
 		return PatternsResult{}, err
 	}
 	// One more than asked tells whether the range held more.
-	recs, err := s.Store.Records(ctx, f, limit+1)
+	recs, err := s.st.Records(ctx, f, limit+1)
 	if err != nil {
 		return PatternsResult{}, err
 	}
@@ -462,7 +468,7 @@ func refuserRows(rs []analytics.Refuser) []RefuserRow {
 // DefaultRecordLimit when 0) whose refusal rate stands significantly above
 // the rest, by analytics.FrequentRefusers with cfg (see
 // analytics.DefaultRefuserConfig).
-func (s *Server) FrequentRefusers(ctx context.Context, f store.Filter, by string, cfg analytics.SpikeConfig, limit int) (RefusersResult, error) {
+func (s *Service) FrequentRefusers(ctx context.Context, f store.Filter, by string, cfg analytics.SpikeConfig, limit int) (RefusersResult, error) {
 	res := RefusersResult{From: f.From, To: f.To, By: by, Config: SettingsOf(cfg)}
 	// Keys are compared over the whole range: no windows.
 	res.Config.Window, res.Config.Baseline, res.Config.Bucket = "", "", ""
@@ -473,7 +479,7 @@ func (s *Server) FrequentRefusers(ctx context.Context, f store.Filter, by string
 			return res, err
 		}
 		dim := store.Dim(by)
-		groups, err := s.Store.Aggregate(ctx, store.Query{Filter: f, GroupBy: []store.Dim{dim, store.DimKind}})
+		groups, err := s.st.Aggregate(ctx, store.Query{Filter: f, GroupBy: []store.Dim{dim, store.DimKind}})
 		if err != nil {
 			return res, err
 		}
@@ -495,7 +501,7 @@ func (s *Server) FrequentRefusers(ctx context.Context, f store.Filter, by string
 		if by == RefusersByUser {
 			key = store.KeyUser
 		}
-		counts, read, err := s.Store.RefusalCounts(ctx, f, key, n)
+		counts, read, err := s.st.RefusalCounts(ctx, f, key, n)
 		if err != nil {
 			return res, err
 		}

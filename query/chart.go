@@ -1,0 +1,111 @@
+package query
+
+import (
+	"context"
+	"time"
+
+	"github.com/stopscope/stopscope/analytics"
+	"github.com/stopscope/stopscope/store"
+)
+
+// The kinds of Chart.
+const (
+	// ChartVolume is responses per bucket by stop reason, and failed
+	// requests (key "error"), with the spikes of the headline metrics per
+	// app.
+	ChartVolume = "volume"
+	// ChartMetric is one metric's rate per bucket with its 95% interval,
+	// and that metric's spikes per app.
+	ChartMetric = "metric"
+)
+
+// ChartSeries is one line or layer of a chart: a stop reason key ("null"
+// for none, "error" for failed requests) or a metric, and one value per x.
+type ChartSeries struct {
+	Key    string    `json:"key"`
+	Values []float64 `json:"values"`
+}
+
+// Chart is the data of one dashboard chart.
+type Chart struct {
+	// Bucket is the width of each point.
+	Bucket time.Duration
+	// X are the starts of the buckets in Unix seconds.
+	X      []int64
+	Series []ChartSeries
+	// Low and High bound the 95% interval of a metric chart's one series.
+	Low, High []float64
+	// Spikes are the spikes to shade, per app.
+	Spikes []analytics.Spike
+}
+
+// ChartBucket picks the bucket of a chart: fine enough to show a spike,
+// coarse enough to stay readable and fast (at most 400 points).
+func ChartBucket(from, to time.Time) time.Duration {
+	for _, b := range []time.Duration{time.Minute, time.Hour} {
+		if bucketCount(from, to, b) <= 400 {
+			return b
+		}
+	}
+	return 24 * time.Hour
+}
+
+// Chart computes a chart of kind ChartVolume or ChartMetric (of metric m)
+// over f's scope and range, in ChartBucket buckets, from the rollups.
+func (s *Service) Chart(ctx context.Context, f store.Filter, kind string, m analytics.Metric) (Chart, error) {
+	b := ChartBucket(f.From, f.To)
+	ts, err := s.Timeseries(ctx, f, b, m)
+	if err != nil {
+		return Chart{}, err
+	}
+	d := Chart{Bucket: b, X: make([]int64, len(ts.Points))}
+	for i, p := range ts.Points {
+		d.X[i] = p.Bucket.Unix()
+	}
+	switch kind {
+	case ChartVolume:
+		for _, key := range seriesKeys(ts.Total) {
+			vals := make([]float64, len(ts.Points))
+			for i, p := range ts.Points {
+				if key == "error" {
+					vals[i] = float64(p.Errors)
+				} else {
+					vals[i] = float64(p.StopReasons[key])
+				}
+			}
+			d.Series = append(d.Series, ChartSeries{Key: key, Values: vals})
+		}
+	case ChartMetric:
+		vals, lo, hi := make([]float64, len(ts.Points)), make([]float64, len(ts.Points)), make([]float64, len(ts.Points))
+		for i, p := range ts.Points {
+			vals[i], lo[i], hi[i] = p.Value.Value, p.Value.Low, p.Value.High
+		}
+		d.Series, d.Low, d.High = []ChartSeries{{Key: string(m), Values: vals}}, lo, hi
+	}
+	metrics := HeadlineMetrics
+	if kind == ChartMetric {
+		metrics = []analytics.Metric{m}
+	}
+	sp, err := s.Spikes(ctx, f, []store.Dim{store.DimApp}, metrics, analytics.DefaultSpikeConfig())
+	if err != nil {
+		return Chart{}, err
+	}
+	d.Spikes = sp.Spikes
+	return d, nil
+}
+
+// seriesKeys lists the stop reasons seen in display order, then "error"
+// when there were failed requests.
+func seriesKeys(rs analytics.RateSet) []string {
+	var keys []string
+	for _, r := range rs.StopReasons {
+		if r.Num > 0 {
+			sr, _ := analytics.Metric(r.Metric).StopReason()
+			keys = append(keys, sr.Key())
+		}
+	}
+	if rs.Errors > 0 {
+		keys = append(keys, "error")
+	}
+	return keys
+}
