@@ -29,7 +29,8 @@ func Migrations() fs.FS {
 // Dialect is PostgreSQL's: $n placeholders, at most 65535 bind parameters
 // per statement, migrations serialised by a transaction-scoped advisory
 // lock so that several instances can start at once, and a session advisory
-// lock that lets one alert evaluator work at a time.
+// lock that lets one alert evaluator work at a time. CopyDays commits
+// without waiting for the WAL flush and rebuilds the records' indexes.
 var Dialect = sqlstore.Dialect{
 	Name:                 "postgres",
 	NumberedPlaceholders: true,
@@ -39,6 +40,10 @@ var Dialect = sqlstore.Dialect{
 	EvaluatorLock:        "SELECT pg_try_advisory_lock(?)",
 	EvaluatorUnlock:      "SELECT pg_advisory_unlock(?)",
 	EvaluatorLockKey:     0x73746f70616c7274, // "stopalrt"
+	SecondaryIndexes: `SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+		WHERE i.indrelid = CAST(? AS regclass) AND NOT i.indisunique AND NOT i.indisprimary`,
+	CopyBegin: []string{"SET synchronous_commit = off"},
+	CopyEnd:   []string{"RESET synchronous_commit"},
 }
 
 // MaxConns is the size of the connection pool Open makes.

@@ -43,6 +43,15 @@ type Dialect struct {
 	EvaluatorLock    string
 	EvaluatorUnlock  string
 	EvaluatorLockKey int64
+	// SecondaryIndexes, when not empty, is a query of the name and CREATE
+	// statement of each index on the table named by its one argument that
+	// backs no constraint: CopyDays drops them and creates them again once
+	// the rows are in, which is faster than updating them row by row.
+	SecondaryIndexes string
+	// CopyBegin are statements CopyDays runs on its connection first, to
+	// trade durability for speed, and CopyEnd those it runs last, which
+	// must undo them.
+	CopyBegin, CopyEnd []string
 }
 
 // rebind rewrites the ? placeholders of a statement written for SQLite into

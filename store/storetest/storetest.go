@@ -37,6 +37,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Records", testRecords},
 		{"RefusalCounts", testRefusalCounts},
 		{"Retention", testRetention},
+		{"CopyDays", testCopyDays},
 		{"AlertRules", testAlertRules},
 		{"AlertChannels", testAlertChannels},
 		{"AlertFlow", testAlertFlow},

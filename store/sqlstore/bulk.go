@@ -1,0 +1,182 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/stopscope/stopscope/analytics"
+)
+
+// CopyDays copies every stored record into each of the days-1 days before
+// it, and the rollups along with them; see store.BulkCopier. It works
+// inside the database, one transaction a day on one connection: the
+// records with INSERT … SELECT, their time shifted by whole days and their
+// identity suffixed, and each rollup level by adding a snapshot of its rows
+// taken first, shifted by the same days, since every bucket width divides
+// a day.
+func (s *Store) CopyDays(ctx context.Context, days int) (err error) {
+	if days < 1 {
+		return analytics.Errorf(analytics.EInvalid, "copy days: %d days, want at least 1", days)
+	}
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("sqlstore: copy days: %w", err)
+	}
+	defer conn.Close()
+	exec := func(q string, args ...any) error {
+		if _, err := conn.ExecContext(ctx, s.d.rebind(q), args...); err != nil {
+			return fmt.Errorf("sqlstore: copy days: %s: %w", clipSQL(q), err)
+		}
+		return nil
+	}
+	var maxID int64
+	if err := conn.QueryRowContext(ctx, "SELECT COALESCE(MAX(id), 0) FROM records").Scan(&maxID); err != nil {
+		return fmt.Errorf("sqlstore: copy days: %w", err)
+	}
+	if days == 1 || maxID == 0 {
+		return nil
+	}
+	for _, q := range s.d.CopyBegin {
+		if err := exec(q); err != nil {
+			return err
+		}
+	}
+	defer func() {
+		for _, q := range s.d.CopyEnd {
+			err = errors.Join(err, exec(q))
+		}
+	}()
+
+	// The secondary indexes go first and come back at the end, or on the
+	// way out of a failure.
+	indexes, err := s.secondaryIndexes(ctx, conn, "records")
+	if err != nil {
+		return err
+	}
+	var dropped []string
+	defer func() {
+		for _, q := range dropped {
+			err = errors.Join(err, exec(q))
+		}
+	}()
+	for name, create := range indexes {
+		if err := exec(`DROP INDEX "` + name + `"`); err != nil {
+			return err
+		}
+		dropped = append(dropped, create)
+	}
+
+	// Each column once, in Insert's order: the time and the identity are
+	// bound per copy, and nothing else changes.
+	var sel []string
+	for _, c := range insertCols {
+		switch c {
+		case "time_ns":
+			sel = append(sel, "time_ns - ?")
+		case "identity":
+			sel = append(sel, "identity || ?")
+		default:
+			sel = append(sel, c)
+		}
+	}
+	copyRecords := "INSERT INTO records (" + strings.Join(insertCols, ", ") + ") SELECT " + strings.Join(sel, ", ") +
+		" FROM records WHERE id <= ? ORDER BY id"
+	timeFirst := slices.Index(insertCols, "time_ns") < slices.Index(insertCols, "identity")
+
+	// The snapshots of the rollups, dropped before the end.
+	var temps []string
+	defer func() {
+		for _, t := range temps {
+			err = errors.Join(err, exec("DROP TABLE "+t))
+		}
+	}()
+	for _, lv := range levels {
+		if err := exec("CREATE TEMP TABLE copy_" + lv.table + " AS SELECT * FROM " + lv.table); err != nil {
+			return err
+		}
+		temps = append(temps, "copy_"+lv.table)
+	}
+	keys := strings.Join(rollupKeyCols[1:], ", ") // all but bucket
+	all := keys + ", " + strings.Join(rollupValCols, ", ")
+	for k := int64(1); k < int64(days); k++ {
+		shift, sfx := k*86400e9, "~d"+strconv.FormatInt(k, 10)
+		args := []any{shift, sfx, maxID}
+		if !timeFirst {
+			args = []any{sfx, shift, maxID}
+		}
+		tx, err := conn.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("sqlstore: copy days: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, s.d.rebind(copyRecords), args...); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("sqlstore: copy days: records: %w", err)
+		}
+		for _, lv := range levels {
+			set := make([]string, len(rollupValCols))
+			for i, c := range rollupValCols {
+				set[i] = c + " = " + lv.table + "." + c + " + excluded." + c
+			}
+			// WHERE true tells SQLite's parser that ON CONFLICT is the
+			// upsert's, not the join's.
+			q := "INSERT INTO " + lv.table + " (bucket, " + all + ") SELECT bucket - ?, " + all +
+				" FROM copy_" + lv.table + " WHERE true ON CONFLICT (bucket, " + keys + ") DO UPDATE SET " + strings.Join(set, ", ")
+			if _, err := tx.ExecContext(ctx, s.d.rebind(q), k*86400); err != nil {
+				tx.Rollback()
+				return fmt.Errorf("sqlstore: copy days: %s: %w", lv.table, err)
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("sqlstore: copy days: commit: %w", err)
+		}
+	}
+	for len(temps) > 0 {
+		if err := exec("DROP TABLE " + temps[0]); err != nil {
+			return err
+		}
+		temps = temps[1:]
+	}
+	for len(dropped) > 0 {
+		if err := exec(dropped[0]); err != nil {
+			return err
+		}
+		dropped = dropped[1:]
+	}
+	return exec("ANALYZE")
+}
+
+// secondaryIndexes returns the CREATE statement of each index on table
+// that backs no constraint, by name, as the dialect finds them.
+func (s *Store) secondaryIndexes(ctx context.Context, conn *sql.Conn, table string) (map[string]string, error) {
+	out := map[string]string{}
+	if s.d.SecondaryIndexes == "" {
+		return out, nil
+	}
+	rows, err := conn.QueryContext(ctx, s.d.rebind(s.d.SecondaryIndexes), table)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: copy days: list the indexes: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name, create string
+		if err := rows.Scan(&name, &create); err != nil {
+			return nil, fmt.Errorf("sqlstore: copy days: list the indexes: %w", err)
+		}
+		out[name] = create
+	}
+	return out, rows.Err()
+}
+
+// clipSQL is the start of a statement on one line, for error messages.
+func clipSQL(q string) string {
+	q = strings.Join(strings.Fields(q), " ")
+	if len(q) > 80 {
+		return q[:80] + "…"
+	}
+	return q
+}
