@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/stopscope/stopscope/auth"
+	"github.com/stopscope/stopscope/cmd/dashboard/cli"
 	"github.com/stopscope/stopscope/store"
 	"github.com/stopscope/stopscope/web"
 )
@@ -40,14 +41,14 @@ func (a *AuthSettings) register(fs *flag.FlagSet, getenv func(string) string) er
 	}
 	fs.StringVar(&a.ProxyHeader, "auth-proxy-header", header, "trust this header (e.g. X-Forwarded-User) as the logged-in user, from --trusted-proxies only (env STOPSCOPE_AUTH_PROXY_HEADER)")
 	if v := getenv("STOPSCOPE_TRUSTED_PROXIES"); v != "" {
-		ps, err := parsePrefixes(v)
+		ps, err := cli.ParsePrefixes(v)
 		if err != nil {
 			return fmt.Errorf("STOPSCOPE_TRUSTED_PROXIES: %w", err)
 		}
 		a.TrustedProxies = ps
 	}
 	fs.Func("trusted-proxies", "comma-separated CIDRs or IPs of reverse proxies whose X-Forwarded-* and --auth-proxy-header are believed (env STOPSCOPE_TRUSTED_PROXIES)", func(v string) error {
-		ps, err := parsePrefixes(v)
+		ps, err := cli.ParsePrefixes(v)
 		a.TrustedProxies = ps
 		return err
 	})
@@ -59,28 +60,6 @@ func (a *AuthSettings) validate() error {
 		return fmt.Errorf("--auth-proxy-header %s needs --trusted-proxies: the addresses of the proxies allowed to set it", a.ProxyHeader)
 	}
 	return nil
-}
-
-// parsePrefixes reads "10.0.0.0/8, 192.168.1.7": CIDRs or single addresses.
-func parsePrefixes(s string) ([]netip.Prefix, error) {
-	var out []netip.Prefix
-	for _, f := range strings.Split(s, ",") {
-		f = strings.TrimSpace(f)
-		if f == "" {
-			continue
-		}
-		if p, err := netip.ParsePrefix(f); err == nil {
-			out = append(out, p.Masked())
-			continue
-		}
-		ip, err := netip.ParseAddr(f)
-		if err != nil {
-			return nil, fmt.Errorf("%q is neither a CIDR nor an IP address", f)
-		}
-		ip = ip.Unmap()
-		out = append(out, netip.PrefixFrom(ip, ip.BitLen()))
-	}
-	return out, nil
 }
 
 // exposed reports whether a listen address accepts connections from

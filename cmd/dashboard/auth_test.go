@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stopscope/stopscope/cmd/dashboard/admin"
 )
 
 func noEnv(string) string { return "" }
@@ -95,17 +97,17 @@ func TestKeysAndUsersEndToEnd(t *testing.T) {
 	if !strings.HasPrefix(key, "sk_ss_") || !strings.Contains(out.String(), "shown only this once") {
 		t.Fatalf("keys create printed:\n%s", out.String())
 	}
-	if err := runUsers(ctx, []string{"add", "ann", "--db", db}, noEnv, strings.NewReader("correct horse\n"), io.Discard, time.Now); err == nil || !strings.Contains(err.Error(), "--password-stdin") {
+	if err := admin.Users(ctx, []string{"add", "ann", "--db", db}, noEnv, strings.NewReader("correct horse\n"), io.Discard, time.Now); err == nil || !strings.Contains(err.Error(), "--password-stdin") {
 		t.Errorf("users add without --password-stdin: %v", err)
 	}
-	if err := runUsers(ctx, []string{"add", "ann", "--password-stdin", "--db", db}, noEnv, strings.NewReader("short\n"), io.Discard, time.Now); err == nil {
+	if err := admin.Users(ctx, []string{"add", "ann", "--password-stdin", "--db", db}, noEnv, strings.NewReader("short\n"), io.Discard, time.Now); err == nil {
 		t.Error("users add took a 5-character password")
 	}
-	if err := runUsers(ctx, []string{"add", "ann", "--password-stdin", "--db", db}, noEnv, strings.NewReader("correct horse\n"), io.Discard, time.Now); err != nil {
+	if err := admin.Users(ctx, []string{"add", "ann", "--password-stdin", "--db", db}, noEnv, strings.NewReader("correct horse\n"), io.Discard, time.Now); err != nil {
 		t.Fatal(err)
 	}
 	out.Reset()
-	if err := runUsers(ctx, []string{"list", "--db", db}, noEnv, nil, &out, time.Now); err != nil || !strings.Contains(out.String(), "ann") {
+	if err := admin.Users(ctx, []string{"list", "--db", db}, noEnv, nil, &out, time.Now); err != nil || !strings.Contains(out.String(), "ann") {
 		t.Errorf("users list: %v\n%s", err, out.String())
 	}
 
@@ -153,7 +155,7 @@ func TestKeysAndUsersEndToEnd(t *testing.T) {
 	if code := send("Bearer " + key); code != 401 {
 		t.Errorf("ingest with a revoked key: %d, want 401", code)
 	}
-	if err := runUsers(ctx, []string{"delete", "ann", "--db", db}, noEnv, nil, io.Discard, time.Now); err != nil {
+	if err := admin.Users(ctx, []string{"delete", "ann", "--db", db}, noEnv, nil, io.Discard, time.Now); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/stopscope/stopscope/analytics"
+	"github.com/stopscope/stopscope/cmd/dashboard/demo"
 )
 
 // newBrowser starts headless Chromium, or skips the test when it is not
@@ -221,11 +222,11 @@ func TestBrowserDashboard(t *testing.T) {
 	b := &browser{t: t, ctx: ctx}
 
 	now := time.Now().UTC().Truncate(time.Second)
-	recs, err := demoRecords(now, 1)
+	recs, err := demo.Records(now, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := insertDemo(context.Background(), m.Store, recs); err != nil {
+	if err := demo.Insert(context.Background(), m.Store, recs); err != nil {
 		t.Fatal(err)
 	}
 	to := now.Add(time.Second)

@@ -4,8 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"regexp"
-	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -14,6 +12,8 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/stopscope/stopscope/analytics"
+	"github.com/stopscope/stopscope/cmd/dashboard/cli"
+	"github.com/stopscope/stopscope/cmd/dashboard/maint"
 	"github.com/stopscope/stopscope/ingest"
 	"github.com/stopscope/stopscope/store"
 )
@@ -61,86 +61,19 @@ func DefaultOperations() Operations {
 	}
 }
 
-// envFlags registers flags whose defaults come from the environment and
-// remembers the first environment value that does not parse.
-type envFlags struct {
-	fs     *flag.FlagSet
-	getenv func(string) string
-	err    error
-}
-
-func (e *envFlags) int(p *int, name, env, usage string) {
-	if v := e.getenv(env); v != "" {
-		n, err := strconv.Atoi(v)
-		e.fail(err, env, v)
-		if err == nil {
-			*p = n
-		}
-	}
-	e.fs.IntVar(p, name, *p, usage+" (env "+env+")")
-}
-
-func (e *envFlags) int64(p *int64, name, env, usage string) {
-	if v := e.getenv(env); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		e.fail(err, env, v)
-		if err == nil {
-			*p = n
-		}
-	}
-	e.fs.Int64Var(p, name, *p, usage+" (env "+env+")")
-}
-
-func (e *envFlags) fail(err error, env, v string) {
-	if err != nil && e.err == nil {
-		e.err = fmt.Errorf("%s=%q: %v", env, v, err)
-	}
-}
-
-func (e *envFlags) bool(p *bool, name, env, usage string) {
-	if v := e.getenv(env); v != "" {
-		b, err := strconv.ParseBool(v)
-		e.fail(err, env, v)
-		if err == nil {
-			*p = b
-		}
-	}
-	e.fs.BoolVar(p, name, *p, usage+" (env "+env+")")
-}
-
-// redactFlag is --redact: repeatable, each use one pattern. Patterns from
-// the environment (one per line: commas are common in regular expressions)
-// come first and are kept when flags add more.
-type redactFlag struct{ p *[]string }
-
-func (r redactFlag) String() string {
-	if r.p == nil {
-		return ""
-	}
-	return strings.Join(*r.p, "\n")
-}
-
-func (r redactFlag) Set(s string) error {
-	if _, err := regexp.Compile(s); err != nil {
-		return fmt.Errorf("not a regular expression: %v", err)
-	}
-	*r.p = append(*r.p, s)
-	return nil
-}
-
 // register adds the flags of o to fs, with STOPSCOPE_* defaults.
-func (o *Operations) register(fs *flag.FlagSet, getenv func(string) string) *envFlags {
-	e := &envFlags{fs: fs, getenv: getenv}
+func (o *Operations) register(fs *flag.FlagSet, getenv func(string) string) *cli.EnvFlags {
+	e := &cli.EnvFlags{FS: fs, Getenv: getenv}
 	l := &o.Limits
-	e.int(&l.MaxRecords, ingest.FlagMaxRecords, "STOPSCOPE_INGEST_MAX_RECORDS", "most records one ingest request may hold")
-	e.int(&l.MaxFieldBytes, ingest.FlagMaxFieldBytes, "STOPSCOPE_INGEST_MAX_FIELD_BYTES", "largest body one record may carry, in bytes")
-	e.int(&l.MaxIDBytes, ingest.FlagMaxIDBytes, "STOPSCOPE_INGEST_MAX_ID_BYTES", "longest app, id, model or similar short string, in bytes")
-	e.int64(&l.MaxBodyBytes, ingest.FlagMaxBodyBytes, "STOPSCOPE_INGEST_MAX_BODY_BYTES", "largest ingest request body as sent, in bytes (native and OTLP/HTTP)")
-	e.int64(&l.MaxDecompressedBytes, ingest.FlagMaxDecompressedBytes, "STOPSCOPE_INGEST_MAX_DECOMPRESSED_BYTES", "largest ingest request body once decompressed, in bytes (native and OTLP/HTTP)")
-	e.int(&o.MaxConcurrentIngest, "ingest-max-concurrent", "STOPSCOPE_INGEST_MAX_CONCURRENT", "ingest requests handled at once; more are answered 503 with Retry-After")
-	e.int(&o.Batch.MaxQueued, "ingest-max-queued-records", "STOPSCOPE_INGEST_MAX_QUEUED_RECORDS", "records waiting to be committed before ingest answers 503 with Retry-After")
-	e.int(&o.Batch.MaxBatch, "ingest-max-batch-records", "STOPSCOPE_INGEST_MAX_BATCH_RECORDS", "most records one group commit carries")
-	e.bool(&o.MetadataOnly, "metadata-only", "STOPSCOPE_METADATA_ONLY", "store no request or response content: no bodies, no text")
+	e.Int(&l.MaxRecords, ingest.FlagMaxRecords, "STOPSCOPE_INGEST_MAX_RECORDS", "most records one ingest request may hold")
+	e.Int(&l.MaxFieldBytes, ingest.FlagMaxFieldBytes, "STOPSCOPE_INGEST_MAX_FIELD_BYTES", "largest body one record may carry, in bytes")
+	e.Int(&l.MaxIDBytes, ingest.FlagMaxIDBytes, "STOPSCOPE_INGEST_MAX_ID_BYTES", "longest app, id, model or similar short string, in bytes")
+	e.Int64(&l.MaxBodyBytes, ingest.FlagMaxBodyBytes, "STOPSCOPE_INGEST_MAX_BODY_BYTES", "largest ingest request body as sent, in bytes (native and OTLP/HTTP)")
+	e.Int64(&l.MaxDecompressedBytes, ingest.FlagMaxDecompressedBytes, "STOPSCOPE_INGEST_MAX_DECOMPRESSED_BYTES", "largest ingest request body once decompressed, in bytes (native and OTLP/HTTP)")
+	e.Int(&o.MaxConcurrentIngest, "ingest-max-concurrent", "STOPSCOPE_INGEST_MAX_CONCURRENT", "ingest requests handled at once; more are answered 503 with Retry-After")
+	e.Int(&o.Batch.MaxQueued, "ingest-max-queued-records", "STOPSCOPE_INGEST_MAX_QUEUED_RECORDS", "records waiting to be committed before ingest answers 503 with Retry-After")
+	e.Int(&o.Batch.MaxBatch, "ingest-max-batch-records", "STOPSCOPE_INGEST_MAX_BATCH_RECORDS", "most records one group commit carries")
+	e.Bool(&o.MetadataOnly, "metadata-only", "STOPSCOPE_METADATA_ONLY", "store no request or response content: no bodies, no text")
 	if v := getenv("STOPSCOPE_REDACT"); v != "" {
 		for _, line := range strings.Split(v, "\n") {
 			if line = strings.TrimRight(line, "\r"); line != "" {
@@ -148,9 +81,9 @@ func (o *Operations) register(fs *flag.FlagSet, getenv func(string) string) *env
 			}
 		}
 	}
-	fs.Var(redactFlag{&o.Redact}, "redact", "regular expression whose matches are stored as [REDACTED]; repeatable (env STOPSCOPE_REDACT, one per line)")
-	e.int(&o.RetentionDays, "retention-days", "STOPSCOPE_RETENTION_DAYS", "days raw records are kept; 0 keeps them forever")
-	e.int(&o.RollupRetentionDays, "rollup-retention-days", "STOPSCOPE_ROLLUP_RETENTION_DAYS", "days rollups (the counts behind charts and summaries) are kept; 0 keeps them forever")
+	fs.Var(cli.Regexps{P: &o.Redact}, "redact", "regular expression whose matches are stored as [REDACTED]; repeatable (env STOPSCOPE_REDACT, one per line)")
+	e.Int(&o.RetentionDays, "retention-days", "STOPSCOPE_RETENTION_DAYS", "days raw records are kept; 0 keeps them forever")
+	e.Int(&o.RollupRetentionDays, "rollup-retention-days", "STOPSCOPE_ROLLUP_RETENTION_DAYS", "days rollups (the counts behind charts and summaries) are kept; 0 keeps them forever")
 	return e
 }
 
@@ -179,25 +112,6 @@ func (o *Operations) validate() error {
 	return nil
 }
 
-// privacySink applies the privacy settings to records on their way to the
-// store. Records arrive classified, so stripping content keeps every flag.
-type privacySink struct {
-	next         store.Inserter
-	metadataOnly bool
-	redact       []*regexp.Regexp
-}
-
-func (p privacySink) Insert(ctx context.Context, recs []*analytics.Record) error {
-	for _, r := range recs {
-		if p.metadataOnly {
-			analytics.StripContent(r)
-		} else {
-			analytics.Redact(r, p.redact)
-		}
-	}
-	return p.next.Insert(ctx, recs)
-}
-
 // ingestSink builds the chain ingest writes through: privacy, then group
 // commit, then the store. It starts the Batcher, which Close drains.
 func (m *Main) ingestSink(st store.Store) (store.Inserter, error) {
@@ -208,7 +122,7 @@ func (m *Main) ingestSink(st store.Store) (store.Inserter, error) {
 		if err != nil {
 			return nil, err
 		}
-		sink = privacySink{next: sink, metadataOnly: m.Ops.MetadataOnly, redact: res}
+		sink = maint.Privacy{Next: sink, MetadataOnly: m.Ops.MetadataOnly, Redact: res}
 	}
 	n := m.Ops.MaxConcurrentIngest
 	if n <= 0 {

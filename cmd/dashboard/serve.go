@@ -10,18 +10,18 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"strings"
 	"time"
 
 	"google.golang.org/grpc"
 
 	"github.com/stopscope/stopscope/auth"
+	"github.com/stopscope/stopscope/cmd/dashboard/cli"
+	"github.com/stopscope/stopscope/cmd/dashboard/maint"
+	"github.com/stopscope/stopscope/cmd/dashboard/telemetry"
 	"github.com/stopscope/stopscope/ingest"
 	"github.com/stopscope/stopscope/ingest/otlpreceiver"
 	"github.com/stopscope/stopscope/query"
 	"github.com/stopscope/stopscope/store"
-	"github.com/stopscope/stopscope/store/postgres"
-	"github.com/stopscope/stopscope/store/sqlite"
 	"github.com/stopscope/stopscope/web"
 )
 
@@ -54,7 +54,7 @@ type Main struct {
 	Auth AuthSettings
 
 	Store    store.Store
-	tel      *telemetry
+	tel      *telemetry.Telemetry
 	httpLn   net.Listener
 	httpSrv  *http.Server
 	grpcLn   net.Listener
@@ -64,7 +64,7 @@ type Main struct {
 	// batcher commits ingest in groups; retain deletes old data;
 	// ingestSlots bounds the ingest requests in flight.
 	batcher     *store.Batcher
-	retain      *retention
+	retain      *maint.Retention
 	ingestSlots chan struct{}
 }
 
@@ -72,7 +72,7 @@ type Main struct {
 func NewMain(stdout, stderr io.Writer) *Main {
 	return &Main{
 		Addr:         "127.0.0.1:8080",
-		DB:           "./data/stopscope.db",
+		DB:           cli.DefaultDB,
 		OTLPGRPCAddr: "127.0.0.1:4317",
 		Ops:          DefaultOperations(),
 		Stdout:       stdout,
@@ -93,6 +93,10 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 	}
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(m.Stdout)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), commands+"\nFlags of serve:\n")
+		fs.PrintDefaults()
+	}
 	fs.StringVar(&m.Addr, "addr", envOr("STOPSCOPE_ADDR", m.Addr), "HTTP listen address (env STOPSCOPE_ADDR)")
 	fs.StringVar(&m.DB, "db", envOr("STOPSCOPE_DB", m.DB), "SQLite file path, or a postgres:// URL (env STOPSCOPE_DB)")
 	fs.StringVar(&m.OTLPGRPCAddr, "otlp-grpc-addr", envOr("STOPSCOPE_OTLP_GRPC_ADDR", m.OTLPGRPCAddr), "OTLP/gRPC listen address; empty turns it off (env STOPSCOPE_OTLP_GRPC_ADDR)")
@@ -106,8 +110,8 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if ops.err != nil {
-		return ops.err
+	if ops.Err != nil {
+		return ops.Err
 	}
 	if err := m.Alerts.validate(); err != nil {
 		return err
@@ -116,14 +120,6 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 		return err
 	}
 	return m.Ops.validate()
-}
-
-// openStore opens the store a DB setting names.
-func openStore(ctx context.Context, db string) (store.Store, error) {
-	if strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://") {
-		return postgres.Open(ctx, db)
-	}
-	return sqlite.Open(db)
 }
 
 // Run opens the store and starts listening; it returns once the service
@@ -135,12 +131,12 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.Getenv == nil {
 		m.Getenv = os.Getenv
 	}
-	tel, err := newTelemetry(ctx, m.Getenv)
+	tel, err := telemetry.New(ctx, m.Getenv)
 	if err != nil {
 		return fmt.Errorf("set up telemetry: %w", err)
 	}
 	m.tel = tel
-	st, err := openStore(ctx, m.DB)
+	st, err := cli.OpenStore(ctx, m.DB)
 	if err != nil {
 		return fmt.Errorf("open store %s: %w", m.DB, err)
 	}
@@ -156,17 +152,17 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	// Outermost, where the context still carries the request's ingest key.
-	sink := auth.BindApps(tel.instruments.Sink(chain), ingest.DefaultApp)
-	m.retain = &retention{
+	sink := auth.BindApps(tel.Instruments.Sink(chain), ingest.DefaultApp)
+	m.retain = &maint.Retention{
 		Store: st, Now: m.Now, Logger: m.Logger, Pause: 10 * time.Millisecond,
-		Raw: days(m.Ops.RetentionDays), Rollups: days(m.Ops.RollupRetentionDays),
+		Raw: maint.Days(m.Ops.RetentionDays), Rollups: maint.Days(m.Ops.RollupRetentionDays),
 	}
-	m.retain.start()
+	m.retain.Start()
 	lim := m.Ops.Limits.WithDefaults()
 	ing := &ingest.Handler{Sink: sink, Limits: lim, Now: m.Now}
 	rcv := &otlpreceiver.Receiver{Sink: sink, Now: m.Now, MaxBodyBytes: lim.MaxBodyBytes, MaxDecompressedBytes: lim.MaxDecompressedBytes}
-	ing.Rejected = func(ctx context.Context, n int) { tel.instruments.Rejected(ctx, "native", "invalid_record", n) }
-	rcv.Rejected = func(ctx context.Context, n int) { tel.instruments.Rejected(ctx, "otlp", "invalid_span", n) }
+	ing.Rejected = func(ctx context.Context, n int) { tel.Instruments.Rejected(ctx, "native", "invalid_record", n) }
+	rcv.Rejected = func(ctx context.Context, n int) { tel.Instruments.Rejected(ctx, "otlp", "invalid_span", n) }
 	alerts, notifier, err := m.setupAlerts(ctx, st)
 	if err != nil {
 		return err
@@ -178,7 +174,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	srv := &web.Server{
 		Store: st, Query: reads, Logger: m.Logger, Now: m.Now, Alerts: alerts, Notifier: notifier,
-		Telemetry: tel.instruments, Metrics: tel.metrics,
+		Telemetry: tel.Instruments, Metrics: tel.Metrics,
 		PostResponses: m.limitIngest(ing.PostResponses), PostTraces: m.limitIngest(rcv.Traces), PostLogs: m.limitIngest(rcv.Logs),
 		Ready: m.ready, Auth: webAuth,
 	}

@@ -10,7 +10,10 @@ import (
 	"strings"
 
 	"github.com/stopscope/stopscope/analytics"
+	"github.com/stopscope/stopscope/store"
 )
+
+var _ store.BulkCopier = (*Store)(nil)
 
 // CopyDays copies every stored record into each of the days-1 days before
 // it, and the rollups along with them; see store.BulkCopier. It works

@@ -1,4 +1,7 @@
-package main
+// Package telemetry is the service's own metrics pipeline: a Prometheus
+// registry for GET /metrics, and an OTLP push when the standard variables
+// ask for it.
+package telemetry
 
 import (
 	"context"
@@ -16,18 +19,19 @@ import (
 	"github.com/stopscope/stopscope/web"
 )
 
-// telemetry is the service's own metrics pipeline: a Prometheus registry
-// for GET /metrics, and an OTLP push when the standard variables ask for it.
-type telemetry struct {
-	instruments *web.Telemetry
-	metrics     http.Handler
-	provider    *sdkmetric.MeterProvider
+// Telemetry is the running pipeline.
+type Telemetry struct {
+	// Instruments are what the web server and ingest record to.
+	Instruments *web.Telemetry
+	// Metrics serves the Prometheus exposition.
+	Metrics  http.Handler
+	provider *sdkmetric.MeterProvider
 }
 
-// newTelemetry sets up the meter provider. OTLP push is on when
+// New sets up the meter provider. OTLP push is on when
 // OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_METRICS_ENDPOINT is set;
 // the exporter reads the other OTEL_EXPORTER_OTLP_* variables itself.
-func newTelemetry(ctx context.Context, getenv func(string) string) (*telemetry, error) {
+func New(ctx context.Context, getenv func(string) string) (*Telemetry, error) {
 	reg := prometheus.NewRegistry()
 	promExp, err := otelprom.New(otelprom.WithRegisterer(reg))
 	if err != nil {
@@ -49,11 +53,12 @@ func newTelemetry(ctx context.Context, getenv func(string) string) (*telemetry, 
 	if err != nil {
 		return nil, errors.Join(err, mp.Shutdown(ctx))
 	}
-	return &telemetry{
-		instruments: inst,
-		metrics:     promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
+	return &Telemetry{
+		Instruments: inst,
+		Metrics:     promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
 		provider:    mp,
 	}, nil
 }
 
-func (t *telemetry) Close(ctx context.Context) error { return t.provider.Shutdown(ctx) }
+// Close flushes and stops the pipeline.
+func (t *Telemetry) Close(ctx context.Context) error { return t.provider.Shutdown(ctx) }

@@ -1,4 +1,4 @@
-package main
+package admin
 
 import (
 	"bufio"
@@ -12,6 +12,7 @@ import (
 	"unicode"
 
 	"github.com/stopscope/stopscope/auth"
+	"github.com/stopscope/stopscope/cmd/dashboard/cli"
 )
 
 const usersUsage = `usage:
@@ -20,22 +21,22 @@ const usersUsage = `usage:
   dashboard users list [--db …]
   dashboard users delete NAME [--db …]`
 
-// runUsers is "dashboard users": add, list and delete dashboard users.
+// Users is "dashboard users": add, list and delete dashboard users.
 // Passwords are read from stdin, never from the command line, where other
 // users of the machine and shell histories would see them.
-func runUsers(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout io.Writer, now func() time.Time) error {
+func Users(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout io.Writer, now func() time.Time) error {
 	if len(args) == 0 {
 		return fmt.Errorf("%s", usersUsage)
 	}
 	sub, args := args[0], args[1:]
 	fs := flag.NewFlagSet("users "+sub, flag.ContinueOnError)
 	fs.SetOutput(stdout)
-	db := dbFlag(fs, getenv)
+	db := cli.DBFlag(fs, getenv)
 	var fromStdin bool
 	if sub == "add" || sub == "passwd" {
 		fs.BoolVar(&fromStdin, "password-stdin", false, "read the password from the first line of stdin")
 	}
-	pos, err := parseInterspersed(fs, args)
+	pos, err := cli.ParseInterspersed(fs, args)
 	if err != nil {
 		return err
 	}

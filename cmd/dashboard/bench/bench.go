@@ -1,4 +1,8 @@
-package main
+// Package bench is "dashboard bench": it runs the real server as a child
+// process and measures ingest throughput, the store's own ceiling,
+// freshness, read latency at several database sizes, memory and bytes on
+// disk, and prints one Markdown table.
+package bench
 
 import (
 	"bufio"
@@ -23,13 +27,14 @@ import (
 	"time"
 
 	"github.com/stopscope/stopscope/analytics"
+	"github.com/stopscope/stopscope/cmd/dashboard/cli"
 	"github.com/stopscope/stopscope/store"
 )
 
-// benchChildEnv, set in the environment of a process, makes a test binary
-// run the command line it was given as the dashboard command (TestMain),
-// so that the bench can start its server as a child from tests too.
-const benchChildEnv = "STOPSCOPE_BENCH_CHILD"
+// ChildEnv, set in the environment of a process, makes a test binary run
+// the command line it was given as the dashboard command (TestMain), so
+// that the bench can start its server as a child from tests too.
+const ChildEnv = "STOPSCOPE_BENCH_CHILD"
 
 // benchConfig is what "dashboard bench" runs.
 type benchConfig struct {
@@ -48,11 +53,11 @@ type benchConfig struct {
 	cpuprof  string
 }
 
-// runBench is "dashboard bench": it starts the real server as a child
+// Run is "dashboard bench": it starts the real server as a child
 // process on loopback with fresh stores, measures ingest throughput, the
 // store's own insert ceiling, freshness, read latency at several database
 // sizes, memory and bytes on disk, and prints one Markdown table.
-func runBench(ctx context.Context, args []string, stdout io.Writer) error {
+func Run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stdout)
 	quick := fs.Bool("quick", false, "a few seconds with tiny sizes: proves the bench works (CI), not the figures")
@@ -327,7 +332,7 @@ func (b *bench) freshness(ctx context.Context, srv *benchServer, lines [][]byte)
 // batches group commit makes, from one goroutine: what the store can do on
 // this machine without HTTP, decoding or queueing.
 func (b *bench) ceiling(ctx context.Context, recs []*analytics.Record) error {
-	st, err := openStore(ctx, b.freshDB("ceiling"))
+	st, err := cli.OpenStore(ctx, b.freshDB("ceiling"))
 	if err != nil {
 		return err
 	}
@@ -381,7 +386,7 @@ func (b *bench) diskPerRecord(ctx context.Context, recs []*analytics.Record) err
 			name = "metadata-only"
 		}
 		path := b.freshDB(name)
-		st, err := openStore(ctx, path)
+		st, err := cli.OpenStore(ctx, path)
 		if err != nil {
 			return err
 		}
@@ -536,7 +541,7 @@ func (b *bench) startServer(ctx context.Context, db string) (*benchServer, error
 	}
 	cmd := exec.CommandContext(ctx, exe, "serve", "--addr", "127.0.0.1:0", "--otlp-grpc-addr=",
 		"--db", db, "--retention-days", "0", "--rollup-retention-days", "0")
-	cmd.Env = append(os.Environ(), benchChildEnv+"=1")
+	cmd.Env = append(os.Environ(), ChildEnv+"=1")
 	if b.cfg.cpuprof != "" && !b.profiled {
 		b.profiled = true
 		cmd.Env = append(cmd.Env, "STOPSCOPE_BENCH_CPUPROFILE="+b.cfg.cpuprof)
@@ -720,12 +725,12 @@ func clip(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// benchProfile starts a CPU profile of this process when the bench asked
+// Profile starts a CPU profile of this process when the bench asked
 // for one (a server it started with --cpuprofile), and returns what stops
 // it.
-func benchProfile() func() {
+func Profile() func() {
 	path := os.Getenv("STOPSCOPE_BENCH_CPUPROFILE")
-	if path == "" || os.Getenv(benchChildEnv) == "" {
+	if path == "" || os.Getenv(ChildEnv) == "" {
 		return func() {}
 	}
 	f, err := os.Create(path)

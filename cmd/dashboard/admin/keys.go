@@ -1,4 +1,6 @@
-package main
+// Package admin is the dashboard's commands that manage access: "keys"
+// for ingest keys and "users" for dashboard logins.
+package admin
 
 import (
 	"context"
@@ -10,6 +12,7 @@ import (
 	"time"
 
 	"github.com/stopscope/stopscope/auth"
+	"github.com/stopscope/stopscope/cmd/dashboard/cli"
 	"github.com/stopscope/stopscope/store"
 )
 
@@ -19,15 +22,15 @@ const keysUsage = `usage:
   dashboard keys list [--db …]
   dashboard keys revoke ID [--db …]`
 
-// runKeys is "dashboard keys": create, list and revoke ingest keys.
-func runKeys(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, now func() time.Time) error {
+// Keys is "dashboard keys": create, list and revoke ingest keys.
+func Keys(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, now func() time.Time) error {
 	if len(args) == 0 {
 		return fmt.Errorf("%s", keysUsage)
 	}
 	sub, args := args[0], args[1:]
 	fs := flag.NewFlagSet("keys "+sub, flag.ContinueOnError)
 	fs.SetOutput(stdout)
-	db := dbFlag(fs, getenv)
+	db := cli.DBFlag(fs, getenv)
 	var app, name string
 	var anyApp bool
 	if sub == "create" {
@@ -35,7 +38,7 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 		fs.BoolVar(&anyApp, "any-app", false, "let the key write records for any app")
 		fs.StringVar(&name, "name", "", "a label for the key")
 	}
-	pos, err := parseInterspersed(fs, args)
+	pos, err := cli.ParseInterspersed(fs, args)
 	if err != nil {
 		return err
 	}
@@ -115,35 +118,9 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 	return fmt.Errorf("unknown keys command %q\n%s", sub, keysUsage)
 }
 
-// dbFlag adds --db to fs, defaulting to STOPSCOPE_DB or the serve default.
-func dbFlag(fs *flag.FlagSet, getenv func(string) string) *string {
-	db := "./data/stopscope.db"
-	if v := getenv("STOPSCOPE_DB"); v != "" {
-		db = v
-	}
-	return fs.String("db", db, "SQLite file path, or a postgres:// URL (env STOPSCOPE_DB)")
-}
-
-// parseInterspersed parses flags that may come before or after the
-// positional arguments, and returns the positional ones.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
-}
-
 // openAuthStore opens the store for the key and user commands.
 func openAuthStore(ctx context.Context, db string) (store.Store, auth.Store, error) {
-	st, err := openStore(ctx, db)
+	st, err := cli.OpenStore(ctx, db)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open store %s: %w", db, err)
 	}

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"bytes"
@@ -14,14 +14,15 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 
 	"github.com/stopscope/stopscope/analytics"
+	"github.com/stopscope/stopscope/cmd/dashboard/demo"
 	"github.com/stopscope/stopscope/ingest"
 )
 
-// idMarker is what every id the demo generator makes contains ("msg_demo…",
-// "req_demo…"): the bench overwrites these four bytes with a per-request
-// counter so that each request it sends carries ids never seen before,
-// without re-encoding the payload.
-const idMarker = "_demo"
+// idMarker is what every id the demo generator makes contains: the bench
+// overwrites the four bytes after it with a per-request counter so that
+// each request it sends carries ids never seen before, without re-encoding
+// the payload.
+const idMarker = demo.IDMarker
 
 // template is one request body and where its ids' markers are.
 type template struct {
@@ -94,28 +95,7 @@ func spanTimeOffsets(body []byte, times map[uint64]bool) []int {
 // streamed), as compact JSON lines, in the hour before now. Times are left
 // out, as live traffic stamped on arrival.
 func benchEnvelopes(seed uint64, now time.Time, n int) [][]byte {
-	return genEnvelopes(seed, now, n, time.Hour, false)
-}
-
-// genEnvelopes returns n envelopes spread over span before now, with their
-// times when keepTime. Ids are unique to the seed.
-func genEnvelopes(seed uint64, now time.Time, n int, span time.Duration, keepTime bool) [][]byte {
-	g := &demoGen{rng: rand.New(rand.NewPCG(seed, 0xbe7c)), now: now.UTC().Truncate(time.Second), seq: int(seed) * 10_000_000}
-	for len(g.envs) < n {
-		g.conversation(g.now.Add(-time.Duration(1+g.rng.Int64N(int64(span/time.Millisecond))) * time.Millisecond))
-	}
-	out := make([][]byte, 0, n)
-	for _, env := range g.envs[:n] {
-		if !keepTime {
-			delete(env, "time")
-		}
-		b, err := json.Marshal(env)
-		if err != nil {
-			panic(err) // maps of plain values always marshal
-		}
-		out = append(out, b)
-	}
-	return out
+	return demo.Envelopes(seed, now, n, time.Hour, false)
 }
 
 // nativeTemplates packs lines into count NDJSON bodies of batch records.

@@ -1,4 +1,6 @@
-package main
+// Package demo generates realistic Claude traffic: "dashboard demo" fills a
+// database with a week of it, and the bench sends it.
+package demo
 
 import (
 	"context"
@@ -13,6 +15,7 @@ import (
 	"time"
 
 	"github.com/stopscope/stopscope/analytics"
+	"github.com/stopscope/stopscope/cmd/dashboard/cli"
 	"github.com/stopscope/stopscope/ingest"
 	"github.com/stopscope/stopscope/store"
 )
@@ -20,23 +23,20 @@ import (
 // demoBatch is how many records the demo inserts per transaction.
 const demoBatch = 500
 
-// runDemo is "dashboard demo": fill a fresh database with a week of
+// Run is "dashboard demo": fill a fresh database with a week of
 // realistic traffic so that every page of the dashboard has something to
 // show. It refuses a database that already holds records unless --force.
-func runDemo(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, now func() time.Time) error {
-	db := "./data/stopscope.db"
-	if v := getenv("STOPSCOPE_DB"); v != "" {
-		db = v
-	}
+func Run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, now func() time.Time) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stdout)
-	fs.StringVar(&db, "db", db, "SQLite file path, or a postgres:// URL (env STOPSCOPE_DB)")
+	dbp := cli.DBFlag(fs, getenv)
 	force := fs.Bool("force", false, "add the demo traffic even if the database already has records")
 	seed := fs.Uint64("seed", 1, "random seed: the same seed and time give the same traffic")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	st, err := openStore(ctx, db)
+	db := *dbp
+	st, err := cli.OpenStore(ctx, db)
 	if err != nil {
 		return fmt.Errorf("open store %s: %w", db, err)
 	}
@@ -51,21 +51,21 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 		}
 	}
 	t := now().UTC()
-	recs, err := demoRecords(t, *seed)
+	recs, err := Records(t, *seed)
 	if err != nil {
 		return err
 	}
-	if err := insertDemo(ctx, st, recs); err != nil {
+	if err := Insert(ctx, st, recs); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "demo: stored %d records from %s to %s in %s\n", len(recs),
-		t.Add(-demoSpan).Format(time.RFC3339), t.Format(time.RFC3339), db)
+		t.Add(-Span).Format(time.RFC3339), t.Format(time.RFC3339), db)
 	fmt.Fprintf(stdout, "now run: go run ./cmd/dashboard --db %s\n", db)
 	return nil
 }
 
 // insertDemo stores records in batches.
-func insertDemo(ctx context.Context, st store.Store, recs []*analytics.Record) error {
+func Insert(ctx context.Context, st store.Store, recs []*analytics.Record) error {
 	for i := 0; i < len(recs); i += demoBatch {
 		if err := st.Insert(ctx, recs[i:min(i+demoBatch, len(recs))]); err != nil {
 			return fmt.Errorf("insert demo records: %w", err)
@@ -74,8 +74,8 @@ func insertDemo(ctx context.Context, st store.Store, recs []*analytics.Record) e
 	return nil
 }
 
-// demoSpan is how far back the demo traffic goes.
-const demoSpan = 7 * 24 * time.Hour
+// Span is how far back the demo traffic goes.
+const Span = 7 * 24 * time.Hour
 
 // The demo's scripted events, relative to now. The README and the browser
 // test refer to them.
@@ -104,9 +104,9 @@ type demoGen struct {
 // demoRecords returns a week of traffic before now: envelopes decoded by
 // the ingest decoder, exactly as POST /v1/responses would store them,
 // oldest first.
-func demoRecords(now time.Time, seed uint64) ([]*analytics.Record, error) {
+func Records(now time.Time, seed uint64) ([]*analytics.Record, error) {
 	g := &demoGen{rng: rand.New(rand.NewPCG(seed, 0x5709)), now: now.UTC().Truncate(time.Second)}
-	start := g.now.Add(-demoSpan)
+	start := g.now.Add(-Span)
 	for t := start; t.Before(g.now); t = t.Add(time.Minute) {
 		n := g.poisson(g.rateAt(t))
 		for range n {
@@ -141,6 +141,28 @@ func demoRecords(now time.Time, seed uint64) ([]*analytics.Record, error) {
 		}
 	}
 	return recs, nil
+}
+
+// Envelopes returns n envelopes of the demo's mix, as compact JSON lines,
+// spread over span before now, with their times when keepTime. Ids are
+// unique to the seed.
+func Envelopes(seed uint64, now time.Time, n int, span time.Duration, keepTime bool) [][]byte {
+	g := &demoGen{rng: rand.New(rand.NewPCG(seed, 0xbe7c)), now: now.UTC().Truncate(time.Second), seq: int(seed) * 10_000_000}
+	for len(g.envs) < n {
+		g.conversation(g.now.Add(-time.Duration(1+g.rng.Int64N(int64(span/time.Millisecond))) * time.Millisecond))
+	}
+	out := make([][]byte, 0, n)
+	for _, env := range g.envs[:n] {
+		if !keepTime {
+			delete(env, "time")
+		}
+		b, err := json.Marshal(env)
+		if err != nil {
+			panic(err) // maps of plain values always marshal
+		}
+		out = append(out, b)
+	}
+	return out
 }
 
 // rateAt is the mean number of conversations a minute: a working-day curve
@@ -180,9 +202,14 @@ func (g *demoGen) chance(p float64) bool { return g.rng.Float64() < p }
 
 func (g *demoGen) pick(items ...string) string { return items[g.rng.IntN(len(items))] }
 
+// IDMarker is what every id the generator makes contains ("msg_demo…",
+// "req_demo…"): the bench overwrites the four bytes after its "_" to make
+// ids new without encoding a payload again.
+const IDMarker = "_demo"
+
 func (g *demoGen) id(prefix string) string {
 	g.seq++
-	return fmt.Sprintf("%s_demo%06d", prefix, g.seq)
+	return fmt.Sprintf("%s"+IDMarker+"%06d", prefix, g.seq)
 }
 
 // conversation starts one exchange of a randomly chosen app at t.

@@ -1,4 +1,7 @@
-package main
+// Package maint keeps a store in shape while the service runs and on
+// demand: the retention loop, the privacy settings applied before storage,
+// and "dashboard rollups rebuild".
+package maint
 
 import (
 	"context"
@@ -8,10 +11,10 @@ import (
 	"github.com/stopscope/stopscope/store"
 )
 
-// retention deletes raw records and rollups past their age in the
+// Retention deletes raw records and rollups past their age in the
 // background: at start, then every Every. It deletes in chunks, pausing
 // between them, so that ingest never waits long for the store's writer.
-type retention struct {
+type Retention struct {
 	Store store.Store
 	// Now is the clock the cutoffs are computed from.
 	Now    func() time.Time
@@ -29,8 +32,8 @@ type retention struct {
 	done   chan struct{}
 }
 
-// start runs the loop until Close. It does nothing when both ages are zero.
-func (r *retention) start() {
+// Start runs the loop until Close. It does nothing when both ages are zero.
+func (r *Retention) Start() {
 	if r.Raw <= 0 && r.Rollups <= 0 {
 		return
 	}
@@ -44,7 +47,7 @@ func (r *retention) start() {
 		t := time.NewTicker(r.Every)
 		defer t.Stop()
 		for {
-			if _, _, err := r.runOnce(ctx); err != nil && ctx.Err() == nil {
+			if _, _, err := r.RunOnce(ctx); err != nil && ctx.Err() == nil {
 				r.Logger.Error("retention run failed; retrying at the next run", "err", err)
 			}
 			select {
@@ -57,16 +60,16 @@ func (r *retention) start() {
 }
 
 // Close stops the loop, interrupting a run, and waits for it.
-func (r *retention) Close() {
+func (r *Retention) Close() {
 	if r.cancel != nil {
 		r.cancel()
 		<-r.done
 	}
 }
 
-// runOnce deletes everything past its age and returns how many raw
+// RunOnce deletes everything past its age and returns how many raw
 // records and rollup rows it deleted.
-func (r *retention) runOnce(ctx context.Context) (records, rollups int64, err error) {
+func (r *Retention) RunOnce(ctx context.Context) (records, rollups int64, err error) {
 	now := r.Now()
 	if r.Raw > 0 {
 		cut := now.Add(-r.Raw)
@@ -90,7 +93,7 @@ func (r *retention) runOnce(ctx context.Context) (records, rollups int64, err er
 }
 
 // drain calls step until it deletes nothing, resting between calls.
-func (r *retention) drain(ctx context.Context, step func() (int64, error)) (int64, error) {
+func (r *Retention) drain(ctx context.Context, step func() (int64, error)) (int64, error) {
 	var total int64
 	for {
 		n, err := step()
@@ -110,5 +113,5 @@ func (r *retention) drain(ctx context.Context, step func() (int64, error)) (int6
 	}
 }
 
-// days converts a number of days to a duration; 0 stays 0 (keep forever).
-func days(n int) time.Duration { return time.Duration(n) * 24 * time.Hour }
+// Days converts a number of days to a duration; 0 stays 0 (keep forever).
+func Days(n int) time.Duration { return time.Duration(n) * 24 * time.Hour }

@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"bytes"
@@ -21,28 +21,28 @@ func TestDemo(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "demo.db")
 	env := func(string) string { return "" }
 	var out bytes.Buffer
-	if err := runDemo(context.Background(), []string{"--db", db}, env, &out, clock); err != nil {
+	if err := Run(context.Background(), []string{"--db", db}, env, &out, clock); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "stored") {
 		t.Errorf("demo output: %q", out.String())
 	}
-	err := runDemo(context.Background(), []string{"--db", db}, env, &out, clock)
+	err := Run(context.Background(), []string{"--db", db}, env, &out, clock)
 	if err == nil || !strings.Contains(err.Error(), "already has records") {
 		t.Errorf("second run on a filled database: %v, want a refusal", err)
 	}
 
-	recs, err := demoRecords(at, 1)
+	recs, err := Records(at, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, _ := demoRecords(at, 1)
+	again, _ := Records(at, 1)
 	if len(again) != len(recs) || len(recs) < 10000 {
 		t.Fatalf("demo made %d then %d records: want the same, and a week's worth", len(recs), len(again))
 	}
 	seen := map[string]int{}
 	for _, r := range recs {
-		if r.Time.After(at) || r.Time.Before(at.Add(-demoSpan)) {
+		if r.Time.After(at) || r.Time.Before(at.Add(-Span)) {
 			t.Fatalf("record at %s outside the week before %s", r.Time, at)
 		}
 		if r.Kind == analytics.KindError {
