@@ -43,7 +43,7 @@ type Main struct {
 	Getenv func(string) string
 
 	// Ops holds the ingest limits, overload, privacy and retention
-	// settings (operations.go).
+	// settings (operations.go; applied by package maint).
 	Ops Operations
 
 	// Alerts holds the alerting settings (alerts.go).
