@@ -15,7 +15,6 @@ import (
 	"github.com/stopscope/stopscope/analytics"
 	"github.com/stopscope/stopscope/auth"
 	"github.com/stopscope/stopscope/ingest/receiver"
-	"github.com/stopscope/stopscope/store"
 	"github.com/stopscope/stopscope/store/sqlite"
 )
 
@@ -29,7 +28,7 @@ func TestAuthInterceptor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := as.CreateAPIKey(context.Background(), store.APIKey{Name: "checkout", App: "checkout", Prefix: prefix, Hash: hash, Created: time.Now()}); err != nil {
+	if _, err := as.CreateAPIKey(context.Background(), auth.APIKey{Name: "checkout", App: "checkout", Prefix: prefix, Hash: hash, Created: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	ic := receiver.AuthInterceptor(&auth.Ingest{Store: as})
