@@ -4,11 +4,6 @@ import (
 	"context"
 	"strings"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
-
 	"github.com/stopscope/stopscope/analytics"
 	"github.com/stopscope/stopscope/store"
 )
@@ -55,33 +50,6 @@ func (in *Ingest) Authenticate(ctx context.Context, key string) (context.Context
 		ctx = analytics.WithBoundApp(ctx, k.App)
 	}
 	return ctx, nil
-}
-
-// UnaryInterceptor returns a gRPC interceptor that authenticates every
-// call with the key of its "authorization: Bearer …" or "x-api-key"
-// metadata, for the OTLP/gRPC server.
-func (in *Ingest) UnaryInterceptor() grpc.UnaryServerInterceptor {
-	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		md, _ := metadata.FromIncomingContext(ctx)
-		key := KeyFromHeaders(first(md, "authorization"), first(md, "x-api-key"))
-		ctx, err := in.Authenticate(ctx, key)
-		if err != nil {
-			switch analytics.ErrorCode(err) {
-			case analytics.EUnauthorized:
-				return nil, status.Error(codes.Unauthenticated, analytics.ErrorMessage(err))
-			default:
-				return nil, status.Error(codes.Unavailable, "cannot check the ingest key now")
-			}
-		}
-		return handler(ctx, req)
-	}
-}
-
-func first(md metadata.MD, key string) string {
-	if v := md.Get(key); len(v) > 0 {
-		return v[0]
-	}
-	return ""
 }
 
 // BindApps wraps next so that every Insert enforces the bound app of its

@@ -6,11 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
-
 	"github.com/stopscope/stopscope/analytics"
 	"github.com/stopscope/stopscope/auth"
 	"github.com/stopscope/stopscope/store/sqlite"
@@ -107,36 +102,5 @@ func TestBindApps(t *testing.T) {
 	}
 	if len(next.got) != 2 || next.got[0].App != "checkout" || next.got[1].App != "checkout" {
 		t.Errorf("stored %d records: %+v", len(next.got), next.got)
-	}
-}
-
-func TestUnaryInterceptor(t *testing.T) {
-	as := openStore(t)
-	key, _ := addKey(t, as, "checkout")
-	ic := (&auth.Ingest{Store: as}).UnaryInterceptor()
-	handler := func(ctx context.Context, req any) (any, error) {
-		app, _ := analytics.BoundApp(ctx)
-		return app, nil
-	}
-	tests := []struct {
-		name string
-		md   metadata.MD
-		want codes.Code
-		app  string
-	}{
-		{"bearer", metadata.Pairs("authorization", "Bearer "+key), codes.OK, "checkout"},
-		{"x-api-key", metadata.Pairs("x-api-key", key), codes.OK, "checkout"},
-		{"none", metadata.MD{}, codes.Unauthenticated, ""},
-		{"wrong", metadata.Pairs("x-api-key", "sk_ss_wrong"), codes.Unauthenticated, ""},
-	}
-	for _, tc := range tests {
-		ctx := metadata.NewIncomingContext(context.Background(), tc.md)
-		got, err := ic(ctx, nil, &grpc.UnaryServerInfo{FullMethod: "/x"}, handler)
-		if status.Code(err) != tc.want {
-			t.Errorf("%s: code %v, want %v", tc.name, status.Code(err), tc.want)
-		}
-		if err == nil && got != tc.app {
-			t.Errorf("%s: bound app %v, want %q", tc.name, got, tc.app)
-		}
 	}
 }

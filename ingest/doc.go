@@ -9,6 +9,8 @@
 // its own: a bad one is rejected with its index and an error that says
 // what to fix, and never costs the good records beside it.
 //
-// Decoding is pure (DecodeBatch, DecodeRecord, DecodeStream); Handler adds
-// HTTP: gzip, size limits and storing.
+// Decoding is pure (DecodeBatch, DecodeRecord, DecodeStream): bytes in,
+// records or *analytics.Error out, with no knowledge of HTTP, echo or gRPC.
+// Package ingest/receiver is the transport in front of it: the endpoint,
+// gzip, body size limits, storing, and statuses.
 package ingest

@@ -1,17 +1,11 @@
 package ingest
 
 import (
-	"bufio"
 	"encoding/json"
-	"errors"
-	"io"
-	"net/http"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/anthropics/anthropic-sdk-go/packages/ssestream"
 
 	"github.com/stopscope/stopscope/analytics"
 )
@@ -147,60 +141,4 @@ func FuzzFastPaths(f *testing.F) {
 			t.Errorf("fast paths give\n%s\nencoding/json gives\n%s", fj, sj)
 		}
 	})
-}
-
-// FuzzSSEEvents checks that sseEvents reads a transcript as the SDK's
-// ssestream decoder reads it followed by a blank line.
-func FuzzSSEEvents(f *testing.F) {
-	for _, name := range fixtureNames(f) {
-		if strings.HasSuffix(name, ".sse") {
-			f.Add(string(fixture(f, name)))
-		}
-	}
-	f.Add("event: a\r\ndata: 1\r\ndata:2\n: comment\nid: 3\n\n\ndata\nevent:\n\nevent: b")
-	f.Add("data: x")
-	f.Fuzz(func(t *testing.T, transcript string) { checkSSEEvents(t, transcript) })
-}
-
-// TestSSEEventsLongLines checks sseEvents against ssestream at the longest
-// line the SDK's decoder reads and one byte longer.
-func TestSSEEventsLongLines(t *testing.T) {
-	for _, n := range []int{sseMaxLine - 1, sseMaxLine} {
-		data := "data: " + strings.Repeat("x", n-len("data: "))
-		err := checkSSEEvents(t, "event: a\n"+data+"\n\nevent: b\ndata: 1\n\n")
-		if tooLong := errors.Is(err, bufio.ErrTooLong); tooLong != (n == sseMaxLine) {
-			t.Errorf("a line of %d bytes: error %v", n, err)
-		}
-		checkSSEEvents(t, "event: a\r\n"+data[:len(data)-1]+"\r\n\r\n")
-	}
-}
-
-// checkSSEEvents checks that sseEvents reads transcript as the SDK's
-// ssestream decoder reads it followed by a blank line, and returns the
-// error both gave.
-func checkSSEEvents(t *testing.T, transcript string) error {
-	type event struct{ Type, Data string }
-	var want []event
-	res := &http.Response{
-		StatusCode: http.StatusOK,
-		Header:     http.Header{"Content-Type": {"text/event-stream"}},
-		Body:       io.NopCloser(strings.NewReader(transcript + "\n\n")),
-	}
-	dec := ssestream.NewDecoder(res)
-	for dec.Next() {
-		ev := dec.Event()
-		want = append(want, event{ev.Type, string(ev.Data)})
-	}
-	wantErr := dec.Err()
-	dec.Close()
-
-	var got []event
-	s := sseEvents{src: []byte(transcript)}
-	for s.next() {
-		got = append(got, event{string(s.typ), string(s.data)})
-	}
-	if !slices.Equal(got, want) || !errors.Is(s.err, wantErr) && s.err != wantErr {
-		t.Errorf("sseEvents read %d events (error %v), the SDK reads %d (error %v)", len(got), s.err, len(want), wantErr)
-	}
-	return s.err
 }

@@ -1,21 +1,13 @@
 package ingest
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/labstack/echo/v4"
-
-	"github.com/stopscope/stopscope/analytics"
 )
 
 // testNow is the clock of every test: records without a time get it.
@@ -83,51 +75,3 @@ func envelope(tb testing.TB, name string, extra map[string]any) []byte {
 
 // fmtSscan reads the status a fixture of errors/ is named after.
 func fmtSscan(s string, v *int) (int, error) { return fmt.Sscan(strings.TrimSuffix(s, ".json"), v) }
-
-// sliceSink keeps what it is given; err makes Insert fail.
-type sliceSink struct {
-	mu   sync.Mutex
-	recs []*analytics.Record
-	err  error
-}
-
-func (s *sliceSink) Insert(_ context.Context, recs []*analytics.Record) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.err != nil {
-		return s.err
-	}
-	s.recs = append(s.recs, recs...)
-	return nil
-}
-
-// statusFor is the test's own map of error codes to statuses; the real one
-// lives in package web.
-func statusFor(err error) int {
-	var he *echo.HTTPError
-	if errors.As(err, &he) {
-		return he.Code
-	}
-	switch analytics.ErrorCode(err) {
-	case analytics.EInvalid:
-		return http.StatusBadRequest
-	case analytics.ENotFound:
-		return http.StatusNotFound
-	case analytics.ETooLarge:
-		return http.StatusRequestEntityTooLarge
-	case analytics.EUnavailable:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
-}
-
-// newEcho returns an echo serving h at POST /v1/responses, with an error
-// handler that answers {"code", "error"}.
-func newEcho(h *Handler) *echo.Echo {
-	e := echo.New()
-	e.HTTPErrorHandler = func(err error, c echo.Context) {
-		_ = c.JSON(statusFor(err), map[string]string{"code": analytics.ErrorCode(err), "error": analytics.ErrorMessage(err)})
-	}
-	e.POST("/v1/responses", h.PostResponses)
-	return e
-}

@@ -1,6 +1,10 @@
 package ingest
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/stopscope/stopscope/analytics"
+)
 
 // Limits bounds what one POST /v1/responses may carry. Every field is
 // settable; a zero or negative field takes its default (see DefaultLimits).
@@ -77,6 +81,22 @@ func (l Limits) WithDefaults() Limits {
 		l.MaxDecompressedBytes = DefaultMaxDecompressedBytes
 	}
 	return l
+}
+
+// BodyTooLarge is the error that refuses a request body larger than
+// MaxBodyBytes as sent.
+func (l Limits) BodyTooLarge() *analytics.Error {
+	return analytics.Errorf(analytics.ETooLarge,
+		"the request body is larger than %s, the limit on bodies as sent; send smaller batches, compress them with gzip, or raise the limit with -%s",
+		formatBytes(l.MaxBodyBytes), FlagMaxBodyBytes)
+}
+
+// DecompressedTooLarge is the error that refuses a request body larger
+// than MaxDecompressedBytes once decompressed.
+func (l Limits) DecompressedTooLarge() *analytics.Error {
+	return analytics.Errorf(analytics.ETooLarge,
+		"the request body is larger than %s once decompressed, the limit on decompressed bodies; send smaller batches or raise the limit with -%s",
+		formatBytes(l.MaxDecompressedBytes), FlagMaxDecompressedBytes)
 }
 
 // formatBytes writes a byte count for people, with the exact figure after.

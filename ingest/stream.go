@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -11,16 +10,17 @@ import (
 	"github.com/anthropics/anthropic-sdk-go"
 
 	"github.com/stopscope/stopscope/analytics"
+	"github.com/stopscope/stopscope/ingest/sse"
 )
 
 // stream replays an SSE transcript of a streamed Messages API call as the
-// SDK does: sseEvents reads the events as the SDK's ssestream decoder
+// SDK does: sse.Reader reads the events as the SDK's ssestream decoder
 // would, and Message.Accumulate applies them. stop_reason is null until
 // message_delta brings it, so a stream cut before it keeps a null stop
 // reason. A stream that ends in an error event is a failed request.
 func (d *decoder) stream(transcript string) (rec *analytics.Record, err error) {
 	// One copy of the transcript, which every event's data is sliced from.
-	events := sseEvents{src: []byte(transcript)}
+	events := sse.NewReader([]byte(transcript))
 
 	var (
 		acc      anthropic.Message
@@ -64,8 +64,8 @@ func (d *decoder) stream(transcript string) (rec *analytics.Record, err error) {
 		return err
 	}
 events:
-	for events.next() {
-		typ, data := events.typ, events.data
+	for events.Next() {
+		typ, data := events.Type(), events.Data()
 		n++
 		switch string(typ) {
 		case "", "ping":
@@ -131,8 +131,8 @@ events:
 	if err := flush(); err != nil {
 		return nil, err
 	}
-	if err := events.err; err != nil {
-		if errors.Is(err, bufio.ErrTooLong) {
+	if err := events.Err(); err != nil {
+		if errors.Is(err, sse.ErrTooLong) {
 			return nil, fmt.Errorf("stream: event %d has a line too long to read", n+1)
 		}
 		return nil, fmt.Errorf("stream: %v", err)
@@ -182,112 +182,6 @@ events:
 var sdkEvents = sync.Pool{New: func() any { return new(anthropic.MessageStreamEventUnion) }}
 
 func clipEvent(s string) string { return clip(s, 40) }
-
-// sseMaxLine is the length of the shortest line the SDK's decoder cannot
-// read: its bufio.Scanner holds at most bufio.MaxScanTokenSize<<9 bytes, a
-// line and its newline.
-const sseMaxLine = bufio.MaxScanTokenSize << 9
-
-// sseEvents reads the events of a server-sent event transcript exactly as
-// the SDK's ssestream decoder reads the transcript followed by a blank line
-// (which dispatches the last event of a transcript cut without one): lines
-// end in LF or CRLF; a blank line dispatches the event, if it has a type or
-// data; "event" sets the type; each "data" line adds its value and a
-// newline to the data; a line that starts with a colon, and any other
-// field, is ignored. Unlike that decoder, it copies nothing: an event's
-// data is a slice of src when it is one data line ending in LF, as nearly
-// all are.
-type sseEvents struct {
-	src []byte
-	pos int    // where the next line starts; len(src)+1 for the blank line after src
-	buf []byte // the data of the other events
-
-	// The event that next read.
-	typ, data []byte
-	// err is bufio.ErrTooLong if a line is too long for the SDK to read;
-	// the events before it are read.
-	err error
-}
-
-// next reads the next event into typ and data, which are valid until the
-// next call. It reports false at the end of the transcript or at a line too
-// long.
-func (s *sseEvents) next() bool {
-	var typ, data []byte
-	inBuf := false // whether data is in s.buf
-	for {
-		line, end, ok := s.line()
-		if !ok {
-			return false
-		}
-		if len(line) == 0 {
-			if len(typ) == 0 && len(data) == 0 {
-				continue
-			}
-			s.typ, s.data = typ, data
-			return true
-		}
-		// "event: x" is the name "event" and the value "x"; one space
-		// after the colon is not part of the value.
-		name, value, _ := bytes.Cut(line, []byte(":"))
-		if len(value) > 0 && value[0] == ' ' {
-			value = value[1:]
-		}
-		switch string(name) {
-		case "event":
-			typ = value
-		case "data":
-			if len(data) == 0 && end >= 0 {
-				// The value ends the line, and its LF follows it in src.
-				data = s.src[end-len(value) : end+1]
-				continue
-			}
-			if !inBuf {
-				s.buf = append(s.buf[:0], data...)
-				inBuf = true
-			}
-			s.buf = append(append(s.buf, value...), '\n')
-			data = s.buf
-		}
-	}
-}
-
-// line returns the next line without its line end, and end, the offset of
-// the LF that ends it in src, or -1 if it is not one byte past the line
-// (the line ends in CRLF, or is the last line of src or the blank line
-// after it). It reports false after the blank line or at a line too long.
-func (s *sseEvents) line() (line []byte, end int, ok bool) {
-	switch {
-	case s.pos < len(s.src):
-		end = bytes.IndexByte(s.src[s.pos:], '\n')
-		if end < 0 {
-			line, end = s.src[s.pos:], -1
-			s.pos = len(s.src) + 1
-		} else {
-			end += s.pos
-			line = s.src[s.pos:end]
-			s.pos = end + 1
-		}
-	case s.pos == len(s.src):
-		// What follows the last LF, empty or not, is a line of its own.
-		line, end = s.src[s.pos:], -1
-		s.pos++
-	case s.pos == len(s.src)+1:
-		line, end = nil, -1
-		s.pos++
-	default:
-		return nil, -1, false
-	}
-	if len(line) >= sseMaxLine {
-		s.err = bufio.ErrTooLong
-		s.pos = len(s.src) + 2
-		return nil, -1, false
-	}
-	if n := len(line); n > 0 && line[n-1] == '\r' {
-		line, end = line[:n-1], -1
-	}
-	return line, end, true
-}
 
 // useFastEvents is false only in the test that compares fastEvent with the
 // SDK's decoder.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/stopscope/stopscope/auth"
 	"github.com/stopscope/stopscope/ingest"
+	"github.com/stopscope/stopscope/ingest/receiver"
 	"github.com/stopscope/stopscope/store"
 	"github.com/stopscope/stopscope/store/sqlite"
 	"github.com/stopscope/stopscope/store/sqlstore"
@@ -44,7 +45,7 @@ func newAuthEnv(t *testing.T, tlsServer bool, configure func(*Auth)) *authEnv {
 	if configure != nil {
 		configure(env.auth)
 	}
-	ing := &ingest.Handler{Sink: auth.BindApps(st, ingest.DefaultApp), Now: clock}
+	ing := &receiver.Handler{Sink: auth.BindApps(st, ingest.DefaultApp), Now: clock}
 	s := &Server{Store: st, Now: clock, PostResponses: ing.PostResponses, Auth: env.auth}
 	if tlsServer {
 		env.ts = httptest.NewTLSServer(s.Handler())

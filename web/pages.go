@@ -445,10 +445,7 @@ func (s *Server) pageResponse(c echo.Context) error {
 	}
 	d := recordData{Rec: r, ReqJSON: prettyJSON(r.RequestBody), RespJSON: prettyJSON(r.ResponseBody)}
 	d.Request = parseRequestView(r.RequestBody)
-	d.Response = parseBlocks(responseContent(r.ResponseBody))
-	if len(d.Response) == 0 {
-		d.Response = blocksFromSummary(r.Content)
-	}
+	d.Response = responseView(r)
 	d.Events = parseSSE(r.StreamBody)
 	if d.Thread, err = s.Query.Thread(c.Request().Context(), r); err != nil {
 		return err

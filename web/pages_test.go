@@ -193,6 +193,7 @@ func TestParseSSE(t *testing.T) {
 		{"event: ping\ndata: {}\n\n", []sseEvent{{"ping", "{}"}}},
 		{"event: a\r\ndata: 1\r\n\r\nevent: b\r\ndata: 2\r\n", []sseEvent{{"a", "1"}, {"b", "2"}}},
 		{"data: x\ndata: y\n\n", []sseEvent{{"message", "x\ny"}}},
+		{"event: a\ndata: 1\n: comment\nid: 7\n\nevent: b\ndata: 2", []sseEvent{{"a", "1"}, {"b", "2"}}},
 		{"\n\n\n", nil},
 	} {
 		got := parseSSE(tc.in)

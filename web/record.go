@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/stopscope/stopscope/analytics"
+	"github.com/stopscope/stopscope/ingest/sse"
 )
 
 // recordData is what the page of one response shows.
@@ -197,8 +198,38 @@ func parseBlock(raw json.RawMessage) viewBlock {
 	return v
 }
 
-// blocksFromSummary shows the stored content summary when there is no
-// response body (streams, OTLP).
+// responseView returns the blocks of r's response as the page shows them.
+// The stored content summary holds all the page shows of text and thinking
+// blocks, so a native message with no other blocks is shown from it rather
+// than from its body, read again on every view; tool calls and their input,
+// search results and the other blocks are read from the body. A record
+// without a response body (a stream, most OTLP spans) shows the summary,
+// and a failed request shows none: the page shows its error.
+func responseView(r *analytics.Record) []viewBlock {
+	switch {
+	case r.Kind == analytics.KindError:
+		return nil
+	case r.Kind == analytics.KindMessage && r.Source == "native" && summaryShowsAll(r.Content):
+		return blocksFromSummary(r.Content)
+	}
+	if blocks := parseBlocks(responseContent(r.ResponseBody)); len(blocks) > 0 {
+		return blocks
+	}
+	return blocksFromSummary(r.Content)
+}
+
+// summaryShowsAll reports whether the summary of blocks shows them as
+// their body would: text and thinking blocks are their type and text.
+func summaryShowsAll(blocks []analytics.Block) bool {
+	for _, b := range blocks {
+		if b.Type != "text" && b.Type != "thinking" {
+			return false
+		}
+	}
+	return true
+}
+
+// blocksFromSummary shows the stored content summary.
 func blocksFromSummary(blocks []analytics.Block) []viewBlock {
 	out := make([]viewBlock, 0, len(blocks))
 	for _, b := range blocks {
@@ -207,28 +238,15 @@ func blocksFromSummary(blocks []analytics.Block) []viewBlock {
 	return out
 }
 
-// parseSSE splits a server-sent event transcript into its events, in
-// order, each event's data as it came.
+// parseSSE lists the events of a server-sent event transcript, in order,
+// read as the SDK reads them (package sse), each event's data as it came:
+// its data lines joined by newlines. An event without a type is a
+// "message", as the SSE specification names it.
 func parseSSE(transcript string) []sseEvent {
-	if transcript == "" {
-		return nil
-	}
 	var out []sseEvent
-	for _, chunk := range strings.Split(strings.ReplaceAll(transcript, "\r\n", "\n"), "\n\n") {
-		var ev sseEvent
-		var data []string
-		for _, line := range strings.Split(chunk, "\n") {
-			switch {
-			case strings.HasPrefix(line, "event:"):
-				ev.Name = strings.TrimSpace(strings.TrimPrefix(line, "event:"))
-			case strings.HasPrefix(line, "data:"):
-				data = append(data, strings.TrimPrefix(strings.TrimPrefix(line, "data:"), " "))
-			}
-		}
-		if ev.Name == "" && len(data) == 0 {
-			continue
-		}
-		ev.Data = strings.Join(data, "\n")
+	r := sse.NewReader([]byte(transcript))
+	for r.Next() {
+		ev := sseEvent{Name: string(r.Type()), Data: strings.TrimSuffix(string(r.Data()), "\n")}
 		if ev.Name == "" {
 			ev.Name = "message"
 		}

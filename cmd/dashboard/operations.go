@@ -7,9 +7,6 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/stopscope/stopscope/analytics"
 	"github.com/stopscope/stopscope/cmd/dashboard/cli"
@@ -148,25 +145,25 @@ func errIngestBusy() error {
 // run at once; the others are refused before their body is read.
 func (m *Main) limitIngest(h echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		select {
-		case m.ingestSlots <- struct{}{}:
-		default:
-			return errIngestBusy()
+		release, err := m.admitIngest()
+		if err != nil {
+			return err
 		}
-		defer func() { <-m.ingestSlots }()
+		defer release()
 		return h(c)
 	}
 }
 
-// limitGRPC is the OTLP/gRPC side of limitIngest.
-func (m *Main) limitGRPC(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+// admitIngest takes one of the MaxConcurrentIngest slots, or refuses with
+// errIngestBusy; limitIngest (HTTP) and the OTLP/gRPC server's
+// receiver.LimitInterceptor share it.
+func (m *Main) admitIngest() (release func(), err error) {
 	select {
 	case m.ingestSlots <- struct{}{}:
+		return func() { <-m.ingestSlots }, nil
 	default:
-		return nil, status.Error(codes.Unavailable, analytics.ErrorMessage(errIngestBusy()))
+		return nil, errIngestBusy()
 	}
-	defer func() { <-m.ingestSlots }()
-	return h(ctx, req)
 }
 
 // ready is /readyz's check beyond the store's ping: ingest must be taking

@@ -19,7 +19,7 @@ import (
 	"github.com/stopscope/stopscope/cmd/dashboard/maint"
 	"github.com/stopscope/stopscope/cmd/dashboard/telemetry"
 	"github.com/stopscope/stopscope/ingest"
-	"github.com/stopscope/stopscope/ingest/otlpreceiver"
+	"github.com/stopscope/stopscope/ingest/receiver"
 	"github.com/stopscope/stopscope/query"
 	"github.com/stopscope/stopscope/store"
 	"github.com/stopscope/stopscope/web"
@@ -159,8 +159,8 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.retain.Start()
 	lim := m.Ops.Limits.WithDefaults()
-	ing := &ingest.Handler{Sink: sink, Limits: lim, Now: m.Now}
-	rcv := &otlpreceiver.Receiver{Sink: sink, Now: m.Now, MaxBodyBytes: lim.MaxBodyBytes, MaxDecompressedBytes: lim.MaxDecompressedBytes}
+	ing := &receiver.Handler{Sink: sink, Limits: lim, Now: m.Now}
+	rcv := &receiver.Receiver{Sink: sink, Now: m.Now, MaxBodyBytes: lim.MaxBodyBytes, MaxDecompressedBytes: lim.MaxDecompressedBytes}
 	ing.Rejected = func(ctx context.Context, n int) { tel.Instruments.Rejected(ctx, "native", "invalid_record", n) }
 	rcv.Rejected = func(ctx context.Context, n int) { tel.Instruments.Rejected(ctx, "otlp", "invalid_span", n) }
 	alerts, notifier, err := m.setupAlerts(ctx, st)
@@ -195,7 +195,7 @@ func (m *Main) Run(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("listen for OTLP/gRPC on %s (turn it off with --otlp-grpc-addr=): %w", m.OTLPGRPCAddr, err)
 		}
-		m.grpcSrv = grpc.NewServer(grpc.ChainUnaryInterceptor(ingestAuth.UnaryInterceptor(), m.limitGRPC))
+		m.grpcSrv = grpc.NewServer(grpc.ChainUnaryInterceptor(receiver.AuthInterceptor(ingestAuth), receiver.LimitInterceptor(m.admitIngest)))
 		rcv.RegisterGRPC(m.grpcSrv)
 		go func() {
 			if err := m.grpcSrv.Serve(m.grpcLn); err != nil {

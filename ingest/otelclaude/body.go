@@ -12,6 +12,8 @@ import (
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/stopscope/stopscope/ingest/sse"
 )
 
 // tracedBody is the response body handed to the SDK. Every byte read passes
@@ -280,91 +282,39 @@ func (r *recorder) wants(k eventKind) bool {
 	return false
 }
 
-// sseParser splits the bytes of a text/event-stream into lines and events the
-// way the SDK's decoder does (LF or CRLF line ends; an event is dispatched at
-// an empty line), keeping only the current line and the current event's data.
+// sseParser hands the events of a text/event-stream to the recorder as its
+// bytes pass, read by sse.Reader the way the SDK's decoder reads them. It
+// holds only the current line and the data of the current event when the
+// recorder wants it; a line longer than the SDK reads is dropped.
 type sseParser struct {
-	rec      *recorder
-	line     []byte // a line split across reads
-	skipping bool   // the current line is over maxSSELineBytes: drop it
-	kind     eventKind
-	keep     bool // copy the data lines of the current event
-	data     []byte
-	hasData  bool
-	named    bool // the current event has an "event:" line
+	rec *recorder
+	r   sse.Reader
+}
+
+func newSSEParser(rec *recorder) *sseParser {
+	p := &sseParser{rec: rec}
+	p.r.SkipLongLines = true
+	p.r.Keep = func(typ []byte) bool { return rec.wants(kindOf(typ)) }
+	return p
 }
 
 func (p *sseParser) feed(b []byte) {
-	for len(b) > 0 {
-		i := bytes.IndexByte(b, '\n')
-		if i < 0 {
-			if !p.skipping {
-				if len(p.line)+len(b) > maxSSELineBytes {
-					p.skipping, p.line = true, p.line[:0]
-				} else {
-					p.line = append(p.line, b...)
-				}
-			}
-			return
-		}
-		seg := b[:i]
-		b = b[i+1:]
-		if p.skipping {
-			p.skipping = false
-			continue
-		}
-		if len(p.line) > 0 {
-			p.line = append(p.line, seg...)
-			seg = p.line
-		}
-		p.handleLine(seg)
-		p.line = p.line[:0]
-	}
-}
-
-func (p *sseParser) handleLine(line []byte) {
-	if n := len(line); n > 0 && line[n-1] == '\r' {
-		line = line[:n-1]
-	}
-	if len(line) == 0 {
-		p.dispatch()
-		return
-	}
-	name, value, _ := bytes.Cut(line, []byte(":"))
-	if len(value) > 0 && value[0] == ' ' {
-		value = value[1:]
-	}
-	switch string(name) {
-	case "event":
-		p.kind, p.named = kindOf(value), true
-	case "data":
-		if !p.named || p.rec.wants(p.kind) {
-			if p.hasData {
-				p.data = append(p.data, '\n')
-			}
-			p.data = append(p.data, value...)
-		}
-		p.hasData = true
-	}
-}
-
-func (p *sseParser) dispatch() {
-	if p.hasData || p.named {
-		kind := p.kind
-		if !p.named && p.hasData {
-			// No "event:" line: the data's own type names the event.
+	p.r.Feed(b)
+	for p.r.Next() {
+		kind, data := kindOf(p.r.Type()), p.r.Data()
+		if kind == evNone && len(data) > 0 {
+			// No event type: the data's own type names the event.
 			var t struct {
 				Type string `json:"type"`
 			}
-			if json.Unmarshal(p.data, &t) == nil {
+			if json.Unmarshal(data, &t) == nil {
 				kind = kindOf([]byte(t.Type))
 			}
 		}
 		if p.rec.wants(kind) {
-			p.rec.event(kind, p.data)
+			p.rec.event(kind, data)
 		}
 	}
-	p.kind, p.named, p.hasData, p.data = evNone, false, false, p.data[:0]
 }
 
 // streamBlock is one content block of a streamed answer, built from its

@@ -3,6 +3,11 @@
 // GenAI spans, and sends them to a stopscope server, which sorts them by why
 // they stopped.
 //
+// It is a client library, linked into users' applications, not a part of
+// the server: of stopscope it imports only the standalone SSE reader,
+// github.com/stopscope/stopscope/ingest/sse (standard library only), and
+// nothing of the service (ingest, store, web) comes with it.
+//
 // Two lines set it up:
 //
 //	shutdown, err := otelclaude.Setup(ctx) // OTLP/HTTP to stopscope, global tracer provider
@@ -67,8 +72,9 @@
 // is not failed: it simply has no finish reason.
 //
 // Streams are observed as they pass to the application: the response body is
-// wrapped in a reader that hands each SSE line to an incremental parser and
-// ends the span when the body reaches EOF or is closed. The bytes the
+// wrapped in a reader that hands each SSE line to an incremental parser
+// (package ingest/sse, fed piece by piece) and ends the span when the body
+// reaches EOF or is closed. The bytes the
 // application reads are the server's bytes, unchanged and undelayed; nothing
 // is held but the current line and the data of the current event when it
 // matters (message_start, message_delta, error; with content recording on,

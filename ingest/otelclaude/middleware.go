@@ -58,7 +58,6 @@ const (
 	operationChat         = "chat"
 	maxErrorBodyBytes     = 1 << 20
 	maxJSONBodyBytes      = 64 << 20
-	maxSSELineBytes       = 32 << 20 // the SDK's own SSE line limit (bufio.MaxScanTokenSize<<9)
 	errorTypeOther        = "_OTHER"
 	errorTypeTimeout      = "timeout"
 	errorTypeConnection   = "connection_error"
@@ -206,7 +205,7 @@ func traceCall(tracer trace.Tracer, content bool, req *http.Request, next option
 	rec := &recorder{span: span, content: content}
 	mediaType, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	if mediaType == "text/event-stream" {
-		resp.Body = &tracedBody{rc: resp.Body, rec: rec, sse: &sseParser{rec: rec}}
+		resp.Body = &tracedBody{rc: resp.Body, rec: rec, sse: newSSEParser(rec)}
 	} else {
 		resp.Body = &tracedBody{rc: resp.Body, rec: rec}
 	}

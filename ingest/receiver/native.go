@@ -1,4 +1,4 @@
-package ingest
+package receiver
 
 import (
 	"bytes"
@@ -14,15 +14,16 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/stopscope/stopscope/analytics"
+	"github.com/stopscope/stopscope/ingest"
 	"github.com/stopscope/stopscope/store"
 )
 
-// Handler serves POST /v1/responses.
+// Handler serves the native POST /v1/responses.
 type Handler struct {
 	// Sink stores the records.
 	Sink store.Inserter
 	// Limits bounds each request; zero fields take their defaults.
-	Limits Limits
+	Limits ingest.Limits
 	// Now is the clock records without a time are stamped with; nil means
 	// time.Now.
 	Now func() time.Time
@@ -48,7 +49,7 @@ func (h *Handler) PostResponses(c echo.Context) error {
 	if h.Now != nil {
 		now = h.Now
 	}
-	recs, rejected, err := DecodeBatch(body, r.Header.Get(echo.HeaderContentType), Options{Limits: lim, Now: now()})
+	recs, rejected, err := ingest.DecodeBatch(body, r.Header.Get(echo.HeaderContentType), ingest.Options{Limits: lim, Now: now()})
 	if err != nil {
 		return err
 	}
@@ -62,13 +63,13 @@ func (h *Handler) PostResponses(c echo.Context) error {
 		return err
 	}
 	if rejected == nil {
-		rejected = []Rejection{}
+		rejected = []ingest.Rejection{}
 	}
-	return c.JSON(http.StatusOK, BatchResult{Accepted: len(recs), Rejected: rejected})
+	return c.JSON(http.StatusOK, ingest.BatchResult{Accepted: len(recs), Rejected: rejected})
 }
 
 // summarize lists the first rejections for an error message.
-func summarize(rejected []Rejection) string {
+func summarize(rejected []ingest.Rejection) string {
 	const show = 5
 	if len(rejected) == 0 {
 		return "the body holds no records"
@@ -89,10 +90,8 @@ func summarize(rejected []Rejection) string {
 
 // readBody reads the request body, inflating gzip, and refuses it as soon
 // as it passes a limit, without reading the rest.
-func readBody(r *http.Request, lim Limits) ([]byte, error) {
-	tooLarge := analytics.Errorf(analytics.ETooLarge,
-		"the request body is larger than %s, the limit on bodies as sent; send smaller batches, compress them with gzip, or raise the limit with -%s",
-		formatBytes(lim.MaxBodyBytes), FlagMaxBodyBytes)
+func readBody(r *http.Request, lim ingest.Limits) ([]byte, error) {
+	tooLarge := lim.BodyTooLarge()
 	if r.ContentLength > lim.MaxBodyBytes {
 		return nil, tooLarge
 	}
@@ -131,9 +130,7 @@ func readBody(r *http.Request, lim Limits) ([]byte, error) {
 	case sent.over:
 		return nil, tooLarge
 	case inflated.over:
-		return nil, analytics.Errorf(analytics.ETooLarge,
-			"the request body is larger than %s once decompressed, the limit on decompressed bodies; send smaller batches or raise the limit with -%s",
-			formatBytes(lim.MaxDecompressedBytes), FlagMaxDecompressedBytes)
+		return nil, lim.DecompressedTooLarge()
 	case err != nil && src != io.Reader(sent):
 		return nil, analytics.Errorf(analytics.EInvalid, "the body is not valid gzip: %v", err)
 	case err != nil:

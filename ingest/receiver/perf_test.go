@@ -1,4 +1,4 @@
-package otlpreceiver
+package receiver
 
 import (
 	"bytes"

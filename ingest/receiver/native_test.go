@@ -1,4 +1,4 @@
-package ingest
+package receiver_test
 
 import (
 	"bytes"
@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/stopscope/stopscope/analytics"
+	"github.com/stopscope/stopscope/ingest"
+	"github.com/stopscope/stopscope/ingest/receiver"
 )
 
 func gzipped(t *testing.T, data []byte) []byte {
@@ -31,7 +33,7 @@ func gzipped(t *testing.T, data []byte) []byte {
 }
 
 // post sends a body to a handler and returns the status and decoded answer.
-func post(t *testing.T, h *Handler, body io.Reader, header map[string]string) (int, map[string]any) {
+func post(t *testing.T, h *receiver.Handler, body io.Reader, header map[string]string) (int, map[string]any) {
 	t.Helper()
 	req := httptest.NewRequest(http.MethodPost, "/v1/responses", body)
 	for k, v := range header {
@@ -71,7 +73,7 @@ func TestPostResponses(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			sink := &sliceSink{}
-			status, answer := post(t, &Handler{Sink: sink, Now: func() time.Time { return testNow }}, bytes.NewReader(c.body), c.header)
+			status, answer := post(t, &receiver.Handler{Sink: sink, Now: func() time.Time { return testNow }}, bytes.NewReader(c.body), c.header)
 			if status != c.status || answer["accepted"] != c.accepted {
 				t.Fatalf("status %d answer %v", status, answer)
 			}
@@ -88,7 +90,7 @@ func TestPostResponses(t *testing.T) {
 				t.Errorf("stored %d records, want %v", len(sink.recs), c.accepted)
 			}
 			for _, rec := range sink.recs {
-				if !rec.Time.Equal(testNow) || rec.App != DefaultApp {
+				if !rec.Time.Equal(testNow) || rec.App != ingest.DefaultApp {
 					t.Errorf("record time %v app %q: want the handler's clock and the default app", rec.Time, rec.App)
 				}
 			}
@@ -118,33 +120,33 @@ func TestPostResponsesRefused(t *testing.T) {
 	bomb := gzipped(t, bytes.Repeat([]byte(" "), 8<<20))
 	for _, c := range []struct {
 		name   string
-		lim    Limits
+		lim    ingest.Limits
 		body   []byte
 		header map[string]string
 		status int
 		want   string
 	}{
-		{"all bad", Limits{}, []byte("{\"type\":\"foo\"}\n[1]\n"), map[string]string{"Content-Type": "application/x-ndjson"}, 400,
+		{"all bad", ingest.Limits{}, []byte("{\"type\":\"foo\"}\n[1]\n"), map[string]string{"Content-Type": "application/x-ndjson"}, 400,
 			`no record could be read: record 0: unknown record type "foo": ` + expectedKinds + `; record 1: expected a JSON object, got an array`},
-		{"empty", Limits{}, nil, nil, 400, "the body is empty: send a JSON object, a JSON array or NDJSON of records"},
-		{"empty gzip", Limits{}, gzipped(t, nil), map[string]string{"Content-Encoding": "gzip"}, 400, "the body is empty: send a JSON object, a JSON array or NDJSON of records"},
-		{"over the compressed limit", Limits{MaxBodyBytes: 100}, []byte(msg), nil, 413,
+		{"empty", ingest.Limits{}, nil, nil, 400, "the body is empty: send a JSON object, a JSON array or NDJSON of records"},
+		{"empty gzip", ingest.Limits{}, gzipped(t, nil), map[string]string{"Content-Encoding": "gzip"}, 400, "the body is empty: send a JSON object, a JSON array or NDJSON of records"},
+		{"over the compressed limit", ingest.Limits{MaxBodyBytes: 100}, []byte(msg), nil, 413,
 			"the request body is larger than 100 bytes, the limit on bodies as sent; send smaller batches, compress them with gzip, or raise the limit with -ingest-max-body-bytes"},
-		{"over the compressed limit, gzip", Limits{MaxBodyBytes: 1 << 10}, gzipped(t, randomMessages(200)), map[string]string{"Content-Encoding": "gzip"}, 413,
+		{"over the compressed limit, gzip", ingest.Limits{MaxBodyBytes: 1 << 10}, gzipped(t, randomMessages(200)), map[string]string{"Content-Encoding": "gzip"}, 413,
 			"the request body is larger than 1 KiB (1024 bytes), the limit on bodies as sent; send smaller batches, compress them with gzip, or raise the limit with -ingest-max-body-bytes"},
-		{"over the decompressed limit", Limits{MaxDecompressedBytes: 1 << 20}, bomb, map[string]string{"Content-Encoding": "gzip"}, 413,
+		{"over the decompressed limit", ingest.Limits{MaxDecompressedBytes: 1 << 20}, bomb, map[string]string{"Content-Encoding": "gzip"}, 413,
 			"the request body is larger than 1 MiB (1048576 bytes) once decompressed, the limit on decompressed bodies; send smaller batches or raise the limit with -ingest-max-decompressed-bytes"},
-		{"identity over the decompressed limit", Limits{MaxDecompressedBytes: 100}, []byte(msg), nil, 413,
+		{"identity over the decompressed limit", ingest.Limits{MaxDecompressedBytes: 100}, []byte(msg), nil, 413,
 			"the request body is larger than 100 bytes once decompressed, the limit on decompressed bodies; send smaller batches or raise the limit with -ingest-max-decompressed-bytes"},
-		{"too many records", Limits{MaxRecords: 2}, []byte(strings.Repeat(msg+"\n", 3)), nil, 413,
+		{"too many records", ingest.Limits{MaxRecords: 2}, []byte(strings.Repeat(msg+"\n", 3)), nil, 413,
 			"the body holds more than 2 records, the limit per request; send smaller batches or raise it with -ingest-max-records"},
-		{"not gzip", Limits{}, []byte(msg), map[string]string{"Content-Encoding": "gzip"}, 400, "the body is not valid gzip: gzip: invalid header"},
-		{"gzip cut short", Limits{}, gzipped(t, []byte(msg))[:60], map[string]string{"Content-Encoding": "gzip"}, 400, "the body is not valid gzip: unexpected EOF"},
-		{"unknown encoding", Limits{}, []byte(msg), map[string]string{"Content-Encoding": "br"}, 400, `Content-Encoding "br" is not supported: send gzip or identity`},
+		{"not gzip", ingest.Limits{}, []byte(msg), map[string]string{"Content-Encoding": "gzip"}, 400, "the body is not valid gzip: gzip: invalid header"},
+		{"gzip cut short", ingest.Limits{}, gzipped(t, []byte(msg))[:60], map[string]string{"Content-Encoding": "gzip"}, 400, "the body is not valid gzip: unexpected EOF"},
+		{"unknown encoding", ingest.Limits{}, []byte(msg), map[string]string{"Content-Encoding": "br"}, 400, `Content-Encoding "br" is not supported: send gzip or identity`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			sink := &sliceSink{}
-			status, answer := post(t, &Handler{Sink: sink, Limits: c.lim}, bytes.NewReader(c.body), c.header)
+			status, answer := post(t, &receiver.Handler{Sink: sink, Limits: c.lim}, bytes.NewReader(c.body), c.header)
 			if status != c.status || answer["error"] != c.want {
 				t.Errorf("got %d %v\nwant %d %s", status, answer["error"], c.status, c.want)
 			}
@@ -172,7 +174,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 func TestGzipBombRefusedEarly(t *testing.T) {
 	bomb := gzipped(t, bytes.Repeat([]byte("\n"), 64<<20))
 	body := &countingReader{r: bytes.NewReader(bomb)}
-	h := &Handler{Sink: &sliceSink{}, Limits: Limits{MaxDecompressedBytes: 1 << 20}}
+	h := &receiver.Handler{Sink: &sliceSink{}, Limits: ingest.Limits{MaxDecompressedBytes: 1 << 20}}
 	status, answer := post(t, h, body, map[string]string{"Content-Encoding": "gzip"})
 	if status != http.StatusRequestEntityTooLarge {
 		t.Fatalf("status %d %v", status, answer)
@@ -190,7 +192,7 @@ func TestPostResponsesContentLength(t *testing.T) {
 	req := httptest.NewRequest(http.MethodPost, "/v1/responses", body)
 	req.ContentLength = 1 << 30
 	rr := httptest.NewRecorder()
-	newEcho(&Handler{Sink: &sliceSink{}}).ServeHTTP(rr, req)
+	newEcho(&receiver.Handler{Sink: &sliceSink{}}).ServeHTTP(rr, req)
 	if rr.Code != http.StatusRequestEntityTooLarge || body.n != 0 {
 		t.Errorf("status %d after reading %d bytes", rr.Code, body.n)
 	}
@@ -208,7 +210,7 @@ func TestPostResponsesSinkFails(t *testing.T) {
 		{analytics.Errorf(analytics.EUnavailable, "the store is shutting down"), 503, "the store is shutting down"},
 		{errors.New("disk on fire"), 500, "internal error"},
 	} {
-		status, answer := post(t, &Handler{Sink: &sliceSink{err: c.err}}, strings.NewReader(body), nil)
+		status, answer := post(t, &receiver.Handler{Sink: &sliceSink{err: c.err}}, strings.NewReader(body), nil)
 		if status != c.status || answer["error"] != c.want || answer["accepted"] != nil {
 			t.Errorf("got %d %v, want %d %s", status, answer, c.status, c.want)
 		}
@@ -223,7 +225,7 @@ func TestPostResponsesEnvelopeTime(t *testing.T) {
 		`{"time":"2025-06-03T12:00:00Z","response":` + msg + "}\n" +
 		`{"response":` + msg + "}\n"
 	sink := &sliceSink{}
-	status, answer := post(t, &Handler{Sink: sink, Now: func() time.Time { return testNow }}, strings.NewReader(body), nil)
+	status, answer := post(t, &receiver.Handler{Sink: sink, Now: func() time.Time { return testNow }}, strings.NewReader(body), nil)
 	if status != 200 || answer["accepted"] != 2.0 {
 		t.Fatalf("%d %v", status, answer)
 	}

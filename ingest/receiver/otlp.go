@@ -1,22 +1,9 @@
-// Package otlpreceiver receives OpenTelemetry traces and logs over OTLP/HTTP
-// (POST /v1/traces and /v1/logs, protobuf or JSON, gzip or not) and OTLP/gRPC,
-// turns them into records with package otlp and hands them to a
-// store.Inserter.
-//
-// Errors follow the OTLP specification where it is strict and stopscope's
-// central error handler elsewhere: a body that cannot be decoded is answered
-// here with 400 and a google.rpc.Status body in the request's own content
-// type, and an unsupported media type or encoding with 415 (the specification
-// asks for both; neither has an analytics code). Size limits (413) and a sink
-// that cannot take the records are returned as *analytics.Error for the
-// central handler to map.
-package otlpreceiver
+package receiver
 
 import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"errors"
 	"io"
 	"mime"
 	"net/http"
@@ -28,10 +15,6 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	statuspb "google.golang.org/genproto/googleapis/rpc/status"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	_ "google.golang.org/grpc/encoding/gzip" // OTLP/gRPC exporters may compress with gzip
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
@@ -40,7 +23,7 @@ import (
 	"github.com/stopscope/stopscope/store"
 )
 
-// Default limits, used when the Receiver's are zero.
+// Default limits of OTLP/HTTP, used when the Receiver's are zero.
 const (
 	DefaultMaxBodyBytes         = 8 << 20
 	DefaultMaxDecompressedBytes = 32 << 20
@@ -52,9 +35,9 @@ const (
 	ContentTypeJSON     = "application/json"
 )
 
-// Receiver receives OTLP exports and stores the Claude calls they carry. Its
-// zero limits mean the defaults; Now defaults to time.Now. It is safe for
-// concurrent use once configured.
+// Receiver receives OTLP exports, over HTTP and gRPC, and stores the Claude
+// calls they carry. Its zero limits mean the defaults; Now defaults to
+// time.Now. It is safe for concurrent use once configured.
 type Receiver struct {
 	Sink store.Inserter
 	// MaxBodyBytes limits a request body as sent (compressed or not).
@@ -346,7 +329,7 @@ func gzipReader(r io.Reader) (*gzip.Reader, error) {
 // writeStatus answers 400 with a google.rpc.Status body in the request's
 // content type, as OTLP/HTTP asks for requests that cannot be processed.
 func writeStatus(c echo.Context, ct string, isJSON bool, msg string) error {
-	st := &statuspb.Status{Code: int32(codes.InvalidArgument), Message: msg}
+	st := &statuspb.Status{Code: int32(grpcCode(analytics.EInvalid)), Message: msg}
 	var b []byte
 	var err error
 	if isJSON {
@@ -358,69 +341,4 @@ func writeStatus(c echo.Context, ct string, isJSON bool, msg string) error {
 		return err
 	}
 	return c.Blob(http.StatusBadRequest, ct, b)
-}
-
-// RegisterGRPC registers the OTLP/gRPC trace and log services on s. gRPC's
-// own limits apply (grpc.MaxRecvMsgSize, default 4 MiB); gzip is accepted.
-func (r *Receiver) RegisterGRPC(s *grpc.Server) {
-	ptraceotlp.RegisterGRPCServer(s, &traceServer{r: r})
-	plogotlp.RegisterGRPCServer(s, &logServer{r: r})
-}
-
-type traceServer struct {
-	ptraceotlp.UnimplementedGRPCServer
-	r *Receiver
-}
-
-// Export receives one OTLP/gRPC trace export.
-func (s *traceServer) Export(ctx context.Context, req ptraceotlp.ExportRequest) (ptraceotlp.ExportResponse, error) {
-	resp := ptraceotlp.NewExportResponse()
-	rejected, msg, err := s.r.exportTraces(ctx, req)
-	if err != nil {
-		return resp, grpcError(err)
-	}
-	if rejected > 0 {
-		resp.PartialSuccess().SetRejectedSpans(int64(rejected))
-		resp.PartialSuccess().SetErrorMessage(msg)
-	}
-	return resp, nil
-}
-
-type logServer struct {
-	plogotlp.UnimplementedGRPCServer
-	r *Receiver
-}
-
-// Export receives one OTLP/gRPC log export.
-func (s *logServer) Export(ctx context.Context, req plogotlp.ExportRequest) (plogotlp.ExportResponse, error) {
-	resp := plogotlp.NewExportResponse()
-	rejected, msg, err := s.r.exportLogs(ctx, req)
-	if err != nil {
-		return resp, grpcError(err)
-	}
-	if rejected > 0 {
-		resp.PartialSuccess().SetRejectedLogRecords(int64(rejected))
-		resp.PartialSuccess().SetErrorMessage(msg)
-	}
-	return resp, nil
-}
-
-// grpcError maps a sink error to the gRPC code OTLP exporters act on:
-// Unavailable is retried, the others are not.
-func grpcError(err error) error {
-	if errors.Is(err, context.Canceled) {
-		return status.Error(codes.Canceled, "canceled")
-	}
-	switch analytics.ErrorCode(err) {
-	case analytics.EUnavailable:
-		return status.Error(codes.Unavailable, analytics.ErrorMessage(err))
-	case analytics.ETooLarge:
-		return status.Error(codes.ResourceExhausted, analytics.ErrorMessage(err))
-	case analytics.EInvalid:
-		return status.Error(codes.InvalidArgument, analytics.ErrorMessage(err))
-	case analytics.EForbidden:
-		// An ingest key bound to another app (analytics.ApplyBoundApp).
-		return status.Error(codes.PermissionDenied, analytics.ErrorMessage(err))
-	}
-	return status.Error(codes.Internal, analytics.ErrorMessage(err))
 }
