@@ -24,14 +24,12 @@ func Classify(r *Record) {
 	if r.Streamed && r.StopReason == StopNull && r.Kind == KindMessage {
 		r.Flags = r.Flags.With(FlagIncompleteStream)
 	}
-	if !r.StopReason.Known() {
-		r.Flags = r.Flags.With(FlagUnknownStopReason)
+	// The flags every response with this stop reason has (truncated,
+	// refusal, unknown_stop_reason), then those that depend on more.
+	for _, f := range StopReasonInfoOf(r.StopReason).Raises {
+		r.Flags = r.Flags.With(f)
 	}
 	switch r.StopReason {
-	case StopMaxTokens, StopModelContextWindowExceeded:
-		r.Flags = r.Flags.With(FlagTruncated)
-	case StopRefusal:
-		r.Flags = r.Flags.With(FlagRefusal)
 	case StopEndTurn:
 		if r.Kind == KindMessage && emptyTurn(r) {
 			r.Flags = r.Flags.With(FlagEmptyTurn)

@@ -5,31 +5,31 @@ import "time"
 // Counts are the additive tallies kept for a group of records: what rollups
 // store per bucket and what every figure over a time range is built from.
 type Counts struct {
-	N                   int64 `json:"n"`
-	EmptyTurn           int64 `json:"empty_turn"`
-	Truncated           int64 `json:"truncated"`
-	Refusal             int64 `json:"refusal"`
-	IncompleteStream    int64 `json:"incomplete_stream"`
-	UnknownStopReason   int64 `json:"unknown_stop_reason"`
-	TextAfterToolResult int64 `json:"text_after_tool_result"`
-	InputTokens         int64 `json:"input_tokens"`
-	OutputTokens        int64 `json:"output_tokens"`
-	LatencyMSSum        int64 `json:"latency_ms_sum"`
-	CostMicroUSD        int64 `json:"cost_micro_usd"`
+	N int64
+	// Flagged counts the records with each flag, in FlagTable order: use
+	// Flag to read one.
+	Flagged [len(flagTable)]int64
+	// Caused counts the records with each cause, in CauseTable order: use
+	// Cause to read one.
+	Caused       [len(causeTable)]int64
+	InputTokens  int64
+	OutputTokens int64
+	LatencyMSSum int64
+	CostMicroUSD int64
 	// AmbiguousStopReason counts records whose producer reported a generic
 	// "stop" that may have been end_turn or stop_sequence.
-	AmbiguousStopReason int64 `json:"ambiguous_stop_reason"`
+	AmbiguousStopReason int64
 }
 
 // Add adds o to c.
 func (c *Counts) Add(o Counts) {
 	c.N += o.N
-	c.EmptyTurn += o.EmptyTurn
-	c.Truncated += o.Truncated
-	c.Refusal += o.Refusal
-	c.IncompleteStream += o.IncompleteStream
-	c.UnknownStopReason += o.UnknownStopReason
-	c.TextAfterToolResult += o.TextAfterToolResult
+	for i := range c.Flagged {
+		c.Flagged[i] += o.Flagged[i]
+	}
+	for i := range c.Caused {
+		c.Caused[i] += o.Caused[i]
+	}
 	c.InputTokens += o.InputTokens
 	c.OutputTokens += o.OutputTokens
 	c.LatencyMSSum += o.LatencyMSSum
@@ -37,19 +37,18 @@ func (c *Counts) Add(o Counts) {
 	c.AmbiguousStopReason += o.AmbiguousStopReason
 }
 
-// Flag returns the count of one flag.
+// Flag returns the count of one flag, 0 for an unknown one.
 func (c Counts) Flag(f Flag) int64 {
-	switch f {
-	case FlagEmptyTurn:
-		return c.EmptyTurn
-	case FlagTruncated:
-		return c.Truncated
-	case FlagRefusal:
-		return c.Refusal
-	case FlagIncompleteStream:
-		return c.IncompleteStream
-	case FlagUnknownStopReason:
-		return c.UnknownStopReason
+	if i := flagIndex(f); i >= 0 {
+		return c.Flagged[i]
+	}
+	return 0
+}
+
+// Cause returns the count of one cause, 0 for an unknown one.
+func (c Counts) Cause(k Cause) int64 {
+	if i := causeIndex(k); i >= 0 {
+		return c.Caused[i]
 	}
 	return 0
 }
@@ -66,24 +65,14 @@ func CountsOf(r *Record) Counts {
 	if r.StopReasonAmbiguous {
 		c.AmbiguousStopReason = 1
 	}
-	if r.Flags.Has(FlagEmptyTurn) {
-		c.EmptyTurn = 1
-	}
-	if r.Flags.Has(FlagTruncated) {
-		c.Truncated = 1
-	}
-	if r.Flags.Has(FlagRefusal) {
-		c.Refusal = 1
-	}
-	if r.Flags.Has(FlagIncompleteStream) {
-		c.IncompleteStream = 1
-	}
-	if r.Flags.Has(FlagUnknownStopReason) {
-		c.UnknownStopReason = 1
+	for i, f := range flagTable {
+		if r.Flags.Has(f.Flag) {
+			c.Flagged[i] = 1
+		}
 	}
 	for _, cause := range r.Causes {
-		if cause == CauseTextAfterToolResult {
-			c.TextAfterToolResult = 1
+		if i := causeIndex(cause); i >= 0 {
+			c.Caused[i] = 1
 		}
 	}
 	return c
@@ -117,4 +106,22 @@ type Group struct {
 	Bucket time.Time `json:"bucket,omitzero"`
 	Dims
 	Counts
+}
+
+// WithFlag returns c with the count of flag f set to n; an unknown flag
+// leaves c as it is.
+func (c Counts) WithFlag(f Flag, n int64) Counts {
+	if i := flagIndex(f); i >= 0 {
+		c.Flagged[i] = n
+	}
+	return c
+}
+
+// WithCause returns c with the count of cause k set to n; an unknown cause
+// leaves c as it is.
+func (c Counts) WithCause(k Cause, n int64) Counts {
+	if i := causeIndex(k); i >= 0 {
+		c.Caused[i] = n
+	}
+	return c
 }

@@ -54,6 +54,17 @@ func (m Metric) Valid() bool {
 	return ok && s != ""
 }
 
+// flag returns the flag a headline metric counts (see FlagInfo.Metric), or
+// "" for a metric that counts none.
+func (m Metric) flag() Flag {
+	for _, i := range flagTable {
+		if i.Metric == m {
+			return i.Flag
+		}
+	}
+	return ""
+}
+
 // TallyOf returns the events and the denominator that group g contributes
 // to metric m (see Metric for the denominators). The group must have been
 // grouped by kind, and by stop reason for share metrics: a group with an
@@ -70,16 +81,7 @@ func (m Metric) TallyOf(g Group) Tally {
 		if isErr {
 			return Tally{}
 		}
-		var k int64
-		switch m {
-		case MetricRefusal:
-			k = g.Refusal
-		case MetricEmptyTurn:
-			k = g.EmptyTurn
-		default:
-			k = g.Truncated
-		}
-		return Tally{K: k, N: g.N}
+		return Tally{K: g.Flag(m.flag()), N: g.N}
 	}
 	if r, ok := m.StopReason(); ok && !isErr {
 		if g.StopReason == r {
@@ -175,9 +177,9 @@ func Rates(groups []Group) RateSet {
 			continue
 		}
 		s.Responses += g.N
-		refusals += g.Refusal
-		empty += g.EmptyTurn
-		truncated += g.Truncated
+		refusals += g.Flag(FlagRefusal)
+		empty += g.Flag(FlagEmptyTurn)
+		truncated += g.Flag(FlagTruncated)
 		if g.StopReason == StopNull {
 			known[len(KnownStopReasons)] += g.N
 			continue

@@ -12,11 +12,11 @@ func msgGroup(sr StopReason, n int64, c Counts) Group {
 
 func TestRates(t *testing.T) {
 	groups := []Group{
-		msgGroup(StopEndTurn, 80, Counts{EmptyTurn: 4}),
-		msgGroup(StopMaxTokens, 5, Counts{Truncated: 5}),
-		msgGroup(StopRefusal, 10, Counts{Refusal: 10}),
-		msgGroup(StopNull, 2, Counts{IncompleteStream: 2}),
-		msgGroup("weird_reason", 1, Counts{UnknownStopReason: 1}),
+		msgGroup(StopEndTurn, 80, Counts{}.WithFlag(FlagEmptyTurn, 4)),
+		msgGroup(StopMaxTokens, 5, Counts{}.WithFlag(FlagTruncated, 5)),
+		msgGroup(StopRefusal, 10, Counts{}.WithFlag(FlagRefusal, 10)),
+		msgGroup(StopNull, 2, Counts{}.WithFlag(FlagIncompleteStream, 2)),
+		msgGroup("weird_reason", 1, Counts{}.WithFlag(FlagUnknownStopReason, 1)),
 		{Dims: Dims{Kind: KindAgentResult, StopReason: StopEndTurn, Subtype: SubtypeSuccess}, Counts: Counts{N: 2}},
 		{Dims: Dims{Kind: KindError, ErrorType: "overloaded_error", HTTPStatus: 529}, Counts: Counts{N: 25}},
 	}
@@ -85,7 +85,7 @@ func TestRatesEmpty(t *testing.T) {
 
 func TestMetricTally(t *testing.T) {
 	groups := []Group{
-		msgGroup(StopRefusal, 3, Counts{Refusal: 3}),
+		msgGroup(StopRefusal, 3, Counts{}.WithFlag(FlagRefusal, 3)),
 		msgGroup(StopEndTurn, 7, Counts{}),
 		{Dims: Dims{Kind: KindError}, Counts: Counts{N: 10}},
 	}
@@ -126,7 +126,7 @@ func BenchmarkRates(b *testing.B) {
 			for _, sr := range append(KnownStopReasons, StopNull) {
 				groups = append(groups, Group{
 					Dims:   Dims{Model: fmt.Sprint("m", m), Kind: KindMessage, StopReason: sr},
-					Counts: Counts{N: int64(100 + h), Refusal: int64(h % 3), EmptyTurn: 1, Truncated: 2},
+					Counts: Counts{N: int64(100 + h)}.WithFlag(FlagRefusal, int64(h%3)).WithFlag(FlagEmptyTurn, 1).WithFlag(FlagTruncated, 2),
 				})
 			}
 			groups = append(groups, Group{Dims: Dims{Model: fmt.Sprint("m", m), Kind: KindError}, Counts: Counts{N: 3}})

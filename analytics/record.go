@@ -20,8 +20,8 @@ const (
 	KindError       Kind = "error"
 )
 
-// Kinds lists every kind in display order.
-var Kinds = []Kind{KindMessage, KindAgentResult, KindError}
+// Kinds lists every kind in display order (see KindTable).
+var Kinds = keysOf(KindTable, func(i KindInfo) Kind { return i.Kind })
 
 // StopReason is the stop_reason of a Messages API response or an Agent SDK
 // result, exactly as it came. The empty StopReason means null: none was sent.
@@ -39,24 +39,12 @@ const (
 	StopModelContextWindowExceeded StopReason = "model_context_window_exceeded"
 )
 
-// KnownStopReasons lists the stop reasons of the Messages API in display order.
-var KnownStopReasons = []StopReason{
-	StopEndTurn, StopMaxTokens, StopStopSequence, StopToolUse,
-	StopPauseTurn, StopRefusal, StopModelContextWindowExceeded,
-}
+// KnownStopReasons lists the stop reasons of the Messages API in display
+// order (see StopReasonTable).
+var KnownStopReasons = keysOf(StopReasonTable, func(i StopReasonInfo) StopReason { return i.Reason })
 
 // Known reports whether r is null or one of the Messages API's stop reasons.
-func (r StopReason) Known() bool {
-	if r == StopNull {
-		return true
-	}
-	for _, k := range KnownStopReasons {
-		if r == k {
-			return true
-		}
-	}
-	return false
-}
+func (r StopReason) Known() bool { return !StopReasonInfoOf(r).unknown }
 
 // Key is the stop reason as it appears in counts and URLs: "null" for none.
 func (r StopReason) Key() string {
@@ -86,23 +74,21 @@ const (
 	FlagUnknownStopReason Flag = "unknown_stop_reason"
 )
 
-// AllFlags lists every flag in display order; a flag's position is its bit in
-// a Flags set.
-var AllFlags = []Flag{FlagEmptyTurn, FlagTruncated, FlagRefusal, FlagIncompleteStream, FlagUnknownStopReason}
+// AllFlags lists every flag in display order (see FlagTable).
+var AllFlags = keysOf(FlagTable, func(i FlagInfo) Flag { return i.Flag })
 
 // Valid reports whether f is one of AllFlags.
 func (f Flag) Valid() bool { return f.bit() != 0 }
 
 func (f Flag) bit() Flags {
-	for i, g := range AllFlags {
-		if f == g {
-			return 1 << i
-		}
+	if i := flagIndex(f); i >= 0 {
+		return 1 << flagTable[i].Bit
 	}
 	return 0
 }
 
-// Flags is a set of flags stored as a bit mask (bit i is AllFlags[i]).
+// Flags is a set of flags stored as a bit mask: each flag at its
+// FlagInfo.Bit.
 type Flags uint32
 
 // Bit returns the mask of one flag, or 0 for an unknown one.
@@ -117,9 +103,9 @@ func (s Flags) With(f Flag) Flags { return s | f.bit() }
 // List returns the flags in the set in display order.
 func (s Flags) List() []Flag {
 	out := []Flag{}
-	for i, f := range AllFlags {
-		if s&(1<<i) != 0 {
-			out = append(out, f)
+	for _, i := range flagTable {
+		if s&(1<<i.Bit) != 0 {
+			out = append(out, i.Flag)
 		}
 	}
 	return out
@@ -161,11 +147,9 @@ const (
 	SubtypeErrorDuringExecution            = "error_during_execution"
 )
 
-// AgentSubtypes lists the Agent SDK result subtypes in display order.
-var AgentSubtypes = []string{
-	SubtypeSuccess, SubtypeErrorMaxTurns, SubtypeErrorMaxBudgetUSD,
-	SubtypeErrorMaxStructuredOutputRetries, SubtypeErrorDuringExecution,
-}
+// AgentSubtypes lists the Agent SDK result subtypes in display order (see
+// AgentSubtypeTable).
+var AgentSubtypes = keysOf(AgentSubtypeTable, func(i AgentSubtypeInfo) string { return i.Subtype })
 
 // Usage counts tokens with the Messages API's meaning: InputTokens excludes
 // cache reads and writes, which are counted on their own.

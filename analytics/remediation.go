@@ -1,9 +1,10 @@
 package analytics
 
 // The advice below follows Anthropic's documentation on handling stop
-// reasons (platform.claude.com/docs/en/build-with-claude/handling-stop-reasons)
-// and on the Agent SDK's result subtypes. It is short on purpose: pages show
-// it next to a count, and a user should be able to act on it at once.
+// reasons, on streaming and on the Agent SDK's result subtypes; the tables
+// in vocabulary.go name the section each piece comes from. It is short on
+// purpose: pages show it next to a count, and a user should be able to act
+// on it at once.
 
 const (
 	remedyEmptyTurn = "Don't put text right after a tool_result: send tool_result blocks alone in the user turn. " +
@@ -50,72 +51,36 @@ const (
 
 // StopReasonRemediation returns what to do about responses with stop reason
 // r, for "what to do about it" on pages. Unknown values get generic advice.
-func StopReasonRemediation(r StopReason) string {
-	switch r {
-	case StopNull:
-		return remedyNull
-	case StopEndTurn:
-		return remedyEndTurn
-	case StopMaxTokens:
-		return remedyMaxTokens
-	case StopStopSequence:
-		return remedyStopSequence
-	case StopToolUse:
-		return remedyToolUse
-	case StopPauseTurn:
-		return remedyPauseTurn
-	case StopRefusal:
-		return remedyRefusal
-	case StopModelContextWindowExceeded:
-		return remedyContextWindow
-	}
-	return remedyUnknown
-}
+func StopReasonRemediation(r StopReason) string { return StopReasonInfoOf(r).Advice.Text }
 
 // FlagRemediation returns what to do about records with flag f, or "" for a
 // flag that is not one of AllFlags.
 func FlagRemediation(f Flag) string {
-	switch f {
-	case FlagEmptyTurn:
-		return remedyEmptyTurn
-	case FlagTruncated:
-		return remedyMaxTokens + " If the stop reason is model_context_window_exceeded: " + remedyContextWindow
-	case FlagRefusal:
-		return remedyRefusal
-	case FlagIncompleteStream:
-		return remedyIncompleteStream
-	case FlagUnknownStopReason:
-		return remedyUnknown
-	}
-	return ""
+	i, _ := FlagInfoOf(f)
+	return i.Advice.Text
 }
 
 // CauseRemediation returns what to do about a cause, or "" for an unknown
 // one.
 func CauseRemediation(c Cause) string {
-	if c == CauseTextAfterToolResult {
-		return remedyTextAfterToolResult
+	i, _ := CauseInfoOf(c)
+	return i.Advice.Text
+}
+
+// AgentSubtypeAdvice returns what to do about Agent SDK runs that ended
+// with subtype st (the zero Advice for success).
+func AgentSubtypeAdvice(st string) Advice {
+	for _, i := range AgentSubtypeTable {
+		if i.Subtype == st {
+			return i.Advice
+		}
 	}
-	return ""
+	return agentOtherAdvice
 }
 
 // AgentSubtypeRemediation returns what to do about Agent SDK runs that
 // ended with subtype st ("" for success).
-func AgentSubtypeRemediation(st string) string {
-	switch st {
-	case SubtypeSuccess:
-		return ""
-	case SubtypeErrorMaxTurns:
-		return remedyMaxTurns
-	case SubtypeErrorMaxBudgetUSD:
-		return remedyMaxBudget
-	case SubtypeErrorMaxStructuredOutputRetries:
-		return remedyMaxStructuredOutput
-	case SubtypeErrorDuringExecution:
-		return remedyDuringExecution
-	}
-	return remedyAgentOther
-}
+func AgentSubtypeRemediation(st string) string { return AgentSubtypeAdvice(st).Text }
 
 // RefusalRemediation returns what to do about refusals; safetyFiltered says
 // whether the model is one whose API safety filters refuse more often.

@@ -382,7 +382,7 @@ func RefusalCounts(groups []Group, key func(Group) string) []ScopeCount {
 			idx[k] = j
 			out = append(out, ScopeCount{Key: k})
 		}
-		out[j].Refusals += g.Refusal
+		out[j].Refusals += g.Flag(FlagRefusal)
 		out[j].N += g.N
 	}
 	return out

@@ -25,7 +25,7 @@ func series(rng *rand.Rand, minutes, perMin int, rate func(i int) float64) []Gro
 		out = append(out, Group{
 			Bucket: t0.Add(time.Duration(i) * time.Minute),
 			Dims:   Dims{App: "chat", Environment: "prod", Model: "claude-x", Kind: KindMessage},
-			Counts: Counts{N: int64(perMin), Refusal: k},
+			Counts: Counts{N: int64(perMin)}.WithFlag(FlagRefusal, k),
 		})
 	}
 	return out
@@ -150,7 +150,7 @@ func TestFindSpikesMergesAndSeparatesScopes(t *testing.T) {
 			s = append(s, Group{
 				Bucket: t0.Add(time.Duration(i) * time.Minute),
 				Dims:   Dims{App: app, Kind: KindMessage},
-				Counts: Counts{N: 50, Refusal: k},
+				Counts: Counts{N: 50}.WithFlag(FlagRefusal, k),
 			}, Group{
 				Bucket: t0.Add(time.Duration(i) * time.Minute),
 				Dims:   Dims{App: app, Kind: KindError},
@@ -214,8 +214,8 @@ func TestFrequentRefusers(t *testing.T) {
 
 func TestRefusalCounts(t *testing.T) {
 	groups := []Group{
-		{Dims: Dims{Model: "m1", Kind: KindMessage}, Counts: Counts{N: 10, Refusal: 2}},
-		{Dims: Dims{Model: "m1", Kind: KindAgentResult}, Counts: Counts{N: 5, Refusal: 1}},
+		{Dims: Dims{Model: "m1", Kind: KindMessage}, Counts: Counts{N: 10}.WithFlag(FlagRefusal, 2)},
+		{Dims: Dims{Model: "m1", Kind: KindAgentResult}, Counts: Counts{N: 5}.WithFlag(FlagRefusal, 1)},
 		{Dims: Dims{Model: "m1", Kind: KindError}, Counts: Counts{N: 50}},
 		{Dims: Dims{Model: "m2", Kind: KindMessage}, Counts: Counts{N: 7}},
 	}

@@ -47,7 +47,7 @@ func Summarize(from, to time.Time, groups []Group) Summary {
 		Kinds:         map[string]int64{},
 		StopReasons:   map[string]int64{},
 		Flags:         map[string]int64{},
-		Causes:        map[string]int64{string(CauseTextAfterToolResult): 0},
+		Causes:        map[string]int64{},
 		Errors:        ErrorCounts{ByType: map[string]int64{}, ByStatus: map[string]int64{}},
 		AgentSubtypes: map[string]int64{},
 	}
@@ -61,6 +61,9 @@ func Summarize(from, to time.Time, groups []Group) Summary {
 	for _, f := range AllFlags {
 		s.Flags[string(f)] = 0
 	}
+	for _, c := range AllCauses {
+		s.Causes[string(c)] = 0
+	}
 	for _, st := range AgentSubtypes {
 		s.AgentSubtypes[st] = 0
 	}
@@ -72,7 +75,9 @@ func Summarize(from, to time.Time, groups []Group) Summary {
 		for _, f := range AllFlags {
 			s.Flags[string(f)] += c.Flag(f)
 		}
-		s.Causes[string(CauseTextAfterToolResult)] += c.TextAfterToolResult
+		for _, k := range AllCauses {
+			s.Causes[string(k)] += c.Cause(k)
+		}
 		s.AmbiguousStopReasons += c.AmbiguousStopReason
 		s.Usage.InputTokens += c.InputTokens
 		s.Usage.OutputTokens += c.OutputTokens
