@@ -25,25 +25,6 @@ var dimCols = map[store.Dim]string{
 	store.DimSubtype:     "subtype",
 }
 
-// rawCounts computes a record's analytics.Counts in SQL, in rollupValCols
-// order. The flag bits follow analytics.AllFlags; cost_micro_usd and
-// text_after_tool_result are stored by Insert as CountsOf computed them, so
-// that raw edges and rollups agree exactly.
-const rawCounts = `1 AS n, (flags & 1) AS empty_turn, ((flags >> 1) & 1) AS truncated,
-((flags >> 2) & 1) AS refusal, ((flags >> 3) & 1) AS incomplete_stream,
-((flags >> 4) & 1) AS unknown_stop_reason, text_after_tool_result,
-input_tokens, output_tokens, latency_ms AS latency_ms_sum, cost_micro_usd,
-CASE WHEN stop_reason_ambiguous THEN 1 ELSE 0 END AS ambiguous_stop_reason`
-
-// rawCountsNeg is rawCounts negated: a segment whose records are taken
-// away from the minute rollup that holds them.
-const rawCountsNeg = `-1 AS n, -(flags & 1) AS empty_turn, -((flags >> 1) & 1) AS truncated,
--((flags >> 2) & 1) AS refusal, -((flags >> 3) & 1) AS incomplete_stream,
--((flags >> 4) & 1) AS unknown_stop_reason, -text_after_tool_result AS text_after_tool_result,
--input_tokens AS input_tokens, -output_tokens AS output_tokens, -latency_ms AS latency_ms_sum,
--cost_micro_usd AS cost_micro_usd,
-CASE WHEN stop_reason_ambiguous THEN -1 ELSE 0 END AS ambiguous_stop_reason`
-
 // rollupNegCols are rollupValCols negated, named alike: a rollup segment
 // whose counts are taken away.
 var rollupNegCols = func() string {
@@ -272,9 +253,7 @@ func (s *Store) Aggregate(ctx context.Context, q store.Query) ([]analytics.Group
 				dest = append(dest, &g.Subtype)
 			}
 		}
-		dest = append(dest, &c.N, &c.EmptyTurn, &c.Truncated, &c.Refusal, &c.IncompleteStream,
-			&c.UnknownStopReason, &c.TextAfterToolResult, &c.InputTokens, &c.OutputTokens,
-			&c.LatencyMSSum, &c.CostMicroUSD, &c.AmbiguousStopReason)
+		dest = countDest(dest, c)
 		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("sqlstore: aggregate: %w", err)
 		}

@@ -34,15 +34,9 @@ var levels = []rollupLevel{
 	{"rollups_1m", 60},
 }
 
-// rollupKeyCols key a rollup row; rollupValCols hold its analytics.Counts.
-var (
-	rollupKeyCols = []string{"bucket", "app", "environment", "model", "kind", "stop_reason", "error_type", "http_status", "subtype"}
-	rollupValCols = []string{
-		"n", "empty_turn", "truncated", "refusal", "incomplete_stream",
-		"unknown_stop_reason", "text_after_tool_result", "input_tokens",
-		"output_tokens", "latency_ms_sum", "cost_micro_usd", "ambiguous_stop_reason",
-	}
-)
+// rollupKeyCols key a rollup row; rollupValCols (counts.go) hold its
+// analytics.Counts.
+var rollupKeyCols = []string{"bucket", "app", "environment", "model", "kind", "stop_reason", "error_type", "http_status", "subtype"}
 
 // rollupKey is a rollup row's key: a bucket start in unix seconds and dims.
 type rollupKey struct {
@@ -370,10 +364,8 @@ func (s *Store) upsertRollups(ctx context.Context, tx *sql.Tx, rows []*pendingRo
 				c := sums[k]
 				d := k.dims
 				args = append(args, k.bucket, d.App, d.Environment, d.Model, string(d.Kind),
-					string(d.StopReason), d.ErrorType, int64(d.HTTPStatus), d.Subtype,
-					c.N, c.EmptyTurn, c.Truncated, c.Refusal, c.IncompleteStream,
-					c.UnknownStopReason, c.TextAfterToolResult, c.InputTokens,
-					c.OutputTokens, c.LatencyMSSum, c.CostMicroUSD, c.AmbiguousStopReason)
+					string(d.StopReason), d.ErrorType, int64(d.HTTPStatus), d.Subtype)
+				args = appendCounts(args, c)
 			}
 			if _, err := tx.StmtContext(ctx, s.stmts.get(rollupStmtKey(lv.table, n))).ExecContext(ctx, args...); err != nil {
 				return fmt.Errorf("%s: %w", lv.table, err)

@@ -22,18 +22,18 @@ var (
 )
 
 // insertCols are the columns Insert writes, in the order encodeRecord
-// appends their values.
-var insertCols = []string{
+// appends their values: the cause columns (counts.go) come last.
+var insertCols = append([]string{
 	"time_ns", "source", "app", "environment", "session_id", "user_id",
 	"request_id", "message_id", "trace_id", "span_id", "identity", "kind",
 	"model", "streamed", "stop_reason", "stop_reason_ambiguous",
 	"stop_sequence", "tools", "flags", "causes", "input_tokens",
 	"output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens",
 	"latency_ms", "http_status", "error_type", "error_message", "subtype",
-	"num_turns", "cost_usd", "cost_micro_usd", "text_after_tool_result",
+	"num_turns", "cost_usd", "cost_micro_usd",
 	"duration_ms", "content", "req", "content_text", "request_body",
 	"response_body", "stream_body",
-}
+}, causeCols...)
 
 // listCols are the columns List reads: everything but the request summary
 // and the bodies, which can be large.
@@ -243,17 +243,21 @@ func encodeRecord(args []any, r *analytics.Record, c *analytics.Counts, buf []by
 	if r.StreamBody != "" {
 		stream = []byte(r.StreamBody)
 	}
-	return append(args,
+	args = append(args,
 		r.Time.UnixNano(), r.Source, r.App, r.Environment, r.SessionID, r.UserID,
 		r.RequestID, r.MessageID, r.TraceID, r.SpanID, identity, string(r.Kind),
 		r.Model, r.Streamed, string(r.StopReason), r.StopReasonAmbiguous,
 		r.StopSequence, tools, int64(r.Flags), causes, r.Usage.InputTokens,
 		r.Usage.OutputTokens, r.Usage.CacheCreationInputTokens, r.Usage.CacheReadInputTokens,
 		r.LatencyMS, int64(r.HTTPStatus), r.ErrorType, r.ErrorMessage, r.Subtype,
-		r.NumTurns, r.CostUSD, c.CostMicroUSD, c.TextAfterToolResult,
+		r.NumTurns, r.CostUSD, c.CostMicroUSD,
 		r.DurationMS, content, req, contentText(r.Content), bytesOrNil(r.RequestBody),
 		bytesOrNil(r.ResponseBody), stream,
-	), buf
+	)
+	for _, n := range c.Caused {
+		args = append(args, n)
+	}
+	return args, buf
 }
 
 // scanner is *sql.Row or *sql.Rows.

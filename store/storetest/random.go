@@ -40,7 +40,7 @@ func randomRecord(rng *rand.Rand, start time.Time, span time.Duration, idPool in
 		Model: pickOne(rng, rndModels), Kind: pickOne(rng, analytics.Kinds),
 		StopReason: pickOne(rng, rndStops), ErrorType: pickOne(rng, rndErrors),
 		HTTPStatus: pickOne(rng, rndStatus), Subtype: pickOne(rng, rndSubtype),
-		Flags:     analytics.Flags(rng.IntN(1 << len(analytics.AllFlags))),
+		Flags:     analytics.Flags(rng.IntN(int(analytics.FlagMask)+1)) & analytics.FlagMask,
 		Usage:     analytics.Usage{InputTokens: rng.Int64N(5000), OutputTokens: rng.Int64N(2000)},
 		LatencyMS: rng.Int64N(30000), CostUSD: float64(rng.IntN(100000)) / 1e7,
 	}

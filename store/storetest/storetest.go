@@ -32,6 +32,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ListFilters", testListFilters},
 		{"ListPaging", testListPaging},
 		{"Aggregate", testAggregate},
+		{"Vocabulary", testVocabulary},
 		{"AggregateInvalid", testAggregateInvalid},
 		{"Randomized", testRandomized},
 		{"Records", testRecords},
@@ -146,7 +147,7 @@ func testRoundtrip(t *testing.T, s store.Store) {
 			r := fullRecord()
 			r.MessageID = "msg_zone"
 			r.Time = time.Date(2025, 3, 2, 19, 30, 0, 1, time.FixedZone("EST", -5*3600))
-			r.Flags = 1<<len(analytics.AllFlags) - 1
+			r.Flags = analytics.FlagMask
 			r.Req = nil
 			return r
 		}},
@@ -684,7 +685,7 @@ func testAggregate(t *testing.T, s store.Store) {
 			}
 		})
 	}
-	if sum(3).Truncated != 1 || sum(0).CostMicroUSD == 0 {
+	if sum(3).Flag(analytics.FlagTruncated) != 1 || sum(0).CostMicroUSD == 0 {
 		t.Fatalf("fixture counts are off: %+v", sum(0, 3))
 	}
 }
