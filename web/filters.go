@@ -46,7 +46,7 @@ func (s *Server) parseFilter(c echo.Context) (store.Filter, error) {
 	f.Text = q.Get("q")
 	if k := q.Get("kind"); k != "" {
 		if !validKind(analytics.Kind(k)) {
-			return f, analytics.Errorf(analytics.EInvalid, "parameter kind: %q is not one of message, agent_result, error", k)
+			return f, analytics.Errorf(analytics.EInvalid, "parameter kind: %q is not one of %s", k, joinKeys(analytics.Kinds))
 		}
 		f.Kind = analytics.Kind(k)
 	}
@@ -56,7 +56,7 @@ func (s *Server) parseFilter(c echo.Context) (store.Filter, error) {
 	}
 	if fl := q.Get("flag"); fl != "" {
 		if !analytics.Flag(fl).Valid() {
-			return f, analytics.Errorf(analytics.EInvalid, "parameter flag: %q is not one of empty_turn, truncated, refusal, incomplete_stream, unknown_stop_reason", fl)
+			return f, analytics.Errorf(analytics.EInvalid, "parameter flag: %q is not one of %s", fl, joinKeys(analytics.AllFlags))
 		}
 		f.Flag = analytics.Flag(fl)
 	}

@@ -247,7 +247,7 @@ func (s *Server) overview(ctx context.Context, v filterView, host string) (overv
 		n := sum.Errors.ByType[k]
 		d.ErrRows = append(d.ErrRows, countRow{
 			Key: k, Label: k, Count: n, Share: share(n, sum.Errors.Total),
-			Href: v.scopeLink("/responses", map[string]string{"kind": "error", "error_type": k}), Class: "sr-error",
+			Href: v.scopeLink("/responses", map[string]string{"kind": "error", "error_type": k}), Class: kindClass(analytics.KindError),
 		})
 	}
 	d.Apps, d.Models = o.Apps, o.Models
@@ -328,10 +328,10 @@ func headlineOf(v filterView, hl query.Headline) headlineData {
 	now, prev := hl.Now, hl.Previous
 	h := headlineData{Filter: v, Calls: now.Calls, PrevCalls: prev.Calls}
 	h.Cards = []headlineCard{
-		{"Refusal rate", now.Refusal, prev.Refusal, v.scopeLink("/refusals", nil), "sr-refusal"},
-		{"Empty turn rate", now.EmptyTurn, prev.EmptyTurn, v.scopeLink("/empty-turns", nil), "sr-end_turn"},
-		{"Truncation rate", now.Truncation, prev.Truncation, v.scopeLink("/truncation", nil), "sr-max_tokens"},
-		{"Error rate", now.Error, prev.Error, v.scopeLink("/responses", map[string]string{"kind": "error"}), "sr-error"},
+		{"Refusal rate", now.Refusal, prev.Refusal, v.scopeLink("/refusals", nil), metricClass(analytics.MetricRefusal)},
+		{"Empty turn rate", now.EmptyTurn, prev.EmptyTurn, v.scopeLink("/empty-turns", nil), metricClass(analytics.MetricEmptyTurn)},
+		{"Truncation rate", now.Truncation, prev.Truncation, v.scopeLink("/truncation", nil), metricClass(analytics.MetricTruncation)},
+		{"Error rate", now.Error, prev.Error, v.scopeLink("/responses", map[string]string{"kind": "error"}), metricClass(analytics.MetricError)},
 	}
 	return h
 }
@@ -529,16 +529,9 @@ func joinStrings(s []string) string { return strings.Join(s, ", ") }
 
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }
 
-// stopClass is the CSS class that colours a stop reason the same on every page.
-func stopClass(r analytics.StopReason) string {
-	if r == analytics.StopNull {
-		return "sr-null"
-	}
-	if !r.Known() {
-		return "sr-unknown"
-	}
-	return "sr-" + string(r)
-}
+// stopClass is the CSS class (vocab.css) that colours a stop reason the
+// same on every page.
+func stopClass(r analytics.StopReason) string { return analytics.StopReasonInfoOf(r).Class() }
 
 func errorLabel(r *analytics.Record) string {
 	t := r.ErrorType

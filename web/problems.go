@@ -126,7 +126,8 @@ func (s *Server) problem(c echo.Context, m analytics.Metric, flag analytics.Flag
 	if err != nil {
 		return problemData{}, err
 	}
-	d := problemData{Filter: v, Metric: m, Kinds: kinds, Remedy: analytics.FlagRemediation(flag)}
+	info, _ := analytics.FlagInfoOf(flag)
+	d := problemData{Filter: v, Title: info.Label, Metric: m, Kinds: kinds, Remedy: info.Advice.Text}
 	fo, err := s.Query.FlagFocus(c.Request().Context(), v.Scope(), m, flag)
 	if err != nil {
 		return d, err
@@ -146,20 +147,24 @@ func (s *Server) pageEmptyTurns(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	d.Title = "Empty turns"
 	d.Intro = "Responses that ended with end_turn and no content, usually 2–3 output tokens. They are not refusals: the model decided it was done."
 	sum, err := s.Query.Summary(c.Request().Context(), d.Filter.Scope())
 	if err != nil {
 		return err
 	}
-	known := sum.Causes[string(analytics.CauseTextAfterToolResult)]
 	total := sum.Flags[string(analytics.FlagEmptyTurn)]
-	d.Causes = []countRow{
-		{Key: "text_after_tool_result", Label: "Text right after a tool_result", Count: known, Share: share(known, total), Class: "sr-end_turn",
-			Href: d.ListHref},
-		{Key: "unknown", Label: "No known cause (or request not sent)", Count: total - known, Share: share(total-known, total), Class: "sr-null",
-			Href: d.ListHref},
+	var known int64
+	for _, ci := range analytics.CauseTable {
+		if ci.Flag != analytics.FlagEmptyTurn {
+			continue
+		}
+		n := sum.Causes[string(ci.Cause)]
+		known += n
+		d.Causes = append(d.Causes, countRow{Key: string(ci.Cause), Label: ci.Label, Count: n, Share: share(n, total), Class: ci.Class(),
+			Href: d.ListHref})
 	}
+	d.Causes = append(d.Causes, countRow{Key: "unknown", Label: "No known cause (or request not sent)", Count: total - known, Share: share(total-known, total),
+		Class: stopClass(analytics.StopNull), Href: d.ListHref})
 	return render(c, http.StatusOK, problemPage(d))
 }
 
@@ -168,7 +173,6 @@ func (s *Server) pageRefusals(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	d.Title = "Refusals"
 	d.Intro = "Responses with stop_reason refusal: Claude declined to answer. Frequent refusers are the apps, models, sessions and users whose refusal rate stands significantly above the rest."
 	ctx := c.Request().Context()
 	for _, by := range []string{query.RefusersByApp, query.RefusersByModel, query.RefusersBySession, query.RefusersByUser} {
@@ -188,7 +192,6 @@ func (s *Server) pageTruncation(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	d.Title = "Truncation"
 	d.Intro = "Responses cut short by max_tokens or by the model's context window, and the continuation chains that followed them."
 	sum, err := s.Query.Summary(c.Request().Context(), d.Filter.Scope())
 	if err != nil {

@@ -13,17 +13,11 @@ import (
 // spikeContext is how much time around a spike "Look closer" shows.
 const spikeContext = 2 * time.Hour
 
-// metricClass is the colour class of a headline metric or stop reason share.
+// metricClass is the colour class (vocab.css) of a headline metric or stop
+// reason share.
 func metricClass(m analytics.Metric) string {
-	switch m {
-	case analytics.MetricRefusal:
-		return "sr-refusal"
-	case analytics.MetricEmptyTurn:
-		return "sr-end_turn"
-	case analytics.MetricTruncation:
-		return "sr-max_tokens"
-	case analytics.MetricError:
-		return "sr-error"
+	if c := analytics.MetricClass(m); c != "" {
+		return c
 	}
 	if r, ok := m.StopReason(); ok {
 		return stopClass(r)

@@ -11,15 +11,16 @@
     return v || fallback || "#888";
   }
 
-  // Colours come from the stylesheet's custom properties, so that a stop
-  // reason has the same colour in every table, badge and chart.
-  var known = ["end_turn", "max_tokens", "stop_sequence", "tool_use", "pause_turn", "refusal", "model_context_window_exceeded", "null", "error"];
+  // Colours come from the custom properties of vocab.css, generated from
+  // the analytics vocabulary, so that a stop reason or metric has the same
+  // colour in every table, badge and chart. A key is a headline metric
+  // (--metric-<key>), a stop reason (--sr-<key>, also as stop_reason:<key>)
+  // or the error kind; anything else is an unknown stop reason.
   function colorOf(key) {
-    if (key.indexOf("stop_reason:") === 0) key = key.slice(12);
-    var metric = { refusal: "refusal", empty_turn: "end_turn", truncation: "max_tokens", error: "error" };
-    if (metric[key] && key !== "refusal" && key !== "error") key = metric[key];
-    if (known.indexOf(key) < 0) key = "unknown";
-    return cssVar("--sr-" + key);
+    var root = getComputedStyle(document.documentElement);
+    function prop(name) { return root.getPropertyValue(name).trim(); }
+    if (key.indexOf("stop_reason:") === 0) return prop("--sr-" + key.slice(12)) || cssVar("--sr-unknown");
+    return prop("--metric-" + key) || prop("--sr-" + key) || cssVar("--sr-unknown");
   }
 
   function alpha(color, a) {
