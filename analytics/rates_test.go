@@ -43,14 +43,18 @@ func TestRates(t *testing.T) {
 			t.Errorf("%s interval = %v [%v, %v], want [%v, %v]", tt.name, tt.got.Value, tt.got.Low, tt.got.High, lo, hi)
 		}
 	}
-	wantShares := []struct {
+	// Every known stop reason in display order, then null, then the
+	// unknown values seen.
+	type share struct {
 		metric string
 		num    int64
-	}{
-		{"stop_reason:end_turn", 82}, {"stop_reason:max_tokens", 5}, {"stop_reason:stop_sequence", 0},
-		{"stop_reason:tool_use", 0}, {"stop_reason:pause_turn", 0}, {"stop_reason:refusal", 10},
-		{"stop_reason:model_context_window_exceeded", 0}, {"stop_reason:null", 2}, {"stop_reason:weird_reason", 1},
 	}
+	nums := map[StopReason]int64{StopEndTurn: 82, StopMaxTokens: 5, StopRefusal: 10}
+	var wantShares []share
+	for _, r := range KnownStopReasons {
+		wantShares = append(wantShares, share{string(StopReasonMetric(r)), nums[r]})
+	}
+	wantShares = append(wantShares, share{"stop_reason:null", 2}, share{"stop_reason:weird_reason", 1})
 	if len(s.StopReasons) != len(wantShares) {
 		t.Fatalf("got %d shares, want %d: %+v", len(s.StopReasons), len(wantShares), s.StopReasons)
 	}

@@ -24,3 +24,12 @@ func joinKeys[K ~string](keys []K) string {
 	}
 	return strings.Join(s, ", ")
 }
+
+// stopLabel is the name pages give a stop reason: its label, or the value
+// as it came for one stopscope does not know.
+func stopLabel(r analytics.StopReason) string {
+	if !r.Known() {
+		return r.Key()
+	}
+	return analytics.StopReasonInfoOf(r).Label
+}
