@@ -131,9 +131,12 @@ func TestRates(t *testing.T) {
 			t.Errorf("%s over %d, want over the 10 responses", r.Metric, r.Den)
 		}
 	}
-	want := map[string]int64{"stop_reason:end_turn": 1, "stop_reason:max_tokens": 1, "stop_reason:stop_sequence": 0,
-		"stop_reason:tool_use": 6, "stop_reason:pause_turn": 0, "stop_reason:refusal": 2,
-		"stop_reason:model_context_window_exceeded": 0, "stop_reason:null": 0}
+	// Every known stop reason and null has a share, zero if unseen.
+	want := map[string]int64{"stop_reason:null": 0}
+	for _, r := range analytics.KnownStopReasons {
+		want[string(analytics.StopReasonMetric(r))] = 0
+	}
+	want["stop_reason:end_turn"], want["stop_reason:max_tokens"], want["stop_reason:tool_use"], want["stop_reason:refusal"] = 1, 1, 6, 2
 	if fmt.Sprint(share) != fmt.Sprint(want) {
 		t.Errorf("stop reason shares = %v, want %v", share, want)
 	}
