@@ -619,7 +619,7 @@ func recordTable(items []*analytics.Record) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			for _, f := range r.Flags.List() {
-				var templ_7745c5c3_Var30 = []any{"flag", "flag-" + string(f)}
+				var templ_7745c5c3_Var30 = []any{"flag", flagClass(f)}
 				templ_7745c5c3_Err = templ.RenderCSSItems(ctx, templ_7745c5c3_Buffer, templ_7745c5c3_Var30...)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
@@ -644,7 +644,7 @@ func recordTable(items []*analytics.Record) templ.Component {
 				var templ_7745c5c3_Var32 string
 				templ_7745c5c3_Var32, templ_7745c5c3_Err = templ.JoinStringErrs(string(f))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/responses.templ`, Line: 128, Col: 63}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/responses.templ`, Line: 128, Col: 56}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var32))
 				if templ_7745c5c3_Err != nil {

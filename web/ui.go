@@ -22,7 +22,7 @@ func metricClass(m analytics.Metric) string {
 	if r, ok := m.StopReason(); ok {
 		return stopClass(r)
 	}
-	return "sr-null"
+	return stopClass(analytics.StopNull)
 }
 
 // metricPage is the page about a metric.

@@ -33,3 +33,6 @@ func stopLabel(r analytics.StopReason) string {
 	}
 	return analytics.StopReasonInfoOf(r).Label
 }
+
+// flagClass is the CSS class (vocab.css) of a flag's badge.
+func flagClass(f analytics.Flag) string { return analytics.FlagInfo{Flag: f}.Class() }
