@@ -18,7 +18,7 @@ import (
 
 	"github.com/stopscope/stopscope/alert"
 	"github.com/stopscope/stopscope/analytics"
-	"github.com/stopscope/stopscope/ingest"
+	"github.com/stopscope/stopscope/ingest/receiver"
 	"github.com/stopscope/stopscope/query"
 	"github.com/stopscope/stopscope/store"
 	"github.com/stopscope/stopscope/store/sqlite"
@@ -44,7 +44,7 @@ func TestVocabularyEveryLayer(t *testing.T) {
 	}
 	t.Cleanup(func() { st.Close() })
 	clock := func() time.Time { return now }
-	ing := &ingest.Handler{Sink: st, Now: clock}
+	ing := &receiver.Handler{Sink: st, Now: clock}
 	s := &Server{Store: st, Now: clock, PostResponses: ing.PostResponses}
 	ts := httptest.NewServer(s.Handler())
 	t.Cleanup(ts.Close)
