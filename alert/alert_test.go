@@ -114,7 +114,7 @@ func start(t *testing.T, path string, clk *clock) *service {
 	return &service{
 		st:  st,
 		ev:  &alert.Evaluator{Store: st, Now: clk.Now, Interval: 30 * time.Second},
-		del: &alert.Deliverer{Store: st, Now: clk.Now, BaseURL: "http://stopscope.test", Backoff: time.Second},
+		del: &alert.Deliverer{Store: st, Now: clk.Now, BaseURL: "http://stopscope.test", Backoff: time.Second, Destinations: lab(t)},
 	}
 }
 

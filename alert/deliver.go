@@ -30,8 +30,11 @@ const (
 // evaluation or ingest; deliveries due together are sent concurrently.
 type Deliverer struct {
 	Store Store
-	// Client posts the notifications; http.DefaultClient when nil.
-	Client *http.Client
+	// Destinations is where notifications may be sent; nil allows public
+	// addresses only. Every connection is checked as it is dialled, no
+	// redirect is followed (a 3xx answer is a failed attempt), and the
+	// answer's body is never kept: only its status is recorded.
+	Destinations *Destinations
 	// Now is the clock; time.Now when nil.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -48,10 +51,24 @@ type Deliverer struct {
 
 	wakeOnce sync.Once
 	wake     chan struct{}
+
+	clientOnce sync.Once
+	client     *http.Client
 }
 
 func (d *Deliverer) init() {
 	d.wakeOnce.Do(func() { d.wake = make(chan struct{}, 1) })
+}
+
+func (d *Deliverer) httpClient() *http.Client {
+	d.clientOnce.Do(func() { d.client = d.Destinations.Client() })
+	return d.client
+}
+
+// lease is how long a claimed delivery stays out of other claims: longer
+// than an attempt can take.
+func (d *Deliverer) lease() time.Duration {
+	return orDefault(d.Timeout, DefaultTimeout) + 30*time.Second
 }
 
 func (d *Deliverer) now() time.Time {
@@ -115,8 +132,7 @@ func (d *Deliverer) Run(ctx context.Context) {
 // Tick claims the deliveries due at Now, sends them concurrently (one
 // attempt each) and returns how many it attempted.
 func (d *Deliverer) Tick(ctx context.Context) (int, error) {
-	lease := orDefault(d.Timeout, DefaultTimeout) + 30*time.Second
-	due, err := d.Store.ClaimAlertDeliveries(ctx, d.now(), lease, 100)
+	due, err := d.Store.ClaimAlertDeliveries(ctx, d.now(), d.lease(), 100)
 	if err != nil {
 		return 0, err
 	}
@@ -133,13 +149,15 @@ func (d *Deliverer) Tick(ctx context.Context) (int, error) {
 }
 
 // SendTest queues a test notification to channel id and makes its first
-// attempt at once; failures are retried like any delivery.
+// attempt at once; failures are retried like any delivery. The delivery is
+// queued already leased, so that a concurrent Tick cannot send it too.
 func (d *Deliverer) SendTest(ctx context.Context, id int64) (Attempt, error) {
 	ch, err := d.Store.GetAlertChannel(ctx, id)
 	if err != nil {
 		return Attempt{}, err
 	}
-	del, err := d.Store.EnqueueAlertDelivery(ctx, Delivery{ChannelID: ch.ID, Status: "test", Created: d.now()})
+	now := d.now()
+	del, err := d.Store.EnqueueAlertDelivery(ctx, Delivery{ChannelID: ch.ID, Status: "test", Created: now, NextAt: now.Add(d.lease())})
 	if err != nil {
 		return Attempt{}, err
 	}
@@ -202,21 +220,23 @@ func (d *Deliverer) post(ctx context.Context, ch Channel, del Delivery, a *Attem
 		req.Header.Set(HeaderTimestamp, strconv.FormatInt(ts, 10))
 		req.Header.Set(HeaderSignature, Sign(ch.Secret, ts, body))
 	}
-	client := d.Client
-	if client == nil {
-		client = http.DefaultClient
-	}
 	start := time.Now()
-	resp, err := client.Do(req)
+	resp, err := d.httpClient().Do(req)
 	a.Duration = time.Since(start)
 	if err != nil {
 		a.Error = err.Error()
 		return false, nil
 	}
-	defer resp.Body.Close()
-	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
-	a.HTTPStatus, a.Response = resp.StatusCode, string(snippet)
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+	// The body is read (a little, so that the connection can be reused)
+	// and dropped: what a destination answers is never shown or kept.
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
+	resp.Body.Close()
+	a.HTTPStatus = resp.StatusCode
+	switch {
+	case resp.StatusCode >= 300 && resp.StatusCode <= 399:
+		a.Error = fmt.Sprintf("HTTP %d: %v", resp.StatusCode, errRedirect)
+		return false, nil
+	case resp.StatusCode < 200 || resp.StatusCode > 299:
 		a.Error = fmt.Sprintf("HTTP %d", resp.StatusCode)
 		return false, nil
 	}

@@ -96,9 +96,10 @@ type Attempt struct {
 	At         time.Time     `json:"at"`
 	Duration   time.Duration `json:"duration_ns"`
 	HTTPStatus int           `json:"http_status,omitempty"`
-	Error      string        `json:"error,omitempty"`
-	// Response is the start of the answer's body.
-	Response string `json:"response,omitempty"`
+	// Error says why the attempt failed. The body of the destination's
+	// answer is never kept: a destination is not trusted to say what the
+	// user is shown.
+	Error string `json:"error,omitempty"`
 	// Status is the delivery's: firing, resolved or test.
 	Status string `json:"status"`
 }

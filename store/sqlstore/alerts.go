@@ -495,9 +495,6 @@ RETURNING ` + deliveryCols
 	return out, nil
 }
 
-// responseLimit bounds the answer body kept with an attempt.
-const responseLimit = 1024
-
 // RecordAlertAttempt logs an attempt and moves its delivery to state.
 func (s *Store) RecordAlertAttempt(ctx context.Context, a alert.Attempt, state string, next time.Time) (alert.Attempt, error) {
 	switch state {
@@ -505,18 +502,16 @@ func (s *Store) RecordAlertAttempt(ctx context.Context, a alert.Attempt, state s
 	default:
 		return a, analytics.Errorf(analytics.EInvalid, "delivery state %q is not one of pending, sent, failed", state)
 	}
-	if len(a.Response) > responseLimit {
-		a.Response = clean(a.Response[:responseLimit])
-	}
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return a, fmt.Errorf("sqlstore: recording alert attempt: %w", err)
 	}
 	defer tx.Rollback()
+	// The response column is left empty: the answer's body is not kept.
 	q := `INSERT INTO alert_attempts (delivery_id, channel_id, n, at_ns, duration_ns, http_status, error, response)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
+VALUES (?, ?, ?, ?, ?, ?, ?, '') RETURNING id`
 	err = tx.QueryRowContext(ctx, s.d.rebind(q), a.DeliveryID, a.ChannelID, a.N, nsOf(a.At), int64(a.Duration),
-		a.HTTPStatus, clean(a.Error), clean(a.Response)).Scan(&a.ID)
+		a.HTTPStatus, clean(a.Error)).Scan(&a.ID)
 	if err != nil {
 		return a, fmt.Errorf("sqlstore: recording alert attempt: %w", err)
 	}
@@ -579,7 +574,7 @@ func (s *Store) ListAlertAttempts(ctx context.Context, channelID int64, limit in
 	}
 	w.args = append(w.args, limit)
 	q := `SELECT a.id, a.delivery_id, a.channel_id, a.n, a.at_ns, a.duration_ns, a.http_status, a.error,
-a.response, d.status FROM alert_attempts a JOIN alert_deliveries d ON d.id = a.delivery_id` + w.sql() + ` ORDER BY a.id DESC LIMIT ?`
+d.status FROM alert_attempts a JOIN alert_deliveries d ON d.id = a.delivery_id` + w.sql() + ` ORDER BY a.id DESC LIMIT ?`
 	rows, err := s.r.QueryContext(ctx, s.d.rebind(q), w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: listing alert attempts: %w", err)
@@ -589,7 +584,7 @@ a.response, d.status FROM alert_attempts a JOIN alert_deliveries d ON d.id = a.d
 	for rows.Next() {
 		var a alert.Attempt
 		var at, dur int64
-		if err := rows.Scan(&a.ID, &a.DeliveryID, &a.ChannelID, &a.N, &at, &dur, &a.HTTPStatus, &a.Error, &a.Response, &a.Status); err != nil {
+		if err := rows.Scan(&a.ID, &a.DeliveryID, &a.ChannelID, &a.N, &at, &dur, &a.HTTPStatus, &a.Error, &a.Status); err != nil {
 			return nil, fmt.Errorf("sqlstore: listing alert attempts: %w", err)
 		}
 		a.At, a.Duration = timeOf(at), time.Duration(dur)
