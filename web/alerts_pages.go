@@ -238,9 +238,7 @@ func (s *Server) formCreateChannel(c echo.Context) error {
 	if in.Kind != nil && *in.Kind == "" {
 		in.Kind = nil
 	}
-	ch := alert.Channel{Enabled: true, Created: s.Now().UTC(), Updated: s.Now().UTC()}
-	in.apply(&ch, true)
-	if _, err := s.Alerts.CreateAlertChannel(c.Request().Context(), ch); err != nil {
+	if _, err := s.createChannel(c.Request().Context(), in); err != nil {
 		return err
 	}
 	return backToAlerts(c)

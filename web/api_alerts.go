@@ -312,9 +312,7 @@ func (s *Server) apiCreateAlertChannel(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ch := alert.Channel{Enabled: true, Created: s.Now().UTC(), Updated: s.Now().UTC()}
-	in.apply(&ch, true)
-	ch, err = s.Alerts.CreateAlertChannel(c.Request().Context(), ch)
+	ch, err := s.createChannel(c.Request().Context(), in)
 	if err != nil {
 		return err
 	}
@@ -341,16 +339,45 @@ func (s *Server) apiUpdateAlertChannel(c echo.Context) error {
 	return c.JSON(http.StatusOK, toChannelView(ch))
 }
 
+// createChannel makes a channel of what a form or an API call sent, once
+// its URL is valid and an allowed destination.
+func (s *Server) createChannel(ctx context.Context, in channelInput) (alert.Channel, error) {
+	ch := alert.Channel{Enabled: true, Created: s.Now().UTC(), Updated: s.Now().UTC()}
+	in.apply(&ch, true)
+	if err := s.checkDestination(ctx, ch); err != nil {
+		return ch, err
+	}
+	return s.Alerts.CreateAlertChannel(ctx, ch)
+}
+
 // updateChannel applies what a form or an API call sent onto the stored
-// channel; fields left out keep their value.
+// channel; fields left out keep their value. A changed URL must be an
+// allowed destination; an unchanged one is not checked again, so that a
+// channel the policy no longer allows can still be disabled or deleted
+// (its deliveries are refused anyway).
 func (s *Server) updateChannel(ctx context.Context, id int64, in channelInput) (alert.Channel, error) {
 	ch, err := s.Alerts.GetAlertChannel(ctx, id)
 	if err != nil {
 		return ch, err
 	}
+	old := ch.URL
 	in.apply(&ch, false)
+	if ch.URL != old {
+		if err := s.checkDestination(ctx, ch); err != nil {
+			return ch, err
+		}
+	}
 	ch.Updated = s.Now().UTC()
 	return s.Alerts.UpdateAlertChannel(ctx, ch)
+}
+
+// checkDestination validates ch and checks that its URL is an allowed
+// destination.
+func (s *Server) checkDestination(ctx context.Context, ch alert.Channel) error {
+	if err := ch.Validate(); err != nil {
+		return err
+	}
+	return s.AlertDestinations.CheckURL(ctx, ch.URL)
 }
 
 func (s *Server) apiDeleteAlertChannel(c echo.Context) error {

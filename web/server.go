@@ -51,6 +51,10 @@ type Server struct {
 	Alerts alert.Store
 	// Notifier sends test notifications to alert channels.
 	Notifier Notifier
+	// AlertDestinations is where alert channels may send; nil allows
+	// public addresses only (see alert.Destinations). A channel's URL is
+	// checked when it is created or changed.
+	AlertDestinations *alert.Destinations
 
 	// Auth, when set, requires ingest keys and a dashboard login (see
 	// Auth for when) and checks CSRF tokens; nil serves everyone.

@@ -18,8 +18,13 @@ type AlertSettings struct {
 	// Interval is the time between evaluations.
 	Interval time.Duration
 	// Webhook, when set, is a channel added at start if no channel sends
-	// to it yet (hooks.slack.com URLs get Slack payloads).
+	// to it yet (hooks.slack.com URLs get Slack payloads). Its host and port
+	// are allowed destinations whatever AllowHosts says.
 	Webhook string
+	// AllowHosts lists, comma-separated, the destinations beyond public
+	// addresses that alert channels may send to: host names, addresses,
+	// CIDR ranges, each with an optional port (see alert.Destinations).
+	AllowHosts string
 }
 
 // register adds the alerting flags to fs, with STOPSCOPE_ALERT_INTERVAL
@@ -41,7 +46,12 @@ func (a *AlertSettings) register(fs *flag.FlagSet, getenv func(string) string) e
 	if v := getenv("STOPSCOPE_ALERT_WEBHOOK"); v != "" {
 		web = v
 	}
-	fs.StringVar(&a.Webhook, "alert-webhook", web, "webhook URL to send alerts to; hooks.slack.com URLs get Slack messages (env STOPSCOPE_ALERT_WEBHOOK)")
+	fs.StringVar(&a.Webhook, "alert-webhook", web, "webhook URL to send alerts to; hooks.slack.com URLs get Slack messages; its host is an allowed destination (env STOPSCOPE_ALERT_WEBHOOK)")
+	allow := a.AllowHosts
+	if v := getenv("STOPSCOPE_ALERT_ALLOW_HOSTS"); v != "" {
+		allow = v
+	}
+	fs.StringVar(&a.AllowHosts, "alert-allow-hosts", allow, "comma-separated hosts, addresses or CIDR ranges (each with an optional :port) that alert channels may send to although not public, such as a local receiver in a lab; by default only public addresses are (env STOPSCOPE_ALERT_ALLOW_HOSTS)")
 	return nil
 }
 
@@ -49,13 +59,32 @@ func (a *AlertSettings) validate() error {
 	if a.Interval < time.Second {
 		return fmt.Errorf("--alert-interval %s is shorter than a second", a.Interval)
 	}
-	return nil
+	_, err := a.destinations()
+	return err
+}
+
+// destinations is the destination policy of the flags: public addresses,
+// --alert-allow-hosts, and the --alert-webhook's own host and port.
+func (a *AlertSettings) destinations() (*alert.Destinations, error) {
+	d, err := alert.ParseDestinations(a.AllowHosts)
+	if err != nil {
+		return nil, fmt.Errorf("--alert-allow-hosts: %w", err)
+	}
+	if a.Webhook != "" {
+		if err := d.AllowURL(a.Webhook); err != nil {
+			return nil, fmt.Errorf("--alert-webhook: %w", err)
+		}
+	}
+	return d, nil
 }
 
 // alerting is the running evaluator and deliverer.
 type alerting struct {
-	ev     *alert.Evaluator
-	del    *alert.Deliverer
+	ev  *alert.Evaluator
+	del *alert.Deliverer
+	// dest is where channels may send, for the deliverer and the web
+	// server alike.
+	dest   *alert.Destinations
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
@@ -74,8 +103,8 @@ func (m *Main) setupAlerts(ctx context.Context, st store.Store) (alert.Store, we
 	}
 	if m.Alerts.Webhook != "" {
 		u, err := url.Parse(m.Alerts.Webhook)
-		if err != nil || u.Host == "" {
-			return nil, nil, fmt.Errorf("--alert-webhook %q is not a URL", m.Alerts.Webhook)
+		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+			return nil, nil, fmt.Errorf("--alert-webhook %q is not an http or https URL", m.Alerts.Webhook)
 		}
 		now := m.Now().UTC()
 		ch, created, err := as.EnsureAlertChannel(ctx, alert.Channel{
@@ -89,8 +118,13 @@ func (m *Main) setupAlerts(ctx context.Context, st store.Store) (alert.Store, we
 			m.Logger.Info("alert channel added", "id", ch.ID, "kind", ch.Kind, "host", u.Host)
 		}
 	}
+	dest, err := m.Alerts.destinations()
+	if err != nil {
+		return nil, nil, err
+	}
 	a := &alerting{
-		del: &alert.Deliverer{Store: as, Now: m.Now, Logger: m.Logger},
+		dest: dest,
+		del:  &alert.Deliverer{Store: as, Now: m.Now, Logger: m.Logger, Destinations: dest},
 	}
 	a.ev = &alert.Evaluator{Store: as, Now: m.Now, Interval: m.Alerts.Interval, Logger: m.Logger, Enqueued: a.del.Wake}
 	m.alerts = a

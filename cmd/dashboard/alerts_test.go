@@ -180,3 +180,58 @@ func TestAlertAPI(t *testing.T) {
 		t.Errorf("alerts page: %d", resp.StatusCode)
 	}
 }
+
+// Channels may send to public addresses and, beyond them, to what
+// --alert-allow-hosts names (a local receiver here); the --alert-webhook's
+// own host is allowed too, on its port only.
+func TestAlertAllowHosts(t *testing.T) {
+	var hits atomic.Int64
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	defer recv.Close()
+	hostPort := strings.TrimPrefix(recv.URL, "http://")
+	for _, tc := range []struct {
+		name  string
+		args  []string
+		allow bool
+	}{
+		{"default", nil, false},
+		{"allowed", []string{"--alert-allow-hosts", "hooks.lab, " + hostPort}, true},
+		{"webhook on another port", []string{"--alert-webhook", "http://127.0.0.1:1/hook"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := NewMain(io.Discard, io.Discard)
+			args := append([]string{"--addr", "127.0.0.1:0", "--otlp-grpc-addr=", "--db", filepath.Join(t.TempDir(), "s.db")}, tc.args...)
+			if err := m.ParseFlags(args, func(string) string { return "" }); err != nil {
+				t.Fatal(err)
+			}
+			if err := m.Run(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			u := m.URL() + "/api/v1/alert-channels"
+			if code, body := do(t, "POST", u, map[string]any{"url": "http://169.254.169.254/latest/meta-data/"}); code != 400 || !strings.Contains(string(body), "link-local") {
+				t.Errorf("metadata service: %d %s", code, body)
+			}
+			code, body := do(t, "POST", u, map[string]any{"url": recv.URL + "/hook"})
+			if !tc.allow {
+				if code != 400 || !strings.Contains(string(body), "--alert-allow-hosts") {
+					t.Errorf("local receiver: %d %s, want 400 naming the flag", code, body)
+				}
+				return
+			}
+			var ch struct {
+				ID int64 `json:"id"`
+			}
+			json.Unmarshal(body, &ch)
+			before := hits.Load()
+			code, body = do(t, "POST", u+"/"+idStr(ch.ID)+"/test", nil)
+			if code != 200 || hits.Load() != before+1 || !strings.Contains(string(body), `"http_status":200`) {
+				t.Errorf("test notification to the allowed receiver: %d %s", code, body)
+			}
+		})
+	}
+	m := NewMain(io.Discard, io.Discard)
+	if err := m.ParseFlags([]string{"--alert-allow-hosts", "10.0.0.0/8,http://x/"}, func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), "--alert-allow-hosts") {
+		t.Errorf("a bad --alert-allow-hosts: %v", err)
+	}
+}

@@ -178,6 +178,9 @@ func (m *Main) Run(ctx context.Context) error {
 		PostResponses: m.limitIngest(ing.PostResponses), PostTraces: m.limitIngest(rcv.Traces), PostLogs: m.limitIngest(rcv.Logs),
 		Ready: m.ready, Auth: webAuth,
 	}
+	if m.alerts != nil {
+		srv.AlertDestinations = m.alerts.dest
+	}
 
 	m.httpLn, err = net.Listen("tcp", m.Addr)
 	if err != nil {
