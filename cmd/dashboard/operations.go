@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -28,6 +29,19 @@ type Operations struct {
 	// gRPC Unavailable) at once, before their body is read, which is what
 	// keeps memory bounded whatever the offered load.
 	MaxConcurrentIngest int
+	// IngestBodyTimeout and IngestMinBodyRate bound the time an ingest
+	// request's body takes to arrive, so that a client sending it slowly
+	// cannot hold an ingest slot: the body must be read within
+	// IngestBodyTimeout plus one second per IngestMinBodyRate bytes
+	// received (a zero rate gives the timeout alone), or the request fails
+	// and its slot is freed. A zero IngestBodyTimeout turns the bound off.
+	IngestBodyTimeout time.Duration
+	IngestMinBodyRate int64
+	// HeaderTimeout bounds the reading of a request's line and headers, on
+	// every route; IdleTimeout is how long a kept-alive connection may wait
+	// for its next request. Zero takes the defaults.
+	HeaderTimeout time.Duration
+	IdleTimeout   time.Duration
 	// MetadataOnly stores records without their content (see
 	// analytics.StripContent).
 	MetadataOnly bool
@@ -53,6 +67,10 @@ func DefaultOperations() Operations {
 		Limits:              ingest.DefaultLimits(),
 		Batch:               store.BatcherConfig{MaxBatch: store.DefaultMaxBatch, MaxQueued: store.DefaultMaxQueued},
 		MaxConcurrentIngest: DefaultMaxConcurrentIngest,
+		IngestBodyTimeout:   DefaultIngestBodyTimeout,
+		IngestMinBodyRate:   DefaultIngestMinBodyRate,
+		HeaderTimeout:       DefaultHeaderTimeout,
+		IdleTimeout:         DefaultIdleTimeout,
 		RetentionDays:       DefaultRetentionDays,
 		RollupRetentionDays: DefaultRollupRetentionDays,
 	}
@@ -68,6 +86,8 @@ func (o *Operations) register(fs *flag.FlagSet, getenv func(string) string) *cli
 	e.Int64(&l.MaxBodyBytes, ingest.FlagMaxBodyBytes, "STOPSCOPE_INGEST_MAX_BODY_BYTES", "largest ingest request body as sent, in bytes (native and OTLP/HTTP)")
 	e.Int64(&l.MaxDecompressedBytes, ingest.FlagMaxDecompressedBytes, "STOPSCOPE_INGEST_MAX_DECOMPRESSED_BYTES", "largest ingest request body once decompressed, in bytes (native and OTLP/HTTP)")
 	e.Int(&o.MaxConcurrentIngest, "ingest-max-concurrent", "STOPSCOPE_INGEST_MAX_CONCURRENT", "ingest requests handled at once; more are answered 503 with Retry-After")
+	e.Duration(&o.IngestBodyTimeout, flagIngestBodyTimeout, "STOPSCOPE_INGEST_BODY_TIMEOUT", "time an ingest request body may take to arrive, plus one second per -"+flagIngestMinBodyRate+" bytes received; 0 turns the bound off")
+	e.Int64(&o.IngestMinBodyRate, flagIngestMinBodyRate, "STOPSCOPE_INGEST_MIN_BODY_RATE", "bytes per second an ingest body must arrive at, past -"+flagIngestBodyTimeout+", for its deadline to move on")
 	e.Int(&o.Batch.MaxQueued, "ingest-max-queued-records", "STOPSCOPE_INGEST_MAX_QUEUED_RECORDS", "records waiting to be committed before ingest answers 503 with Retry-After")
 	e.Int(&o.Batch.MaxBatch, "ingest-max-batch-records", "STOPSCOPE_INGEST_MAX_BATCH_RECORDS", "most records one group commit carries")
 	e.Bool(&o.MetadataOnly, "metadata-only", "STOPSCOPE_METADATA_ONLY", "store no request or response content: no bodies, no text")
@@ -102,6 +122,9 @@ func (o *Operations) validate() error {
 		if c.v < 0 {
 			return fmt.Errorf("-%s must not be negative", c.name)
 		}
+	}
+	if o.IngestBodyTimeout < 0 || o.IngestMinBodyRate < 0 {
+		return fmt.Errorf("-%s and -%s must not be negative", flagIngestBodyTimeout, flagIngestMinBodyRate)
 	}
 	if o.RetentionDays > 0 && o.RollupRetentionDays > 0 && o.RollupRetentionDays < o.RetentionDays {
 		return fmt.Errorf("-rollup-retention-days (%d) must not be shorter than -retention-days (%d)", o.RollupRetentionDays, o.RetentionDays)
@@ -142,7 +165,8 @@ func errIngestBusy() error {
 }
 
 // limitIngest wraps an ingest handler so that at most MaxConcurrentIngest
-// run at once; the others are refused before their body is read.
+// run at once; the others are refused before their body is read. The body
+// of one that runs must arrive in time (see Operations.IngestBodyTimeout).
 func (m *Main) limitIngest(h echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		release, err := m.admitIngest()
@@ -150,6 +174,7 @@ func (m *Main) limitIngest(h echo.HandlerFunc) echo.HandlerFunc {
 			return err
 		}
 		defer release()
+		paceBody(c.Response(), c.Request(), m.Ops.IngestBodyTimeout, m.Ops.IngestMinBodyRate)
 		return h(c)
 	}
 }

@@ -67,6 +67,7 @@ func TestOperationsFlags(t *testing.T) {
 				"--ingest-max-concurrent=3", "--ingest-max-queued-records=100", "--ingest-max-batch-records=10",
 				"--metadata-only", "--redact", `sk-ant-\S+`, "--redact", `\d{3}-\d{2}-\d{4}`,
 				"--retention-days=7", "--rollup-retention-days=90",
+				"--ingest-body-timeout=3s", "--ingest-min-body-rate=1000",
 			},
 			want: func(o *Operations) {
 				o.Limits = ingest.Limits{MaxRecords: 5, MaxFieldBytes: 1000, MaxIDBytes: 64, MaxBodyBytes: 2048, MaxDecompressedBytes: 4096}
@@ -75,6 +76,7 @@ func TestOperationsFlags(t *testing.T) {
 				o.MetadataOnly = true
 				o.Redact = []string{`sk-ant-\S+`, `\d{3}-\d{2}-\d{4}`}
 				o.RetentionDays, o.RollupRetentionDays = 7, 90
+				o.IngestBodyTimeout, o.IngestMinBodyRate = 3*time.Second, 1000
 			},
 		},
 		{
@@ -95,6 +97,8 @@ func TestOperationsFlags(t *testing.T) {
 		{name: "bad environment pattern", env: map[string]string{"STOPSCOPE_REDACT": "(x"}, wantErr: "redaction pattern"},
 		{name: "bad pattern flag", args: []string{"--redact", "(x"}, wantErr: "regular expression"},
 		{name: "negative", args: []string{"--retention-days=-1"}, wantErr: "negative"},
+		{name: "negative body timeout", args: []string{"--ingest-body-timeout=-1s"}, wantErr: "negative"},
+		{name: "bad environment duration", env: map[string]string{"STOPSCOPE_INGEST_BODY_TIMEOUT": "soon"}, wantErr: "STOPSCOPE_INGEST_BODY_TIMEOUT"},
 		{name: "rollups shorter than records", args: []string{"--retention-days=30", "--rollup-retention-days=7"}, wantErr: "shorter"},
 	}
 	for _, tc := range tests {

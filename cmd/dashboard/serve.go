@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -186,7 +187,11 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", m.Addr, err)
 	}
-	m.httpSrv = &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	// No ReadTimeout: it would bound whole requests, cutting large uploads,
+	// and cancel long handlers; ingest bodies have their own deadline.
+	m.httpSrv = &http.Server{Handler: srv.Handler(),
+		ReadHeaderTimeout: cmp.Or(m.Ops.HeaderTimeout, DefaultHeaderTimeout),
+		IdleTimeout:       cmp.Or(m.Ops.IdleTimeout, DefaultIdleTimeout)}
 	go func() {
 		if err := m.httpSrv.Serve(m.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			m.Logger.Error("http server stopped", "err", err)
@@ -198,7 +203,10 @@ func (m *Main) Run(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("listen for OTLP/gRPC on %s (turn it off with --otlp-grpc-addr=): %w", m.OTLPGRPCAddr, err)
 		}
-		m.grpcSrv = grpc.NewServer(grpc.ChainUnaryInterceptor(receiver.AuthInterceptor(ingestAuth), receiver.LimitInterceptor(m.admitIngest)))
+		// A message is received whole before the limit interceptor takes a
+		// slot, so a slow sender holds no slot; the handshake is bounded.
+		m.grpcSrv = grpc.NewServer(grpc.ChainUnaryInterceptor(receiver.AuthInterceptor(ingestAuth), receiver.LimitInterceptor(m.admitIngest)),
+			grpc.ConnectionTimeout(cmp.Or(m.Ops.HeaderTimeout, DefaultHeaderTimeout)))
 		rcv.RegisterGRPC(m.grpcSrv)
 		go func() {
 			if err := m.grpcSrv.Serve(m.grpcLn); err != nil {

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/stopscope/stopscope/store"
 	"github.com/stopscope/stopscope/store/postgres"
@@ -89,6 +90,19 @@ func (e *EnvFlags) Int64(p *int64, name, env, usage string) {
 		}
 	}
 	e.FS.Int64Var(p, name, *p, usage+" (env "+env+")")
+}
+
+// Duration adds a time.Duration flag whose default is the variable env
+// when set.
+func (e *EnvFlags) Duration(p *time.Duration, name, env, usage string) {
+	if v := e.Getenv(env); v != "" {
+		d, err := time.ParseDuration(v)
+		e.fail(err, env, v)
+		if err == nil {
+			*p = d
+		}
+	}
+	e.FS.DurationVar(p, name, *p, usage+" (env "+env+")")
 }
 
 func (e *EnvFlags) fail(err error, env, v string) {
