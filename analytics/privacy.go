@@ -26,19 +26,25 @@ func CompileRedactions(patterns []string) ([]*regexp.Regexp, error) {
 }
 
 // StripContent removes what a call said from r, keeping what is known
-// about it: the raw request, response and stream bodies go, and so does
-// the text of every content block of the response and of the request
-// summary, while block types, tool names, stop reasons, flags, causes,
-// usage and identities stay. Classify must run first, on the full record,
-// so that flags such as empty_turn are still derived from the content.
+// about it: the raw request, response and stream bodies go, and so do the
+// text of every content block of the response and of the request summary,
+// the error message (an API's, an Agent SDK result's errors, an OTLP
+// span's status message or exception), the stop sequence that fired and
+// the request's stop sequences, while block types, tool names, stop
+// reasons, error types, flags, causes, usage and identities stay. Classify
+// must run first, on the full record, so that flags such as empty_turn are
+// still derived from the content.
 func StripContent(r *Record) {
 	r.RequestBody = nil
 	r.ResponseBody = nil
 	r.StreamBody = ""
+	r.ErrorMessage = ""
+	r.StopSequence = ""
 	for i := range r.Content {
 		r.Content[i].Text = ""
 	}
 	if r.Req != nil {
+		r.Req.StopSequences = nil
 		for i := range r.Req.Messages {
 			for j := range r.Req.Messages[i].Blocks {
 				r.Req.Messages[i].Blocks[j].Text = ""
@@ -47,8 +53,9 @@ func StripContent(r *Record) {
 	}
 }
 
-// Redact replaces every match of the patterns with Redacted in r's content
-// text, request summary, error message and bodies. JSON bodies are
+// Redact replaces every match of the patterns with Redacted in each field
+// StripContent removes: r's content text, request summary, error message,
+// stop sequences and bodies. JSON bodies are
 // rewritten string by string, so that a pattern can never break their
 // syntax; a body that is not valid JSON is dropped rather than kept
 // unredacted. Stream transcripts are redacted line by line, their data
@@ -62,6 +69,9 @@ func Redact(r *Record, patterns []*regexp.Regexp) {
 		r.Content[i].Text = red(r.Content[i].Text)
 	}
 	if r.Req != nil {
+		for i := range r.Req.StopSequences {
+			r.Req.StopSequences[i] = red(r.Req.StopSequences[i])
+		}
 		for i := range r.Req.Messages {
 			for j := range r.Req.Messages[i].Blocks {
 				b := &r.Req.Messages[i].Blocks[j]
@@ -70,6 +80,7 @@ func Redact(r *Record, patterns []*regexp.Regexp) {
 		}
 	}
 	r.ErrorMessage = red(r.ErrorMessage)
+	r.StopSequence = red(r.StopSequence)
 	r.RequestBody = redactJSON(r.RequestBody, patterns)
 	r.ResponseBody = redactJSON(r.ResponseBody, patterns)
 	r.StreamBody = redactStream(r.StreamBody, patterns)

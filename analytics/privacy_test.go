@@ -129,7 +129,7 @@ func TestStripContent(t *testing.T) {
 	r := privacyRecord()
 	StripContent(r)
 	want := privacyRecord()
-	want.RequestBody, want.ResponseBody, want.StreamBody = nil, nil, ""
+	want.RequestBody, want.ResponseBody, want.StreamBody, want.ErrorMessage = nil, nil, "", ""
 	want.Content = []Block{{Type: "text"}, {Type: "tool_use", Name: "lookup"}}
 	want.Req.Messages[0].Blocks = []Block{{Type: "tool_result"}, {Type: "text"}}
 	if !reflect.DeepEqual(r, want) {
