@@ -13,6 +13,7 @@ import (
 	"github.com/stopscope/stopscope/cmd/dashboard/cli"
 	"github.com/stopscope/stopscope/cmd/dashboard/maint"
 	"github.com/stopscope/stopscope/ingest"
+	"github.com/stopscope/stopscope/ingest/receiver"
 	"github.com/stopscope/stopscope/store"
 )
 
@@ -67,10 +68,10 @@ func DefaultOperations() Operations {
 		Limits:              ingest.DefaultLimits(),
 		Batch:               store.BatcherConfig{MaxBatch: store.DefaultMaxBatch, MaxQueued: store.DefaultMaxQueued},
 		MaxConcurrentIngest: DefaultMaxConcurrentIngest,
-		IngestBodyTimeout:   DefaultIngestBodyTimeout,
-		IngestMinBodyRate:   DefaultIngestMinBodyRate,
-		HeaderTimeout:       DefaultHeaderTimeout,
-		IdleTimeout:         DefaultIdleTimeout,
+		IngestBodyTimeout:   receiver.DefaultIngestBodyTimeout,
+		IngestMinBodyRate:   receiver.DefaultIngestMinBodyRate,
+		HeaderTimeout:       receiver.DefaultHeaderTimeout,
+		IdleTimeout:         receiver.DefaultIdleTimeout,
 		RetentionDays:       DefaultRetentionDays,
 		RollupRetentionDays: DefaultRollupRetentionDays,
 	}
@@ -86,8 +87,8 @@ func (o *Operations) register(fs *flag.FlagSet, getenv func(string) string) *cli
 	e.Int64(&l.MaxBodyBytes, ingest.FlagMaxBodyBytes, "STOPSCOPE_INGEST_MAX_BODY_BYTES", "largest ingest request body as sent, in bytes (native and OTLP/HTTP)")
 	e.Int64(&l.MaxDecompressedBytes, ingest.FlagMaxDecompressedBytes, "STOPSCOPE_INGEST_MAX_DECOMPRESSED_BYTES", "largest ingest request body once decompressed, in bytes (native and OTLP/HTTP)")
 	e.Int(&o.MaxConcurrentIngest, "ingest-max-concurrent", "STOPSCOPE_INGEST_MAX_CONCURRENT", "ingest requests handled at once; more are answered 503 with Retry-After")
-	e.Duration(&o.IngestBodyTimeout, flagIngestBodyTimeout, "STOPSCOPE_INGEST_BODY_TIMEOUT", "time an ingest request body may take to arrive, plus one second per -"+flagIngestMinBodyRate+" bytes received; 0 turns the bound off")
-	e.Int64(&o.IngestMinBodyRate, flagIngestMinBodyRate, "STOPSCOPE_INGEST_MIN_BODY_RATE", "bytes per second an ingest body must arrive at, past -"+flagIngestBodyTimeout+", for its deadline to move on")
+	e.Duration(&o.IngestBodyTimeout, receiver.FlagIngestBodyTimeout, "STOPSCOPE_INGEST_BODY_TIMEOUT", "time an ingest request body may take to arrive, plus one second per -"+receiver.FlagIngestMinBodyRate+" bytes received; 0 turns the bound off")
+	e.Int64(&o.IngestMinBodyRate, receiver.FlagIngestMinBodyRate, "STOPSCOPE_INGEST_MIN_BODY_RATE", "bytes per second an ingest body must arrive at, past -"+receiver.FlagIngestBodyTimeout+", for its deadline to move on")
 	e.Int(&o.Batch.MaxQueued, "ingest-max-queued-records", "STOPSCOPE_INGEST_MAX_QUEUED_RECORDS", "records waiting to be committed before ingest answers 503 with Retry-After")
 	e.Int(&o.Batch.MaxBatch, "ingest-max-batch-records", "STOPSCOPE_INGEST_MAX_BATCH_RECORDS", "most records one group commit carries")
 	e.Bool(&o.MetadataOnly, "metadata-only", "STOPSCOPE_METADATA_ONLY", "store no request or response content: no bodies, no text")
@@ -124,7 +125,7 @@ func (o *Operations) validate() error {
 		}
 	}
 	if o.IngestBodyTimeout < 0 || o.IngestMinBodyRate < 0 {
-		return fmt.Errorf("-%s and -%s must not be negative", flagIngestBodyTimeout, flagIngestMinBodyRate)
+		return fmt.Errorf("-%s and -%s must not be negative", receiver.FlagIngestBodyTimeout, receiver.FlagIngestMinBodyRate)
 	}
 	if o.RetentionDays > 0 && o.RollupRetentionDays > 0 && o.RollupRetentionDays < o.RetentionDays {
 		return fmt.Errorf("-rollup-retention-days (%d) must not be shorter than -retention-days (%d)", o.RollupRetentionDays, o.RetentionDays)
@@ -174,7 +175,7 @@ func (m *Main) limitIngest(h echo.HandlerFunc) echo.HandlerFunc {
 			return err
 		}
 		defer release()
-		paceBody(c.Response(), c.Request(), m.Ops.IngestBodyTimeout, m.Ops.IngestMinBodyRate)
+		receiver.PaceBody(c.Response(), c.Request(), m.Ops.IngestBodyTimeout, m.Ops.IngestMinBodyRate)
 		return h(c)
 	}
 }

@@ -190,8 +190,8 @@ func (m *Main) Run(ctx context.Context) error {
 	// No ReadTimeout: it would bound whole requests, cutting large uploads,
 	// and cancel long handlers; ingest bodies have their own deadline.
 	m.httpSrv = &http.Server{Handler: srv.Handler(),
-		ReadHeaderTimeout: cmp.Or(m.Ops.HeaderTimeout, DefaultHeaderTimeout),
-		IdleTimeout:       cmp.Or(m.Ops.IdleTimeout, DefaultIdleTimeout)}
+		ReadHeaderTimeout: cmp.Or(m.Ops.HeaderTimeout, receiver.DefaultHeaderTimeout),
+		IdleTimeout:       cmp.Or(m.Ops.IdleTimeout, receiver.DefaultIdleTimeout)}
 	go func() {
 		if err := m.httpSrv.Serve(m.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			m.Logger.Error("http server stopped", "err", err)
@@ -206,7 +206,7 @@ func (m *Main) Run(ctx context.Context) error {
 		// A message is received whole before the limit interceptor takes a
 		// slot, so a slow sender holds no slot; the handshake is bounded.
 		m.grpcSrv = grpc.NewServer(grpc.ChainUnaryInterceptor(receiver.AuthInterceptor(ingestAuth), receiver.LimitInterceptor(m.admitIngest)),
-			grpc.ConnectionTimeout(cmp.Or(m.Ops.HeaderTimeout, DefaultHeaderTimeout)))
+			grpc.ConnectionTimeout(cmp.Or(m.Ops.HeaderTimeout, receiver.DefaultHeaderTimeout)))
 		rcv.RegisterGRPC(m.grpcSrv)
 		go func() {
 			if err := m.grpcSrv.Serve(m.grpcLn); err != nil {

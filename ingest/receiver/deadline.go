@@ -1,4 +1,4 @@
-package main
+package receiver
 
 import (
 	"errors"
@@ -9,10 +9,10 @@ import (
 	"time"
 )
 
-// The flags of the ingest body deadline.
+// The flags of the ingest body deadline, named in its error.
 const (
-	flagIngestBodyTimeout = "ingest-body-timeout"
-	flagIngestMinBodyRate = "ingest-min-body-rate"
+	FlagIngestBodyTimeout = "ingest-body-timeout"
+	FlagIngestMinBodyRate = "ingest-min-body-rate"
 )
 
 // The defaults of the HTTP server's timeouts.
@@ -24,7 +24,7 @@ const (
 	// its next request.
 	DefaultIdleTimeout = 2 * time.Minute
 	// DefaultIngestBodyTimeout and DefaultIngestMinBodyRate bound the
-	// reading of an ingest body: see Operations.IngestBodyTimeout.
+	// reading of an ingest body: see PaceBody.
 	DefaultIngestBodyTimeout = 10 * time.Second
 	DefaultIngestMinBodyRate = 64 << 10
 )
@@ -47,9 +47,9 @@ type pacedBody struct {
 	done  bool
 }
 
-// paceBody sets r's body read deadline (see pacedBody); grace <= 0 leaves
+// PaceBody sets r's body read deadline (see pacedBody); grace <= 0 leaves
 // the body as it is, and so does a connection whose deadline cannot be set.
-func paceBody(w http.ResponseWriter, r *http.Request, grace time.Duration, rate int64) {
+func PaceBody(w http.ResponseWriter, r *http.Request, grace time.Duration, rate int64) {
 	if grace <= 0 || r.Body == nil || r.Body == http.NoBody {
 		return
 	}
@@ -82,7 +82,7 @@ func (p *pacedBody) Read(b []byte) (int, error) {
 
 func (p *pacedBody) tooSlow() error {
 	return fmt.Errorf("the body arrived too slowly: %d bytes in %s, past -%s %s plus one second per %d bytes (-%s)",
-		p.n, time.Since(p.start).Round(time.Millisecond), flagIngestBodyTimeout, p.grace, p.rate, flagIngestMinBodyRate)
+		p.n, time.Since(p.start).Round(time.Millisecond), FlagIngestBodyTimeout, p.grace, p.rate, FlagIngestMinBodyRate)
 }
 
 func (p *pacedBody) Close() error { return p.body.Close() }
