@@ -70,7 +70,9 @@ type Pattern struct {
 	//     "max_continuations", "completed", "never_continued".
 	//   - context_window_exceeded: "max_fill" and "mean_fill", the input
 	//     (with cache reads and writes) over the model's window, and
-	//     "input_plus_max_tokens_over" (how many asked for more than fit).
+	//     "input_plus_max_tokens_over": how many set max_tokens past the room
+	//     the input left, which is the documented way to ask for the longest
+	//     output (information, not a fault).
 	//   - pause_turn_*: "resumptions" (total), "max_resumptions",
 	//     "resolved", "never_resumed".
 	//   - tool_use_loop: "longest", "tool:<name>" (tool_use calls per tool).
@@ -249,13 +251,7 @@ func (f *finder) result() []Pattern {
 	out := make([]Pattern, 0, len(f.acc))
 	for _, p := range f.acc {
 		p.Title = patternTitle(p.Kind, p.Key)
-		p.Remediation = PatternRemediation(p.Kind, p.Key)
-		if p.Kind == PatternRefusalsByModel && p.Detail["safety_filtered"] == 1 {
-			p.Remediation = RefusalRemediation(true)
-		}
-		if p.Kind == PatternAgentSubtype && p.Key == SubtypeErrorDuringExecution && p.Detail["before_first_answer"] > 0 {
-			p.Remediation += " " + remedyBeforeFirstAnswer
-		}
+		p.Remediation = AdviceText(p.AdviceOf())
 		out = append(out, *p)
 	}
 	slices.SortFunc(out, func(a, b Pattern) int {

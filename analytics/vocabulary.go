@@ -20,12 +20,29 @@ type DocRef struct {
 	URL     string
 }
 
-// The documentation the advice follows.
+// The documentation the advice follows, all under one base. The section
+// names are the pages' headings; the anchors are derived from them the way
+// the documentation site does (lower case, words joined by hyphens), so a
+// renamed heading breaks only the anchor, not the page.
 const (
-	docStopReasons = "https://docs.anthropic.com/en/api/handling-stop-reasons"
-	docStreaming   = "https://docs.anthropic.com/en/docs/build-with-claude/streaming"
-	docAgentSDK    = "https://docs.anthropic.com/en/api/agent-sdk/typescript"
+	docBase = "https://platform.claude.com/docs/en/"
+	// docStopReasons is "Handling stop reasons" of the Messages API.
+	docStopReasons = docBase + "build-with-claude/handling-stop-reasons"
+	// docStreaming is "Streaming Messages".
+	docStreaming = docBase + "build-with-claude/streaming"
+	// docStreamingRefusals is "Streaming refusals".
+	docStreamingRefusals = docBase + "test-and-evaluate/strengthen-guardrails/handle-streaming-refusals"
+	// docAgentStopReasons is the Agent SDK's "Stop reasons", on the
+	// stop_reason of a result message.
+	docAgentStopReasons = docBase + "agent-sdk/stop-reasons"
+	// docAgentLoop is the Agent SDK's "How the agent loop works", whose
+	// result section lists the subtypes and their fixes.
+	docAgentLoop = docBase + "agent-sdk/agent-loop"
 )
+
+// DocPages lists the documentation pages advice may cite; a test holds
+// every advice to one of them.
+var DocPages = []string{docStopReasons, docStreaming, docStreamingRefusals, docAgentStopReasons, docAgentLoop}
 
 func stopDoc(section, anchor string) DocRef {
 	return DocRef{Title: "Handling stop reasons", Section: section, URL: docStopReasons + "#" + anchor}
@@ -35,11 +52,47 @@ func streamDoc(section, anchor string) DocRef {
 	return DocRef{Title: "Streaming Messages", Section: section, URL: docStreaming + "#" + anchor}
 }
 
-// agentDoc is the Agent SDK reference on the result message, whose subtype
-// says how a run ended.
-var agentDoc = DocRef{Title: "Agent SDK reference", Section: "SDKResultMessage", URL: docAgentSDK + "#sdkresultmessage"}
+// Sections of "Handling stop reasons" the advice cites.
+var (
+	docEndTurn       = stopDoc("end_turn", "end-turn")
+	docMaxTokens     = stopDoc("max_tokens", "max-tokens")
+	docStopSequence  = stopDoc("stop_sequence", "stop-sequence")
+	docToolUse       = stopDoc("tool_use", "tool-use")
+	docPauseTurn     = stopDoc("pause_turn", "pause-turn")
+	docRefusal       = stopDoc("refusal", "refusal")
+	docContextWindow = stopDoc("model_context_window_exceeded", "model-context-window-exceeded")
+	docEmptyTurn     = stopDoc("Empty responses with end_turn", "empty-responses-with-end-turn")
+	docTruncated     = stopDoc("Handle truncated responses gracefully", "2-handle-truncated-responses-gracefully")
+	docPauseRetry    = stopDoc("Implement retry logic for pause_turn", "3-implement-retry-logic-for-pause-turn")
+	docBestPractices = stopDoc("Best practices for handling stop reasons", "best-practices-for-handling-stop-reasons")
+	// The "Common patterns" sections (names as recalled from the page).
+	docToolWorkflows = stopDoc("Handling tool use workflows", "handling-tool-use-workflows")
+	docCompleteResp  = stopDoc("Ensuring complete responses", "ensuring-complete-responses")
+	docMaxWithout    = stopDoc("Getting maximum tokens without knowing input size", "getting-maximum-tokens-without-knowing-input-size")
+)
 
-// Advice is what to do about something, and the documentation it follows.
+// Sections of the other pages.
+var (
+	// docStreamEvents is where the stream's events, message_delta (which
+	// carries stop_reason) and message_stop, are described.
+	docStreamEvents = streamDoc("Event types", "event-types")
+	docStreamErrors = streamDoc("Error events", "error-events")
+	// docRefusalReset is the section on removing a refused turn before
+	// continuing (name as recalled from the page).
+	docRefusalReset = DocRef{Title: "Streaming refusals", Section: "Reset context after refusal",
+		URL: docStreamingRefusals + "#reset-context-after-refusal"}
+	docAgentStops = DocRef{Title: "Agent SDK: Stop reasons", Section: "Available stop reasons",
+		URL: docAgentStopReasons + "#available-stop-reasons"}
+	docAgentErrorStops = DocRef{Title: "Agent SDK: Stop reasons", Section: "Stop reasons on error results",
+		URL: docAgentStopReasons + "#stop-reasons-on-error-results"}
+	// agentDoc is the section of the agent loop on the result message,
+	// whose subtype says how a run ended (name as recalled from the page).
+	agentDoc = DocRef{Title: "Agent SDK: How the agent loop works", Section: "Handle the result",
+		URL: docAgentLoop + "#handle-the-result"}
+)
+
+// Advice is what to do about something, and the documentation it follows:
+// every sentence of Text comes from Source.
 type Advice struct {
 	Text   string
 	Source DocRef
@@ -76,6 +129,14 @@ type StopReasonInfo struct {
 	Colour  Colour
 	Meaning string
 	Advice  Advice
+	// More is further advice on a Messages API response, each from its own
+	// source.
+	More []Advice
+	// AgentMeaning and AgentAdvice are what the stop reason means and what
+	// to do when it ends an Agent SDK result, where the SDK makes the
+	// requests; "" and nil mean Meaning and Advice apply there too.
+	AgentMeaning string
+	AgentAdvice  []Advice
 	// Raises are the flags Classify raises on every response with this
 	// stop reason.
 	Raises []Flag
@@ -88,39 +149,64 @@ type StopReasonInfo struct {
 var StopReasonTable = []StopReasonInfo{
 	{Reason: StopEndTurn, Label: "end_turn", Colour: colourBlue,
 		Meaning: "Claude finished its turn naturally.",
-		Advice:  Advice{remedyEndTurn, stopDoc("end_turn", "end-turn")}},
+		Advice:  Advice{remedyEndTurn, docEndTurn}},
 	{Reason: StopMaxTokens, Label: "max_tokens", Colour: colourOrange, Raises: []Flag{FlagTruncated},
 		Meaning: "The response reached the request's max_tokens.",
-		Advice:  Advice{remedyMaxTokens, stopDoc("max_tokens", "max-tokens")}},
+		Advice:  Advice{remedyMaxTokens, docTruncated}, More: []Advice{{remedyMaxTokensToolUse, docMaxTokens}},
+		AgentAdvice: []Advice{{remedyAgentMaxTokens, docAgentStops}}},
 	{Reason: StopStopSequence, Label: "stop_sequence", Colour: colourSkyBlue,
 		Meaning: "The response reached one of the request's stop_sequences.",
-		Advice:  Advice{remedyStopSequence, stopDoc("stop_sequence", "stop-sequence")}},
+		Advice:  Advice{remedyStopSequence, docStopSequence}},
 	{Reason: StopToolUse, Label: "tool_use", Colour: colourGreen,
-		Meaning: "Claude called a tool and waits for its result.",
-		Advice:  Advice{remedyToolUse, stopDoc("tool_use", "tool-use")}},
+		Meaning:      "Claude called a tool and waits for its result.",
+		Advice:       Advice{remedyToolUse, docToolUse},
+		AgentMeaning: "The run's final output was a tool call, which is uncommon: the SDK normally runs tools before it returns the result.",
+		AgentAdvice:  []Advice{{remedyAgentToolUse, docAgentErrorStops}}},
 	{Reason: StopPauseTurn, Label: "pause_turn", Colour: colourYellow,
 		Meaning: "A server tool paused a long-running turn.",
-		Advice:  Advice{remedyPauseTurn, stopDoc("pause_turn", "pause-turn")}},
+		Advice:  Advice{remedyPauseTurn, docPauseTurn}, More: []Advice{{remedyPauseTurnRetry, docPauseRetry}}},
 	{Reason: StopRefusal, Label: "refusal", Colour: colourVermilion, Raises: []Flag{FlagRefusal},
 		Meaning: "Claude declined to respond.",
-		Advice:  Advice{remedyRefusal, stopDoc("refusal", "refusal")}},
+		Advice:  Advice{remedyRefusal, docRefusal}, More: []Advice{{remedyRefusalReset, docRefusalReset}}},
 	{Reason: StopModelContextWindowExceeded, Label: "model_context_window_exceeded", Colour: colourPurple, Raises: []Flag{FlagTruncated},
 		Meaning: "The input plus the output reached the model's context window.",
-		Advice:  Advice{remedyContextWindow, stopDoc("model_context_window_exceeded", "model-context-window-exceeded")}},
+		Advice:  Advice{remedyContextWindow, docContextWindow}, More: []Advice{{remedyContextWindowMax, docMaxWithout}}},
 }
 
-// StopNullInfo describes the null stop reason: none was sent.
+// StopNullInfo describes the null stop reason: none was sent. What that
+// means depends on the kind of record: a Messages API response or stream
+// cut short, or an Agent SDK run that received no API response.
 var StopNullInfo = StopReasonInfo{
 	Reason: StopNull, Label: "null", Colour: colourGrey,
-	Meaning: "No stop reason arrived: the response or stream was cut short, or an Agent SDK run failed before any answer.",
-	Advice:  Advice{remedyNull, streamDoc("Event types", "event-types")},
+	Meaning:      "No stop reason arrived: the response or stream was cut short before its message_delta.",
+	Advice:       Advice{remedyNull, docStreamEvents},
+	AgentMeaning: "No API response was received: an error occurred before the first request, or the result was replayed from a cached session.",
+	AgentAdvice:  []Advice{{remedyAgentNull, docAgentStops}},
 }
 
 // StopUnknownInfo describes every stop reason not in StopReasonTable.
 var StopUnknownInfo = StopReasonInfo{
 	Label: "unknown", Colour: colourUnknown, Raises: []Flag{FlagUnknownStopReason}, unknown: true,
 	Meaning: "A stop reason stopscope does not know: kept exactly as it came.",
-	Advice:  Advice{remedyUnknown, stopDoc("Best practices for handling stop reasons", "best-practices-for-handling-stop-reasons")},
+	Advice:  Advice{remedyUnknown, docBestPractices},
+}
+
+// MeaningFor is what the stop reason means on a record of kind k.
+func (i StopReasonInfo) MeaningFor(k Kind) string {
+	if k == KindAgentResult && i.AgentMeaning != "" {
+		return i.AgentMeaning
+	}
+	return i.Meaning
+}
+
+// AdviceFor is what to do about the stop reason on a record of kind k,
+// each piece with its source: the Agent SDK's where it differs, the
+// Messages API's otherwise.
+func (i StopReasonInfo) AdviceFor(k Kind) []Advice {
+	if k == KindAgentResult && len(i.AgentAdvice) > 0 {
+		return slices.Clone(i.AgentAdvice)
+	}
+	return append([]Advice{i.Advice}, i.More...)
 }
 
 // Key is the stop reason as it appears in counts and URLs ("null" for
@@ -161,6 +247,8 @@ type FlagInfo struct {
 	Colour  Colour
 	Meaning string
 	Advice  Advice
+	// More is further advice, each from its own source.
+	More []Advice
 	// Metric is the headline rate that counts the flag, or "".
 	Metric Metric
 }
@@ -172,20 +260,20 @@ type FlagInfo struct {
 var flagTable = [...]FlagInfo{
 	{Flag: FlagEmptyTurn, Bit: 0, Label: "Empty turns", Colour: colourBlue, Metric: MetricEmptyTurn,
 		Meaning: "An end_turn message whose content is empty or only blank text (typically 2–3 output tokens).",
-		Advice:  Advice{remedyEmptyTurn, stopDoc("Empty responses with end_turn", "empty-responses-with-end-turn")}},
+		Advice:  Advice{remedyEmptyTurn, docEmptyTurn}},
 	{Flag: FlagTruncated, Bit: 1, Label: "Truncation", Colour: colourOrange, Metric: MetricTruncation,
 		Meaning: "The response stopped at max_tokens or model_context_window_exceeded.",
-		Advice: Advice{remedyMaxTokens + " If the stop reason is model_context_window_exceeded: " + remedyContextWindow,
-			stopDoc("Handle truncated responses gracefully", "2-handle-truncated-responses-gracefully")}},
+		Advice:  Advice{remedyMaxTokens, docTruncated},
+		More:    []Advice{{remedyMaxTokensToolUse, docMaxTokens}, {remedyContextWindow, docContextWindow}}},
 	{Flag: FlagRefusal, Bit: 2, Label: "Refusals", Colour: colourVermilion, Metric: MetricRefusal,
 		Meaning: "The response's stop reason is refusal.",
-		Advice:  Advice{remedyRefusal, stopDoc("refusal", "refusal")}},
+		Advice:  Advice{remedyRefusal, docRefusal}, More: []Advice{{remedyRefusalReset, docRefusalReset}}},
 	{Flag: FlagIncompleteStream, Bit: 3, Label: "Incomplete streams", Colour: colourUnknown,
 		Meaning: "A stream with no message_delta (no stop reason arrived), or one that ended in an error event.",
-		Advice:  Advice{remedyIncompleteStream, streamDoc("Error events", "error-events")}},
+		Advice:  Advice{remedyIncompleteStream, docStreamErrors}},
 	{Flag: FlagUnknownStopReason, Bit: 4, Label: "Unknown stop reasons", Colour: colourUnknown,
 		Meaning: "A stop reason outside the known list, kept as it came.",
-		Advice:  Advice{remedyUnknown, stopDoc("Best practices for handling stop reasons", "best-practices-for-handling-stop-reasons")}},
+		Advice:  Advice{remedyUnknown, docBestPractices}},
 }
 
 // FlagTable lists the flags in display order.
@@ -199,6 +287,9 @@ var FlagMask = func() Flags {
 	}
 	return m
 }()
+
+// Advices is the flag's advice and its further advice, in order.
+func (i FlagInfo) Advices() []Advice { return append([]Advice{i.Advice}, i.More...) }
 
 // Class is the stylesheet class of the flag's badge.
 func (i FlagInfo) Class() string { return "flag-" + string(i.Flag) }
@@ -242,7 +333,7 @@ type CauseInfo struct {
 var causeTable = [...]CauseInfo{
 	{Cause: CauseTextAfterToolResult, Flag: FlagEmptyTurn, Label: "Text right after a tool_result", Colour: colourBlue,
 		Meaning: "The request's last user message put a text block right after a tool_result, which teaches Claude to end its turn with nothing.",
-		Advice:  Advice{remedyTextAfterToolResult, stopDoc("Empty responses with end_turn", "empty-responses-with-end-turn")}},
+		Advice:  Advice{remedyTextAfterToolResult, docEmptyTurn}},
 }
 
 // CauseTable lists the causes in display order.

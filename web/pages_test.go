@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"html"
 	"io"
 	"net/http"
 	"os"
@@ -44,7 +45,10 @@ func TestPagesRender(t *testing.T) {
 		{"/responses" + rng + "&flag=refusal", 200, []string{"flag: refusal", "format=csv", "format=json"}},
 		{"/responses" + rng + "&q=nothing-matches", 200, []string{"No records match"}},
 		{"/stop-reasons/refusal" + rng, 200, []string{"Share of responses", "Share by app", "Claude declined"}},
-		{"/stop-reasons/null" + rng, 200, []string{"No stop reason was sent"}},
+		// null means a cut stream on a response, no API response on an
+		// Agent SDK result: the page says both, each with its advice.
+		{"/stop-reasons/null" + rng, 200, []string{"On a Messages API response:", "cut short", "On an Agent SDK result:",
+			"No API response was received", "cached session", `class="docref" href="https://platform.claude.com/docs/en/agent-sdk/stop-reasons#available-stop-reasons"`}},
 		{"/stop-reasons/some_future_reason" + rng, 200, []string{"does not know this stop reason", "update your client"}},
 		{"/empty-turns" + rng, 200, []string{"Empty turn rate", "Causes", "Text right after a tool_result"}},
 		{"/refusals" + rng, 200, []string{"Frequent refusers", "By app", "By session"}},
@@ -77,6 +81,70 @@ func TestPagesRender(t *testing.T) {
 				t.Errorf("GET %s: inline script", tc.path)
 			}
 		})
+	}
+}
+
+// TestRecordPageAdvice checks that a record's page gives the advice that
+// fits its kind, with the documentation section of each piece: an Agent
+// SDK result that is both flagged and an error subtype shows both advices,
+// and a null stop reason on it is not called a cut stream.
+func TestRecordPageAdvice(t *testing.T) {
+	ts, st := testServer(t)
+	truncated := &analytics.Record{Time: now.Add(-5 * time.Minute), Source: "native", App: "a", Model: "claude-x",
+		Kind: analytics.KindAgentResult, Subtype: analytics.SubtypeErrorMaxTurns, StopReason: analytics.StopMaxTokens, NumTurns: 3}
+	failed := &analytics.Record{Time: now.Add(-4 * time.Minute), Source: "native", App: "a", Model: "claude-x",
+		Kind: analytics.KindAgentResult, Subtype: analytics.SubtypeErrorDuringExecution, StopReason: analytics.StopNull}
+	cut := msg(now.Add(-3*time.Minute), "a", analytics.StopMaxTokens)
+	window := msg(now.Add(-2*time.Minute), "a", analytics.StopModelContextWindowExceeded)
+	for _, r := range []*analytics.Record{truncated, failed, cut, window} {
+		analytics.Classify(r)
+	}
+	insertAll(t, st, []*analytics.Record{truncated, failed, cut, window})
+	tests := []struct {
+		name      string
+		rec       *analytics.Record
+		want, not []string
+	}{
+		{"flagged Agent SDK result with an error subtype", truncated,
+			[]string{"SDK makes the requests", "Raise maxTurns", "How the run ended", `title="Source: Agent SDK: How the agent loop works, section Handle the result"`},
+			[]string{"partial response back as the assistant turn", "prefill"}},
+		{"Agent SDK result with no API response", failed,
+			[]string{"No API response was received", "errors field", "[Available stop reasons]", "[Handle the result]"},
+			[]string{"cut short"}},
+		{"max_tokens response", cut,
+			[]string{"partial response back as the assistant turn", "new user message", "[Handle truncated responses gracefully]",
+				`href="https://platform.claude.com/docs/en/build-with-claude/handling-stop-reasons#2-handle-truncated-responses-gracefully"`},
+			[]string{"prefill", "SDK makes the requests"}},
+		{"context window response", window,
+			[]string{"treat it as truncated", "not a fault", "[model_context_window_exceeded]"},
+			[]string{"lower max_tokens"}},
+	}
+	for _, tc := range tests {
+		code, body := getHTML(t, ts.URL+recordHref(tc.rec.ID))
+		if code != 200 {
+			t.Fatalf("%s: record page %d", tc.name, code)
+		}
+		body = html.UnescapeString(body)
+		for _, w := range tc.want {
+			if !strings.Contains(body, w) {
+				t.Errorf("%s: the page lacks %q", tc.name, w)
+			}
+		}
+		for _, w := range tc.not {
+			if strings.Contains(body, w) {
+				t.Errorf("%s: the page says %q", tc.name, w)
+			}
+		}
+	}
+}
+
+// TestPatternDetailContextWindow checks that a max_tokens past the room
+// the input left is told as the documented technique it is, not a fault.
+func TestPatternDetailContextWindow(t *testing.T) {
+	got := patternDetail(analytics.Pattern{Kind: analytics.PatternContextWindowExceeded,
+		Detail: map[string]float64{"max_fill": 0.9, "mean_fill": 0.8, "input_plus_max_tokens_over": 3}})
+	if strings.Contains(got, "more than fits") || !strings.Contains(got, "3 set max_tokens past the room the input left") || !strings.Contains(got, "documented") {
+		t.Errorf("context window detail: %s", got)
 	}
 }
 

@@ -21,10 +21,12 @@ type shareRow struct {
 
 // stopReasonData is what the page of one stop reason shows.
 type stopReasonData struct {
-	Filter   filterView
-	Reason   analytics.StopReason
-	Share    analytics.Rate
-	Remedy   string
+	Filter filterView
+	Reason analytics.StopReason
+	Share  analytics.Rate
+	// Info is what the vocabulary says about Reason: its meaning and
+	// advice, the Agent SDK's where they differ.
+	Info     analytics.StopReasonInfo
 	Apps     []shareRow
 	Models   []shareRow
 	Patterns query.PatternsResult
@@ -41,7 +43,7 @@ type problemData struct {
 	Intro    string
 	Metric   analytics.Metric
 	Rate     analytics.Rate
-	Remedy   string
+	Advice   []analytics.Advice
 	Apps     []shareRow
 	Models   []shareRow
 	Patterns query.PatternsResult
@@ -65,7 +67,7 @@ type subtypeRow struct {
 	Subtype string
 	Total   int64
 	ByStop  map[string]int64
-	Remedy  string
+	Advice  analytics.Advice
 	Href    string
 }
 
@@ -104,7 +106,7 @@ func (s *Server) pageStopReason(c echo.Context) error {
 		return analytics.Errorf(analytics.ENotFound, "no stop reason %q", c.Param("key"))
 	}
 	r := analytics.ParseStopReasonKey(key)
-	d := stopReasonData{Filter: v, Reason: r, Remedy: analytics.StopReasonRemediation(r), Kinds: relatedPatterns[r]}
+	d := stopReasonData{Filter: v, Reason: r, Info: analytics.StopReasonInfoOf(r), Kinds: relatedPatterns[r]}
 	if d.Kinds == nil && !r.Known() {
 		d.Kinds = []string{}
 	}
@@ -127,7 +129,7 @@ func (s *Server) problem(c echo.Context, m analytics.Metric, flag analytics.Flag
 		return problemData{}, err
 	}
 	info, _ := analytics.FlagInfoOf(flag)
-	d := problemData{Filter: v, Title: info.Label, Metric: m, Kinds: kinds, Remedy: info.Advice.Text}
+	d := problemData{Filter: v, Title: info.Label, Metric: m, Kinds: kinds, Advice: info.Advices()}
 	fo, err := s.Query.FlagFocus(c.Request().Context(), v.Scope(), m, flag)
 	if err != nil {
 		return d, err
@@ -220,7 +222,7 @@ func (s *Server) pageAgentRuns(c echo.Context) error {
 	}
 	for _, r := range runs.Subtypes {
 		d.Subtypes = append(d.Subtypes, subtypeRow{
-			Subtype: r.Subtype, Total: r.Total, ByStop: r.ByStop, Remedy: analytics.AgentSubtypeRemediation(r.Subtype),
+			Subtype: r.Subtype, Total: r.Total, ByStop: r.ByStop, Advice: analytics.AgentSubtypeAdvice(r.Subtype),
 			Href: v.scopeLink("/responses", map[string]string{"kind": "agent_result"}),
 		})
 	}

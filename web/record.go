@@ -263,27 +263,32 @@ func compactJSON(raw json.RawMessage) string {
 	return buf.String()
 }
 
-// flagCauses returns the causes of r that explain flag f, with what to do
-// about each.
-func flagCauses(f analytics.Flag, r *analytics.Record) [][2]string {
-	var out [][2]string
-	if f == analytics.FlagEmptyTurn {
-		for _, c := range r.Causes {
-			out = append(out, [2]string{string(c), analytics.CauseRemediation(c)})
+// flagCauses returns the causes of r that explain flag f, each with what
+// to do about it.
+func flagCauses(f analytics.Flag, r *analytics.Record) []analytics.CauseInfo {
+	var out []analytics.CauseInfo
+	for _, c := range r.Causes {
+		if i, ok := analytics.CauseInfoOf(c); ok && i.Flag == f {
+			out = append(out, i)
 		}
 	}
 	return out
 }
 
-// flagRemedy is what to do about flag f on record r.
-func flagRemedy(f analytics.Flag, r *analytics.Record) string {
-	switch f {
-	case analytics.FlagTruncated:
-		return analytics.StopReasonRemediation(r.StopReason)
-	case analytics.FlagRefusal:
-		return analytics.RefusalRemediation(safetyFiltered(r.Model))
-	}
-	return analytics.FlagRemediation(f)
+// flagRemedy is what to do about flag f on record r, for its kind and stop
+// reason.
+func flagRemedy(f analytics.Flag, r *analytics.Record) []analytics.Advice {
+	return analytics.FlagAdviceFor(f, r.Kind, r.StopReason, safetyFiltered(r.Model))
+}
+
+// stopInfo is what the vocabulary says about stop reason r.
+func stopInfo(r analytics.StopReason) analytics.StopReasonInfo { return analytics.StopReasonInfoOf(r) }
+
+// stopMeaning is what record r's stop reason means for its kind: a null
+// stop reason is a cut stream on a Messages API response but no API
+// response at all on an Agent SDK result.
+func stopMeaning(r *analytics.Record) string {
+	return r.StopReason.Key() + ": " + stopInfo(r.StopReason).MeaningFor(r.Kind)
 }
 
 // safetyFiltered reports whether model is one whose API safety filters are

@@ -113,8 +113,11 @@ func patternDetail(p analytics.Pattern) string {
 		return n("continuations") + " continuations in all, at most " + n("max_continuations") + " in a chain; " +
 			n("completed") + " completed, " + n("never_continued") + " never continued."
 	case analytics.PatternContextWindowExceeded:
+		// A max_tokens past the room the input left is how an app asks for
+		// the longest answer without counting its input: information on
+		// how these responses came about, not a fault.
 		return "Input filled up to " + formatPct(d["max_fill"]) + " of the window (mean " + formatPct(d["mean_fill"]) + "); " +
-			n("input_plus_max_tokens_over") + " asked for more than fits."
+			n("input_plus_max_tokens_over") + " set max_tokens past the room the input left, the documented way to get the longest answer."
 	case analytics.PatternPauseTurnChain, analytics.PatternPauseTurnUnresolved:
 		return n("resumptions") + " resumptions, at most " + n("max_resumptions") + " in a chain; " + n("resolved") + " resolved, " +
 			n("never_resumed") + " never resumed."
@@ -174,3 +177,18 @@ func liftText(r query.RefuserRow) string {
 
 // idString is a record id without thousands separators, for attributes.
 func idString(id int64) string { return strconv.FormatInt(id, 10) }
+
+// adviceShown is the pieces of as that have a text.
+func adviceShown(as []analytics.Advice) []analytics.Advice {
+	out := make([]analytics.Advice, 0, len(as))
+	for _, a := range as {
+		if a.Text != "" {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// docRefTitle names a documentation section for a link's title: "Page:
+// section".
+func docRefTitle(d analytics.DocRef) string { return "Source: " + d.Title + ", section " + d.Section }
