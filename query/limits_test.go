@@ -40,7 +40,7 @@ func TestCheckFilter(t *testing.T) {
 		{"400 days", store.Filter{From: now.Add(-query.MaxRange), To: now}, ""},
 		{"ends tomorrow", store.Filter{From: now, To: now.Add(query.MaxFuture)}, ""},
 		{"year one", store.Filter{From: yearOne, To: now}, "parameter from"},
-		{"year one to year one", store.Filter{From: yearOne, To: yearOne.Add(time.Hour)}, "parameter from"},
+		{"year one to year one", store.Filter{From: yearOne, To: yearOne.Add(time.Hour)}, "parameter to"},
 		{"before 2000", store.Filter{From: query.MinTime.Add(-time.Second), To: query.MinTime.Add(time.Hour)}, "parameter from"},
 		{"far future", store.Filter{From: now, To: time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)}, "parameter to"},
 		{"future range", store.Filter{From: now.Add(48 * time.Hour), To: now.Add(49 * time.Hour)}, "parameter to"},
