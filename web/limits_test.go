@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
@@ -120,4 +121,40 @@ func shorten(path string) string {
 		return path
 	}
 	return u.Path + "?…(" + u.RawQuery[:40] + "…)"
+}
+
+// TestHealthzWhileWriting holds SQLite's one write connection in a
+// transaction, as a long ingest batch does, and checks that /healthz and
+// /readyz still answer 200: they used to ping through the writer and wait
+// for it, answering 503 under heavy ingest. The failure mode is the
+// request's deadline, not a timing.
+func TestHealthzWhileWriting(t *testing.T) {
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "stopscope.db"))
+	if err != nil {
+		t.Fatalf("sqlite.Open: %v", err)
+	}
+	t.Cleanup(func() { st.Close() })
+	tx, err := st.Writer().BeginTx(context.Background(), nil)
+	if err != nil {
+		t.Fatalf("BeginTx: %v", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.Exec("DELETE FROM records"); err != nil {
+		t.Fatalf("DELETE: %v", err)
+	}
+	ts := httptest.NewServer((&Server{Store: st, Now: func() time.Time { return now }}).Handler())
+	t.Cleanup(ts.Close)
+	for _, path := range []string{"/healthz", "/readyz"} {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, ts.URL+path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		cancel()
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("GET %s while a write transaction is open: %d, want 200", path, resp.StatusCode)
+		}
+	}
 }
