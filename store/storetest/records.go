@@ -84,8 +84,8 @@ func testRecords(t *testing.T, s store.Store) {
 // for the overview's patterns.
 func testRecordsTextCap(t *testing.T, s store.Store) {
 	big := strings.Repeat("a long prompt, ", 200000) // 3 MB
-	other := big[:len(big)-1] + "!"                 // differs at the very end
-	wide := strings.Repeat("ü", 100000)             // two bytes a rune
+	other := big[:len(big)-1] + "!"                  // differs at the very end
+	wide := strings.Repeat("ü", 100000)              // two bytes a rune
 	blank := strings.Repeat(" ", 100000)
 	texts := []string{big, big, other, wide, blank, "short"}
 	var recs []*analytics.Record
