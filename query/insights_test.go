@@ -153,11 +153,11 @@ func TestRates(t *testing.T) {
 	}
 
 	// Shares: the refusal rate per app, highest first, a leading.
-	shares, err := s.Shares(ctx, lastHours(1), store.DimApp, analytics.MetricRefusal)
+	shares, more, err := s.Shares(ctx, lastHours(1), store.DimApp, analytics.MetricRefusal)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(shares) != 2 || shares[0].Key != "a" || !shares[0].Top || shares[0].Rate.Num != 2 || shares[1].Top {
+	if len(shares) != 2 || more != 0 || shares[0].Key != "a" || !shares[0].Top || shares[0].Rate.Num != 2 || shares[1].Top {
 		t.Errorf("refusal shares = %+v", shares)
 	}
 }
@@ -622,11 +622,11 @@ func TestScopeValuesCache(t *testing.T) {
 	ctx := context.Background()
 	apps := func(live bool) []string {
 		t.Helper()
-		a, _, _, err := s.ScopeValues(ctx, now, live)
+		o, err := s.ScopeValues(ctx, now, live)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return a
+		return o.Apps
 	}
 	insertAll(t, st, []*analytics.Record{msg(now.Add(-time.Hour), "a", analytics.StopEndTurn)})
 	if got := apps(true); !slices.Equal(got, []string{"a"}) {

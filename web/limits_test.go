@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -155,6 +156,45 @@ func TestHealthzWhileWriting(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
 			t.Errorf("GET %s while a write transaction is open: %d, want 200", path, resp.StatusCode)
+		}
+	}
+}
+
+// TestManyScopes fills a store with 2,000 distinct model names and 300
+// apps and checks that the pages list the busiest query.MaxScopeRows of
+// each, say how many more there are, and stay small: every name used to
+// be listed in each of the filter bar's selects and tables (45.8 MB of
+// overview for 20,000 names).
+func TestManyScopes(t *testing.T) {
+	ts, st := testServer(t)
+	var recs []*analytics.Record
+	for i := range 2000 {
+		r := msg(now.Add(-time.Hour+time.Duration(i)*time.Second), fmt.Sprintf("app-%03d", i%300), analytics.StopEndTurn)
+		r.Model = fmt.Sprintf("claude-model-with-a-long-name-%04d", i)
+		recs = append(recs, r)
+	}
+	insertAll(t, st, recs)
+	const maxBytes = 100 << 10
+	for _, tc := range []struct {
+		path string
+		want []string
+	}{
+		{"/", []string{"and 1,950 more models", "and 250 more apps", "<option disabled>and 1,950 more</option>", "<option disabled>and 250 more</option>"}},
+		{"/refusals", []string{"and 1,950 more models", "and 250 more apps"}},
+		{"/stop-reasons/end_turn", []string{"and 1,950 more models", "and 250 more apps"}},
+		{"/responses", []string{"<option disabled>and 1,950 more</option>"}},
+	} {
+		code, body := getHTML(t, ts.URL+tc.path)
+		if code != 200 {
+			t.Fatalf("GET %s: %d %.300s", tc.path, code, body)
+		}
+		if len(body) > maxBytes {
+			t.Errorf("GET %s: %d bytes, want at most %d", tc.path, len(body), maxBytes)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(body, w) {
+				t.Errorf("GET %s: no %q", tc.path, w)
+			}
 		}
 	}
 }

@@ -21,33 +21,37 @@ type shareRow struct {
 
 // stopReasonData is what the page of one stop reason shows.
 type stopReasonData struct {
-	Filter   filterView
-	Reason   analytics.StopReason
-	Share    analytics.Rate
-	Remedy   string
-	Apps     []shareRow
-	Models   []shareRow
-	Patterns query.PatternsResult
-	Kinds    []string
-	Latest   []*analytics.Record
-	ListHref string
+	Filter filterView
+	Reason analytics.StopReason
+	Share  analytics.Rate
+	Remedy string
+	Apps   []shareRow
+	Models []shareRow
+	// MoreApps and MoreModels count the rows Apps and Models left out.
+	MoreApps, MoreModels int
+	Patterns             query.PatternsResult
+	Kinds                []string
+	Latest               []*analytics.Record
+	ListHref             string
 }
 
 // problemData is what a focused problem page shows: Empty turns, Refusals,
 // Truncation, Agent runs.
 type problemData struct {
-	Filter   filterView
-	Title    string
-	Intro    string
-	Metric   analytics.Metric
-	Rate     analytics.Rate
-	Remedy   string
-	Apps     []shareRow
-	Models   []shareRow
-	Patterns query.PatternsResult
-	Kinds    []string
-	Latest   []*analytics.Record
-	ListHref string
+	Filter filterView
+	Title  string
+	Intro  string
+	Metric analytics.Metric
+	Rate   analytics.Rate
+	Remedy string
+	Apps   []shareRow
+	Models []shareRow
+	// MoreApps and MoreModels count the rows Apps and Models left out.
+	MoreApps, MoreModels int
+	Patterns             query.PatternsResult
+	Kinds                []string
+	Latest               []*analytics.Record
+	ListHref             string
 	// Causes: empty turns with a known cause and without one.
 	Causes []countRow
 	// Refusers: frequent refusers by app, model, session and user.
@@ -116,6 +120,7 @@ func (s *Server) pageStopReason(c echo.Context) error {
 	d.Share, d.Patterns, d.Latest = fo.Rate, fo.Patterns, fo.Latest
 	d.Apps = shareRows(v, store.DimApp, fo.Apps, list)
 	d.Models = shareRows(v, store.DimModel, fo.Models, list)
+	d.MoreApps, d.MoreModels = fo.MoreApps, fo.MoreModels
 	d.ListHref = v.scopeLink("/responses", list)
 	return render(c, http.StatusOK, stopReasonPage(d))
 }
@@ -136,6 +141,7 @@ func (s *Server) problem(c echo.Context, m analytics.Metric, flag analytics.Flag
 	d.Rate, d.Patterns, d.Latest = fo.Rate, fo.Patterns, fo.Latest
 	d.Apps = shareRows(v, store.DimApp, fo.Apps, list)
 	d.Models = shareRows(v, store.DimModel, fo.Models, list)
+	d.MoreApps, d.MoreModels = fo.MoreApps, fo.MoreModels
 	d.ListHref = v.scopeLink("/responses", list)
 	return d, nil
 }
