@@ -253,6 +253,12 @@ func TestChart(t *testing.T) {
 	if got := query.ChartBucket(now.Add(-7*24*time.Hour), now); got != time.Hour {
 		t.Errorf("query.ChartBucket(7d) = %s, want 1h", got)
 	}
+	// The longest range draws, without spikes: there are too many minutes
+	// to look for them in.
+	long := store.Filter{From: now.Add(-query.MaxRange), To: now}
+	if d, err = s.Chart(ctx, long, query.ChartVolume, ""); err != nil || d.Bucket != 24*time.Hour || len(d.Spikes) != 0 {
+		t.Errorf("chart of %s: bucket %s, %d spikes, %v", query.MaxRange, d.Bucket, len(d.Spikes), err)
+	}
 }
 
 func TestAutoBucket(t *testing.T) {
