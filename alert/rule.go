@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
 	"github.com/stopscope/stopscope/analytics"
+	"github.com/stopscope/stopscope/query"
 )
 
 // Condition is how a rule decides that its metric is bad.
@@ -125,11 +127,12 @@ func (r Rule) Validate() error {
 	default:
 		return bad("condition", "%q is not one of threshold, spike", r.Condition)
 	}
-	if r.Window < time.Minute || r.Window > 31*24*time.Hour {
-		return bad("window", "%s is not between 1m and 744h", r.Window)
+	// The same limits as the API's window and baseline (docs/api.md#limits).
+	if r.Window < time.Minute || r.Window > query.MaxWindow {
+		return bad("window", "%s is not between 1m and %s", r.Window, query.MaxWindow)
 	}
-	if r.Baseline < 0 || r.Baseline > 90*24*time.Hour {
-		return bad("baseline", "%s is not between 0 and 2160h", r.Baseline)
+	if r.Baseline < 0 || r.Baseline > query.MaxBaseline {
+		return bad("baseline", "%s is not between 0 and %s", r.Baseline, query.MaxBaseline)
 	}
 	if r.MinVolume < 0 {
 		return bad("min_volume", "%d is negative", r.MinVolume)
@@ -232,6 +235,10 @@ func ParseDuration(s string) (time.Duration, error) {
 	if d, ok := strings.CutSuffix(s, "d"); ok {
 		var n int
 		if _, err := fmt.Sscanf(d, "%d", &n); err == nil && fmt.Sprint(n) == d && n >= 0 {
+			// More days than a Duration holds would wrap around.
+			if int64(n) > math.MaxInt64/int64(24*time.Hour) {
+				return 0, fmt.Errorf("%q is longer than a duration can be", s)
+			}
 			return time.Duration(n) * 24 * time.Hour, nil
 		}
 	}

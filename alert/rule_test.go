@@ -62,6 +62,12 @@ func TestRuleJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(`{"cooldown":"later"}`), &back); analytics.ErrorCode(err) != analytics.EInvalid || !strings.Contains(err.Error(), "field cooldown") {
 		t.Errorf("bad duration: %v", err)
 	}
+	// 2^48+1 days wrapped around to one day when multiplied.
+	for _, w := range []string{"281474976710657d", "106752d"} {
+		if err := json.Unmarshal([]byte(`{"window":"`+w+`"}`), &back); analytics.ErrorCode(err) != analytics.EInvalid || !strings.Contains(err.Error(), "field window") {
+			t.Errorf("window %s: %v (window %s), want an invalid error naming window", w, err, back.Window)
+		}
+	}
 	if err := json.Unmarshal([]byte(`{"min_volume":"x"}`), &back); analytics.ErrorCode(err) != analytics.EInvalid || !strings.Contains(err.Error(), "min_volume") {
 		t.Errorf("bad type: %v", err)
 	}

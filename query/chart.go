@@ -35,7 +35,8 @@ type Chart struct {
 	Series []ChartSeries
 	// Low and High bound the 95% interval of a metric chart's one series.
 	Low, High []float64
-	// Spikes are the spikes to shade, per app.
+	// Spikes are the spikes to shade, per app; none on ranges too long
+	// for Spikes with the default settings (about 33 days).
 	Spikes []analytics.Spike
 }
 
@@ -86,7 +87,13 @@ func (s *Service) Chart(ctx context.Context, f store.Filter, kind string, m anal
 	if kind == ChartMetric {
 		metrics = []analytics.Metric{m}
 	}
-	sp, err := s.Spikes(ctx, f, []store.Dim{store.DimApp}, metrics, analytics.DefaultSpikeConfig())
+	cfg := analytics.DefaultSpikeConfig()
+	if bucketCount(f.From.Add(-cfg.Baseline), f.To, cfg.Bucket) > maxSpikeBuckets {
+		// Too long a range to look for spikes minute by minute: the chart
+		// is drawn without shading rather than refused.
+		return d, nil
+	}
+	sp, err := s.Spikes(ctx, f, []store.Dim{store.DimApp}, metrics, cfg)
 	if err != nil {
 		return Chart{}, err
 	}

@@ -170,10 +170,19 @@ type TimeseriesResult struct {
 // bucketNames are the bucket widths the store keeps, by name.
 var bucketNames = map[time.Duration]string{time.Minute: "1m", time.Hour: "1h", 24 * time.Hour: "1d"}
 
-// bucketCount returns how many buckets of width b [from, to) touches.
+// bucketCount returns how many buckets of width b [from, to) touches. It
+// cannot overflow: a span too long for a time.Duration (about 292 years)
+// counts as the most buckets one holds, which every limit rejects.
 func bucketCount(from, to time.Time, b time.Duration) int64 {
-	first := from.Truncate(b)
-	return int64((to.Sub(first) + b - 1) / b)
+	if !from.Before(to) {
+		return 0
+	}
+	d := to.Sub(from.Truncate(b))
+	n := int64(d / b)
+	if d%b != 0 {
+		n++
+	}
+	return n
 }
 
 // AutoBucket returns the narrowest bucket width (1m, 1h or 1d) that gives
@@ -313,6 +322,9 @@ func (s *Service) Spikes(ctx context.Context, f store.Filter, scope []store.Dim,
 	}
 	if cfg.Bucket <= 0 {
 		cfg.Bucket = def.Bucket
+	}
+	if err := CheckSpikeDurations(cfg); err != nil {
+		return SpikesResult{}, err
 	}
 	for _, m := range metrics {
 		if !m.Valid() {

@@ -153,11 +153,11 @@ func TestRates(t *testing.T) {
 	}
 
 	// Shares: the refusal rate per app, highest first, a leading.
-	shares, err := s.Shares(ctx, lastHours(1), store.DimApp, analytics.MetricRefusal)
+	shares, more, err := s.Shares(ctx, lastHours(1), store.DimApp, analytics.MetricRefusal)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(shares) != 2 || shares[0].Key != "a" || !shares[0].Top || shares[0].Rate.Num != 2 || shares[1].Top {
+	if len(shares) != 2 || more != 0 || shares[0].Key != "a" || !shares[0].Top || shares[0].Rate.Num != 2 || shares[1].Top {
 		t.Errorf("refusal shares = %+v", shares)
 	}
 }
@@ -252,6 +252,12 @@ func TestChart(t *testing.T) {
 	}
 	if got := query.ChartBucket(now.Add(-7*24*time.Hour), now); got != time.Hour {
 		t.Errorf("query.ChartBucket(7d) = %s, want 1h", got)
+	}
+	// The longest range draws, without spikes: there are too many minutes
+	// to look for them in.
+	long := store.Filter{From: now.Add(-query.MaxRange), To: now}
+	if d, err = s.Chart(ctx, long, query.ChartVolume, ""); err != nil || d.Bucket != 24*time.Hour || len(d.Spikes) != 0 {
+		t.Errorf("chart of %s: bucket %s, %d spikes, %v", query.MaxRange, d.Bucket, len(d.Spikes), err)
 	}
 }
 
@@ -622,11 +628,11 @@ func TestScopeValuesCache(t *testing.T) {
 	ctx := context.Background()
 	apps := func(live bool) []string {
 		t.Helper()
-		a, _, _, err := s.ScopeValues(ctx, now, live)
+		o, err := s.ScopeValues(ctx, now, live)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return a
+		return o.Apps
 	}
 	insertAll(t, st, []*analytics.Record{msg(now.Add(-time.Hour), "a", analytics.StopEndTurn)})
 	if got := apps(true); !slices.Equal(got, []string{"a"}) {

@@ -1,6 +1,7 @@
 package query
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"sort"
@@ -13,6 +14,11 @@ import (
 
 // LatestLimit is how many of the latest records a focused page lists.
 const LatestLimit = 10
+
+// MaxScopeRows is the most apps, environments or models a page lists in a
+// table or a filter bar's choice: the busiest, with a count of the rest,
+// so that a page stays small however many distinct names come in.
+const MaxScopeRows = 50
 
 // summaryDims group the rollup read behind a Summary.
 var summaryDims = []store.Dim{
@@ -76,8 +82,10 @@ type Overview struct {
 	// Headline, Apps and Models are left empty when the range has no
 	// records.
 	Headline Headline
-	// Apps and Models are the rates per app and per model, by volume.
-	Apps, Models []ScopeRates
+	// Apps and Models are the rates per app and per model, by volume, at
+	// most MaxScopeRows each; MoreApps and MoreModels count the rest.
+	Apps, Models         []ScopeRates
+	MoreApps, MoreModels int
 }
 
 // Overview computes the overview of f's scope and range from one rollup
@@ -94,9 +102,17 @@ func (s *Service) Overview(ctx context.Context, f store.Filter) (Overview, error
 	if o.Headline, err = s.headlineWith(ctx, f, analytics.Rates(groups)); err != nil {
 		return o, err
 	}
-	o.Apps = ratesByScope(groups, []store.Dim{store.DimApp})
-	o.Models = ratesByScope(groups, []store.Dim{store.DimModel})
+	o.Apps, o.MoreApps = firstRows(ratesByScope(groups, []store.Dim{store.DimApp}))
+	o.Models, o.MoreModels = firstRows(ratesByScope(groups, []store.Dim{store.DimModel}))
 	return o, nil
+}
+
+// firstRows keeps the first MaxScopeRows of rows and counts the rest.
+func firstRows[T any](rows []T) ([]T, int) {
+	if len(rows) <= MaxScopeRows {
+		return rows, 0
+	}
+	return rows[:MaxScopeRows:MaxScopeRows], len(rows) - MaxScopeRows
 }
 
 // Share is one app's or model's rate of a metric.
@@ -110,11 +126,12 @@ type Share struct {
 }
 
 // Shares returns each app's or model's (dim's) rate of metric m in f,
-// highest first, the scopes without a denominator left out.
-func (s *Service) Shares(ctx context.Context, f store.Filter, dim store.Dim, m analytics.Metric) ([]Share, error) {
+// highest first, the scopes without a denominator left out: of the
+// MaxScopeRows busiest, with the count of the others.
+func (s *Service) Shares(ctx context.Context, f store.Filter, dim store.Dim, m analytics.Metric) ([]Share, int, error) {
 	rows, err := s.RatesBy(ctx, f, []store.Dim{dim})
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	out := make([]Share, 0, len(rows))
 	for _, r := range rows {
@@ -127,11 +144,13 @@ func (s *Service) Shares(ctx context.Context, f store.Filter, dim store.Dim, m a
 		}
 		out = append(out, Share{Key: scopeKey(r.Scope, dim), Rate: rate})
 	}
+	// RatesBy orders by volume: the busiest are kept.
+	out, more := firstRows(out)
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Rate.Value > out[j].Rate.Value })
 	if len(out) > 1 && out[0].Rate.Num > 0 {
 		out[0].Top = true
 	}
-	return out, nil
+	return out, more, nil
 }
 
 // scopeKey returns the value of one scope dimension.
@@ -154,11 +173,13 @@ func (s *Service) Latest(ctx context.Context, f store.Filter) ([]*analytics.Reco
 // Focus is what a page about one problem shows: its rate, that rate per
 // app and per model, the failure patterns and the latest records.
 type Focus struct {
-	Rate     analytics.Rate
-	Apps     []Share
-	Models   []Share
-	Patterns PatternsResult
-	Latest   []*analytics.Record
+	Rate analytics.Rate
+	// Apps and Models hold at most MaxScopeRows each; MoreApps and
+	// MoreModels count the rest.
+	Apps, Models         []Share
+	MoreApps, MoreModels int
+	Patterns             PatternsResult
+	Latest               []*analytics.Record
 }
 
 // StopReasonFocus computes the page of stop reason r over f's scope and
@@ -175,10 +196,10 @@ func (s *Service) StopReasonFocus(ctx context.Context, f store.Filter, r analyti
 	if d.Rate.Metric == "" {
 		d.Rate = analytics.NewRate(string(m), analytics.Tally{N: rates.Responses})
 	}
-	if d.Apps, err = s.Shares(ctx, f, store.DimApp, m); err != nil {
+	if d.Apps, d.MoreApps, err = s.Shares(ctx, f, store.DimApp, m); err != nil {
 		return d, err
 	}
-	if d.Models, err = s.Shares(ctx, f, store.DimModel, m); err != nil {
+	if d.Models, d.MoreModels, err = s.Shares(ctx, f, store.DimModel, m); err != nil {
 		return d, err
 	}
 	if withPatterns {
@@ -201,10 +222,10 @@ func (s *Service) FlagFocus(ctx context.Context, f store.Filter, m analytics.Met
 		return d, err
 	}
 	d.Rate, _ = rates.Get(m)
-	if d.Apps, err = s.Shares(ctx, f, store.DimApp, m); err != nil {
+	if d.Apps, d.MoreApps, err = s.Shares(ctx, f, store.DimApp, m); err != nil {
 		return d, err
 	}
-	if d.Models, err = s.Shares(ctx, f, store.DimModel, m); err != nil {
+	if d.Models, d.MoreModels, err = s.Shares(ctx, f, store.DimModel, m); err != nil {
 		return d, err
 	}
 	if d.Patterns, err = s.Patterns(ctx, f, analytics.DefaultPatternConfig(), 0); err != nil {
@@ -321,22 +342,29 @@ const ScopeValuesTTL = 10 * time.Second
 
 // scopeCache holds the last lists ScopeValues read for a live range.
 type scopeCache struct {
-	mu                 sync.Mutex
-	at                 time.Time
-	apps, envs, models []string
+	mu   sync.Mutex
+	at   time.Time
+	opts ScopeOptions
+}
+
+// ScopeOptions are the apps, environments and models a filter bar offers,
+// each list the MaxScopeRows busiest, sorted, with a count of the others.
+type ScopeOptions struct {
+	Apps, Envs, Models             []string
+	MoreApps, MoreEnvs, MoreModels int
 }
 
 // ScopeValues lists the apps, environments and models seen in the 30 days
-// before to, sorted, from the rollups. On a live range (one that ends
-// now) it reuses a read younger than ScopeValuesTTL; callers must not
-// change the lists.
-func (s *Service) ScopeValues(ctx context.Context, to time.Time, live bool) (apps, envs, models []string, err error) {
+// before to, from the rollups: the MaxScopeRows with the most calls of
+// each, sorted. On a live range (one that ends now) it reuses a read
+// younger than ScopeValuesTTL; callers must not change the lists.
+func (s *Service) ScopeValues(ctx context.Context, to time.Time, live bool) (ScopeOptions, error) {
 	c := &s.scopes
 	if live {
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		if now := s.now(); !c.at.IsZero() && now.Sub(c.at) < ScopeValuesTTL && !now.Before(c.at) {
-			return c.apps, c.envs, c.models, nil
+			return c.opts, nil
 		}
 	}
 	groups, err := s.st.Aggregate(ctx, store.Query{
@@ -344,21 +372,36 @@ func (s *Service) ScopeValues(ctx context.Context, to time.Time, live bool) (app
 		GroupBy: []store.Dim{store.DimApp, store.DimEnvironment, store.DimModel},
 	})
 	if err != nil {
-		return nil, nil, nil, err
+		return ScopeOptions{}, err
 	}
-	a, e, m := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	a, e, m := map[string]int64{}, map[string]int64{}, map[string]int64{}
 	for _, g := range groups {
-		a[g.App], e[g.Environment], m[g.Model] = true, true, true
+		a[g.App] += g.N
+		e[g.Environment] += g.N
+		m[g.Model] += g.N
 	}
-	apps, envs, models = sortedSet(a), sortedSet(e), sortedSet(m)
+	var o ScopeOptions
+	o.Apps, o.MoreApps = busiest(a)
+	o.Envs, o.MoreEnvs = busiest(e)
+	o.Models, o.MoreModels = busiest(m)
 	if live {
-		c.at, c.apps, c.envs, c.models = s.now(), apps, envs, models
+		c.at, c.opts = s.now(), o
 	}
-	return apps, envs, models, nil
+	return o, nil
+}
+
+// busiest returns the MaxScopeRows non-empty keys of counts with the
+// highest counts (ties by name), sorted, and how many others there are.
+func busiest(counts map[string]int64) ([]string, int) {
+	keys := sortedSet(counts)
+	slices.SortStableFunc(keys, func(x, y string) int { return cmp.Compare(counts[y], counts[x]) })
+	keys, more := firstRows(keys)
+	sort.Strings(keys)
+	return keys, more
 }
 
 // sortedSet returns the non-empty keys of set, sorted.
-func sortedSet(set map[string]bool) []string {
+func sortedSet(set map[string]int64) []string {
 	out := make([]string, 0, len(set))
 	for k := range set {
 		if k != "" {

@@ -70,6 +70,13 @@ const (
 // MaxRecords bounds what Records and RefusalCounts read in one call.
 const MaxRecords = 50000
 
+// MaxRecordText bounds, in bytes, the text of each content and request
+// block that Records returns. A longer text is cut and ends in a marker
+// that holds its length and a hash of the whole, so that two texts are
+// equal cut exactly when they were equal whole (what conversation
+// linking compares), and a text that was not blank stays not blank.
+const MaxRecordText = 1024
+
 // Cursor marks where the next page of a listing starts; "" is the first page.
 type Cursor string
 
@@ -105,7 +112,8 @@ type Store interface {
 
 	// Records returns the records that match f, newest first, at most
 	// limit (cut to MaxRecords), with their request summaries (Req) and
-	// content but without bodies: what conversation linking reads.
+	// content but without bodies, each block's text cut to MaxRecordText:
+	// what conversation linking and pattern detection read.
 	Records(ctx context.Context, f Filter, limit int) ([]*analytics.Record, error)
 
 	// RefusalCounts counts responses (errors left out) and refusals per

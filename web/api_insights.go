@@ -67,8 +67,8 @@ func parseScope(q url.Values, name string) ([]store.Dim, error) {
 }
 
 // parseDuration reads a positive Go duration ("15m", "24h") or a number
-// of days ("7d").
-func parseDuration(q url.Values, name string, def time.Duration) (time.Duration, error) {
+// of days ("7d") of at most maxDur.
+func parseDuration(q url.Values, name string, def, maxDur time.Duration) (time.Duration, error) {
 	v := q.Get(name)
 	if v == "" {
 		return def, nil
@@ -76,14 +76,18 @@ func parseDuration(q url.Values, name string, def time.Duration) (time.Duration,
 	var d time.Duration
 	var err error
 	if days, ok := strings.CutSuffix(v, "d"); ok {
-		var n int
-		n, err = strconv.Atoi(days)
-		d = time.Duration(n) * 24 * time.Hour
+		var n int64
+		// Days are counted before they are multiplied, which could overflow.
+		n, err = strconv.ParseInt(days, 10, 64)
+		d = time.Duration(min(n, int64(maxDur/(24*time.Hour))+1)) * 24 * time.Hour
 	} else {
 		d, err = time.ParseDuration(v)
 	}
 	if err != nil || d <= 0 {
 		return 0, analytics.Errorf(analytics.EInvalid, "parameter %s: %q is not a positive duration such as 15m, 24h or 7d", name, v)
+	}
+	if d > maxDur {
+		return 0, analytics.Errorf(analytics.EInvalid, "parameter %s: %q is longer than %s", name, v, maxDur)
 	}
 	return d, nil
 }
@@ -120,10 +124,10 @@ func parseFraction(q url.Values, name string, def, lo, hi float64) (float64, err
 func parseSpikeConfig(q url.Values, def analytics.SpikeConfig) (analytics.SpikeConfig, error) {
 	cfg := def
 	var err error
-	if cfg.Window, err = parseDuration(q, "window", def.Window); err != nil {
+	if cfg.Window, err = parseDuration(q, "window", def.Window, query.MaxWindow); err != nil {
 		return cfg, err
 	}
-	if cfg.Baseline, err = parseDuration(q, "baseline", def.Baseline); err != nil {
+	if cfg.Baseline, err = parseDuration(q, "baseline", def.Baseline, query.MaxBaseline); err != nil {
 		return cfg, err
 	}
 	b, err := parseBucket(q)

@@ -8,14 +8,16 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/stopscope/stopscope/analytics"
+	"github.com/stopscope/stopscope/query"
 	"github.com/stopscope/stopscope/store"
 )
 
 // defaultRange is the time range a view shows when none is given.
 const defaultRange = 24 * time.Hour
 
-// parseFilter reads the filter parameters shared by the API and the pages.
-// A bad value is an EInvalid error that names its parameter.
+// parseFilter reads the filter parameters shared by the API and the pages
+// and checks them against query's limits (query.CheckFilter). A bad value
+// is an EInvalid error that names its parameter.
 func (s *Server) parseFilter(c echo.Context) (store.Filter, error) {
 	q := c.QueryParams()
 	var f store.Filter
@@ -34,9 +36,6 @@ func (s *Server) parseFilter(c echo.Context) (store.Filter, error) {
 			return f, analytics.Errorf(analytics.EInvalid, "parameter range: %q is not one of 15m, 1h, 6h, 24h, 7d, 30d", r)
 		}
 		f.From = f.To.Add(-d)
-	}
-	if !f.From.Before(f.To) {
-		return f, analytics.Errorf(analytics.EInvalid, "parameter from: %s is not before to (%s)", f.From.Format(time.RFC3339), f.To.Format(time.RFC3339))
 	}
 	f.App = q.Get("app")
 	f.Environment = q.Get("environment")
@@ -59,6 +58,11 @@ func (s *Server) parseFilter(c echo.Context) (store.Filter, error) {
 			return f, analytics.Errorf(analytics.EInvalid, "parameter flag: %q is not one of %s", fl, joinKeys(analytics.AllFlags))
 		}
 		f.Flag = analytics.Flag(fl)
+	}
+	// The limits are checked before any work, so that an absurd range is a
+	// quick 400 rather than a long read.
+	if err := query.CheckFilter(f, now); err != nil {
+		return f, err
 	}
 	return f, nil
 }

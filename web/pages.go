@@ -31,8 +31,11 @@ type filterView struct {
 	Range string
 	// Live is set when the range ends now, so that the page refreshes.
 	Live bool
-	// Apps, Envs and Models are the values seen in the last 30 days.
-	Apps, Envs, Models []string
+	// Apps, Envs and Models are the values seen in the last 30 days, the
+	// busiest query.MaxScopeRows of each; MoreApps, MoreEnvs and
+	// MoreModels count the others.
+	Apps, Envs, Models             []string
+	MoreApps, MoreEnvs, MoreModels int
 }
 
 // Describe says in words which range and scope a view shows.
@@ -190,19 +193,22 @@ func (s *Server) filterView(c echo.Context) (filterView, error) {
 	if strings.Contains(v.Path, ":") {
 		v.Path = c.Request().URL.Path
 	}
-	v.Apps, v.Envs, v.Models, err = s.filterOptions(c.Request().Context(), f, v.Live)
+	o, err := s.filterOptions(c.Request().Context(), f, v.Live)
+	v.Apps, v.Envs, v.Models = o.Apps, o.Envs, o.Models
+	v.MoreApps, v.MoreEnvs, v.MoreModels = o.MoreApps, o.MoreEnvs, o.MoreModels
 	return v, err
 }
 
 // filterOptions returns the apps, environments and models seen in the 30
 // days before the range's end (query.ScopeValues), with the ones selected
 // in f added so that a select always shows them.
-func (s *Server) filterOptions(ctx context.Context, f store.Filter, live bool) (apps, envs, models []string, err error) {
-	a, e, m, err := s.Query.ScopeValues(ctx, f.To, live)
+func (s *Server) filterOptions(ctx context.Context, f store.Filter, live bool) (query.ScopeOptions, error) {
+	o, err := s.Query.ScopeValues(ctx, f.To, live)
 	if err != nil {
-		return nil, nil, nil, err
+		return o, err
 	}
-	return withSelected(a, f.App), withSelected(e, f.Environment), withSelected(m, f.Model), nil
+	o.Apps, o.Envs, o.Models = withSelected(o.Apps, f.App), withSelected(o.Envs, f.Environment), withSelected(o.Models, f.Model)
+	return o, nil
 }
 
 // withSelected returns list with sel inserted in order, unless it is empty
@@ -250,7 +256,7 @@ func (s *Server) overview(ctx context.Context, v filterView, host string) (overv
 			Href: v.scopeLink("/responses", map[string]string{"kind": "error", "error_type": k}), Class: kindClass(analytics.KindError),
 		})
 	}
-	d.Apps, d.Models = o.Apps, o.Models
+	d.Apps, d.Models, d.MoreApps, d.MoreModels = o.Apps, o.Models, o.MoreApps, o.MoreModels
 	return d, nil
 }
 

@@ -341,11 +341,11 @@ func TestFilterOptionsSelected(t *testing.T) {
 		t.Helper()
 		f := f
 		f.App = sel
-		a, _, _, err := s.filterOptions(ctx, f, true)
+		o, err := s.filterOptions(ctx, f, true)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return a
+		return o.Apps
 	}
 	insertAll(t, st, []*analytics.Record{msg(now.Add(-time.Hour), "b", analytics.StopEndTurn)})
 	for _, tc := range []struct {

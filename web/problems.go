@@ -26,30 +26,34 @@ type stopReasonData struct {
 	Share  analytics.Rate
 	// Info is what the vocabulary says about Reason: its meaning and
 	// advice, the Agent SDK's where they differ.
-	Info     analytics.StopReasonInfo
-	Apps     []shareRow
-	Models   []shareRow
-	Patterns query.PatternsResult
-	Kinds    []string
-	Latest   []*analytics.Record
-	ListHref string
+	Info   analytics.StopReasonInfo
+	Apps   []shareRow
+	Models []shareRow
+	// MoreApps and MoreModels count the rows Apps and Models left out.
+	MoreApps, MoreModels int
+	Patterns             query.PatternsResult
+	Kinds                []string
+	Latest               []*analytics.Record
+	ListHref             string
 }
 
 // problemData is what a focused problem page shows: Empty turns, Refusals,
 // Truncation, Agent runs.
 type problemData struct {
-	Filter   filterView
-	Title    string
-	Intro    string
-	Metric   analytics.Metric
-	Rate     analytics.Rate
-	Advice   []analytics.Advice
-	Apps     []shareRow
-	Models   []shareRow
-	Patterns query.PatternsResult
-	Kinds    []string
-	Latest   []*analytics.Record
-	ListHref string
+	Filter filterView
+	Title  string
+	Intro  string
+	Metric analytics.Metric
+	Rate   analytics.Rate
+	Advice []analytics.Advice
+	Apps   []shareRow
+	Models []shareRow
+	// MoreApps and MoreModels count the rows Apps and Models left out.
+	MoreApps, MoreModels int
+	Patterns             query.PatternsResult
+	Kinds                []string
+	Latest               []*analytics.Record
+	ListHref             string
 	// Causes: empty turns with a known cause and without one.
 	Causes []countRow
 	// Refusers: frequent refusers by app, model, session and user.
@@ -118,6 +122,7 @@ func (s *Server) pageStopReason(c echo.Context) error {
 	d.Share, d.Patterns, d.Latest = fo.Rate, fo.Patterns, fo.Latest
 	d.Apps = shareRows(v, store.DimApp, fo.Apps, list)
 	d.Models = shareRows(v, store.DimModel, fo.Models, list)
+	d.MoreApps, d.MoreModels = fo.MoreApps, fo.MoreModels
 	d.ListHref = v.scopeLink("/responses", list)
 	return render(c, http.StatusOK, stopReasonPage(d))
 }
@@ -138,6 +143,7 @@ func (s *Server) problem(c echo.Context, m analytics.Metric, flag analytics.Flag
 	d.Rate, d.Patterns, d.Latest = fo.Rate, fo.Patterns, fo.Latest
 	d.Apps = shareRows(v, store.DimApp, fo.Apps, list)
 	d.Models = shareRows(v, store.DimModel, fo.Models, list)
+	d.MoreApps, d.MoreModels = fo.MoreApps, fo.MoreModels
 	d.ListHref = v.scopeLink("/responses", list)
 	return d, nil
 }

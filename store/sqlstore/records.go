@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"slices"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/stopscope/stopscope/analytics"
 	"github.com/stopscope/stopscope/store"
@@ -53,13 +56,43 @@ func (s *Store) Records(ctx context.Context, f store.Filter, limit int) ([]*anal
 			if err := json.Unmarshal([]byte(req), r.Req); err != nil {
 				return nil, fmt.Errorf("sqlstore: records: record %d req: %w", r.ID, err)
 			}
+			for i := range r.Req.Messages {
+				capTexts(r.Req.Messages[i].Blocks)
+			}
 		}
+		capTexts(r.Content)
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlstore: records: %w", err)
 	}
 	return out, nil
+}
+
+// capTexts cuts each block's text to store.MaxRecordText, as Records
+// promises: a range of records with requests of megabytes would otherwise
+// be held whole, all of them at once, for a page that shows counts.
+func capTexts(blocks []analytics.Block) {
+	for i := range blocks {
+		b := &blocks[i]
+		if len(b.Text) <= store.MaxRecordText {
+			continue
+		}
+		if strings.TrimSpace(b.Text) == "" {
+			// Blank stays blank: an empty turn is one.
+			b.Text = strings.Clone(b.Text[:store.MaxRecordText])
+			continue
+		}
+		h := fnv.New64a()
+		h.Write([]byte(b.Text))
+		mark := fmt.Sprintf("…[%d bytes, fnv %016x]", len(b.Text), h.Sum64())
+		keep := store.MaxRecordText - len(mark)
+		for keep > 0 && !utf8.RuneStart(b.Text[keep]) {
+			keep--
+		}
+		// The cut text is a new string, so the whole one can be collected.
+		b.Text = b.Text[:keep] + mark
+	}
 }
 
 // keyCols maps each store.RecordKey to its column.

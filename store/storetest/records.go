@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stopscope/stopscope/analytics"
 	"github.com/stopscope/stopscope/store"
@@ -74,6 +75,65 @@ func testRecords(t *testing.T, s store.Store) {
 
 	if _, err := s.Records(ctx(), store.Filter{Flag: "bogus"}, 1); errCode(err) != analytics.EInvalid {
 		t.Errorf("Records with a bad flag: %v, want %s", err, analytics.EInvalid)
+	}
+}
+
+// testRecordsTextCap checks that Records cuts each block's text to
+// store.MaxRecordText, and that the cut texts still compare as the whole
+// ones did: a range of requests of megabytes each used to be read whole
+// for the overview's patterns.
+func testRecordsTextCap(t *testing.T, s store.Store) {
+	big := strings.Repeat("a long prompt, ", 200000) // 3 MB
+	other := big[:len(big)-1] + "!"                  // differs at the very end
+	wide := strings.Repeat("ü", 100000)              // two bytes a rune
+	blank := strings.Repeat(" ", 100000)
+	texts := []string{big, big, other, wide, blank, "short"}
+	var recs []*analytics.Record
+	for i, text := range texts {
+		recs = append(recs, &analytics.Record{
+			Time: t0.Add(time.Duration(i) * time.Second), Source: "native", App: "big", Kind: analytics.KindMessage,
+			StopReason: analytics.StopEndTurn,
+			Content:    []analytics.Block{{Type: "text", Text: text}},
+			Req: &analytics.Request{Messages: []analytics.Message{
+				{Role: "user", Blocks: []analytics.Block{{Type: "text", Text: text}}},
+			}},
+		})
+	}
+	insert(t, s, recs...)
+	got, err := s.Records(ctx(), store.Filter{App: "big"}, 0)
+	if err != nil || len(got) != len(texts) {
+		t.Fatalf("Records: %d records, %v", len(got), err)
+	}
+	slices.Reverse(got) // oldest first, as texts
+	var reqText, contentText []string
+	for i, r := range got {
+		if r.Req == nil || len(r.Req.Messages) != 1 || len(r.Req.Messages[0].Blocks) != 1 || len(r.Content) != 1 {
+			t.Fatalf("record %d: Req %+v, Content of %d blocks", i, r.Req, len(r.Content))
+		}
+		rt, ct := r.Req.Messages[0].Blocks[0].Text, r.Content[0].Text
+		for _, x := range []string{rt, ct} {
+			if len(x) > store.MaxRecordText || !utf8.ValidString(x) {
+				t.Errorf("record %d: a text of %d bytes (valid UTF-8: %v), want at most %d", i, len(x), utf8.ValidString(x), store.MaxRecordText)
+			}
+		}
+		reqText, contentText = append(reqText, rt), append(contentText, ct)
+	}
+	for _, list := range [][]string{reqText, contentText} {
+		if list[0] != list[1] {
+			t.Errorf("equal texts differ once cut")
+		}
+		if list[0] == list[2] {
+			t.Errorf("texts that differ at the end are equal once cut")
+		}
+		if strings.TrimSpace(list[4]) != "" || strings.TrimSpace(list[0]) == "" {
+			t.Errorf("blank text is %q…, long text %q…: blank must stay blank and text not", list[4][:10], list[0][:10])
+		}
+		if list[5] != "short" {
+			t.Errorf("short text = %q", list[5])
+		}
+	}
+	if !strings.HasPrefix(reqText[0], "a long prompt, ") || !strings.HasPrefix(reqText[3], "üü") {
+		t.Errorf("cut texts keep their start: %q…, %q…", reqText[0][:20], reqText[3][:20])
 	}
 }
 

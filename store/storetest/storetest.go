@@ -36,6 +36,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AggregateInvalid", testAggregateInvalid},
 		{"Randomized", testRandomized},
 		{"Records", testRecords},
+		{"RecordsTextCap", testRecordsTextCap},
 		{"RefusalCounts", testRefusalCounts},
 		{"Retention", testRetention},
 		{"CopyDays", testCopyDays},
