@@ -61,7 +61,13 @@ type Auth struct {
 	SessionTTL time.Duration
 	// IPLimiter and UserLimiter limit failed logins per client address and
 	// per user name; defaults (20 and 5 failures per 15 minutes) when nil.
+	// A login counts before its password is checked, so that concurrent
+	// attempts cannot get past the limits.
 	IPLimiter, UserLimiter *auth.Limiter
+	// Passwords checks passwords, a bounded number at once (past it, a
+	// login is answered 503 with Retry-After); auth.Verifier's defaults
+	// when nil.
+	Passwords *auth.Verifier
 	// Now is the clock; the Server's when nil.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -82,6 +88,9 @@ func (a *Auth) init(s *Server) {
 	}
 	if a.UserLimiter == nil {
 		a.UserLimiter = &auth.Limiter{Max: 5, Window: 15 * time.Minute, Now: a.Now}
+	}
+	if a.Passwords == nil {
+		a.Passwords = &auth.Verifier{}
 	}
 	if a.Ingest == nil {
 		a.Ingest = &auth.Ingest{Store: a.Store}
@@ -395,35 +404,53 @@ func (a *Auth) postLogin(c echo.Context) error {
 	password := c.FormValue("password")
 	next := safeNext(c.FormValue("next"))
 	ip := a.clientIP(r)
-	okIP, waitIP := a.IPLimiter.Allow(ip)
-	okUser, waitUser := a.UserLimiter.Allow(name)
+	// Count the attempt before checking it: of a synchronised burst, only
+	// as many as the limits allow are checked at all.
+	okIP, wait := a.IPLimiter.Take(ip)
+	okUser := false
+	if okIP {
+		if okUser, wait = a.UserLimiter.Take(name); !okUser {
+			a.IPLimiter.Refund(ip)
+		}
+	}
 	if !okIP || !okUser {
-		wait := max(waitIP, waitUser)
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
 		a.Logger.Warn("login rate limited", "user", name, "ip", ip)
 		return render(c, http.StatusTooManyRequests, loginPage(next, "Too many failed logins. Try again in "+wait.Round(time.Second).String()+"."))
 	}
+	// Attempts that are not checked (the store or the verifier is busy)
+	// are given back.
+	refund := func() {
+		a.IPLimiter.Refund(ip)
+		a.UserLimiter.Refund(name)
+	}
 	u, err := a.Store.UserByName(r.Context(), name)
 	if err != nil && analytics.ErrorCode(err) != analytics.ENotFound {
+		refund()
 		return err
 	}
 	ok := false
 	if err == nil {
-		ok, err = auth.CheckPassword(u.PasswordHash, password)
-		if err != nil {
-			a.Logger.Error("a stored password hash is unreadable", "user", name, "err", err)
-		}
+		ok, err = a.Passwords.Verify(r.Context(), u.PasswordHash, password)
 	} else {
 		// The same work for an unknown user, so that timing does not tell
 		// which names exist.
-		_, _ = auth.CheckPassword(dummyHash(), password)
+		_, err = a.Passwords.Verify(r.Context(), dummyHash(), password)
+	}
+	if analytics.ErrorCode(err) == analytics.EUnavailable {
+		refund()
+		c.Response().Header().Set("Retry-After", "1")
+		a.Logger.Warn("login refused: too many password checks at once", "user", name, "ip", ip)
+		return render(c, http.StatusServiceUnavailable, loginPage(next, "Too many logins at once. Try again in a second."))
+	}
+	if err != nil {
+		a.Logger.Error("a stored password hash is unreadable", "user", name, "err", err)
 	}
 	if !ok {
-		a.IPLimiter.Fail(ip)
-		a.UserLimiter.Fail(name)
 		a.Logger.Warn("login failed", "user", name, "ip", ip)
 		return render(c, http.StatusUnauthorized, loginPage(next, "Wrong user name or password."))
 	}
+	a.IPLimiter.Refund(ip)
 	a.UserLimiter.Reset(name)
 	now := a.Now()
 	token, hash, err := auth.NewToken()

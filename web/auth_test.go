@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -79,7 +81,8 @@ func (env *authEnv) do(t *testing.T, r req) (*http.Response, string) {
 	for _, c := range r.cookies {
 		hr.AddCookie(c)
 	}
-	client := env.ts.Client()
+	// A copy, so that concurrent calls do not share the field set here.
+	client := *env.ts.Client()
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	resp, err := client.Do(hr)
 	if err != nil {
@@ -501,5 +504,109 @@ func TestModelContentEscaped(t *testing.T) {
 	_, page := env.do(t, req{path: fmt.Sprintf("/responses/%d", recs[0].ID), header: map[string]string{"Accept": "text/html"}})
 	if !strings.Contains(page, "&lt;script&gt;") {
 		t.Errorf("the response page does not show the content escaped")
+	}
+}
+
+// countingVerifier is a password verifier that counts the checks it runs
+// and the most it ran at once, each check taking a while, so that a burst
+// overlaps.
+type countingVerifier struct {
+	calls, running, peak atomic.Int32
+}
+
+func (cv *countingVerifier) check(encoded, password string) (bool, error) {
+	cv.calls.Add(1)
+	n := cv.running.Add(1)
+	for p := cv.peak.Load(); n > p && !cv.peak.CompareAndSwap(p, n); p = cv.peak.Load() {
+	}
+	time.Sleep(20 * time.Millisecond)
+	cv.running.Add(-1)
+	return false, nil // every password of the burst is wrong
+}
+
+// TestLoginBurst: a synchronised burst of 100 logins from one address
+// gets no more password checks than the limits allow (5 per user, 20 per
+// address), the rest are answered 429, and no more than the verifier's
+// bound run at once.
+func TestLoginBurst(t *testing.T) {
+	tests := []struct {
+		name    string
+		user    func(i int) string
+		checked int32
+	}{
+		{"one user", func(int) string { return "ann" }, 5},
+		{"many users, one address", func(i int) string { return fmt.Sprintf("u%d", i) }, 20},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cv := &countingVerifier{}
+			env := newAuthEnv(t, false, func(a *Auth) {
+				a.Passwords = &auth.Verifier{Max: 2, Wait: 10 * time.Second, Check: cv.check}
+			})
+			env.addUser(t, "ann", "correct horse")
+			csrf, token := env.loginForm(t)
+			var ready, done sync.WaitGroup
+			start := make(chan struct{})
+			statuses := make([]int, 100)
+			for i := range statuses {
+				ready.Add(1)
+				done.Go(func() {
+					ready.Done()
+					<-start
+					statuses[i] = env.postLogin(t, csrf, token, tc.user(i), "guess").StatusCode
+				})
+			}
+			ready.Wait()
+			close(start)
+			done.Wait()
+			count := map[int]int32{}
+			for _, s := range statuses {
+				count[s]++
+			}
+			if got := cv.calls.Load(); got != tc.checked {
+				t.Errorf("%d passwords checked, want %d", got, tc.checked)
+			}
+			if count[401] != tc.checked || count[429] != 100-tc.checked {
+				t.Errorf("statuses %v, want %d × 401 and the rest 429", count, tc.checked)
+			}
+			if p := cv.peak.Load(); p > 2 {
+				t.Errorf("%d password checks ran at once, want at most 2", p)
+			}
+		})
+	}
+}
+
+// TestLoginBusy: a login that finds every password check slot taken is
+// answered 503 with Retry-After, and does not count against the limits.
+func TestLoginBusy(t *testing.T) {
+	// The first check holds the one slot until block is closed.
+	block, entered := make(chan struct{}), make(chan struct{})
+	var calls atomic.Int32
+	v := &auth.Verifier{Max: 1, Wait: 20 * time.Millisecond, Check: func(encoded, password string) (bool, error) {
+		if calls.Add(1) == 1 {
+			close(entered)
+			<-block
+		}
+		return auth.CheckPassword(encoded, password)
+	}}
+	env := newAuthEnv(t, false, func(a *Auth) { a.Passwords = v })
+	env.addUser(t, "ann", "correct horse")
+	csrf, token := env.loginForm(t)
+	held := make(chan struct{})
+	go func() {
+		defer close(held)
+		_, _ = v.Verify(context.Background(), cheapHash(t, "x"), "x")
+	}()
+	<-entered
+	for range 10 {
+		resp := env.postLogin(t, csrf, token, "ann", "guess")
+		if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+			t.Fatalf("every slot taken: %d, Retry-After %q; want 503 with it", resp.StatusCode, resp.Header.Get("Retry-After"))
+		}
+	}
+	close(block)
+	<-held
+	if resp := env.postLogin(t, csrf, token, "ann", "correct horse"); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("after 10 refused logins: %d, want 303 (refusals do not count)", resp.StatusCode)
 	}
 }
