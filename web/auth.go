@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"sync"
@@ -379,12 +380,36 @@ func (a *Auth) clientIP(r *http.Request) string {
 }
 
 // safeNext returns a local path to go to after logging in: never another
-// site.
+// site. next must be an absolute path of this site (no scheme, no host),
+// with no control character, space or backslash anywhere (browsers drop
+// tabs and newlines and read a backslash as a slash, which turns
+// "/\t/evil.example/" into "//evil.example/"); the path is then cleaned, so
+// that what is sent back cannot start with "//". Anything else is "/".
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
+	if !strings.HasPrefix(next, "/") {
 		return "/"
 	}
-	return next
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" || !strings.HasPrefix(u.Path, "/") ||
+		strings.ContainsFunc(next, unsafeInURL) || strings.ContainsFunc(u.Path, unsafeInURL) {
+		return "/"
+	}
+	clean := path.Clean(u.Path)
+	if strings.HasSuffix(u.Path, "/") && clean != "/" {
+		clean += "/"
+	}
+	out := (&url.URL{Path: clean, RawQuery: u.RawQuery}).String()
+	if !strings.HasPrefix(out, "/") || strings.HasPrefix(out, "//") {
+		return "/"
+	}
+	return out
+}
+
+// unsafeInURL reports whether a character may be dropped or reread by a
+// browser parsing a URL: controls, spaces, backslashes, and the invisible
+// characters some strip.
+func unsafeInURL(r rune) bool {
+	return r <= ' ' || r == 0x7f || r == '\\' || (r >= 0x80 && r <= 0x9f) || r == 0x2028 || r == 0x2029 || r == 0xfeff
 }
 
 // pageLogin shows the login form.

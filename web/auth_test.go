@@ -447,15 +447,57 @@ func TestRequireLogin(t *testing.T) {
 func TestSafeNext(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"/responses?app=a", "/responses?app=a"},
+		{"/responses/42", "/responses/42"},
+		{"/alerts/", "/alerts/"},
+		{"/problems?range=24h&app=a%20b", "/problems?range=24h&app=a%20b"},
 		{"", "/"},
+		{"responses", "/"},
 		{"https://evil.example/", "/"},
 		{"//evil.example/", "/"},
+		{"///evil.example/", "/evil.example/"},
 		{"/\\evil.example", "/"},
+		{"\\\\evil.example", "/"},
+		{"/\t/evil.example/", "/"},
+		{"/\n/evil.example/", "/"},
+		{"/\r\n/evil.example/", "/"},
+		{"/ /evil.example/", "/"},
+		{"/\x00/evil.example/", "/"},
+		{"/\u00a0/evil.example/", "/%C2%A0/evil.example/"},
+		{"/\u2028/evil.example/", "/"},
+		{"/\ufeff/evil.example/", "/"},
+		{"/%09/evil.example/", "/"},
+		{"/%5C/evil.example/", "/"},
+		{"/%2F/evil.example/", "/evil.example/"},
+		{"/%2f%2fevil.example/", "/evil.example/"},
+		{"/./evil.example/", "/evil.example/"},
+		{"/../../evil.example", "/evil.example"},
+		{"/a/..//evil.example", "/evil.example"},
+		{"/.//evil.example", "/evil.example"},
+		{"https:/evil.example", "/"},
+		{"/@evil.example", "/@evil.example"},
 		{"javascript:alert(1)", "/"},
+		{"/javascript:alert(1)", "/javascript:alert%281%29"},
+		{"/#//evil.example", "/"},
+		{"/%zz", "/"},
 	}
 	for _, tc := range tests {
-		if got := safeNext(tc.in); got != tc.want {
+		got := safeNext(tc.in)
+		if got != tc.want {
 			t.Errorf("safeNext(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+		// Whatever comes out, a browser resolves it on this site.
+		base, _ := url.Parse("http://127.0.0.1:8080/login")
+		cleaned := strings.Map(func(r rune) rune {
+			if r == '\t' || r == '\n' || r == '\r' {
+				return -1
+			}
+			if r == '\\' {
+				return '/'
+			}
+			return r
+		}, got)
+		if u, err := base.Parse(cleaned); err != nil || u.Host != base.Host {
+			t.Errorf("safeNext(%q) = %q, which leads to host %v (%v)", tc.in, got, u, err)
 		}
 	}
 }
