@@ -125,6 +125,7 @@ type class int
 const (
 	classPublic class = iota
 	classIngest
+	classMetrics
 	classDashboard
 )
 
@@ -133,8 +134,10 @@ func classify(path string) class {
 	case path == "/healthz" || path == "/readyz" || path == "/login" || path == "/favicon.ico" ||
 		strings.HasPrefix(path, "/static/"):
 		return classPublic
-	case strings.HasPrefix(path, "/v1/") || path == "/metrics":
+	case strings.HasPrefix(path, "/v1/"):
 		return classIngest
+	case path == "/metrics":
+		return classMetrics
 	}
 	// Everything else, routes added later included, needs a login.
 	return classDashboard
@@ -161,6 +164,9 @@ func (a *Auth) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 			return next(c)
 		}
 
+		if cl == classMetrics {
+			return a.metrics(c, next)
+		}
 		if cl == classPublic && r.URL.Path != "/login" {
 			return next(c)
 		}
@@ -193,6 +199,45 @@ func (a *Auth) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 		c.SetRequest(r.WithContext(context.WithValue(ctx, userKey, user)))
 		return next(c)
 	}
+}
+
+// metrics guards GET /metrics, whose label values name every app: it
+// takes a logged-in user, or an ingest key bound to no app (an app-bound
+// key is refused with 403); with neither, it is open only while neither
+// keys nor a login are required.
+func (a *Auth) metrics(c echo.Context, next echo.HandlerFunc) error {
+	r := c.Request()
+	key := auth.KeyFromHeaders(r.Header.Get("Authorization"), r.Header.Get("X-Api-Key"))
+	if key == "" {
+		user, err := a.user(c)
+		if err != nil {
+			return err
+		}
+		if user != "" {
+			return next(c)
+		}
+	}
+	ctx, err := a.Ingest.Authenticate(r.Context(), key)
+	if err != nil {
+		if analytics.ErrorCode(err) == analytics.EUnauthorized {
+			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="stopscope"`)
+		}
+		return err
+	}
+	if app, ok := analytics.BoundApp(ctx); ok {
+		return analytics.Errorf(analytics.EForbidden, "/metrics shows the label values of every app, and this ingest key is bound to app %q: scrape with a key made with dashboard keys create --any-app, or log in", app)
+	}
+	if key == "" {
+		required, err := a.loginRequired(ctx)
+		if err != nil {
+			return err
+		}
+		if required {
+			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="stopscope"`)
+			return analytics.Errorf(analytics.EUnauthorized, "/metrics needs an ingest key made with dashboard keys create --any-app (\"Authorization: Bearer sk_ss_…\"), or a login")
+		}
+	}
+	return next(c)
 }
 
 // loginRequired tells whether the dashboard needs a login now.

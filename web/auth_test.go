@@ -48,7 +48,8 @@ func newAuthEnv(t *testing.T, tlsServer bool, configure func(*Auth)) *authEnv {
 		configure(env.auth)
 	}
 	ing := &receiver.Handler{Sink: auth.BindApps(st, ingest.DefaultApp), Now: clock}
-	s := &Server{Store: st, Now: clock, PostResponses: ing.PostResponses, Auth: env.auth}
+	metrics := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "stopscope_records_total 1\n") })
+	s := &Server{Store: st, Now: clock, PostResponses: ing.PostResponses, Auth: env.auth, Metrics: metrics}
 	if tlsServer {
 		env.ts = httptest.NewTLSServer(s.Handler())
 	} else {
@@ -119,6 +120,7 @@ func (env *authEnv) addUser(t *testing.T, name, pw string) {
 	}
 }
 
+// addKey adds an ingest key bound to app ("" for any app).
 func (env *authEnv) addKey(t *testing.T, app string) (string, int64) {
 	t.Helper()
 	key, hash, prefix, err := auth.NewKey()
@@ -650,5 +652,40 @@ func TestLoginBusy(t *testing.T) {
 	<-held
 	if resp := env.postLogin(t, csrf, token, "ann", "correct horse"); resp.StatusCode != http.StatusSeeOther {
 		t.Errorf("after 10 refused logins: %d, want 303 (refusals do not count)", resp.StatusCode)
+	}
+}
+
+// TestMetricsScope: /metrics names every app in its labels, so it takes
+// a login or a key bound to no app; an app-bound key is refused.
+func TestMetricsScope(t *testing.T) {
+	env := newAuthEnv(t, false, nil)
+	get := func(header map[string]string, cookies ...*http.Cookie) int {
+		resp, _ := env.do(t, req{path: "/metrics", header: header, cookies: cookies})
+		return resp.StatusCode
+	}
+	if code := get(nil); code != 200 {
+		t.Fatalf("no keys, no users: %d, want open", code)
+	}
+	env.addUser(t, "ann", "correct horse")
+	session, _ := env.login(t, "ann", "correct horse")
+	bound, _ := env.addKey(t, "checkout")
+	anyApp, _ := env.addKey(t, "")
+	tests := []struct {
+		name    string
+		header  map[string]string
+		cookies []*http.Cookie
+		status  int
+	}{
+		{"nothing", nil, nil, 401},
+		{"a login", nil, []*http.Cookie{session}, 200},
+		{"an app-bound key", map[string]string{"Authorization": "Bearer " + bound}, nil, 403},
+		{"an app-bound key with a login", map[string]string{"X-Api-Key": bound}, []*http.Cookie{session}, 403},
+		{"an any-app key", map[string]string{"Authorization": "Bearer " + anyApp}, nil, 200},
+		{"a wrong key", map[string]string{"Authorization": "Bearer sk_ss_wrong"}, nil, 401},
+	}
+	for _, tc := range tests {
+		if code := get(tc.header, tc.cookies...); code != tc.status {
+			t.Errorf("%s: %d, want %d", tc.name, code, tc.status)
+		}
 	}
 }
