@@ -309,15 +309,19 @@ func (a *Auth) csrfToken(c echo.Context) string {
 // could send only after a CORS preflight this server never grants) passes.
 func (a *Auth) checkCSRF(c echo.Context, token string) error {
 	r := c.Request()
+	crossSite := analytics.Errorf(analytics.EForbidden, "the request failed its CSRF check: it comes from a page of another site")
 	bad := analytics.Errorf(analytics.EForbidden, "the request failed its CSRF check: reload the page and try again")
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		bad = analytics.Errorf(analytics.EForbidden, "the request failed its CSRF check: send -H 'Content-Type: application/json' (or the %s header of the page)", CSRFHeader)
+	}
 	site := r.Header.Get("Sec-Fetch-Site")
 	if site != "" && site != "same-origin" && site != "none" {
-		return bad
+		return crossSite
 	}
 	if o := r.Header.Get("Origin"); o != "" {
 		u, err := url.Parse(o)
 		if err != nil || !a.sameHost(r, u.Host) {
-			return bad
+			return crossSite
 		}
 	}
 	sent := r.Header.Get(CSRFHeader)

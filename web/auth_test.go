@@ -34,7 +34,7 @@ type authEnv struct {
 	clock time.Time
 }
 
-func newAuthEnv(t *testing.T, tlsServer bool, configure func(*Auth)) *authEnv {
+func newAuthEnv(t *testing.T, tlsServer bool, configure func(*Auth), server ...func(*Server)) *authEnv {
 	t.Helper()
 	st, err := sqlite.Open(filepath.Join(t.TempDir(), "stopscope.db"))
 	if err != nil {
@@ -50,6 +50,9 @@ func newAuthEnv(t *testing.T, tlsServer bool, configure func(*Auth)) *authEnv {
 	ing := &receiver.Handler{Sink: auth.BindApps(st, ingest.DefaultApp), Now: clock}
 	metrics := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "stopscope_records_total 1\n") })
 	s := &Server{Store: st, Now: clock, PostResponses: ing.PostResponses, Auth: env.auth, Metrics: metrics}
+	for _, f := range server {
+		f(s)
+	}
 	if tlsServer {
 		env.ts = httptest.NewTLSServer(s.Handler())
 	} else {
@@ -77,6 +80,10 @@ func (env *authEnv) do(t *testing.T, r req) (*http.Response, string) {
 		t.Fatal(err)
 	}
 	for k, v := range r.header {
+		if k == "Host" {
+			hr.Host = v
+			continue
+		}
 		hr.Header.Set(k, v)
 	}
 	for _, c := range r.cookies {
@@ -368,6 +375,11 @@ func TestCSRF(t *testing.T) {
 		if resp.StatusCode == 303 {
 			session, _ = env.login(t, "ann", "correct horse")
 		}
+	}
+	// A script writing to the API without JSON is told what to send.
+	resp, body := env.do(t, req{method: "POST", path: "/api/v1/alert-rules", body: "{}", header: map[string]string{"Content-Type": "text/plain"}, cookies: []*http.Cookie{session}})
+	if resp.StatusCode != 403 || !strings.Contains(body, `-H 'Content-Type: application/json'`) {
+		t.Errorf("API write as text/plain: %d %s, want 403 naming the content type", resp.StatusCode, body)
 	}
 	// The login form is checked too.
 	if resp, _ := env.do(t, req{method: "POST", path: "/login", body: "username=ann&password=correct+horse", header: form}); resp.StatusCode != 403 {
