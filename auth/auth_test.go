@@ -2,8 +2,12 @@ package auth
 
 import (
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/stopscope/stopscope/analytics"
 )
 
 // cheap keeps the tests fast; the format and the check are the same.
@@ -78,27 +82,55 @@ func TestLimiter(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	l := &Limiter{Max: 3, Window: time.Minute, Now: func() time.Time { return now }}
 	for i := range 3 {
-		if ok, _ := l.Allow("a"); !ok {
-			t.Fatalf("blocked after %d failures", i)
+		if ok, _ := l.Take("a"); !ok {
+			t.Fatalf("refused after %d attempts", i)
 		}
-		l.Fail("a")
 		now = now.Add(time.Second)
 	}
-	ok, wait := l.Allow("a")
+	ok, wait := l.Take("a")
 	if ok || wait != 57*time.Second {
-		t.Errorf("after 3 failures: Allow = %v, %v; want blocked for 57s", ok, wait)
+		t.Errorf("after 3 attempts: Take = %v, %v; want refused for 57s", ok, wait)
 	}
-	if ok, _ := l.Allow("b"); !ok {
-		t.Error("another key is blocked")
+	if ok, _ := l.Take("b"); !ok {
+		t.Error("another key is refused")
+	}
+	l.Refund("a")
+	if ok, _ := l.Take("a"); !ok {
+		t.Error("refused after a Refund")
+	}
+	if ok, _ := l.Take("a"); ok {
+		t.Error("a Refund gave back more than one attempt")
 	}
 	now = now.Add(wait)
-	if ok, _ := l.Allow("a"); !ok {
-		t.Error("still blocked after the window")
+	if ok, _ := l.Take("a"); !ok {
+		t.Error("still refused after the window")
 	}
-	l.Fail("a")
 	l.Reset("a")
-	if ok, _ := l.Allow("a"); !ok {
-		t.Error("blocked after Reset")
+	for range 3 {
+		if ok, _ := l.Take("a"); !ok {
+			t.Error("refused after Reset")
+		}
+	}
+}
+
+// TestLimiterBurst: of many concurrent attempts, exactly Max go ahead.
+func TestLimiterBurst(t *testing.T) {
+	l := &Limiter{Max: 5, Window: time.Minute}
+	var wg sync.WaitGroup
+	var taken atomic.Int32
+	start := make(chan struct{})
+	for range 100 {
+		wg.Go(func() {
+			<-start
+			if ok, _ := l.Take("ann"); ok {
+				taken.Add(1)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	if n := taken.Load(); n != 5 {
+		t.Errorf("%d of 100 concurrent attempts went ahead, want 5", n)
 	}
 }
 
@@ -114,5 +146,50 @@ func TestIsLoopback(t *testing.T) {
 		if got := IsLoopback(tc.host); got != tc.want {
 			t.Errorf("IsLoopback(%q) = %v, want %v", tc.host, got, tc.want)
 		}
+	}
+}
+
+// TestVerifierBound: however many checks are asked for at once, at most
+// Max run together, and one that finds no free slot within Wait checks
+// nothing and says to try again.
+func TestVerifierBound(t *testing.T) {
+	var running, peak, calls atomic.Int32
+	release := make(chan struct{})
+	v := &Verifier{Max: 3, Wait: 50 * time.Millisecond, Check: func(encoded, password string) (bool, error) {
+		calls.Add(1)
+		n := running.Add(1)
+		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+		}
+		<-release
+		running.Add(-1)
+		return false, nil
+	}}
+	var wg sync.WaitGroup
+	var busy atomic.Int32
+	start := make(chan struct{})
+	for range 20 {
+		wg.Go(func() {
+			<-start
+			if _, err := v.Verify(t.Context(), "h", "pw"); err != nil {
+				if analytics.ErrorCode(err) != analytics.EUnavailable {
+					t.Errorf("busy: %v, want EUnavailable", err)
+				}
+				busy.Add(1)
+			}
+		})
+	}
+	close(start)
+	// Hold the slots until every other check has given up.
+	for deadline := time.Now().Add(5 * time.Second); busy.Load() < 17 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	close(release)
+	wg.Wait()
+	if p, c, b := peak.Load(), calls.Load(), busy.Load(); p != 3 || c != 3 || b != 17 {
+		t.Errorf("peak %d checks at once, %d checked, %d refused; want 3, 3, 17", p, c, b)
+	}
+	// With the slots free, a check runs.
+	if ok, err := v.Verify(t.Context(), "h", "pw"); ok || err != nil {
+		t.Errorf("free Verifier: %v, %v", ok, err)
 	}
 }

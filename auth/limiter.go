@@ -5,14 +5,17 @@ import (
 	"time"
 )
 
-// Limiter counts failures per key (an IP address, a user name) in a fixed
-// window that starts at the first failure, and blocks a key that reached
-// Max until its window ends. It is safe for concurrent use; the zero
-// value needs Max and Window set first.
+// Limiter counts attempts per key (an IP address, a user name) in a fixed
+// window that starts at the first attempt, and refuses a key that reached
+// Max until its window ends. An attempt is counted when it is let through
+// (Take), before it is evaluated, so that a synchronised burst cannot slip
+// more than Max attempts past the check; one that turns out well is given
+// back (Refund) or wipes the key (Reset). It is safe for concurrent use;
+// the zero value needs Max and Window set first.
 type Limiter struct {
-	// Max is how many failures a window allows.
+	// Max is how many attempts a window allows.
 	Max int
-	// Window is how long failures are remembered.
+	// Window is how long attempts are remembered.
 	Window time.Duration
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
@@ -37,29 +40,11 @@ func (l *Limiter) now() time.Time {
 	return time.Now()
 }
 
-// Allow reports whether key may try again, and if not, how long until it
-// may.
-func (l *Limiter) Allow(key string) (bool, time.Duration) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	w := l.fails[key]
-	if w == nil {
-		return true, 0
-	}
-	now := l.now()
-	end := w.start.Add(l.Window)
-	if !now.Before(end) {
-		delete(l.fails, key)
-		return true, 0
-	}
-	if w.n >= l.Max {
-		return false, end.Sub(now)
-	}
-	return true, 0
-}
-
-// Fail counts one failure of key.
-func (l *Limiter) Fail(key string) {
+// Take counts one attempt of key and reports whether it may go ahead; if
+// not, nothing is counted and wait says how long until key may try again.
+// The check and the count are one step, so that of any number of
+// concurrent calls at most Max go ahead in a window.
+func (l *Limiter) Take(key string) (bool, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
@@ -74,7 +59,21 @@ func (l *Limiter) Fail(key string) {
 		w = &window{start: now}
 		l.fails[key] = w
 	}
+	if w.n >= l.Max {
+		return false, w.start.Add(l.Window).Sub(now)
+	}
 	w.n++
+	return true, 0
+}
+
+// Refund gives back one attempt of key that Take counted: one that
+// succeeded, or that could not be evaluated at all.
+func (l *Limiter) Refund(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if w := l.fails[key]; w != nil && w.n > 0 {
+		w.n--
+	}
 }
 
 // Reset forgets the failures of key.

@@ -1,11 +1,14 @@
 package auth
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
 	"strings"
+	"sync"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 
@@ -59,6 +62,69 @@ func CheckPassword(encoded, password string) (bool, error) {
 	}
 	got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, uint32(len(key)))
 	return subtle.ConstantTimeCompare(got, key) == 1, nil
+}
+
+// DefaultMaxChecks is how many password checks a Verifier runs at once
+// unless told otherwise: each holds DefaultParams.Memory (19 MiB), so four
+// hold about 76 MiB however many logins arrive together.
+const DefaultMaxChecks = 4
+
+// DefaultCheckWait is how long a check waits for a free slot before a
+// Verifier gives up on it.
+const DefaultCheckWait = 2 * time.Second
+
+// Verifier checks passwords with a bound on how many checks run at once,
+// so that a burst of logins cannot make the service hold a hash's memory
+// per request. It is safe for concurrent use; the zero value uses the
+// defaults.
+type Verifier struct {
+	// Max is how many checks may run at once; DefaultMaxChecks when 0.
+	Max int
+	// Wait is how long a check waits for a free slot; DefaultCheckWait
+	// when 0.
+	Wait time.Duration
+	// Check checks one password; CheckPassword when nil.
+	Check func(encoded, password string) (bool, error)
+
+	once sync.Once
+	sem  chan struct{}
+}
+
+// Verify checks password against encoded as CheckPassword does, once a
+// slot is free. When none frees up within Wait (or ctx ends first), it
+// checks nothing and returns an EUnavailable error: the caller should ask
+// the client to try again shortly.
+func (v *Verifier) Verify(ctx context.Context, encoded, password string) (bool, error) {
+	v.once.Do(func() {
+		n := v.Max
+		if n <= 0 {
+			n = DefaultMaxChecks
+		}
+		v.sem = make(chan struct{}, n)
+	})
+	wait := v.Wait
+	if wait <= 0 {
+		wait = DefaultCheckWait
+	}
+	select {
+	case v.sem <- struct{}{}:
+	default:
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case v.sem <- struct{}{}:
+		case <-t.C:
+			return false, analytics.Errorf(analytics.EUnavailable, "too many logins at once: try again in a second")
+		case <-ctx.Done():
+			return false, analytics.Errorf(analytics.EUnavailable, "too many logins at once: try again in a second")
+		}
+	}
+	defer func() { <-v.sem }()
+	check := v.Check
+	if check == nil {
+		check = CheckPassword
+	}
+	return check(encoded, password)
 }
 
 // decodeHash parses a PHC argon2id string, refusing parameters far outside

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"sync"
@@ -61,7 +62,13 @@ type Auth struct {
 	SessionTTL time.Duration
 	// IPLimiter and UserLimiter limit failed logins per client address and
 	// per user name; defaults (20 and 5 failures per 15 minutes) when nil.
+	// A login counts before its password is checked, so that concurrent
+	// attempts cannot get past the limits.
 	IPLimiter, UserLimiter *auth.Limiter
+	// Passwords checks passwords, a bounded number at once (past it, a
+	// login is answered 503 with Retry-After); auth.Verifier's defaults
+	// when nil.
+	Passwords *auth.Verifier
 	// Now is the clock; the Server's when nil.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -82,6 +89,9 @@ func (a *Auth) init(s *Server) {
 	}
 	if a.UserLimiter == nil {
 		a.UserLimiter = &auth.Limiter{Max: 5, Window: 15 * time.Minute, Now: a.Now}
+	}
+	if a.Passwords == nil {
+		a.Passwords = &auth.Verifier{}
 	}
 	if a.Ingest == nil {
 		a.Ingest = &auth.Ingest{Store: a.Store}
@@ -115,6 +125,7 @@ type class int
 const (
 	classPublic class = iota
 	classIngest
+	classMetrics
 	classDashboard
 )
 
@@ -123,8 +134,10 @@ func classify(path string) class {
 	case path == "/healthz" || path == "/readyz" || path == "/login" || path == "/favicon.ico" ||
 		strings.HasPrefix(path, "/static/"):
 		return classPublic
-	case strings.HasPrefix(path, "/v1/") || path == "/metrics":
+	case strings.HasPrefix(path, "/v1/"):
 		return classIngest
+	case path == "/metrics":
+		return classMetrics
 	}
 	// Everything else, routes added later included, needs a login.
 	return classDashboard
@@ -151,6 +164,9 @@ func (a *Auth) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 			return next(c)
 		}
 
+		if cl == classMetrics {
+			return a.metrics(c, next)
+		}
 		if cl == classPublic && r.URL.Path != "/login" {
 			return next(c)
 		}
@@ -183,6 +199,45 @@ func (a *Auth) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 		c.SetRequest(r.WithContext(context.WithValue(ctx, userKey, user)))
 		return next(c)
 	}
+}
+
+// metrics guards GET /metrics, whose label values name every app: it
+// takes a logged-in user, or an ingest key bound to no app (an app-bound
+// key is refused with 403); with neither, it is open only while neither
+// keys nor a login are required.
+func (a *Auth) metrics(c echo.Context, next echo.HandlerFunc) error {
+	r := c.Request()
+	key := auth.KeyFromHeaders(r.Header.Get("Authorization"), r.Header.Get("X-Api-Key"))
+	if key == "" {
+		user, err := a.user(c)
+		if err != nil {
+			return err
+		}
+		if user != "" {
+			return next(c)
+		}
+	}
+	ctx, err := a.Ingest.Authenticate(r.Context(), key)
+	if err != nil {
+		if analytics.ErrorCode(err) == analytics.EUnauthorized {
+			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="stopscope"`)
+		}
+		return err
+	}
+	if app, ok := analytics.BoundApp(ctx); ok {
+		return analytics.Errorf(analytics.EForbidden, "/metrics shows the label values of every app, and this ingest key is bound to app %q: scrape with a key made with dashboard keys create --any-app, or log in", app)
+	}
+	if key == "" {
+		required, err := a.loginRequired(ctx)
+		if err != nil {
+			return err
+		}
+		if required {
+			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="stopscope"`)
+			return analytics.Errorf(analytics.EUnauthorized, "/metrics needs an ingest key made with dashboard keys create --any-app (\"Authorization: Bearer sk_ss_…\"), or a login")
+		}
+	}
+	return next(c)
 }
 
 // loginRequired tells whether the dashboard needs a login now.
@@ -254,15 +309,19 @@ func (a *Auth) csrfToken(c echo.Context) string {
 // could send only after a CORS preflight this server never grants) passes.
 func (a *Auth) checkCSRF(c echo.Context, token string) error {
 	r := c.Request()
+	crossSite := analytics.Errorf(analytics.EForbidden, "the request failed its CSRF check: it comes from a page of another site")
 	bad := analytics.Errorf(analytics.EForbidden, "the request failed its CSRF check: reload the page and try again")
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		bad = analytics.Errorf(analytics.EForbidden, "the request failed its CSRF check: send -H 'Content-Type: application/json' (or the %s header of the page)", CSRFHeader)
+	}
 	site := r.Header.Get("Sec-Fetch-Site")
 	if site != "" && site != "same-origin" && site != "none" {
-		return bad
+		return crossSite
 	}
 	if o := r.Header.Get("Origin"); o != "" {
 		u, err := url.Parse(o)
 		if err != nil || !a.sameHost(r, u.Host) {
-			return bad
+			return crossSite
 		}
 	}
 	sent := r.Header.Get(CSRFHeader)
@@ -370,12 +429,36 @@ func (a *Auth) clientIP(r *http.Request) string {
 }
 
 // safeNext returns a local path to go to after logging in: never another
-// site.
+// site. next must be an absolute path of this site (no scheme, no host),
+// with no control character, space or backslash anywhere (browsers drop
+// tabs and newlines and read a backslash as a slash, which turns
+// "/\t/evil.example/" into "//evil.example/"); the path is then cleaned, so
+// that what is sent back cannot start with "//". Anything else is "/".
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
+	if !strings.HasPrefix(next, "/") {
 		return "/"
 	}
-	return next
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" || !strings.HasPrefix(u.Path, "/") ||
+		strings.ContainsFunc(next, unsafeInURL) || strings.ContainsFunc(u.Path, unsafeInURL) {
+		return "/"
+	}
+	clean := path.Clean(u.Path)
+	if strings.HasSuffix(u.Path, "/") && clean != "/" {
+		clean += "/"
+	}
+	out := (&url.URL{Path: clean, RawQuery: u.RawQuery}).String()
+	if !strings.HasPrefix(out, "/") || strings.HasPrefix(out, "//") {
+		return "/"
+	}
+	return out
+}
+
+// unsafeInURL reports whether a character may be dropped or reread by a
+// browser parsing a URL: controls, spaces, backslashes, and the invisible
+// characters some strip.
+func unsafeInURL(r rune) bool {
+	return r <= ' ' || r == 0x7f || r == '\\' || (r >= 0x80 && r <= 0x9f) || r == 0x2028 || r == 0x2029 || r == 0xfeff
 }
 
 // pageLogin shows the login form.
@@ -395,35 +478,53 @@ func (a *Auth) postLogin(c echo.Context) error {
 	password := c.FormValue("password")
 	next := safeNext(c.FormValue("next"))
 	ip := a.clientIP(r)
-	okIP, waitIP := a.IPLimiter.Allow(ip)
-	okUser, waitUser := a.UserLimiter.Allow(name)
+	// Count the attempt before checking it: of a synchronised burst, only
+	// as many as the limits allow are checked at all.
+	okIP, wait := a.IPLimiter.Take(ip)
+	okUser := false
+	if okIP {
+		if okUser, wait = a.UserLimiter.Take(name); !okUser {
+			a.IPLimiter.Refund(ip)
+		}
+	}
 	if !okIP || !okUser {
-		wait := max(waitIP, waitUser)
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
 		a.Logger.Warn("login rate limited", "user", name, "ip", ip)
 		return render(c, http.StatusTooManyRequests, loginPage(next, "Too many failed logins. Try again in "+wait.Round(time.Second).String()+"."))
 	}
+	// Attempts that are not checked (the store or the verifier is busy)
+	// are given back.
+	refund := func() {
+		a.IPLimiter.Refund(ip)
+		a.UserLimiter.Refund(name)
+	}
 	u, err := a.Store.UserByName(r.Context(), name)
 	if err != nil && analytics.ErrorCode(err) != analytics.ENotFound {
+		refund()
 		return err
 	}
 	ok := false
 	if err == nil {
-		ok, err = auth.CheckPassword(u.PasswordHash, password)
-		if err != nil {
-			a.Logger.Error("a stored password hash is unreadable", "user", name, "err", err)
-		}
+		ok, err = a.Passwords.Verify(r.Context(), u.PasswordHash, password)
 	} else {
 		// The same work for an unknown user, so that timing does not tell
 		// which names exist.
-		_, _ = auth.CheckPassword(dummyHash(), password)
+		_, err = a.Passwords.Verify(r.Context(), dummyHash(), password)
+	}
+	if analytics.ErrorCode(err) == analytics.EUnavailable {
+		refund()
+		c.Response().Header().Set("Retry-After", "1")
+		a.Logger.Warn("login refused: too many password checks at once", "user", name, "ip", ip)
+		return render(c, http.StatusServiceUnavailable, loginPage(next, "Too many logins at once. Try again in a second."))
+	}
+	if err != nil {
+		a.Logger.Error("a stored password hash is unreadable", "user", name, "err", err)
 	}
 	if !ok {
-		a.IPLimiter.Fail(ip)
-		a.UserLimiter.Fail(name)
 		a.Logger.Warn("login failed", "user", name, "ip", ip)
 		return render(c, http.StatusUnauthorized, loginPage(next, "Wrong user name or password."))
 	}
+	a.IPLimiter.Refund(ip)
 	a.UserLimiter.Reset(name)
 	now := a.Now()
 	token, hash, err := auth.NewToken()

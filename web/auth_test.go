@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,7 +34,7 @@ type authEnv struct {
 	clock time.Time
 }
 
-func newAuthEnv(t *testing.T, tlsServer bool, configure func(*Auth)) *authEnv {
+func newAuthEnv(t *testing.T, tlsServer bool, configure func(*Auth), server ...func(*Server)) *authEnv {
 	t.Helper()
 	st, err := sqlite.Open(filepath.Join(t.TempDir(), "stopscope.db"))
 	if err != nil {
@@ -46,7 +48,11 @@ func newAuthEnv(t *testing.T, tlsServer bool, configure func(*Auth)) *authEnv {
 		configure(env.auth)
 	}
 	ing := &receiver.Handler{Sink: auth.BindApps(st, ingest.DefaultApp), Now: clock}
-	s := &Server{Store: st, Now: clock, PostResponses: ing.PostResponses, Auth: env.auth}
+	metrics := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "stopscope_records_total 1\n") })
+	s := &Server{Store: st, Now: clock, PostResponses: ing.PostResponses, Auth: env.auth, Metrics: metrics}
+	for _, f := range server {
+		f(s)
+	}
 	if tlsServer {
 		env.ts = httptest.NewTLSServer(s.Handler())
 	} else {
@@ -74,12 +80,17 @@ func (env *authEnv) do(t *testing.T, r req) (*http.Response, string) {
 		t.Fatal(err)
 	}
 	for k, v := range r.header {
+		if k == "Host" {
+			hr.Host = v
+			continue
+		}
 		hr.Header.Set(k, v)
 	}
 	for _, c := range r.cookies {
 		hr.AddCookie(c)
 	}
-	client := env.ts.Client()
+	// A copy, so that concurrent calls do not share the field set here.
+	client := *env.ts.Client()
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	resp, err := client.Do(hr)
 	if err != nil {
@@ -116,6 +127,7 @@ func (env *authEnv) addUser(t *testing.T, name, pw string) {
 	}
 }
 
+// addKey adds an ingest key bound to app ("" for any app).
 func (env *authEnv) addKey(t *testing.T, app string) (string, int64) {
 	t.Helper()
 	key, hash, prefix, err := auth.NewKey()
@@ -364,6 +376,11 @@ func TestCSRF(t *testing.T) {
 			session, _ = env.login(t, "ann", "correct horse")
 		}
 	}
+	// A script writing to the API without JSON is told what to send.
+	resp, body := env.do(t, req{method: "POST", path: "/api/v1/alert-rules", body: "{}", header: map[string]string{"Content-Type": "text/plain"}, cookies: []*http.Cookie{session}})
+	if resp.StatusCode != 403 || !strings.Contains(body, `-H 'Content-Type: application/json'`) {
+		t.Errorf("API write as text/plain: %d %s, want 403 naming the content type", resp.StatusCode, body)
+	}
 	// The login form is checked too.
 	if resp, _ := env.do(t, req{method: "POST", path: "/login", body: "username=ann&password=correct+horse", header: form}); resp.StatusCode != 403 {
 		t.Errorf("login without a token: %d", resp.StatusCode)
@@ -444,15 +461,57 @@ func TestRequireLogin(t *testing.T) {
 func TestSafeNext(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"/responses?app=a", "/responses?app=a"},
+		{"/responses/42", "/responses/42"},
+		{"/alerts/", "/alerts/"},
+		{"/problems?range=24h&app=a%20b", "/problems?range=24h&app=a%20b"},
 		{"", "/"},
+		{"responses", "/"},
 		{"https://evil.example/", "/"},
 		{"//evil.example/", "/"},
+		{"///evil.example/", "/evil.example/"},
 		{"/\\evil.example", "/"},
+		{"\\\\evil.example", "/"},
+		{"/\t/evil.example/", "/"},
+		{"/\n/evil.example/", "/"},
+		{"/\r\n/evil.example/", "/"},
+		{"/ /evil.example/", "/"},
+		{"/\x00/evil.example/", "/"},
+		{"/\u00a0/evil.example/", "/%C2%A0/evil.example/"},
+		{"/\u2028/evil.example/", "/"},
+		{"/\ufeff/evil.example/", "/"},
+		{"/%09/evil.example/", "/"},
+		{"/%5C/evil.example/", "/"},
+		{"/%2F/evil.example/", "/evil.example/"},
+		{"/%2f%2fevil.example/", "/evil.example/"},
+		{"/./evil.example/", "/evil.example/"},
+		{"/../../evil.example", "/evil.example"},
+		{"/a/..//evil.example", "/evil.example"},
+		{"/.//evil.example", "/evil.example"},
+		{"https:/evil.example", "/"},
+		{"/@evil.example", "/@evil.example"},
 		{"javascript:alert(1)", "/"},
+		{"/javascript:alert(1)", "/javascript:alert%281%29"},
+		{"/#//evil.example", "/"},
+		{"/%zz", "/"},
 	}
 	for _, tc := range tests {
-		if got := safeNext(tc.in); got != tc.want {
+		got := safeNext(tc.in)
+		if got != tc.want {
 			t.Errorf("safeNext(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+		// Whatever comes out, a browser resolves it on this site.
+		base, _ := url.Parse("http://127.0.0.1:8080/login")
+		cleaned := strings.Map(func(r rune) rune {
+			if r == '\t' || r == '\n' || r == '\r' {
+				return -1
+			}
+			if r == '\\' {
+				return '/'
+			}
+			return r
+		}, got)
+		if u, err := base.Parse(cleaned); err != nil || u.Host != base.Host {
+			t.Errorf("safeNext(%q) = %q, which leads to host %v (%v)", tc.in, got, u, err)
 		}
 	}
 }
@@ -501,5 +560,144 @@ func TestModelContentEscaped(t *testing.T) {
 	_, page := env.do(t, req{path: fmt.Sprintf("/responses/%d", recs[0].ID), header: map[string]string{"Accept": "text/html"}})
 	if !strings.Contains(page, "&lt;script&gt;") {
 		t.Errorf("the response page does not show the content escaped")
+	}
+}
+
+// countingVerifier is a password verifier that counts the checks it runs
+// and the most it ran at once, each check taking a while, so that a burst
+// overlaps.
+type countingVerifier struct {
+	calls, running, peak atomic.Int32
+}
+
+func (cv *countingVerifier) check(encoded, password string) (bool, error) {
+	cv.calls.Add(1)
+	n := cv.running.Add(1)
+	for p := cv.peak.Load(); n > p && !cv.peak.CompareAndSwap(p, n); p = cv.peak.Load() {
+	}
+	time.Sleep(20 * time.Millisecond)
+	cv.running.Add(-1)
+	return false, nil // every password of the burst is wrong
+}
+
+// TestLoginBurst: a synchronised burst of 100 logins from one address
+// gets no more password checks than the limits allow (5 per user, 20 per
+// address), the rest are answered 429, and no more than the verifier's
+// bound run at once.
+func TestLoginBurst(t *testing.T) {
+	tests := []struct {
+		name    string
+		user    func(i int) string
+		checked int32
+	}{
+		{"one user", func(int) string { return "ann" }, 5},
+		{"many users, one address", func(i int) string { return fmt.Sprintf("u%d", i) }, 20},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cv := &countingVerifier{}
+			env := newAuthEnv(t, false, func(a *Auth) {
+				a.Passwords = &auth.Verifier{Max: 2, Wait: 10 * time.Second, Check: cv.check}
+			})
+			env.addUser(t, "ann", "correct horse")
+			csrf, token := env.loginForm(t)
+			var ready, done sync.WaitGroup
+			start := make(chan struct{})
+			statuses := make([]int, 100)
+			for i := range statuses {
+				ready.Add(1)
+				done.Go(func() {
+					ready.Done()
+					<-start
+					statuses[i] = env.postLogin(t, csrf, token, tc.user(i), "guess").StatusCode
+				})
+			}
+			ready.Wait()
+			close(start)
+			done.Wait()
+			count := map[int]int32{}
+			for _, s := range statuses {
+				count[s]++
+			}
+			if got := cv.calls.Load(); got != tc.checked {
+				t.Errorf("%d passwords checked, want %d", got, tc.checked)
+			}
+			if count[401] != tc.checked || count[429] != 100-tc.checked {
+				t.Errorf("statuses %v, want %d × 401 and the rest 429", count, tc.checked)
+			}
+			if p := cv.peak.Load(); p > 2 {
+				t.Errorf("%d password checks ran at once, want at most 2", p)
+			}
+		})
+	}
+}
+
+// TestLoginBusy: a login that finds every password check slot taken is
+// answered 503 with Retry-After, and does not count against the limits.
+func TestLoginBusy(t *testing.T) {
+	// The first check holds the one slot until block is closed.
+	block, entered := make(chan struct{}), make(chan struct{})
+	var calls atomic.Int32
+	v := &auth.Verifier{Max: 1, Wait: 20 * time.Millisecond, Check: func(encoded, password string) (bool, error) {
+		if calls.Add(1) == 1 {
+			close(entered)
+			<-block
+		}
+		return auth.CheckPassword(encoded, password)
+	}}
+	env := newAuthEnv(t, false, func(a *Auth) { a.Passwords = v })
+	env.addUser(t, "ann", "correct horse")
+	csrf, token := env.loginForm(t)
+	held := make(chan struct{})
+	go func() {
+		defer close(held)
+		_, _ = v.Verify(context.Background(), cheapHash(t, "x"), "x")
+	}()
+	<-entered
+	for range 10 {
+		resp := env.postLogin(t, csrf, token, "ann", "guess")
+		if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+			t.Fatalf("every slot taken: %d, Retry-After %q; want 503 with it", resp.StatusCode, resp.Header.Get("Retry-After"))
+		}
+	}
+	close(block)
+	<-held
+	if resp := env.postLogin(t, csrf, token, "ann", "correct horse"); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("after 10 refused logins: %d, want 303 (refusals do not count)", resp.StatusCode)
+	}
+}
+
+// TestMetricsScope: /metrics names every app in its labels, so it takes
+// a login or a key bound to no app; an app-bound key is refused.
+func TestMetricsScope(t *testing.T) {
+	env := newAuthEnv(t, false, nil)
+	get := func(header map[string]string, cookies ...*http.Cookie) int {
+		resp, _ := env.do(t, req{path: "/metrics", header: header, cookies: cookies})
+		return resp.StatusCode
+	}
+	if code := get(nil); code != 200 {
+		t.Fatalf("no keys, no users: %d, want open", code)
+	}
+	env.addUser(t, "ann", "correct horse")
+	session, _ := env.login(t, "ann", "correct horse")
+	bound, _ := env.addKey(t, "checkout")
+	anyApp, _ := env.addKey(t, "")
+	tests := []struct {
+		name    string
+		header  map[string]string
+		cookies []*http.Cookie
+		status  int
+	}{
+		{"nothing", nil, nil, 401},
+		{"a login", nil, []*http.Cookie{session}, 200},
+		{"an app-bound key", map[string]string{"Authorization": "Bearer " + bound}, nil, 403},
+		{"an app-bound key with a login", map[string]string{"X-Api-Key": bound}, []*http.Cookie{session}, 403},
+		{"an any-app key", map[string]string{"Authorization": "Bearer " + anyApp}, nil, 200},
+		{"a wrong key", map[string]string{"Authorization": "Bearer sk_ss_wrong"}, nil, 401},
+	}
+	for _, tc := range tests {
+		if code := get(tc.header, tc.cookies...); code != tc.status {
+			t.Errorf("%s: %d, want %d", tc.name, code, tc.status)
+		}
 	}
 }

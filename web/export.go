@@ -104,13 +104,16 @@ func exportCSV(recs []*analytics.Record) ([]byte, error) {
 		if r.Kind != analytics.KindError {
 			stop = r.StopReason.Key()
 		}
+		// Every text cell goes through csvSafe: each can come from a
+		// producer (an app name, a session id, an error type…), not only
+		// the model's text. The numbers are stopscope's own.
 		row := []string{
 			strconv.FormatInt(r.ID, 10), r.Time.UTC().Format("2006-01-02T15:04:05.000Z07:00"),
-			r.App, r.Environment, r.Model, string(r.Kind), stop,
-			strings.Join(flags, " "), strings.Join(causes, " "),
+			csvSafe(r.App), csvSafe(r.Environment), csvSafe(r.Model), csvSafe(string(r.Kind)), csvSafe(stop),
+			csvSafe(strings.Join(flags, " ")), csvSafe(strings.Join(causes, " ")),
 			strconv.FormatInt(r.Usage.InputTokens, 10), strconv.FormatInt(r.Usage.OutputTokens, 10),
-			strconv.FormatInt(r.LatencyMS, 10), optInt(r.HTTPStatus), r.ErrorType, r.Subtype,
-			r.SessionID, r.RequestID, r.MessageID, csvSafe(contentText(r.Content)),
+			strconv.FormatInt(r.LatencyMS, 10), optInt(r.HTTPStatus), csvSafe(r.ErrorType), csvSafe(r.Subtype),
+			csvSafe(r.SessionID), csvSafe(r.RequestID), csvSafe(r.MessageID), csvSafe(contentText(r.Content)),
 		}
 		if err := w.Write(row); err != nil {
 			return nil, err
@@ -127,7 +130,9 @@ func optInt(n int) string {
 	return strconv.Itoa(n)
 }
 
-// csvSafe keeps a spreadsheet from reading a cell as a formula.
+// csvSafe keeps a spreadsheet from reading a cell as a formula: one that
+// starts with =, +, -, @, a tab or a carriage return gets a leading
+// apostrophe, which spreadsheets show as text and hide.
 func csvSafe(s string) string {
 	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
 		return "'" + s

@@ -1,7 +1,9 @@
 package web
 
 import (
+	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"flag"
 	"html"
@@ -360,6 +362,36 @@ func TestFilterOptionsSelected(t *testing.T) {
 	} {
 		if got := apps(tc.sel); !slices.Equal(got, tc.want) {
 			t.Errorf("with %q selected: apps = %v, want %v", tc.sel, got, tc.want)
+		}
+	}
+}
+
+// TestExportCSVFormulas: every text cell a producer can set is kept from
+// being read as a formula, not only the model's text.
+func TestExportCSVFormulas(t *testing.T) {
+	rec := &analytics.Record{
+		ID: 1, Time: now, Kind: analytics.KindError,
+		App: "=HYPERLINK(\"http://evil.example\")", Environment: "+1+1", Model: "-2+3",
+		ErrorType: "@SUM(A1)", Subtype: "\t=1", SessionID: "\r=1", RequestID: "=cmd|' /C calc'!A0",
+		MessageID: "+msg", Content: []analytics.Block{{Type: "text", Text: "=1+1"}},
+	}
+	body, err := exportCSV([]*analytics.Record{rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(bytes.NewReader(body)).ReadAll()
+	if err != nil || len(rows) != 2 {
+		t.Fatalf("CSV: %v, %d rows", err, len(rows))
+	}
+	for i, cell := range rows[1] {
+		if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+			t.Errorf("column %s: %q starts a formula", rows[0][i], cell)
+		}
+	}
+	for _, col := range []string{"app", "environment", "model", "error_type", "subtype", "session_id", "request_id", "message_id", "text"} {
+		i := slices.Index(rows[0], col)
+		if i < 0 || !strings.HasPrefix(rows[1][i], "'") {
+			t.Errorf("column %s: %q is not escaped", col, rows[1][i])
 		}
 	}
 }

@@ -56,6 +56,13 @@ type Server struct {
 	// checked when it is created or changed.
 	AlertDestinations *alert.Destinations
 
+	// AllowedHosts are the host names, beyond IP addresses and localhost,
+	// that requests may name in their Host header; any other is answered
+	// 421, so that a DNS-rebinding page cannot reach the server under a
+	// name of its own. "*.example.com" allows the subdomains of
+	// example.com, "*" any name.
+	AllowedHosts []string
+
 	// Auth, when set, requires ingest keys and a dashboard login (see
 	// Auth for when) and checks CSRF tokens; nil serves everyone.
 	Auth *Auth
@@ -86,6 +93,7 @@ func (s *Server) Handler() http.Handler {
 	if s.Telemetry != nil {
 		e.Use(s.Telemetry.Middleware)
 	}
+	e.Use(s.guard)
 	if s.Auth != nil {
 		s.Auth.init(s)
 		e.Use(s.Auth.middleware)

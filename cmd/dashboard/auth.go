@@ -27,6 +27,9 @@ type AuthSettings struct {
 	ProxyHeader string
 	// TrustedProxies are the proxies' addresses, as CIDRs or single IPs.
 	TrustedProxies []netip.Prefix
+	// AllowedHosts are the host names, beyond IP addresses, localhost and
+	// the name --addr listens on, that HTTP requests may name in Host.
+	AllowedHosts []string
 }
 
 // register adds the authentication flags to fs, with STOPSCOPE_* variables
@@ -52,7 +55,38 @@ func (a *AuthSettings) register(fs *flag.FlagSet, getenv func(string) string) er
 		a.TrustedProxies = ps
 		return err
 	})
+	if v := getenv("STOPSCOPE_ALLOWED_HOSTS"); v != "" {
+		a.AllowedHosts = splitList(v)
+	}
+	fs.Func("allowed-hosts", "comma-separated host names the HTTP server answers to besides IP addresses and localhost, e.g. stopscope.example.com; *.example.com for subdomains, * for any (env STOPSCOPE_ALLOWED_HOSTS)", func(v string) error {
+		a.AllowedHosts = splitList(v)
+		return nil
+	})
 	return nil
+}
+
+// splitList reads "a, b,c" into its non-empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// allowedHosts are the Host names the HTTP server answers to beyond IP
+// addresses and localhost (web.Server.AllowedHosts): --allowed-hosts, and
+// the host of --addr when it is a name.
+func (m *Main) allowedHosts() []string {
+	hosts := append([]string(nil), m.Auth.AllowedHosts...)
+	if host, _, err := net.SplitHostPort(m.Addr); err == nil && host != "" {
+		if _, err := netip.ParseAddr(strings.Trim(host, "[]")); err != nil {
+			hosts = append(hosts, host)
+		}
+	}
+	return hosts
 }
 
 func (a *AuthSettings) validate() error {

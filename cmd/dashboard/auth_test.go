@@ -159,3 +159,47 @@ func TestKeysAndUsersEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestAllowedHosts: the HTTP server answers to IP addresses, localhost and
+// --allowed-hosts, and 421 to any other name (DNS rebinding).
+func TestAllowedHosts(t *testing.T) {
+	var out bytes.Buffer
+	m := NewMain(&out, io.Discard)
+	args := []string{"--addr", "127.0.0.1:0", "--otlp-grpc-addr=", "--db", filepath.Join(t.TempDir(), "s.db"), "--allowed-hosts", "stopscope.example.com, *.corp.example"}
+	if err := m.ParseFlags(args, noEnv); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	for _, tc := range []struct {
+		host   string
+		status int
+	}{
+		{"", 200}, {"localhost", 200}, {"stopscope.example.com", 200}, {"a.corp.example", 200},
+		{"evil.example", 421}, {"stopscope.example.com.evil.example", 421},
+	} {
+		for _, path := range []string{"/healthz", "/api/v1/summary", "/metrics"} {
+			req, _ := http.NewRequest(http.MethodGet, m.URL()+path, nil)
+			if tc.host != "" {
+				req.Host = tc.host
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tc.status {
+				t.Errorf("Host %q, %s: %d, want %d", tc.host, path, resp.StatusCode, tc.status)
+			}
+		}
+	}
+	if got := splitList(" a,, b ,"); len(got) != 2 || got[0] != "a" || got[1] != "b" {
+		t.Errorf("splitList = %q", got)
+	}
+	m.Addr = "stopscope.lan:8080"
+	if got := m.allowedHosts(); len(got) != 3 || got[2] != "stopscope.lan" {
+		t.Errorf("allowedHosts with --addr stopscope.lan:8080 = %q, want it added", got)
+	}
+}

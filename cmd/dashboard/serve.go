@@ -177,7 +177,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Store: st, Query: reads, Logger: m.Logger, Now: m.Now, Alerts: alerts, Notifier: notifier,
 		Telemetry: tel.Instruments, Metrics: tel.Metrics,
 		PostResponses: m.limitIngest(ing.PostResponses), PostTraces: m.limitIngest(rcv.Traces), PostLogs: m.limitIngest(rcv.Logs),
-		Ready: m.ready, Auth: webAuth,
+		Ready: m.ready, Auth: webAuth, AllowedHosts: m.allowedHosts(),
 	}
 	if m.alerts != nil {
 		srv.AlertDestinations = m.alerts.dest
