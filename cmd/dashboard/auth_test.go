@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/stopscope/stopscope/cmd/dashboard/admin"
+	"github.com/stopscope/stopscope/cmd/dashboard/config"
 )
 
 func noEnv(string) string { return "" }
@@ -195,7 +196,7 @@ func TestAllowedHosts(t *testing.T) {
 			}
 		}
 	}
-	if got := splitList(" a,, b ,"); len(got) != 2 || got[0] != "a" || got[1] != "b" {
+	if got := config.SplitList(" a,, b ,"); len(got) != 2 || got[0] != "a" || got[1] != "b" {
 		t.Errorf("splitList = %q", got)
 	}
 	m.Addr = "stopscope.lan:8080"

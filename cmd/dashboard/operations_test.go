@@ -23,6 +23,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/stopscope/stopscope/analytics"
+	"github.com/stopscope/stopscope/cmd/dashboard/config"
 	"github.com/stopscope/stopscope/ingest"
 	"github.com/stopscope/stopscope/store"
 )
@@ -50,15 +51,15 @@ func startMainWith(t *testing.T, set func(m *Main)) *Main {
 }
 
 func TestOperationsFlags(t *testing.T) {
-	def := DefaultOperations()
+	def := config.DefaultOperations()
 	tests := []struct {
 		name    string
 		args    []string
 		env     map[string]string
-		want    func(o *Operations)
+		want    func(o *config.Operations)
 		wantErr string
 	}{
-		{name: "defaults", want: func(*Operations) {}},
+		{name: "defaults", want: func(*config.Operations) {}},
 		{
 			name: "flags",
 			args: []string{
@@ -69,7 +70,7 @@ func TestOperationsFlags(t *testing.T) {
 				"--retention-days=7", "--rollup-retention-days=90",
 				"--ingest-body-timeout=3s", "--ingest-min-body-rate=1000",
 			},
-			want: func(o *Operations) {
+			want: func(o *config.Operations) {
 				o.Limits = ingest.Limits{MaxRecords: 5, MaxFieldBytes: 1000, MaxIDBytes: 64, MaxBodyBytes: 2048, MaxDecompressedBytes: 4096}
 				o.MaxConcurrentIngest = 3
 				o.Batch.MaxQueued, o.Batch.MaxBatch = 100, 10
@@ -86,7 +87,7 @@ func TestOperationsFlags(t *testing.T) {
 				"STOPSCOPE_REDACT": "a{1,3}\nb+\r\n", "STOPSCOPE_RETENTION_DAYS": "0",
 			},
 			args: []string{"--redact", "c"},
-			want: func(o *Operations) {
+			want: func(o *config.Operations) {
 				o.Limits.MaxBodyBytes = 1024
 				o.MetadataOnly = true
 				o.Redact = []string{"a{1,3}", "b+", "c"}

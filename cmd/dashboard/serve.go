@@ -17,6 +17,7 @@ import (
 
 	"github.com/stopscope/stopscope/auth"
 	"github.com/stopscope/stopscope/cmd/dashboard/cli"
+	"github.com/stopscope/stopscope/cmd/dashboard/config"
 	"github.com/stopscope/stopscope/cmd/dashboard/maint"
 	"github.com/stopscope/stopscope/cmd/dashboard/telemetry"
 	"github.com/stopscope/stopscope/ingest"
@@ -45,14 +46,14 @@ type Main struct {
 
 	// Ops holds the ingest limits, overload, privacy and retention
 	// settings (operations.go; applied by package maint).
-	Ops Operations
+	Ops config.Operations
 
 	// Alerts holds the alerting settings (alerts.go).
-	Alerts AlertSettings
+	Alerts config.AlertSettings
 	alerts *alerting
 
 	// Auth holds the authentication settings (auth.go).
-	Auth AuthSettings
+	Auth config.AuthSettings
 
 	Store    store.Store
 	tel      *telemetry.Telemetry
@@ -75,7 +76,7 @@ func NewMain(stdout, stderr io.Writer) *Main {
 		Addr:         "127.0.0.1:8080",
 		DB:           cli.DefaultDB,
 		OTLPGRPCAddr: "127.0.0.1:4317",
-		Ops:          DefaultOperations(),
+		Ops:          config.DefaultOperations(),
 		Stdout:       stdout,
 		Logger:       slog.New(slog.NewTextHandler(stderr, nil)),
 		shutdown:     10 * time.Second,
@@ -101,11 +102,11 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 	fs.StringVar(&m.Addr, "addr", envOr("STOPSCOPE_ADDR", m.Addr), "HTTP listen address (env STOPSCOPE_ADDR)")
 	fs.StringVar(&m.DB, "db", envOr("STOPSCOPE_DB", m.DB), "SQLite file path, or a postgres:// URL (env STOPSCOPE_DB)")
 	fs.StringVar(&m.OTLPGRPCAddr, "otlp-grpc-addr", envOr("STOPSCOPE_OTLP_GRPC_ADDR", m.OTLPGRPCAddr), "OTLP/gRPC listen address; empty turns it off (env STOPSCOPE_OTLP_GRPC_ADDR)")
-	ops := m.Ops.register(fs, getenv)
-	if err := m.Alerts.register(fs, getenv); err != nil {
+	ops := m.Ops.Register(fs, getenv)
+	if err := m.Alerts.Register(fs, getenv); err != nil {
 		return err
 	}
-	if err := m.Auth.register(fs, getenv); err != nil {
+	if err := m.Auth.Register(fs, getenv); err != nil {
 		return err
 	}
 	if err := fs.Parse(args); err != nil {
@@ -114,13 +115,13 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 	if ops.Err != nil {
 		return ops.Err
 	}
-	if err := m.Alerts.validate(); err != nil {
+	if err := m.Alerts.Validate(); err != nil {
 		return err
 	}
-	if err := m.Auth.validate(); err != nil {
+	if err := m.Auth.Validate(); err != nil {
 		return err
 	}
-	return m.Ops.validate()
+	return m.Ops.Validate()
 }
 
 // Run opens the store and starts listening; it returns once the service
