@@ -207,3 +207,21 @@ func continues(prev, next *Record) bool {
 	return (extends(prev, next) && next.Req.Messages[len(prev.Req.Messages)].Role == "assistant") ||
 		rewritesAssistant(prev, next)
 }
+
+// sendsCompactionBack reports whether next continues from prev, a
+// compaction response, by sending a compaction block back in place of the
+// messages it summarises: next's request has a compaction block and need
+// not repeat prev's messages.
+func sendsCompactionBack(prev, next *Record) bool {
+	if prev.StopReason != StopCompaction || next.Req == nil {
+		return false
+	}
+	for _, m := range next.Req.Messages {
+		for _, b := range m.Blocks {
+			if b.Type == "compaction" {
+				return true
+			}
+		}
+	}
+	return false
+}

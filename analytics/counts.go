@@ -57,8 +57,8 @@ func (c Counts) Cause(k Cause) int64 {
 func CountsOf(r *Record) Counts {
 	c := Counts{
 		N:            1,
-		InputTokens:  r.Usage.InputTokens,
-		OutputTokens: r.Usage.OutputTokens,
+		InputTokens:  r.Usage.TotalInputTokens(),
+		OutputTokens: r.Usage.TotalOutputTokens(),
 		LatencyMSSum: r.LatencyMS,
 		CostMicroUSD: int64(r.CostUSD*1e6 + 0.5),
 	}
@@ -89,6 +89,9 @@ type Dims struct {
 	ErrorType   string     `json:"error_type,omitempty"`
 	HTTPStatus  int        `json:"http_status,omitempty"`
 	Subtype     string     `json:"subtype,omitempty"`
+	// RefusalCategory is the stop_details.category of a refusal ("" for
+	// null, no stop_details, and every other stop reason).
+	RefusalCategory RefusalCategory `json:"refusal_category,omitempty"`
 }
 
 // DimsOf returns the rollup dimensions of a record.
@@ -96,7 +99,7 @@ func DimsOf(r *Record) Dims {
 	return Dims{
 		App: r.App, Environment: r.Environment, Model: r.Model, Kind: r.Kind,
 		StopReason: r.StopReason, ErrorType: r.ErrorType, HTTPStatus: r.HTTPStatus,
-		Subtype: r.Subtype,
+		Subtype: r.Subtype, RefusalCategory: r.RefusalCategory(),
 	}
 }
 

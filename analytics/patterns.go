@@ -32,6 +32,13 @@ const (
 	// PatternPauseTurnUnresolved: a pause_turn chain not resolved within
 	// PatternConfig.PauseTurnMaxRetries resumptions.
 	PatternPauseTurnUnresolved = "pause_turn_unresolved"
+	// PatternCompactionChain: a compaction response and its continuations
+	// (the compaction block sent back).
+	PatternCompactionChain = "compaction_chain"
+	// PatternCompactionUnresolved: a compaction chain never continued, or
+	// still compacting after PatternConfig.PauseTurnMaxRetries
+	// continuations.
+	PatternCompactionUnresolved = "compaction_unresolved"
 	// PatternToolUseLoop: a conversation returning tool_use at least
 	// PatternConfig.ToolUseLoop times in a row.
 	PatternToolUseLoop = "tool_use_loop"
@@ -46,8 +53,15 @@ const (
 var PatternKinds = []string{
 	PatternEmptyTurnTextAfterToolResult, PatternEmptyTurnUnchangedRetry, PatternEmptyTurnRecovered,
 	PatternTruncationChain, PatternTruncationUnresolved, PatternContextWindowExceeded,
-	PatternPauseTurnChain, PatternPauseTurnUnresolved, PatternToolUseLoop,
-	PatternAgentSubtype, PatternRefusalsByModel,
+	PatternPauseTurnChain, PatternPauseTurnUnresolved, PatternCompactionChain, PatternCompactionUnresolved,
+	PatternToolUseLoop, PatternAgentSubtype, PatternRefusalsByModel,
+}
+
+// continuationPatterns are the chain and unresolved pattern kinds of each
+// stop reason whose StopReasonInfo.Continues is set.
+var continuationPatterns = map[StopReason][2]string{
+	StopPauseTurn:  {PatternPauseTurnChain, PatternPauseTurnUnresolved},
+	StopCompaction: {PatternCompactionChain, PatternCompactionUnresolved},
 }
 
 // Pattern is one failure pattern found in a set of records.
@@ -278,7 +292,8 @@ func follower(rs []*Record, i int) int {
 		if n.Kind != KindMessage || n.Req == nil {
 			continue
 		}
-		if extends(rs[i], n) || rewritesAssistant(rs[i], n) || messagesEqual(rs[i].Req.Messages, n.Req.Messages) {
+		if extends(rs[i], n) || rewritesAssistant(rs[i], n) || messagesEqual(rs[i].Req.Messages, n.Req.Messages) ||
+			sendsCompactionBack(rs[i], n) {
 			return j
 		}
 	}
@@ -316,14 +331,14 @@ func (f *finder) conversation(rs []*Record) {
 		if isEmptyTurn(r) {
 			f.emptyTurn(rs, i)
 		}
-		switch r.StopReason {
-		case StopMaxTokens:
+		switch {
+		case r.StopReason == StopMaxTokens:
 			if !inChain[i] {
 				f.truncationChain(rs, i, inChain)
 			}
-		case StopPauseTurn:
+		case StopReasonInfoOf(r.StopReason).Continues:
 			if !inChain[i] {
-				f.pauseTurnChain(rs, i, inChain)
+				f.continuationChain(rs, i, inChain)
 			}
 		}
 		// Tool-use loops: failed calls in between neither extend nor break
@@ -454,27 +469,35 @@ func (f *finder) truncationChain(rs []*Record, i int, inChain []bool) {
 	}
 }
 
-// pauseTurnChain follows the pause_turn response rs[i] through its
-// resumptions (the response sent back as an assistant turn).
-func (f *finder) pauseTurnChain(rs []*Record, i int, inChain []bool) {
+// continuationChain follows the response rs[i], whose stop reason is one
+// the client continues from (StopReasonInfo.Continues: pause_turn,
+// compaction), through its resumptions: the response sent back as an
+// assistant turn, or a compaction block sent back in place of what it
+// summarises.
+func (f *finder) continuationChain(rs []*Record, i int, inChain []bool) {
+	reason := rs[i].StopReason
+	pk, ok := continuationPatterns[reason]
+	if !ok {
+		return
+	}
 	inChain[i] = true
 	resumed, cur, resolved := 0, i, false
 	for {
 		j := follower(rs, cur)
-		if j < 0 || !continues(rs[cur], rs[j]) {
+		if j < 0 || !(continues(rs[cur], rs[j]) || sendsCompactionBack(rs[cur], rs[j])) {
 			break
 		}
 		resumed++
 		inChain[j] = true
 		cur = j
-		if rs[j].StopReason != StopPauseTurn {
+		if rs[j].StopReason != reason {
 			resolved = true
 			break
 		}
 	}
-	kinds := []string{PatternPauseTurnChain}
+	kinds := []string{pk[0]}
 	if !resolved || resumed > f.cfg.PauseTurnMaxRetries {
-		kinds = append(kinds, PatternPauseTurnUnresolved)
+		kinds = append(kinds, pk[1])
 	}
 	for _, k := range kinds {
 		p := f.add(k, "", rs[i])
@@ -563,6 +586,10 @@ func patternTitle(kind, key string) string {
 		return "Server-tool turns paused (pause_turn) and resumed"
 	case PatternPauseTurnUnresolved:
 		return "Paused server-tool turns not resolved within the retry limit"
+	case PatternCompactionChain:
+		return "Conversations compacted (compaction) and continued"
+	case PatternCompactionUnresolved:
+		return "Compactions never continued, or compacting again past the retry limit"
 	case PatternToolUseLoop:
 		return "Tool-use loops"
 	case PatternAgentSubtype:

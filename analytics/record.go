@@ -37,6 +37,9 @@ const (
 	StopPauseTurn                  StopReason = "pause_turn"
 	StopRefusal                    StopReason = "refusal"
 	StopModelContextWindowExceeded StopReason = "model_context_window_exceeded"
+	// StopCompaction (beta): a compaction request, or automatic compaction
+	// with pause_after_compaction, returned only the compaction block.
+	StopCompaction StopReason = "compaction"
 )
 
 // KnownStopReasons lists the stop reasons of the Messages API in display
@@ -152,12 +155,72 @@ const (
 var AgentSubtypes = keysOf(AgentSubtypeTable, func(i AgentSubtypeInfo) string { return i.Subtype })
 
 // Usage counts tokens with the Messages API's meaning: InputTokens excludes
-// cache reads and writes, which are counted on their own.
+// cache reads and writes, which are counted on their own. The API leaves
+// compaction out of a message's own usage and reports it in
+// usage.iterations (entries of type compaction): CompactionInputTokens sums
+// their input, cache read and cache creation tokens, CompactionOutputTokens
+// their output tokens, as the SDKs' anthropic.usage.compaction.* span
+// attributes do. Token totals (Counts) add them in.
 type Usage struct {
 	InputTokens              int64 `json:"input_tokens"`
 	OutputTokens             int64 `json:"output_tokens"`
 	CacheCreationInputTokens int64 `json:"cache_creation_input_tokens"`
 	CacheReadInputTokens     int64 `json:"cache_read_input_tokens"`
+	CompactionInputTokens    int64 `json:"compaction_input_tokens,omitempty"`
+	CompactionOutputTokens   int64 `json:"compaction_output_tokens,omitempty"`
+}
+
+// TotalInputTokens is the input the call consumed that Counts tally: the
+// message's input tokens and its compaction iterations'.
+func (u Usage) TotalInputTokens() int64 { return u.InputTokens + u.CompactionInputTokens }
+
+// TotalOutputTokens is the output the call produced that Counts tally: the
+// message's output tokens and its compaction iterations'.
+func (u Usage) TotalOutputTokens() int64 { return u.OutputTokens + u.CompactionOutputTokens }
+
+// RefusalCategory is stop_details.category of a refusal: the policy area
+// that triggered it. The empty RefusalCategory means null (or no
+// stop_details at all): the refusal maps to no named category.
+type RefusalCategory string
+
+// The refusal categories of the Messages API (see RefusalCategoryTable).
+const (
+	RefusalCategoryNull                RefusalCategory = ""
+	RefusalCategoryCyber               RefusalCategory = "cyber"
+	RefusalCategoryBio                 RefusalCategory = "bio"
+	RefusalCategoryFrontierLLM         RefusalCategory = "frontier_llm"
+	RefusalCategoryReasoningExtraction RefusalCategory = "reasoning_extraction"
+	RefusalCategoryGeneralHarms        RefusalCategory = "general_harms"
+)
+
+// Key is the category as it appears in counts and URLs: "null" for none.
+func (c RefusalCategory) Key() string {
+	if c == RefusalCategoryNull {
+		return "null"
+	}
+	return string(c)
+}
+
+// ParseRefusalCategoryKey is the inverse of Key.
+func ParseRefusalCategoryKey(s string) RefusalCategory {
+	if s == "null" {
+		return RefusalCategoryNull
+	}
+	return RefusalCategory(s)
+}
+
+// StopDetails is a response's stop_details: structured information about
+// why it stopped, sent with refusals ({type: "refusal", category,
+// explanation}; in beta also recommended_model and fallback fields).
+type StopDetails struct {
+	Type     string          `json:"type,omitempty"`
+	Category RefusalCategory `json:"category,omitempty"`
+	// Explanation is Anthropic's text about the refusal, not guaranteed to
+	// be stable.
+	Explanation string `json:"explanation,omitempty"`
+	// RecommendedModel (beta) is the model Anthropic recommends retrying
+	// the refused request on.
+	RecommendedModel string `json:"recommended_model,omitempty"`
 }
 
 // Block summarises one content block: its type, its text (text and thinking
@@ -211,6 +274,9 @@ type Record struct {
 	// ("stop") that could be either end_turn or stop_sequence.
 	StopReasonAmbiguous bool   `json:"stop_reason_ambiguous,omitempty"`
 	StopSequence        string `json:"stop_sequence,omitempty"`
+	// StopDetails is the response's stop_details, or nil when it sent none
+	// (null).
+	StopDetails *StopDetails `json:"stop_details,omitempty"`
 	// Tools names the tools the response called (tool_use, server_tool_use).
 	Tools  []string `json:"tools,omitempty"`
 	Flags  Flags    `json:"flags"`
@@ -253,6 +319,15 @@ func (r *Record) Identity() string {
 		return r.MessageID
 	}
 	return r.RequestID
+}
+
+// RefusalCategory returns the stop_details category of a refusal, or ""
+// (null) for a refusal without one and for every other stop reason.
+func (r *Record) RefusalCategory() RefusalCategory {
+	if r.StopReason != StopRefusal || r.StopDetails == nil {
+		return RefusalCategoryNull
+	}
+	return r.StopDetails.Category
 }
 
 // recordJSON reads a record's stop reason, which may be null.

@@ -80,6 +80,14 @@ const (
 		"The SDK makes the requests, so the Messages API fix does not apply: resume the session and ask it to continue, or split the task into smaller steps."
 	remedyAgentToolUse = "The run ended on a tool call that did not run: the result's stop_reason is that of the last assistant message before the run stopped. " +
 		"If the subtype is an error (a turn or budget limit), raise that limit or split the task."
+	remedyCompaction = "Compaction summarised the conversation and returned only the compaction block. Continue by sending the block back " +
+		"in place of the messages it summarises (appended to your messages, the API drops what comes before it); with pause_after_compaction " +
+		"you may add content, such as the latest user message, before continuing. A compaction block with null content means summarising failed."
+	remedyCompactionNotContinued = "These compaction responses were never sent back. Continue each one: send the compaction block back " +
+		"in place of what it summarises, and with pause_after_compaction add any content before continuing."
+	remedyRefusalFallback = "Retry the same request on the recommended model (stop_details.recommended_model) or on a fallback model; " +
+		"in beta, fallbacks: \"default\" makes the API retry on the model Anthropic recommends for the category. " +
+		"For a category with no recommended fallback the refusal stands: review the content."
 )
 
 // AdviceText joins the texts of as, in order, for a place that shows
@@ -195,6 +203,10 @@ func PatternAdvice(kind, key string) []Advice {
 		return StopReasonInfoOf(StopPauseTurn).AdviceFor(KindMessage)
 	case PatternPauseTurnUnresolved:
 		return []Advice{{remedyPauseTurnUnresolved, docPauseRetry}}
+	case PatternCompactionChain:
+		return StopReasonInfoOf(StopCompaction).AdviceFor(KindMessage)
+	case PatternCompactionUnresolved:
+		return []Advice{{remedyCompactionNotContinued, docCompactionWorks}}
 	case PatternToolUseLoop:
 		return []Advice{{remedyToolUseLoop, docToolWorkflows}}
 	case PatternAgentSubtype:

@@ -52,6 +52,7 @@ var allowedSections = map[string][]string{
 	docStreamingRefusals: {"Reset context after refusal"},
 	docAgentStopReasons:  {"Available stop reasons", "Stop reasons on error results"},
 	docAgentLoop:         {"Handle the result"},
+	docCompaction:        {"How compaction works"},
 }
 
 // slug is a heading's anchor as the documentation site makes it.

@@ -38,11 +38,17 @@ const (
 	// docAgentLoop is the Agent SDK's "How the agent loop works", whose
 	// result section lists the subtypes and their fixes.
 	docAgentLoop = docBase + "agent-sdk/agent-loop"
+	// docCompaction is "Compaction" (beta), on the compaction block and
+	// how a conversation continues after it.
+	docCompaction = docBase + "build-with-claude/compaction"
+	// docRefusals is "Refusals and fallback", on stop_details and
+	// retrying a refused request on a fallback model.
+	docRefusals = docBase + "build-with-claude/refusals-and-fallback"
 )
 
 // DocPages lists the documentation pages advice may cite; a test holds
 // every advice to one of them.
-var DocPages = []string{docStopReasons, docStreaming, docStreamingRefusals, docAgentStopReasons, docAgentLoop}
+var DocPages = []string{docStopReasons, docStreaming, docStreamingRefusals, docAgentStopReasons, docAgentLoop, docCompaction, docRefusals}
 
 func stopDoc(section, anchor string) DocRef {
 	return DocRef{Title: "Handling stop reasons", Section: section, URL: docStopReasons + "#" + anchor}
@@ -89,6 +95,12 @@ var (
 	// whose subtype says how a run ended (name as recalled from the page).
 	agentDoc = DocRef{Title: "Agent SDK: How the agent loop works", Section: "Handle the result",
 		URL: docAgentLoop + "#handle-the-result"}
+	// docCompactionWorks is the compaction page's section on how the
+	// compaction block is returned and sent back.
+	docCompactionWorks = DocRef{Title: "Compaction", Section: "How compaction works", URL: docCompaction + "#how-compaction-works"}
+	// docRefusalResponse is the section on a refusal's stop_details; its
+	// heading's anchor is refusal-response.
+	docRefusalResponse = DocRef{Title: "Refusals and fallback", Section: "What a refusal looks like", URL: docRefusals + "#refusal-response"}
 )
 
 // Advice is what to do about something, and the documentation it follows:
@@ -108,16 +120,17 @@ type Colour struct {
 // The palette: Okabe-Ito, distinguishable with the common colour-vision
 // deficiencies, and three greys and reds of stopscope's own.
 var (
-	colourBlue      = Colour{Light: "#0072B2"}
-	colourOrange    = Colour{Light: "#E69F00"}
-	colourSkyBlue   = Colour{Light: "#56B4E9"}
-	colourGreen     = Colour{Light: "#009E73"}
-	colourYellow    = Colour{Light: "#C9B400"}
-	colourVermilion = Colour{Light: "#D55E00"}
-	colourPurple    = Colour{Light: "#CC79A7"}
-	colourGrey      = Colour{Light: "#8a8f98"}
-	colourUnknown   = Colour{Light: "#444444", Dark: "#cfcfcf"}
-	colourError     = Colour{Light: "#a1001a", Dark: "#ff6b81"}
+	colourBlue       = Colour{Light: "#0072B2"}
+	colourOrange     = Colour{Light: "#E69F00"}
+	colourSkyBlue    = Colour{Light: "#56B4E9"}
+	colourGreen      = Colour{Light: "#009E73"}
+	colourYellow     = Colour{Light: "#C9B400"}
+	colourVermilion  = Colour{Light: "#D55E00"}
+	colourPurple     = Colour{Light: "#CC79A7"}
+	colourGrey       = Colour{Light: "#8a8f98"}
+	colourCompaction = Colour{Light: "#5d3a9b", Dark: "#b39ddb"}
+	colourUnknown    = Colour{Light: "#444444", Dark: "#cfcfcf"}
+	colourError      = Colour{Light: "#a1001a", Dark: "#ff6b81"}
 )
 
 // StopReasonInfo describes one stop reason.
@@ -140,6 +153,10 @@ type StopReasonInfo struct {
 	// Raises are the flags Classify raises on every response with this
 	// stop reason.
 	Raises []Flag
+	// Continues marks a stop reason the client is meant to continue from
+	// by sending the response back (pause_turn, compaction): the failure
+	// patterns follow such a response through its continuations.
+	Continues bool
 	// unknown marks StopUnknownInfo.
 	unknown bool
 }
@@ -162,7 +179,7 @@ var StopReasonTable = []StopReasonInfo{
 		Advice:       Advice{remedyToolUse, docToolUse},
 		AgentMeaning: "The run's final output was a tool call, which is uncommon: the SDK normally runs tools before it returns the result.",
 		AgentAdvice:  []Advice{{remedyAgentToolUse, docAgentErrorStops}}},
-	{Reason: StopPauseTurn, Label: "pause_turn", Colour: colourYellow,
+	{Reason: StopPauseTurn, Label: "pause_turn", Colour: colourYellow, Continues: true,
 		Meaning: "A server tool paused a long-running turn.",
 		Advice:  Advice{remedyPauseTurn, docPauseTurn}, More: []Advice{{remedyPauseTurnRetry, docPauseRetry}}},
 	{Reason: StopRefusal, Label: "refusal", Colour: colourVermilion, Raises: []Flag{FlagRefusal},
@@ -171,6 +188,9 @@ var StopReasonTable = []StopReasonInfo{
 	{Reason: StopModelContextWindowExceeded, Label: "model_context_window_exceeded", Colour: colourPurple, Raises: []Flag{FlagTruncated},
 		Meaning: "The input plus the output reached the model's context window.",
 		Advice:  Advice{remedyContextWindow, docContextWindow}, More: []Advice{{remedyContextWindowMax, docMaxWithout}}},
+	{Reason: StopCompaction, Label: "compaction", Colour: colourCompaction, Continues: true,
+		Meaning: "Compaction (beta) summarised the conversation: the response holds only the compaction block.",
+		Advice:  Advice{remedyCompaction, docCompactionWorks}},
 }
 
 // StopNullInfo describes the null stop reason: none was sent. What that
@@ -402,6 +422,46 @@ func KindInfoOf(k Kind) (KindInfo, bool) {
 		return KindTable[i], true
 	}
 	return KindInfo{}, false
+}
+
+// RefusalCategoryInfo describes one refusal category (stop_details.category).
+type RefusalCategoryInfo struct {
+	Category RefusalCategory
+	Label    string
+	Meaning  string
+}
+
+// RefusalCategoryTable lists the refusal categories of the Messages API in
+// display order, null last. A new category is one line here.
+var RefusalCategoryTable = []RefusalCategoryInfo{
+	{Category: RefusalCategoryCyber, Label: "Cyber",
+		Meaning: "The request could enable cyber harm, such as malware or exploit development; benign security work can trigger it too."},
+	{Category: RefusalCategoryBio, Label: "Biology",
+		Meaning: "The request could enable biological harm, such as dangerous lab methods; beneficial life sciences work can trigger it too."},
+	{Category: RefusalCategoryFrontierLLM, Label: "Frontier LLM development",
+		Meaning: "The request could assist the development of competing AI models, which Anthropic's commercial terms restrict."},
+	{Category: RefusalCategoryReasoningExtraction, Label: "Reasoning extraction",
+		Meaning: "The request asks the model to reproduce its internal reasoning in the response text."},
+	{Category: RefusalCategoryGeneralHarms, Label: "General harms",
+		Meaning: "The request could be related to an area determined as harmful; benign work might sometimes trigger it."},
+	{Category: RefusalCategoryNull, Label: "No category",
+		Meaning: "The refusal maps to no named category (category null), or the response carried no stop_details."},
+}
+
+// RefusalCategories lists the refusal categories in display order.
+var RefusalCategories = keysOf(RefusalCategoryTable, func(i RefusalCategoryInfo) RefusalCategory { return i.Category })
+
+// RefusalCategoryAdvice is what to do about a refusal with stop_details:
+// the documentation's fix.
+var RefusalCategoryAdvice = Advice{remedyRefusalFallback, docRefusalResponse}
+
+// RefusalCategoryInfoOf returns what RefusalCategoryTable says about c, and
+// whether it lists c.
+func RefusalCategoryInfoOf(c RefusalCategory) (RefusalCategoryInfo, bool) {
+	if i := slices.IndexFunc(RefusalCategoryTable, func(i RefusalCategoryInfo) bool { return i.Category == c }); i >= 0 {
+		return RefusalCategoryTable[i], true
+	}
+	return RefusalCategoryInfo{Category: c, Label: string(c), Meaning: "A refusal category stopscope does not know: kept exactly as it came."}, false
 }
 
 // AgentSubtypeInfo describes one Agent SDK result subtype.

@@ -18,7 +18,12 @@ type expectation struct {
 	Tools        []string `json:"tools"`
 	Flags        []string `json:"flags"`
 	Subtype      string   `json:"subtype"`
-	Error        *struct {
+	// StopDetails is the stop_details kept, when the fixture has one.
+	StopDetails *analytics.StopDetails `json:"stop_details"`
+	// CompactionTokens are the compaction input and output tokens, when
+	// the fixture's usage has compaction iterations.
+	CompactionTokens []int64 `json:"compaction_tokens"`
+	Error            *struct {
 		Status int    `json:"status"`
 		Type   string `json:"type"`
 	} `json:"error"`
@@ -125,6 +130,13 @@ func checkExpectation(t *testing.T, rec *analytics.Record, name string, want exp
 	}
 	if rec.Subtype != want.Subtype {
 		t.Errorf("subtype = %q, want %q", rec.Subtype, want.Subtype)
+	}
+	if (rec.StopDetails == nil) != (want.StopDetails == nil) || (rec.StopDetails != nil && *rec.StopDetails != *want.StopDetails) {
+		t.Errorf("stop_details = %+v, want %+v", rec.StopDetails, want.StopDetails)
+	}
+	if got := []int64{rec.Usage.CompactionInputTokens, rec.Usage.CompactionOutputTokens}; want.CompactionTokens != nil && !slices.Equal(got, want.CompactionTokens) ||
+		want.CompactionTokens == nil && (got[0] != 0 || got[1] != 0) {
+		t.Errorf("compaction tokens = %v, want %v", got, want.CompactionTokens)
 	}
 	var status int
 	var errType string

@@ -107,7 +107,21 @@ type wireMessage struct {
 	Content      []wireBlock `json:"content"`
 	StopReason   *string     `json:"stop_reason"`
 	StopSequence *string     `json:"stop_sequence"`
-	Usage        wireUsage   `json:"usage"`
+	// StopDetails is null unless the response has detail to give: a
+	// refusal's {type, category, explanation}, in beta with
+	// recommended_model and fallback fields.
+	StopDetails *wireStopDetails `json:"stop_details"`
+	Usage       wireUsage        `json:"usage"`
+}
+
+// wireStopDetails is a response's stop_details; the fallback fields of the
+// beta (fallback_credit_token, fallback_has_prefill_claim) are not kept:
+// the credit token is a short-lived secret.
+type wireStopDetails struct {
+	Type             string  `json:"type"`
+	Category         *string `json:"category"`
+	Explanation      *string `json:"explanation"`
+	RecommendedModel *string `json:"recommended_model"`
 }
 
 type wireBlock struct {
@@ -122,6 +136,18 @@ type wireUsage struct {
 	OutputTokens             int64 `json:"output_tokens"`
 	CacheCreationInputTokens int64 `json:"cache_creation_input_tokens"`
 	CacheReadInputTokens     int64 `json:"cache_read_input_tokens"`
+	// Iterations (beta) itemise the model runs of one request; those of
+	// type compaction are left out of the counts above.
+	Iterations []wireIteration `json:"iterations"`
+}
+
+// wireIteration is one entry of usage.iterations.
+type wireIteration struct {
+	Type                     string `json:"type"`
+	InputTokens              int64  `json:"input_tokens"`
+	OutputTokens             int64  `json:"output_tokens"`
+	CacheCreationInputTokens int64  `json:"cache_creation_input_tokens"`
+	CacheReadInputTokens     int64  `json:"cache_read_input_tokens"`
 }
 
 // wireResult is an Agent SDK ResultMessage.
@@ -586,6 +612,9 @@ func (d *decoder) message(data []byte, path string) (*analytics.Record, error) {
 	if err := d.checkIDs(path, "id", m.ID, "model", m.Model, "stop_reason", string(rec.StopReason), "stop_sequence", rec.StopSequence); err != nil {
 		return nil, err
 	}
+	if rec.StopDetails, err = d.stopDetails(m.StopDetails, path); err != nil {
+		return nil, err
+	}
 	return rec, nil
 }
 
@@ -771,24 +800,93 @@ func (d *decoder) parseTime(s string) (time.Time, error) {
 	return t, nil
 }
 
-// checkUsage converts usage and rejects impossible token counts.
+// stopDetails converts stop_details (nil for null) and bounds its fields.
+// The explanation is clipped to MaxIDBytes rather than refused: it is
+// Anthropic's text, and the refusal matters more than its wording.
+func (d *decoder) stopDetails(w *wireStopDetails, path string) (*analytics.StopDetails, error) {
+	if w == nil {
+		return nil, nil
+	}
+	sd := &analytics.StopDetails{Type: w.Type}
+	if w.Category != nil {
+		sd.Category = analytics.RefusalCategory(*w.Category)
+	}
+	if w.Explanation != nil {
+		sd.Explanation = clipUTF8(*w.Explanation, d.lim.MaxIDBytes)
+	}
+	if w.RecommendedModel != nil {
+		sd.RecommendedModel = *w.RecommendedModel
+	}
+	if err := d.checkIDs(path, "stop_details.type", sd.Type, "stop_details.category", string(sd.Category),
+		"stop_details.recommended_model", sd.RecommendedModel); err != nil {
+		return nil, err
+	}
+	return sd, nil
+}
+
+// clipUTF8 cuts s to at most n bytes, at a rune boundary.
+func clipUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	s = s[:n]
+	for len(s) > 0 && !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// checkUsage converts usage and rejects impossible token counts. The
+// tokens of compaction iterations, which the message's own counts leave
+// out, are summed into CompactionInputTokens (input, cache read and cache
+// creation) and CompactionOutputTokens.
 func checkUsage(u wireUsage, path string) (analytics.Usage, error) {
-	for _, f := range [...]struct {
+	type field struct {
 		name string
 		v    int64
-	}{
-		{"input_tokens", u.InputTokens}, {"output_tokens", u.OutputTokens},
-		{"cache_creation_input_tokens", u.CacheCreationInputTokens},
-		{"cache_read_input_tokens", u.CacheReadInputTokens},
-	} {
-		if f.v < 0 {
-			return analytics.Usage{}, fmt.Errorf("%s is negative", join(path, "usage."+f.name))
-		}
-		if f.v > MaxTokens {
-			return analytics.Usage{}, fmt.Errorf("%s is %d, above the bound of %d", join(path, "usage."+f.name), f.v, MaxTokens)
-		}
 	}
-	return analytics.Usage(u), nil
+	check := func(fs ...field) error {
+		for _, f := range fs {
+			if f.v < 0 {
+				return fmt.Errorf("%s is negative", join(path, "usage."+f.name))
+			}
+			if f.v > MaxTokens {
+				return fmt.Errorf("%s is %d, above the bound of %d", join(path, "usage."+f.name), f.v, MaxTokens)
+			}
+		}
+		return nil
+	}
+	if err := check(
+		field{"input_tokens", u.InputTokens}, field{"output_tokens", u.OutputTokens},
+		field{"cache_creation_input_tokens", u.CacheCreationInputTokens},
+		field{"cache_read_input_tokens", u.CacheReadInputTokens},
+	); err != nil {
+		return analytics.Usage{}, err
+	}
+	out := analytics.Usage{
+		InputTokens: u.InputTokens, OutputTokens: u.OutputTokens,
+		CacheCreationInputTokens: u.CacheCreationInputTokens, CacheReadInputTokens: u.CacheReadInputTokens,
+	}
+	for i, it := range u.Iterations {
+		if it.Type != "compaction" {
+			continue
+		}
+		p := fmt.Sprintf("iterations[%d].", i)
+		if err := check(
+			field{p + "input_tokens", it.InputTokens}, field{p + "output_tokens", it.OutputTokens},
+			field{p + "cache_creation_input_tokens", it.CacheCreationInputTokens},
+			field{p + "cache_read_input_tokens", it.CacheReadInputTokens},
+		); err != nil {
+			return analytics.Usage{}, err
+		}
+		out.CompactionInputTokens += it.InputTokens + it.CacheReadInputTokens + it.CacheCreationInputTokens
+		out.CompactionOutputTokens += it.OutputTokens
+	}
+	if err := check(field{"iterations (compaction input)", out.CompactionInputTokens},
+		field{"iterations (compaction output)", out.CompactionOutputTokens}); err != nil {
+		return analytics.Usage{}, err
+	}
+	return out, nil
 }
 
 // checkIDs checks pairs of field name and value against MaxIDBytes.
