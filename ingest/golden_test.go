@@ -40,6 +40,9 @@ func TestGolden(t *testing.T) {
 		{"envelope_stream_error", envelope(t, "streams/error_mid_stream.sse", meta)},
 		{"agent_success", fixture(t, "agent_sdk/success.json")},
 		{"agent_error_during_execution", fixture(t, "agent_sdk/error_during_execution_before_api.json")},
+		{"message_compaction", fixture(t, "messages/compaction.json")},
+		{"message_refusal_stop_details", fixture(t, "messages/refusal_stop_details.json")},
+		{"envelope_stream_compaction", envelope(t, "streams/compaction.sse", meta)},
 		{"envelope_error_529", withRequest("errors/529.json", "requests/continuation_prompt.json")},
 	}
 	for _, c := range cases {
