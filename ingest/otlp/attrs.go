@@ -60,6 +60,8 @@ const (
 	genAIOutputMessages
 	oiInputValue
 	oiOutputValue
+	anthropicUsageCompactionInputTokens
+	anthropicUsageCompactionOutputTokens
 
 	numAttrKeys
 )
@@ -113,6 +115,10 @@ var attrNames = [numAttrKeys]string{
 	genAIOutputMessages:                    "gen_ai.output.messages",
 	oiInputValue:                           "input.value",
 	oiOutputValue:                          "output.value",
+	// The Claude SDKs' own spans: compaction iterations' tokens, which
+	// gen_ai.usage.* leave out.
+	anthropicUsageCompactionInputTokens:  "anthropic.usage.compaction.input_tokens",
+	anthropicUsageCompactionOutputTokens: "anthropic.usage.compaction.output_tokens",
 }
 
 var attrIndex = func() map[string]attrKey {

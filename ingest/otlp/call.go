@@ -30,12 +30,15 @@ type call struct {
 	stopSeqs      []string
 	stopSeqsKnown bool
 	stopSequence  string
+	stopDetails   *analytics.StopDetails
 	streamed      bool
 	maxTokens     int64
 
 	// usage sources, most faithful first: the raw response, gen_ai.usage.*,
 	// llm.token_count.*.
 	rawUsage, genUsage, oiUsage *usageFacts
+	// compUsage holds the SDK's anthropic.usage.compaction.* attributes.
+	compUsage *usageFacts
 
 	content    []analytics.Block
 	hasContent bool
@@ -69,6 +72,9 @@ func (c *call) fillFrom(o *call) {
 	fill(&c.sessionID, o.sessionID)
 	fill(&c.userID, o.userID)
 	fill(&c.stopSequence, o.stopSequence)
+	if c.stopDetails == nil {
+		c.stopDetails = o.stopDetails
+	}
 	c.reasons.raw = append(c.reasons.raw, o.reasons.raw...)
 	c.reasons.generic = append(c.reasons.generic, o.reasons.generic...)
 	if !c.stopSeqsKnown && o.stopSeqsKnown {
@@ -86,6 +92,9 @@ func (c *call) fillFrom(o *call) {
 	}
 	if c.oiUsage == nil {
 		c.oiUsage = o.oiUsage
+	}
+	if c.compUsage == nil {
+		c.compUsage = o.compUsage
 	}
 	if !c.hasContent {
 		c.content, c.hasContent = o.content, o.hasContent
@@ -191,6 +200,9 @@ func (c *call) recordInto(r *analytics.Record, now time.Time) {
 	}
 	if r.StopReason != analytics.StopStopSequence {
 		r.StopSequence = ""
+	}
+	if r.Kind == analytics.KindMessage {
+		r.StopDetails = c.stopDetails
 	}
 	analytics.Classify(r)
 }

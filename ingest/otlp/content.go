@@ -19,6 +19,11 @@ type usageFacts struct {
 	// inclusive says input counts cache reads and writes, as the GenAI
 	// conventions and OpenInference do and the Messages API does not.
 	inclusive bool
+	// compIn and compOut are the tokens of compaction iterations, which
+	// the counts above leave out (compIn with their cache reads and
+	// writes); compKnown says the source reported them.
+	compIn, compOut int64
+	compKnown       bool
 }
 
 func (u *usageFacts) messagesAPI() analytics.Usage {
@@ -29,17 +34,30 @@ func (u *usageFacts) messagesAPI() analytics.Usage {
 	if u.inclusive && in >= cache {
 		in -= cache
 	}
-	return analytics.Usage{InputTokens: in, OutputTokens: u.output, CacheReadInputTokens: u.cacheRead, CacheCreationInputTokens: u.cacheWrite}
+	return analytics.Usage{InputTokens: in, OutputTokens: u.output, CacheReadInputTokens: u.cacheRead, CacheCreationInputTokens: u.cacheWrite,
+		CompactionInputTokens: u.compIn, CompactionOutputTokens: u.compOut}
 }
 
-// usage returns the most faithful source's counts, in the Messages API's meaning.
+// usage returns the most faithful source's counts, in the Messages API's
+// meaning. Compaction tokens come from the first source that reports them:
+// the raw response's usage.iterations, else the SDK's
+// anthropic.usage.compaction.* attributes (kept with gen_ai.usage.*).
 func (c *call) usage() analytics.Usage {
-	for _, u := range []*usageFacts{c.rawUsage, c.genUsage, c.oiUsage} {
+	srcs := []*usageFacts{c.rawUsage, c.genUsage, c.oiUsage}
+	var out analytics.Usage
+	for _, u := range srcs {
 		if u != nil {
-			return u.messagesAPI()
+			out = u.messagesAPI()
+			break
 		}
 	}
-	return analytics.Usage{}
+	for _, u := range append(srcs, c.compUsage) {
+		if u != nil && u.compKnown {
+			out.CompactionInputTokens, out.CompactionOutputTokens = max(0, u.compIn), max(0, u.compOut)
+			break
+		}
+	}
+	return out
 }
 
 func (c *call) readUsage(a *attrs) {
@@ -72,6 +90,12 @@ func (c *call) readUsage(a *attrs) {
 		o.inclusive = true
 		c.oiUsage = &usageFacts{}
 		*c.oiUsage = o
+	}
+	var comp usageFacts
+	comp.compIn, any1 = pick(anthropicUsageCompactionInputTokens)
+	comp.compOut, any2 = pick(anthropicUsageCompactionOutputTokens)
+	if comp.compKnown = any1 || any2; comp.compKnown {
+		c.compUsage = &comp
 	}
 }
 
@@ -166,11 +190,26 @@ type apiResponse struct {
 	StopReason   *string    `json:"stop_reason"`
 	StopSequence *string    `json:"stop_sequence"`
 	Content      []apiBlock `json:"content"`
-	Usage        *struct {
+	// StopDetails is a refusal's stop_details, when the producer kept the
+	// raw response.
+	StopDetails *struct {
+		Type             string  `json:"type"`
+		Category         *string `json:"category"`
+		Explanation      *string `json:"explanation"`
+		RecommendedModel *string `json:"recommended_model"`
+	} `json:"stop_details"`
+	Usage *struct {
 		InputTokens              int64 `json:"input_tokens"`
 		OutputTokens             int64 `json:"output_tokens"`
 		CacheCreationInputTokens int64 `json:"cache_creation_input_tokens"`
 		CacheReadInputTokens     int64 `json:"cache_read_input_tokens"`
+		Iterations               []struct {
+			Type                     string `json:"type"`
+			InputTokens              int64  `json:"input_tokens"`
+			OutputTokens             int64  `json:"output_tokens"`
+			CacheCreationInputTokens int64  `json:"cache_creation_input_tokens"`
+			CacheReadInputTokens     int64  `json:"cache_read_input_tokens"`
+		} `json:"iterations"`
 	} `json:"usage"`
 	// Agent SDK result fields.
 	Subtype      string  `json:"subtype"`
@@ -220,6 +259,18 @@ func (c *call) readRawBodies(a *attrs) {
 		if resp.StopSequence != nil {
 			c.stopSequence = *resp.StopSequence
 		}
+		if sd := resp.StopDetails; sd != nil {
+			c.stopDetails = &analytics.StopDetails{Type: sd.Type}
+			if sd.Category != nil {
+				c.stopDetails.Category = analytics.RefusalCategory(*sd.Category)
+			}
+			if sd.Explanation != nil {
+				c.stopDetails.Explanation = *sd.Explanation
+			}
+			if sd.RecommendedModel != nil {
+				c.stopDetails.RecommendedModel = *sd.RecommendedModel
+			}
+		}
 		blocks := make([]analytics.Block, 0, len(resp.Content))
 		for _, b := range resp.Content {
 			blocks = append(blocks, b.block())
@@ -243,9 +294,16 @@ func (c *call) readRawBodies(a *attrs) {
 	if c.model == "" {
 		c.model = resp.Model
 	}
-	if resp.Usage != nil {
-		c.rawUsage = &usageFacts{input: resp.Usage.InputTokens, output: resp.Usage.OutputTokens,
-			cacheRead: resp.Usage.CacheReadInputTokens, cacheWrite: resp.Usage.CacheCreationInputTokens}
+	if u := resp.Usage; u != nil {
+		c.rawUsage = &usageFacts{input: u.InputTokens, output: u.OutputTokens,
+			cacheRead: u.CacheReadInputTokens, cacheWrite: u.CacheCreationInputTokens}
+		for _, it := range u.Iterations {
+			if it.Type == "compaction" {
+				c.rawUsage.compIn += it.InputTokens + it.CacheReadInputTokens + it.CacheCreationInputTokens
+				c.rawUsage.compOut += it.OutputTokens
+				c.rawUsage.compKnown = true
+			}
+		}
 	}
 }
 

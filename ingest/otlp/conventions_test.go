@@ -156,6 +156,19 @@ func TestUsageConventions(t *testing.T) {
 		{"raw response body is most faithful", map[string]any{"openinference.span.kind": "LLM", "llm.provider": "anthropic", "llm.token_count.prompt": 999,
 			"output.value": `{"type":"message","id":"msg_1","stop_reason":"end_turn","content":[{"type":"text","text":"x"}],"usage":{"input_tokens":5,"output_tokens":6,"cache_read_input_tokens":7,"cache_creation_input_tokens":8}}`},
 			analytics.Usage{InputTokens: 5, OutputTokens: 6, CacheReadInputTokens: 7, CacheCreationInputTokens: 8}},
+		// The SDK spans leave compaction iterations out of gen_ai.usage.*
+		// and report them in anthropic.usage.compaction.*.
+		{"SDK compaction attributes", anthropicSpan("gen_ai.usage.input_tokens", 100, "gen_ai.usage.output_tokens", 20,
+			"anthropic.usage.compaction.input_tokens", 150000, "anthropic.usage.compaction.output_tokens", 2300),
+			analytics.Usage{InputTokens: 100, OutputTokens: 20, CompactionInputTokens: 150000, CompactionOutputTokens: 2300}},
+		{"compaction attributes alone leave the other counts to OpenInference", map[string]any{"openinference.span.kind": "LLM", "llm.provider": "anthropic",
+			"llm.token_count.prompt": 90, "anthropic.usage.compaction.input_tokens": 40},
+			analytics.Usage{InputTokens: 90, CompactionInputTokens: 40}},
+		{"raw response usage.iterations of type compaction", map[string]any{"openinference.span.kind": "LLM", "llm.provider": "anthropic",
+			"anthropic.usage.compaction.input_tokens": 1,
+			"output.value": `{"type":"message","id":"msg_1","stop_reason":"compaction","content":[{"type":"compaction","content":"s"}],"usage":{"input_tokens":0,"output_tokens":0,` +
+				`"iterations":[{"type":"compaction","input_tokens":100,"output_tokens":9,"cache_read_input_tokens":20,"cache_creation_input_tokens":3},{"type":"message","input_tokens":5,"output_tokens":5}]}}`},
+			analytics.Usage{CompactionInputTokens: 123, CompactionOutputTokens: 9}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -453,5 +466,20 @@ func TestLogsInferenceDetailsEvent(t *testing.T) {
 	recs, _, _ := Logs(ld, testNow)
 	if len(recs) != 1 || recs[0].StopReason != "refusal" || recs[0].MessageID != "msg_5" || !recs[0].Time.Equal(testNow) || !recs[0].Flags.Has(analytics.FlagRefusal) {
 		t.Fatalf("records %+v", recs)
+	}
+}
+
+// TestStopDetailsFromRawResponse keeps a refusal's stop_details from a raw
+// response body (no attribute carries it on its own).
+func TestStopDetailsFromRawResponse(t *testing.T) {
+	rec := one(t, spanSpec{attrs: map[string]any{"openinference.span.kind": "LLM", "llm.provider": "anthropic",
+		"output.value": `{"type":"message","id":"msg_1","model":"claude-opus-5","stop_reason":"refusal","content":[],` +
+			`"stop_details":{"type":"refusal","category":"frontier_llm","explanation":"e","recommended_model":"claude-sonnet-4-6"},"usage":{"input_tokens":5,"output_tokens":0}}`}})
+	want := analytics.StopDetails{Type: "refusal", Category: analytics.RefusalCategoryFrontierLLM, Explanation: "e", RecommendedModel: "claude-sonnet-4-6"}
+	if rec.StopDetails == nil || *rec.StopDetails != want {
+		t.Fatalf("stop_details %+v, want %+v", rec.StopDetails, want)
+	}
+	if rec.RefusalCategory() != analytics.RefusalCategoryFrontierLLM || !rec.Flags.Has(analytics.FlagRefusal) {
+		t.Errorf("category %q flags %v", rec.RefusalCategory(), rec.Flags.List())
 	}
 }
