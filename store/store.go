@@ -25,7 +25,12 @@ type Filter struct {
 	HasStopReason bool
 	Flag          analytics.Flag
 	ErrorType     string
-	SessionID     string
+	// RefusalCategory filters on refusals of one stop_details category
+	// when HasRefusalCategory is set; analytics.RefusalCategoryNull
+	// selects refusals with none.
+	RefusalCategory    analytics.RefusalCategory
+	HasRefusalCategory bool
+	SessionID          string
 	// Text matches records whose response content contains it.
 	Text string
 }
@@ -43,12 +48,16 @@ const (
 	DimErrorType   Dim = "error_type"
 	DimHTTPStatus  Dim = "http_status"
 	DimSubtype     Dim = "subtype"
+	// DimRefusalCategory is the stop_details category of refusals ("" for
+	// null and for every other record).
+	DimRefusalCategory Dim = "refusal_category"
 )
 
 // Query asks for counts over a time range from the rollups.
 type Query struct {
 	// Filter narrows the records; only From, To, App, Environment, Model,
-	// Kind, StopReason/HasStopReason and ErrorType apply to rollups.
+	// Kind, StopReason/HasStopReason, ErrorType and
+	// RefusalCategory/HasRefusalCategory apply to rollups.
 	Filter Filter
 	// GroupBy lists the dimensions to keep apart; the others are summed.
 	GroupBy []Dim

@@ -15,14 +15,15 @@ import (
 
 // dimCols maps each store.Dim to its column, in rollups and records alike.
 var dimCols = map[store.Dim]string{
-	store.DimApp:         "app",
-	store.DimEnvironment: "environment",
-	store.DimModel:       "model",
-	store.DimKind:        "kind",
-	store.DimStopReason:  "stop_reason",
-	store.DimErrorType:   "error_type",
-	store.DimHTTPStatus:  "http_status",
-	store.DimSubtype:     "subtype",
+	store.DimApp:             "app",
+	store.DimEnvironment:     "environment",
+	store.DimModel:           "model",
+	store.DimKind:            "kind",
+	store.DimStopReason:      "stop_reason",
+	store.DimErrorType:       "error_type",
+	store.DimHTTPStatus:      "http_status",
+	store.DimSubtype:         "subtype",
+	store.DimRefusalCategory: "refusal_category",
 }
 
 // rollupNegCols are rollupValCols negated, named alike: a rollup segment
@@ -251,6 +252,8 @@ func (s *Store) Aggregate(ctx context.Context, q store.Query) ([]analytics.Group
 				dest = append(dest, &status)
 			case store.DimSubtype:
 				dest = append(dest, &g.Subtype)
+			case store.DimRefusalCategory:
+				dest = append(dest, (*string)(&g.RefusalCategory))
 			}
 		}
 		dest = countDest(dest, c)
@@ -305,7 +308,7 @@ func (s *Store) RebuildRollups(ctx context.Context) error {
 		for _, c := range rollupValCols {
 			b.WriteString(", CAST(SUM(" + c + ") AS BIGINT)")
 		}
-		b.WriteString(" FROM (SELECT (time_ns / ?) * ? AS bucket, app, environment, model, kind, stop_reason, error_type, http_status, subtype, ")
+		b.WriteString(" FROM (SELECT (time_ns / ?) * ? AS bucket, app, environment, model, kind, stop_reason, error_type, http_status, subtype, refusal_category, ")
 		b.WriteString(rawCounts)
 		b.WriteString(" FROM records WHERE time_ns >= ?) r GROUP BY " + strings.Join(rollupKeyCols, ", "))
 		if _, err := tx.ExecContext(ctx, s.d.rebind(b.String()), lv.width*1e9, lv.width, from*1e9); err != nil {

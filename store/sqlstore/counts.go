@@ -79,7 +79,7 @@ func rawCountsSQL(neg bool) string {
 		cols = append(cols, sign+c+" AS "+c)
 	}
 	for _, c := range [][2]string{
-		{"input_tokens", "input_tokens"}, {"output_tokens", "output_tokens"},
+		{"(input_tokens + compaction_input_tokens)", "input_tokens"}, {"(output_tokens + compaction_output_tokens)", "output_tokens"},
 		{"latency_ms", "latency_ms_sum"}, {"cost_micro_usd", "cost_micro_usd"},
 	} {
 		cols = append(cols, sign+c[0]+" AS "+c[1])

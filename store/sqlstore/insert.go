@@ -36,7 +36,7 @@ var levels = []rollupLevel{
 
 // rollupKeyCols key a rollup row; rollupValCols (counts.go) hold its
 // analytics.Counts.
-var rollupKeyCols = []string{"bucket", "app", "environment", "model", "kind", "stop_reason", "error_type", "http_status", "subtype"}
+var rollupKeyCols = []string{"bucket", "app", "environment", "model", "kind", "stop_reason", "error_type", "http_status", "subtype", "refusal_category"}
 
 // rollupKey is a rollup row's key: a bucket start in unix seconds and dims.
 type rollupKey struct {
@@ -55,6 +55,7 @@ func compareRollupKeys(a, b rollupKey) int {
 		strings.Compare(a.dims.ErrorType, b.dims.ErrorType),
 		cmp.Compare(a.dims.HTTPStatus, b.dims.HTTPStatus),
 		strings.Compare(a.dims.Subtype, b.dims.Subtype),
+		strings.Compare(string(a.dims.RefusalCategory), string(b.dims.RefusalCategory)),
 	)
 }
 
@@ -364,7 +365,7 @@ func (s *Store) upsertRollups(ctx context.Context, tx *sql.Tx, rows []*pendingRo
 				c := sums[k]
 				d := k.dims
 				args = append(args, k.bucket, d.App, d.Environment, d.Model, string(d.Kind),
-					string(d.StopReason), d.ErrorType, int64(d.HTTPStatus), d.Subtype)
+					string(d.StopReason), d.ErrorType, int64(d.HTTPStatus), d.Subtype, string(d.RefusalCategory))
 				args = appendCounts(args, c)
 			}
 			if _, err := tx.StmtContext(ctx, s.stmts.get(rollupStmtKey(lv.table, n))).ExecContext(ctx, args...); err != nil {

@@ -87,6 +87,12 @@ func dimFilter(w *where, f *store.Filter) {
 		// which holds only records with an error type.
 		w.add("error_type <> '' AND error_type = ?", f.ErrorType)
 	}
+	if f.HasRefusalCategory {
+		// Rollups and records both keep the category with the stop
+		// reason, so one condition serves both; the category is only
+		// ever set on refusals.
+		w.add("stop_reason = ? AND refusal_category = ?", string(analytics.StopRefusal), string(f.RefusalCategory))
+	}
 }
 
 // escapeLike escapes s for a LIKE pattern with ESCAPE '\'.

@@ -32,7 +32,8 @@ var insertCols = append([]string{
 	"latency_ms", "http_status", "error_type", "error_message", "subtype",
 	"num_turns", "cost_usd", "cost_micro_usd",
 	"duration_ms", "content", "req", "content_text", "request_body",
-	"response_body", "stream_body",
+	"response_body", "stream_body", "stop_details", "refusal_category",
+	"compaction_input_tokens", "compaction_output_tokens",
 }, causeCols...)
 
 // listCols are the columns List reads: everything but the request summary
@@ -42,7 +43,8 @@ request_id, message_id, trace_id, span_id, kind, model, streamed, stop_reason,
 stop_reason_ambiguous, stop_sequence, tools, flags, causes, input_tokens,
 output_tokens, cache_creation_input_tokens, cache_read_input_tokens,
 latency_ms, http_status, error_type, error_message, subtype, num_turns,
-cost_usd, duration_ms, content`
+cost_usd, duration_ms, content, stop_details, compaction_input_tokens,
+compaction_output_tokens`
 
 // getCols are the columns Get reads: listCols and the rest.
 const getCols = listCols + `, req, request_body, response_body, stream_body`
@@ -79,6 +81,9 @@ func cleanRecord(r *analytics.Record) *analytics.Record {
 		(*string)(&r.StopReason), &r.StopSequence, &r.ErrorType,
 		&r.ErrorMessage, &r.Subtype, (*string)(&r.Kind),
 	}
+	if sd := r.StopDetails; sd != nil {
+		fields = append(fields, &sd.Type, (*string)(&sd.Category), &sd.Explanation, &sd.RecommendedModel)
+	}
 	dirty := false
 	for _, f := range fields {
 		if clean(*f) != *f {
@@ -90,15 +95,42 @@ func cleanRecord(r *analytics.Record) *analytics.Record {
 		return r
 	}
 	c := *r
-	for _, f := range []*string{
+	fields = []*string{
 		&c.Source, &c.App, &c.Environment, &c.SessionID, &c.UserID,
 		&c.RequestID, &c.MessageID, &c.TraceID, &c.SpanID, &c.Model,
 		(*string)(&c.StopReason), &c.StopSequence, &c.ErrorType,
 		&c.ErrorMessage, &c.Subtype, (*string)(&c.Kind),
-	} {
+	}
+	if r.StopDetails != nil {
+		sd := *r.StopDetails
+		c.StopDetails = &sd
+		fields = append(fields, &sd.Type, (*string)(&sd.Category), &sd.Explanation, &sd.RecommendedModel)
+	}
+	for _, f := range fields {
 		*f = clean(*f)
 	}
 	return &c
+}
+
+// appendStopDetails appends sd as encoding/json would marshal it.
+func appendStopDetails(b []byte, sd *analytics.StopDetails) []byte {
+	b = append(b, '{')
+	for _, f := range [...]struct{ name, v string }{
+		{"type", sd.Type}, {"category", string(sd.Category)},
+		{"explanation", sd.Explanation}, {"recommended_model", sd.RecommendedModel},
+	} {
+		if f.v == "" {
+			continue
+		}
+		if b[len(b)-1] != '{' {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, f.name...)
+		b = append(b, `":`...)
+		b = appendQuoted(b, f.v)
+	}
+	return append(b, '}')
 }
 
 // The JSON columns (tools, causes, content, req) are written by hand:
@@ -218,7 +250,11 @@ func bytesOrNil(b []byte) any {
 // encodeRecord appends the values of insertCols for r, which must be clean.
 // buf is scratch space for the JSON columns, returned for the next call.
 func encodeRecord(args []any, r *analytics.Record, c *analytics.Counts, buf []byte) ([]any, []byte) {
-	var tools, causes, content, req string
+	var tools, causes, content, req, stopDetails string
+	if r.StopDetails != nil {
+		buf = appendStopDetails(buf[:0], r.StopDetails)
+		stopDetails = string(buf)
+	}
 	if len(r.Tools) > 0 {
 		buf = appendStrings(buf[:0], r.Tools)
 		tools = string(buf)
@@ -252,7 +288,8 @@ func encodeRecord(args []any, r *analytics.Record, c *analytics.Counts, buf []by
 		r.LatencyMS, int64(r.HTTPStatus), r.ErrorType, r.ErrorMessage, r.Subtype,
 		r.NumTurns, r.CostUSD, c.CostMicroUSD,
 		r.DurationMS, content, req, contentText(r.Content), bytesOrNil(r.RequestBody),
-		bytesOrNil(r.ResponseBody), stream,
+		bytesOrNil(r.ResponseBody), stream, stopDetails, string(r.RefusalCategory()),
+		r.Usage.CompactionInputTokens, r.Usage.CompactionOutputTokens,
 	)
 	for _, n := range c.Caused {
 		args = append(args, n)
@@ -269,7 +306,7 @@ func scanRecord(sc scanner, full bool) (*analytics.Record, error) {
 		r                          analytics.Record
 		timeNS, flags, status      int64
 		kind, stop, tools, causes  string
-		content, req               string
+		content, req, stopDetails  string
 		reqBody, respBody, streamB []byte
 	)
 	dest := []any{
@@ -278,7 +315,8 @@ func scanRecord(sc scanner, full bool) (*analytics.Record, error) {
 		&r.StopReasonAmbiguous, &r.StopSequence, &tools, &flags, &causes, &r.Usage.InputTokens,
 		&r.Usage.OutputTokens, &r.Usage.CacheCreationInputTokens, &r.Usage.CacheReadInputTokens,
 		&r.LatencyMS, &status, &r.ErrorType, &r.ErrorMessage, &r.Subtype, &r.NumTurns,
-		&r.CostUSD, &r.DurationMS, &content,
+		&r.CostUSD, &r.DurationMS, &content, &stopDetails, &r.Usage.CompactionInputTokens,
+		&r.Usage.CompactionOutputTokens,
 	}
 	if full {
 		dest = append(dest, &req, &reqBody, &respBody, &streamB)
@@ -299,6 +337,12 @@ func scanRecord(sc scanner, full bool) (*analytics.Record, error) {
 	}
 	if err := decodeJSON(content, &r.Content); err != nil {
 		return nil, fmt.Errorf("record %d content: %w", r.ID, err)
+	}
+	if stopDetails != "" {
+		r.StopDetails = new(analytics.StopDetails)
+		if err := json.Unmarshal([]byte(stopDetails), r.StopDetails); err != nil {
+			return nil, fmt.Errorf("record %d stop_details: %w", r.ID, err)
+		}
 	}
 	if full {
 		if req != "" {

@@ -24,6 +24,7 @@ var (
 	rndErrors  = []string{"", "", "overloaded_error", "rate_limit_error"}
 	rndStatus  = []int{0, 0, 429, 529}
 	rndSubtype = []string{"", analytics.SubtypeSuccess, analytics.SubtypeErrorMaxTurns}
+	rndRefusal = []analytics.RefusalCategory{analytics.RefusalCategoryNull, analytics.RefusalCategoryCyber, analytics.RefusalCategoryBio}
 )
 
 func pickOne[T any](rng *rand.Rand, list []T) T { return list[rng.IntN(len(list))] }
@@ -46,6 +47,14 @@ func randomRecord(rng *rand.Rand, start time.Time, span time.Duration, idPool in
 	}
 	if rng.IntN(4) == 0 {
 		r.Causes = []analytics.Cause{analytics.CauseTextAfterToolResult}
+	}
+	// stop_details on some records of every stop reason: only refusals'
+	// category is a dimension.
+	if rng.IntN(3) == 0 {
+		r.StopDetails = &analytics.StopDetails{Type: "refusal", Category: pickOne(rng, rndRefusal)}
+	}
+	if r.StopReason == "compaction" || rng.IntN(8) == 0 {
+		r.Usage.CompactionInputTokens, r.Usage.CompactionOutputTokens = rng.Int64N(200000), rng.Int64N(3000)
 	}
 	// Identities from a pool, so that some repeat within an app and across
 	// apps; some records have none.
@@ -123,7 +132,8 @@ func (m *model) expect(q store.Query) []analytics.Group {
 			f.Model != "" && r.Model != f.Model,
 			f.Kind != "" && r.Kind != f.Kind,
 			f.HasStopReason && r.StopReason != f.StopReason,
-			f.ErrorType != "" && r.ErrorType != f.ErrorType:
+			f.ErrorType != "" && r.ErrorType != f.ErrorType,
+			f.HasRefusalCategory && (r.StopReason != analytics.StopRefusal || r.RefusalCategory() != f.RefusalCategory):
 			continue
 		}
 		var k analytics.Group
@@ -149,6 +159,8 @@ func (m *model) expect(q store.Query) []analytics.Group {
 				k.HTTPStatus = r.HTTPStatus
 			case store.DimSubtype:
 				k.Subtype = r.Subtype
+			case store.DimRefusalCategory:
+				k.RefusalCategory = r.RefusalCategory()
 			}
 		}
 		c := sums[k]
@@ -181,6 +193,7 @@ func compareGroups(a, b analytics.Group) int {
 		strings.Compare(a.ErrorType, b.ErrorType),
 		cmp.Compare(a.HTTPStatus, b.HTTPStatus),
 		strings.Compare(a.Subtype, b.Subtype),
+		strings.Compare(string(a.RefusalCategory), string(b.RefusalCategory)),
 	)
 }
 
@@ -231,6 +244,9 @@ func randomQuery(rng *rand.Rand, start time.Time, span time.Duration, recs []*an
 	}
 	if rng.IntN(10) == 0 {
 		q.Filter.ErrorType = pickOne(rng, rndErrors[2:])
+	}
+	if rng.IntN(8) == 0 {
+		q.Filter.HasRefusalCategory, q.Filter.RefusalCategory = true, pickOne(rng, rndRefusal)
 	}
 	for _, d := range allDims {
 		if rng.IntN(5) == 0 {

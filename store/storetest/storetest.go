@@ -31,6 +31,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ConcurrentInsert", testConcurrentInsert},
 		{"ListFilters", testListFilters},
 		{"ListPaging", testListPaging},
+		{"RefusalCategory", testRefusalCategory},
 		{"Aggregate", testAggregate},
 		{"Vocabulary", testVocabulary},
 		{"AggregateInvalid", testAggregateInvalid},
@@ -138,7 +139,21 @@ func testRoundtrip(t *testing.T, s store.Store) {
 		}},
 		{"unknown stop reason", func() *analytics.Record {
 			r := fullRecord()
-			r.MessageID, r.StopReason, r.Flags = "msg_unknown", "compaction", analytics.Flags(0).With(analytics.FlagUnknownStopReason)
+			r.MessageID, r.StopReason, r.Flags = "msg_unknown", "future_reason", analytics.Flags(0).With(analytics.FlagUnknownStopReason)
+			return r
+		}},
+		{"refusal with stop_details", func() *analytics.Record {
+			r := fullRecord()
+			r.MessageID, r.StopReason, r.Flags = "msg_refusal", analytics.StopRefusal, analytics.Flags(0).With(analytics.FlagRefusal)
+			r.StopDetails = &analytics.StopDetails{Type: "refusal", Category: analytics.RefusalCategoryCyber,
+				Explanation: "It's \"explained\" — 100%", RecommendedModel: "claude-sonnet-4-6"}
+			return r
+		}},
+		{"stop_details with null category and compaction tokens", func() *analytics.Record {
+			r := fullRecord()
+			r.MessageID, r.StopReason, r.Flags = "msg_compaction", analytics.StopCompaction, 0
+			r.StopDetails = &analytics.StopDetails{Type: "refusal"}
+			r.Usage.CompactionInputTokens, r.Usage.CompactionOutputTokens = 150000, 2300
 			return r
 		}},
 		{"minimal, no identity, no bodies", func() *analytics.Record {
@@ -274,6 +289,7 @@ func total(t *testing.T, s store.Store) []analytics.Group {
 var allDims = []store.Dim{
 	store.DimApp, store.DimEnvironment, store.DimModel, store.DimKind,
 	store.DimStopReason, store.DimErrorType, store.DimHTTPStatus, store.DimSubtype,
+	store.DimRefusalCategory,
 }
 
 func testDedupe(t *testing.T, s store.Store) {
