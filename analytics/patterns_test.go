@@ -182,6 +182,34 @@ func TestFindPatternsTwins(t *testing.T) {
 			return c.recs, r.ID
 		}, true, 1, map[string]float64{"resumptions": 4, "resolved": 1}},
 
+		{"compaction sent back with the history", PatternCompactionChain, "", func(g *gen) ([]*Record, int64) {
+			c := g.chat("migrate the service")
+			r := c.send(StopCompaction, Block{Type: "compaction", Text: "Summary so far."})
+			c.reply()
+			c.send(StopEndTurn, text("Done."))
+			return c.recs, r.ID
+		}, true, 1, map[string]float64{"resumptions": 1, "resolved": 1}},
+		{"compaction block sent back in place of what it summarises", PatternCompactionChain, "", func(g *gen) ([]*Record, int64) {
+			c := g.chat("migrate the service")
+			c.session = "s1"
+			r := c.send(StopCompaction, Block{Type: "compaction", Text: "Summary so far."})
+			c.msgs = []Message{{Role: "assistant", Blocks: []Block{{Type: "compaction", Text: "Summary so far."}}}, userText("now the adapters")}
+			c.send(StopToolUse, toolUse("read_file"))
+			return c.recs, r.ID
+		}, true, 1, map[string]float64{"resumptions": 1, "resolved": 1}},
+		{"compaction never continued", PatternCompactionUnresolved, "", func(g *gen) ([]*Record, int64) {
+			c := g.chat("migrate the service")
+			r := c.send(StopCompaction, Block{Type: "compaction", Text: "Summary so far."})
+			return c.recs, r.ID
+		}, true, 1, map[string]float64{"resumptions": 0, "never_resumed": 1}},
+		{"compaction continued is not unresolved", PatternCompactionUnresolved, "", func(g *gen) ([]*Record, int64) {
+			c := g.chat("migrate the service")
+			c.send(StopCompaction, Block{Type: "compaction", Text: "Summary so far."})
+			c.reply()
+			c.send(StopEndTurn, text("Done."))
+			return c.recs, 0
+		}, false, 0, nil},
+
 		{"30 tool_use turns", PatternToolUseLoop, "", func(g *gen) ([]*Record, int64) {
 			c := g.chat("fix the build")
 			r := c.send(StopToolUse, toolUse("bash"))

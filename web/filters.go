@@ -53,6 +53,17 @@ func (s *Server) parseFilter(c echo.Context) (store.Filter, error) {
 		f.StopReason = analytics.ParseStopReasonKey(q.Get("stop_reason"))
 		f.HasStopReason = true
 	}
+	if rc := q.Get("refusal_category"); rc != "" {
+		c := analytics.ParseRefusalCategoryKey(rc)
+		if _, ok := analytics.RefusalCategoryInfoOf(c); !ok {
+			keys := make([]string, len(analytics.RefusalCategories))
+			for i, k := range analytics.RefusalCategories {
+				keys[i] = k.Key()
+			}
+			return f, analytics.Errorf(analytics.EInvalid, "parameter refusal_category: %q is not one of %s", rc, joinKeys(keys))
+		}
+		f.RefusalCategory, f.HasRefusalCategory = c, true
+	}
 	if fl := q.Get("flag"); fl != "" {
 		if !analytics.Flag(fl).Valid() {
 			return f, analytics.Errorf(analytics.EInvalid, "parameter flag: %q is not one of %s", fl, joinKeys(analytics.AllFlags))
