@@ -134,10 +134,14 @@ func Observe(ctx context.Context, q *query.Service, r Rule, now time.Time) (Obse
 		metric = m
 	}
 	tally := func(from, to time.Time) (analytics.Tally, error) {
-		return q.Tally(ctx, store.Filter{
+		f := store.Filter{
 			From: from, To: to,
 			App: r.Scope.App, Environment: r.Scope.Environment, Model: r.Scope.Model,
-		}, metric)
+		}
+		if r.Scope.RefusalCategory != "" {
+			f.RefusalCategory, f.HasRefusalCategory = analytics.ParseRefusalCategoryKey(r.Scope.RefusalCategory), true
+		}
+		return q.Tally(ctx, f, metric)
 	}
 	var obs Observation
 	var err error

@@ -64,3 +64,55 @@ func TestObserveIsTheRate(t *testing.T) {
 		}
 	}
 }
+
+// TestObserveRefusalCategory checks a rule scoped to a refusal category:
+// its events are that category's refusals, out of every call of the scope.
+func TestObserveRefusalCategory(t *testing.T) {
+	now := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "stopscope.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	q := query.New(st, func() time.Time { return now })
+	msg := func(m int, stop analytics.StopReason, cat analytics.RefusalCategory) *analytics.Record {
+		r := &analytics.Record{Time: now.Add(-time.Duration(m) * time.Minute), Source: "native", App: "a", Kind: analytics.KindMessage, StopReason: stop}
+		if stop == analytics.StopRefusal {
+			r.Flags = r.Flags.With(analytics.FlagRefusal)
+			r.StopDetails = &analytics.StopDetails{Type: "refusal", Category: cat}
+		}
+		return r
+	}
+	recs := []*analytics.Record{
+		msg(50, analytics.StopRefusal, analytics.RefusalCategoryCyber), msg(45, analytics.StopRefusal, analytics.RefusalCategoryCyber),
+		msg(40, analytics.StopRefusal, analytics.RefusalCategoryBio), msg(35, analytics.StopRefusal, analytics.RefusalCategoryNull),
+		msg(30, analytics.StopEndTurn, ""), msg(20, analytics.StopEndTurn, ""),
+	}
+	if err := st.Insert(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		metric analytics.Metric
+		cat    string
+		k, n   int64
+	}{
+		{analytics.MetricRefusal, "cyber", 2, 6},
+		{analytics.MetricRefusal, "bio", 1, 6},
+		{analytics.MetricRefusal, "null", 1, 6},
+		{analytics.MetricRefusal, "", 4, 6},
+		{analytics.StopReasonMetric(analytics.StopRefusal), "cyber", 2, 6},
+	} {
+		rule := alert.Rule{Name: "r", Metric: tc.metric, Scope: analytics.Scope{App: "a", RefusalCategory: tc.cat}, Window: time.Hour,
+			Condition: alert.ConditionThreshold, Threshold: 0.1}
+		if err := rule.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		obs, err := alert.Observe(ctx, q, rule, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if obs.Recent.K != tc.k || obs.Recent.N != tc.n {
+			t.Errorf("%s scoped to %q: observed %d of %d, want %d of %d", tc.metric, tc.cat, obs.Recent.K, obs.Recent.N, tc.k, tc.n)
+		}
+	}
+}

@@ -107,7 +107,8 @@ func RecordsLink(ev Event) string {
 	if !ev.ResolvedAt.IsZero() {
 		q.Set("to", end.UTC().Format(time.RFC3339))
 	}
-	for k, v := range map[string]string{"app": ev.Scope.App, "environment": ev.Scope.Environment, "model": ev.Scope.Model} {
+	for k, v := range map[string]string{"app": ev.Scope.App, "environment": ev.Scope.Environment, "model": ev.Scope.Model,
+		"refusal_category": ev.Scope.RefusalCategory} {
 		if v != "" {
 			q.Set(k, v)
 		}

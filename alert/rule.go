@@ -106,6 +106,18 @@ func (r Rule) Validate() error {
 	if !base.Valid() {
 		return bad("metric", "%q is not one of refusal, empty_turn, truncation, error, stop_reason:<reason>, or count:<one of those>", r.Metric)
 	}
+	if k := r.Scope.RefusalCategory; k != "" {
+		if _, ok := analytics.RefusalCategoryInfoOf(analytics.ParseRefusalCategoryKey(k)); !ok {
+			keys := make([]string, len(analytics.RefusalCategories))
+			for i, c := range analytics.RefusalCategories {
+				keys[i] = c.Key()
+			}
+			return bad("scope.refusal_category", "%q is not one of %s", k, strings.Join(keys, ", "))
+		}
+		if base != analytics.MetricRefusal && base != analytics.StopReasonMetric(analytics.StopRefusal) {
+			return bad("scope.refusal_category", "only a rule on refusals (refusal, stop_reason:refusal or their count) can be scoped to a refusal category, not %s", r.Metric)
+		}
+	}
 	switch r.Condition {
 	case ConditionThreshold:
 		if r.Threshold < 0 || (!isCount && r.Threshold > 1) {

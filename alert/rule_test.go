@@ -27,6 +27,13 @@ func TestRuleValidate(t *testing.T) {
 		{"spike without baseline", func(r *Rule) { r.Baseline = 0 }, "baseline"},
 		{"negative for", func(r *Rule) { r.For = -time.Second }, "for"},
 		{"negative volume", func(r *Rule) { r.MinVolume = -1 }, "min_volume"},
+		{"refusal category", func(r *Rule) { r.Scope.RefusalCategory = "cyber" }, ""},
+		{"null refusal category", func(r *Rule) { r.Metric, r.Scope.RefusalCategory = "stop_reason:refusal", "null" }, ""},
+		{"count of a refusal category", func(r *Rule) {
+			r.Metric, r.Condition, r.Threshold, r.Scope.RefusalCategory = "count:refusal", ConditionThreshold, 5, "bio"
+		}, ""},
+		{"unknown refusal category", func(r *Rule) { r.Scope.RefusalCategory = "weapons" }, "scope.refusal_category"},
+		{"refusal category on another metric", func(r *Rule) { r.Metric, r.Scope.RefusalCategory = "empty_turn", "cyber" }, "scope.refusal_category"},
 	}
 	for _, tc := range tests {
 		r := DefaultRule()

@@ -151,6 +151,10 @@ type Scope struct {
 	App         string `json:"app,omitempty"`
 	Environment string `json:"environment,omitempty"`
 	Model       string `json:"model,omitempty"`
+	// RefusalCategory narrows an alert rule on refusals to one
+	// stop_details category, as its key ("null" for refusals without
+	// one); "" is every refusal. Spikes leave it empty.
+	RefusalCategory string `json:"refusal_category,omitempty"`
 }
 
 // ScopeOf returns the scope of a group.
@@ -166,7 +170,11 @@ func (s Scope) String() string {
 		}
 		return x
 	}
-	return f(s.App) + "/" + f(s.Environment) + "/" + f(s.Model)
+	out := f(s.App) + "/" + f(s.Environment) + "/" + f(s.Model)
+	if s.RefusalCategory != "" {
+		out += " (refusal category " + s.RefusalCategory + ")"
+	}
+	return out
 }
 
 // Spike is a run of significant windows of one scope and metric, merged.

@@ -92,6 +92,7 @@ func ruleFromForm(c echo.Context, r *alert.Rule) error {
 	str("app", &r.Scope.App)
 	str("environment", &r.Scope.Environment)
 	str("model", &r.Scope.Model)
+	str("refusal_category", &r.Scope.RefusalCategory)
 	if f.Has("metric") {
 		r.Metric = analytics.Metric(f.Get("metric"))
 	}

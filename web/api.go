@@ -39,6 +39,8 @@ type listItem struct {
 	ErrorType   string          `json:"error_type,omitempty"`
 	Subtype     string          `json:"subtype,omitempty"`
 	SessionID   string          `json:"session_id,omitempty"`
+	// StopDetails is the response's stop_details, when it had any.
+	StopDetails *analytics.StopDetails `json:"stop_details,omitempty"`
 }
 
 func toListItem(r *analytics.Record) listItem {
@@ -46,7 +48,7 @@ func toListItem(r *analytics.Record) listItem {
 		ID: r.ID, Time: r.Time.UTC().Format("2006-01-02T15:04:05.000Z07:00"), App: r.App,
 		Environment: r.Environment, Model: r.Model, Kind: r.Kind, Flags: r.Flags,
 		Usage: r.Usage, LatencyMS: r.LatencyMS, HTTPStatus: r.HTTPStatus,
-		ErrorType: r.ErrorType, Subtype: r.Subtype, SessionID: r.SessionID,
+		ErrorType: r.ErrorType, Subtype: r.Subtype, SessionID: r.SessionID, StopDetails: r.StopDetails,
 	}
 	if r.Kind != analytics.KindError && r.StopReason != analytics.StopNull {
 		sr := string(r.StopReason)

@@ -456,6 +456,7 @@ func (s *Server) pageResponse(c echo.Context) error {
 	if d.Thread, err = s.Query.Thread(c.Request().Context(), r); err != nil {
 		return err
 	}
+	d.RecoveredBy = analytics.RecoveredBy(r, d.Thread)
 	return render(c, http.StatusOK, recordPage(d))
 }
 

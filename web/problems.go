@@ -58,6 +58,10 @@ type problemData struct {
 	Causes []countRow
 	// Refusers: frequent refusers by app, model, session and user.
 	Refusers []query.RefusersResult
+	// Categories: refusals by stop_details category, and the
+	// documentation's fix for a categorised refusal.
+	Categories     []countRow
+	CategoryAdvice analytics.Advice
 	// Split: truncation by stop reason.
 	Split []countRow
 	// Subtypes: agent runs by subtype, each by last stop reason.
@@ -81,6 +85,7 @@ var relatedPatterns = map[analytics.StopReason][]string{
 	analytics.StopMaxTokens:                  {analytics.PatternTruncationChain, analytics.PatternTruncationUnresolved},
 	analytics.StopModelContextWindowExceeded: {analytics.PatternContextWindowExceeded},
 	analytics.StopPauseTurn:                  {analytics.PatternPauseTurnChain, analytics.PatternPauseTurnUnresolved},
+	analytics.StopCompaction:                 {analytics.PatternCompactionChain, analytics.PatternCompactionUnresolved},
 	analytics.StopToolUse:                    {analytics.PatternToolUseLoop},
 	analytics.StopRefusal:                    {analytics.PatternRefusalsByModel},
 	analytics.StopNull:                       {analytics.PatternAgentSubtype},
@@ -183,6 +188,16 @@ func (s *Server) pageRefusals(c echo.Context) error {
 	}
 	d.Intro = "Responses with stop_reason refusal: Claude declined to answer. Frequent refusers are the apps, models, sessions and users whose refusal rate stands significantly above the rest."
 	ctx := c.Request().Context()
+	cats, err := s.Query.RefusalCategories(ctx, d.Filter.Scope())
+	if err != nil {
+		return err
+	}
+	for _, rc := range cats {
+		list := d.Filter.scopeLink("/responses", map[string]string{"flag": string(analytics.FlagRefusal), "refusal_category": rc.Key})
+		d.Categories = append(d.Categories, countRow{Key: rc.Key, Label: rc.Label, Count: rc.Count, Share: rc.Share,
+			Class: stopClass(analytics.StopRefusal), Href: list, ListHref: list})
+	}
+	d.CategoryAdvice = analytics.RefusalCategoryAdvice
 	for _, by := range []string{query.RefusersByApp, query.RefusersByModel, query.RefusersBySession, query.RefusersByUser} {
 		res, err := s.Query.FrequentRefusers(ctx, d.Filter.Scope(), by, analytics.DefaultRefuserConfig(), 0)
 		if err != nil {

@@ -20,6 +20,9 @@ type recordData struct {
 	// Thread is the record's conversation, oldest first (the record
 	// included), or nil when it stands alone.
 	Thread []*analytics.Record
+	// RecoveredBy is the later call of Thread that answered this refusal
+	// on a fallback model (analytics.RecoveredBy), or nil.
+	RecoveredBy *analytics.Record
 	// ReqJSON and RespJSON are the raw bodies, indented.
 	ReqJSON, RespJSON string
 }
@@ -273,6 +276,12 @@ func flagCauses(f analytics.Flag, r *analytics.Record) []analytics.CauseInfo {
 		}
 	}
 	return out
+}
+
+// refusalCategoryLabel names a refusal category for people.
+func refusalCategoryLabel(c analytics.RefusalCategory) string {
+	i, _ := analytics.RefusalCategoryInfoOf(c)
+	return i.Label
 }
 
 // flagRemedy is what to do about flag f on record r, for its kind and stop

@@ -118,7 +118,7 @@ func patternDetail(p analytics.Pattern) string {
 		// how these responses came about, not a fault.
 		return "Input filled up to " + formatPct(d["max_fill"]) + " of the window (mean " + formatPct(d["mean_fill"]) + "); " +
 			n("input_plus_max_tokens_over") + " set max_tokens past the room the input left, the documented way to get the longest answer."
-	case analytics.PatternPauseTurnChain, analytics.PatternPauseTurnUnresolved:
+	case analytics.PatternPauseTurnChain, analytics.PatternPauseTurnUnresolved, analytics.PatternCompactionChain, analytics.PatternCompactionUnresolved:
 		return n("resumptions") + " resumptions, at most " + n("max_resumptions") + " in a chain; " + n("resolved") + " resolved, " +
 			n("never_resumed") + " never resumed."
 	case analytics.PatternToolUseLoop:

@@ -45,14 +45,15 @@ func parseRate(s string) analytics.Rate {
 
 const ruleCols = `id, name, metric, app, environment, model, cond, threshold,
 window_ns, baseline_ns, min_volume, for_ns, cooldown_ns, silenced_until_ns,
-enabled, created_ns, updated_ns`
+enabled, created_ns, updated_ns, refusal_category`
 
 func scanRule(sc scanner) (alert.Rule, error) {
 	var r alert.Rule
 	var metric, cond string
 	var win, base, forD, cool, silenced, created, updated int64
 	err := sc.Scan(&r.ID, &r.Name, &metric, &r.Scope.App, &r.Scope.Environment, &r.Scope.Model,
-		&cond, &r.Threshold, &win, &base, &r.MinVolume, &forD, &cool, &silenced, &r.Enabled, &created, &updated)
+		&cond, &r.Threshold, &win, &base, &r.MinVolume, &forD, &cool, &silenced, &r.Enabled, &created, &updated,
+		&r.Scope.RefusalCategory)
 	r.Metric, r.Condition = analytics.Metric(metric), alert.Condition(cond)
 	r.Window, r.Baseline, r.For, r.Cooldown = time.Duration(win), time.Duration(base), time.Duration(forD), time.Duration(cool)
 	r.SilencedUntil, r.Created, r.Updated = timeOf(silenced), timeOf(created), timeOf(updated)
@@ -62,7 +63,8 @@ func scanRule(sc scanner) (alert.Rule, error) {
 func ruleArgs(r alert.Rule) []any {
 	return []any{r.Name, string(r.Metric), r.Scope.App, r.Scope.Environment, r.Scope.Model,
 		string(r.Condition), r.Threshold, int64(r.Window), int64(r.Baseline), r.MinVolume,
-		int64(r.For), int64(r.Cooldown), nsOf(r.SilencedUntil), r.Enabled, nsOf(r.Created), nsOf(r.Updated)}
+		int64(r.For), int64(r.Cooldown), nsOf(r.SilencedUntil), r.Enabled, nsOf(r.Created), nsOf(r.Updated),
+		r.Scope.RefusalCategory}
 }
 
 // ListAlertRules returns every rule by ID.
@@ -102,7 +104,7 @@ func (s *Store) CreateAlertRule(ctx context.Context, r alert.Rule) (alert.Rule, 
 	}
 	q := `INSERT INTO alert_rules (name, metric, app, environment, model, cond, threshold,
 window_ns, baseline_ns, min_volume, for_ns, cooldown_ns, silenced_until_ns, enabled,
-created_ns, updated_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
+created_ns, updated_ns, refusal_category) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
 	if err := s.w.QueryRowContext(ctx, s.d.rebind(q), ruleArgs(r)...).Scan(&r.ID); err != nil {
 		return r, fmt.Errorf("sqlstore: creating alert rule: %w", err)
 	}
@@ -117,9 +119,9 @@ func (s *Store) UpdateAlertRule(ctx context.Context, r alert.Rule) (alert.Rule, 
 	}
 	q := `UPDATE alert_rules SET name = ?, metric = ?, app = ?, environment = ?, model = ?,
 cond = ?, threshold = ?, window_ns = ?, baseline_ns = ?, min_volume = ?, for_ns = ?,
-cooldown_ns = ?, silenced_until_ns = ?, enabled = ?, updated_ns = ? WHERE id = ?`
+cooldown_ns = ?, silenced_until_ns = ?, enabled = ?, updated_ns = ?, refusal_category = ? WHERE id = ?`
 	args := ruleArgs(r)
-	args = append(args[:14], nsOf(r.Updated), r.ID)
+	args = append(args[:14], nsOf(r.Updated), r.Scope.RefusalCategory, r.ID)
 	res, err := s.w.ExecContext(ctx, s.d.rebind(q), args...)
 	if err != nil {
 		return r, fmt.Errorf("sqlstore: updating alert rule: %w", err)
@@ -185,12 +187,12 @@ func (s *Store) ApplyAlertUpdate(ctx context.Context, u alert.Update) error {
 	now := nsOf(st.LastEval)
 	if ev := u.Fire; ev != nil {
 		q := `INSERT INTO alert_events (rule_id, rule_name, metric, app, environment, model, cond,
-threshold, window_ns, status, fired_at_ns, resolved_at_ns, observed, baseline, reason, silenced)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?) RETURNING id`
+threshold, window_ns, status, fired_at_ns, resolved_at_ns, observed, baseline, reason, silenced, refusal_category)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?) RETURNING id`
 		err := tx.QueryRowContext(ctx, s.d.rebind(q), ev.RuleID, ev.RuleName, string(ev.Metric),
 			ev.Scope.App, ev.Scope.Environment, ev.Scope.Model, string(ev.Condition), ev.Threshold,
 			int64(ev.Window), string(alert.StatusFiring), nsOf(ev.FiredAt), rateJSON(ev.Observed),
-			rateJSON(ev.Baseline), ev.Reason, ev.Silenced).Scan(&ev.ID)
+			rateJSON(ev.Baseline), ev.Reason, ev.Silenced, ev.Scope.RefusalCategory).Scan(&ev.ID)
 		if err != nil {
 			return fmt.Errorf("sqlstore: inserting alert event: %w", err)
 		}
@@ -231,14 +233,15 @@ observed = excluded.observed, baseline = excluded.baseline, reason = excluded.re
 }
 
 const eventCols = `id, rule_id, rule_name, metric, app, environment, model, cond, threshold,
-window_ns, status, fired_at_ns, resolved_at_ns, observed, baseline, reason, silenced`
+window_ns, status, fired_at_ns, resolved_at_ns, observed, baseline, reason, silenced, refusal_category`
 
 func scanEvent(sc scanner) (alert.Event, error) {
 	var e alert.Event
 	var metric, cond, status, obs, base string
 	var win, fired, resolved int64
 	err := sc.Scan(&e.ID, &e.RuleID, &e.RuleName, &metric, &e.Scope.App, &e.Scope.Environment, &e.Scope.Model,
-		&cond, &e.Threshold, &win, &status, &fired, &resolved, &obs, &base, &e.Reason, &e.Silenced)
+		&cond, &e.Threshold, &win, &status, &fired, &resolved, &obs, &base, &e.Reason, &e.Silenced,
+		&e.Scope.RefusalCategory)
 	e.Metric, e.Condition, e.Status = analytics.Metric(metric), alert.Condition(cond), alert.Status(status)
 	e.Window, e.FiredAt, e.ResolvedAt = time.Duration(win), timeOf(fired), timeOf(resolved)
 	e.Observed, e.Baseline = parseRate(obs), parseRate(base)

@@ -58,6 +58,14 @@ func testAlertRules(t *testing.T, s store.Store) {
 	if back, err = as.UpdateAlertRule(ctx(), r); err != nil || back != r {
 		t.Errorf("update = %+v, %v; want %+v", back, err, r)
 	}
+	// A rule scoped to a refusal category keeps it.
+	r.Metric, r.Scope.RefusalCategory, r.Updated = analytics.MetricRefusal, "cyber", t0.Add(2*time.Minute)
+	if back, err = as.UpdateAlertRule(ctx(), r); err != nil || back != r {
+		t.Errorf("update with a refusal category = %+v, %v; want %+v", back, err, r)
+	}
+	if back, err = as.GetAlertRule(ctx(), r.ID); err != nil || back != r {
+		t.Errorf("get with a refusal category = %+v, %v; want %+v", back, err, r)
+	}
 	missing := r
 	missing.ID = 1 << 40
 	if _, err := as.UpdateAlertRule(ctx(), missing); errCode(err) != analytics.ENotFound {
@@ -141,8 +149,10 @@ func testAlertFlow(t *testing.T, s store.Store) {
 		t.Fatal(err)
 	}
 	obs := analytics.NewRate("refusal", analytics.Tally{K: 20, N: 100})
+	scope := rule.Scope
+	scope.RefusalCategory = "bio" // an event keeps the scope it fired on
 	fire := &alert.Event{
-		RuleID: rule.ID, RuleName: rule.Name, Metric: rule.Metric, Scope: rule.Scope, Condition: rule.Condition,
+		RuleID: rule.ID, RuleName: rule.Name, Metric: rule.Metric, Scope: scope, Condition: rule.Condition,
 		Threshold: rule.Threshold, Window: rule.Window, FiredAt: t0, Observed: obs, Reason: "spike",
 	}
 	st := alert.State{RuleID: rule.ID, Status: alert.StatusFiring, Since: t0, FiredAt: t0, LastEval: t0, Observed: obs, Reason: "spike"}

@@ -21,3 +21,8 @@ ALTER TABLE rollups_1h ADD PRIMARY KEY (bucket, app, environment, model, kind, s
 ALTER TABLE rollups_1d ADD COLUMN refusal_category TEXT NOT NULL DEFAULT '';
 ALTER TABLE rollups_1d DROP CONSTRAINT rollups_1d_pkey;
 ALTER TABLE rollups_1d ADD PRIMARY KEY (bucket, app, environment, model, kind, stop_reason, error_type, http_status, subtype, refusal_category);
+
+-- Alert rules may be scoped to one refusal category (its key, '' for all);
+-- their events keep the scope they fired on.
+ALTER TABLE alert_rules ADD COLUMN refusal_category TEXT NOT NULL DEFAULT '';
+ALTER TABLE alert_events ADD COLUMN refusal_category TEXT NOT NULL DEFAULT '';

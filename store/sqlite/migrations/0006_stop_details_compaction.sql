@@ -101,3 +101,8 @@ INSERT INTO rollups_1d_new (bucket, app, environment, model, kind, stop_reason, 
 SELECT bucket, app, environment, model, kind, stop_reason, error_type, http_status, subtype, n, empty_turn, truncated, refusal, incomplete_stream, unknown_stop_reason, text_after_tool_result, input_tokens, output_tokens, latency_ms_sum, cost_micro_usd, ambiguous_stop_reason, '' FROM rollups_1d;
 DROP TABLE rollups_1d;
 ALTER TABLE rollups_1d_new RENAME TO rollups_1d;
+
+-- Alert rules may be scoped to one refusal category (its key, '' for all);
+-- their events keep the scope they fired on.
+ALTER TABLE alert_rules ADD COLUMN refusal_category TEXT NOT NULL DEFAULT '';
+ALTER TABLE alert_events ADD COLUMN refusal_category TEXT NOT NULL DEFAULT '';
