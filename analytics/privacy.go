@@ -31,9 +31,10 @@ func CompileRedactions(patterns []string) ([]*regexp.Regexp, error) {
 // the error message (an API's, an Agent SDK result's errors, an OTLP
 // span's status message or exception), the stop sequence that fired and
 // the request's stop sequences, while block types, tool names, stop
-// reasons, error types, flags, causes, usage and identities stay. Classify
-// must run first, on the full record, so that flags such as empty_turn are
-// still derived from the content.
+// reasons, stop_details (Anthropic's metadata about a refusal), error
+// types, flags, causes, usage and identities stay. Classify must run
+// first, on the full record, so that flags such as empty_turn are still
+// derived from the content.
 func StripContent(r *Record) {
 	r.RequestBody = nil
 	r.ResponseBody = nil
@@ -55,7 +56,8 @@ func StripContent(r *Record) {
 
 // Redact replaces every match of the patterns with Redacted in each field
 // StripContent removes: r's content text, request summary, error message,
-// stop sequences and bodies. JSON bodies are
+// stop sequences and bodies, and in the refusal explanation
+// (stop_details.explanation), which StripContent keeps. JSON bodies are
 // rewritten string by string, so that a pattern can never break their
 // syntax; a body that is not valid JSON is dropped rather than kept
 // unredacted. Stream transcripts are redacted line by line, their data
@@ -81,6 +83,11 @@ func Redact(r *Record, patterns []*regexp.Regexp) {
 	}
 	r.ErrorMessage = red(r.ErrorMessage)
 	r.StopSequence = red(r.StopSequence)
+	if r.StopDetails != nil {
+		// Anthropic's text, not the user's, so kept as metadata by
+		// StripContent; it may still quote what was asked.
+		r.StopDetails.Explanation = red(r.StopDetails.Explanation)
+	}
 	r.RequestBody = redactJSON(r.RequestBody, patterns)
 	r.ResponseBody = redactJSON(r.ResponseBody, patterns)
 	r.StreamBody = redactStream(r.StreamBody, patterns)

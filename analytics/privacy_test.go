@@ -136,3 +136,24 @@ func TestStripContent(t *testing.T) {
 		t.Errorf("StripContent:\n got %+v\nwant %+v", r, want)
 	}
 }
+
+// TestPrivacyStopDetails checks that a refusal's stop_details are metadata
+// (StripContent keeps them) whose explanation Redact still redacts.
+func TestPrivacyStopDetails(t *testing.T) {
+	pats, err := CompileRedactions([]string{`sk-ant-\S+`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Record{StopReason: StopRefusal, StopDetails: &StopDetails{Type: "refusal", Category: RefusalCategoryCyber,
+		Explanation: "Asked about key sk-ant-123", RecommendedModel: "claude-sonnet-4-6"},
+		Usage: Usage{CompactionInputTokens: 5}}
+	StripContent(r)
+	if r.StopDetails == nil || r.StopDetails.Category != RefusalCategoryCyber || r.Usage.CompactionInputTokens != 5 {
+		t.Fatalf("StripContent dropped metadata: %+v", r)
+	}
+	Redact(r, pats)
+	want := StopDetails{Type: "refusal", Category: RefusalCategoryCyber, Explanation: "Asked about key " + Redacted, RecommendedModel: "claude-sonnet-4-6"}
+	if *r.StopDetails != want {
+		t.Errorf("Redact: %+v, want %+v", *r.StopDetails, want)
+	}
+}
