@@ -99,7 +99,7 @@ func TestFindSpikesPlanted(t *testing.T) {
 	if sp.WindowStart.After(spikeAt) || sp.WindowEnd.Before(spikeAt.Add(30*time.Minute)) {
 		t.Errorf("spike spans [%v, %v], want it to cover [%v, +30m]", sp.WindowStart, sp.WindowEnd, spikeAt)
 	}
-	if sp.Scope != (Scope{"chat", "prod", "claude-x"}) || sp.Metric != MetricRefusal {
+	if sp.Scope != (Scope{App: "chat", Environment: "prod", Model: "claude-x"}) || sp.Metric != MetricRefusal {
 		t.Errorf("scope/metric = %v/%v", sp.Scope, sp.Metric)
 	}
 	if sp.Observed.Value < 0.15 || sp.Baseline.Value > 0.03 || sp.PValue >= cfg.Alpha || sp.Windows < 2 {
