@@ -30,9 +30,10 @@ func CompileRedactions(patterns []string) ([]*regexp.Regexp, error) {
 // text of every content block of the response and of the request summary,
 // the error message (an API's, an Agent SDK result's errors, an OTLP
 // span's status message or exception), the stop sequence that fired and
-// the request's stop sequences, while block types, tool names, stop
-// reasons, stop_details (Anthropic's metadata about a refusal), error
-// types, flags, causes, usage and identities stay. Classify must run
+// the request's stop sequences and a refusal's explanation (Anthropic's
+// text, which may quote what was asked), while block types, tool names,
+// stop reasons, the rest of stop_details (type, category, recommended
+// model), error types, flags, causes, usage and identities stay. Classify must run
 // first, on the full record, so that flags such as empty_turn are still
 // derived from the content.
 func StripContent(r *Record) {
@@ -41,6 +42,9 @@ func StripContent(r *Record) {
 	r.StreamBody = ""
 	r.ErrorMessage = ""
 	r.StopSequence = ""
+	if r.StopDetails != nil {
+		r.StopDetails.Explanation = ""
+	}
 	for i := range r.Content {
 		r.Content[i].Text = ""
 	}
@@ -56,8 +60,7 @@ func StripContent(r *Record) {
 
 // Redact replaces every match of the patterns with Redacted in each field
 // StripContent removes: r's content text, request summary, error message,
-// stop sequences and bodies, and in the refusal explanation
-// (stop_details.explanation), which StripContent keeps. JSON bodies are
+// stop sequences, refusal explanation and bodies. JSON bodies are
 // rewritten string by string, so that a pattern can never break their
 // syntax; a body that is not valid JSON is dropped rather than kept
 // unredacted. Stream transcripts are redacted line by line, their data
@@ -84,8 +87,6 @@ func Redact(r *Record, patterns []*regexp.Regexp) {
 	r.ErrorMessage = red(r.ErrorMessage)
 	r.StopSequence = red(r.StopSequence)
 	if r.StopDetails != nil {
-		// Anthropic's text, not the user's, so kept as metadata by
-		// StripContent; it may still quote what was asked.
 		r.StopDetails.Explanation = red(r.StopDetails.Explanation)
 	}
 	r.RequestBody = redactJSON(r.RequestBody, patterns)

@@ -138,7 +138,8 @@ func TestStripContent(t *testing.T) {
 }
 
 // TestPrivacyStopDetails checks that a refusal's stop_details are metadata
-// (StripContent keeps them) whose explanation Redact still redacts.
+// (StripContent keeps them) but for the explanation, which may quote what
+// was asked: StripContent drops it and Redact redacts it.
 func TestPrivacyStopDetails(t *testing.T) {
 	pats, err := CompileRedactions([]string{`sk-ant-\S+`})
 	if err != nil {
@@ -147,9 +148,13 @@ func TestPrivacyStopDetails(t *testing.T) {
 	r := &Record{StopReason: StopRefusal, StopDetails: &StopDetails{Type: "refusal", Category: RefusalCategoryCyber,
 		Explanation: "Asked about key sk-ant-123", RecommendedModel: "claude-sonnet-4-6"},
 		Usage: Usage{CompactionInputTokens: 5}}
-	StripContent(r)
-	if r.StopDetails == nil || r.StopDetails.Category != RefusalCategoryCyber || r.Usage.CompactionInputTokens != 5 {
-		t.Fatalf("StripContent dropped metadata: %+v", r)
+	stripped := *r
+	sd := *r.StopDetails
+	stripped.StopDetails = &sd
+	StripContent(&stripped)
+	if stripped.StopDetails == nil || stripped.StopDetails.Category != RefusalCategoryCyber || stripped.StopDetails.RecommendedModel == "" ||
+		stripped.Usage.CompactionInputTokens != 5 || stripped.StopDetails.Explanation != "" {
+		t.Fatalf("StripContent: %+v", stripped.StopDetails)
 	}
 	Redact(r, pats)
 	want := StopDetails{Type: "refusal", Category: RefusalCategoryCyber, Explanation: "Asked about key " + Redacted, RecommendedModel: "claude-sonnet-4-6"}
