@@ -72,6 +72,12 @@ const (
 	FlagRefusal           Flag = "refusal"
 	FlagIncompleteStream  Flag = "incomplete_stream"
 	FlagUnknownStopReason Flag = "unknown_stop_reason"
+	// FlagNoStopReason: a complete, non-streamed message without a stop
+	// reason, which every successful Messages API response carries.
+	FlagNoStopReason Flag = "no_stop_reason"
+	// FlagProbablyTruncated: no stop reason, but the output tokens reached
+	// the request's max_tokens. A hint: the stop reason stays null.
+	FlagProbablyTruncated Flag = "probably_truncated"
 )
 
 // AllFlags lists every flag in display order (see FlagTable).
@@ -136,6 +142,10 @@ const (
 	// block right after a tool_result, which teaches the model to end its
 	// turn with nothing.
 	CauseTextAfterToolResult Cause = "text_after_tool_result"
+	// CauseCompletedResponseSentBack: the request ended with an assistant
+	// turn that was already finished, with nothing added after it, so
+	// Claude stays done.
+	CauseCompletedResponseSentBack Cause = "completed_response_sent_back"
 )
 
 // Agent SDK result subtypes.
@@ -211,7 +221,10 @@ type Record struct {
 	// ("stop") that could be either end_turn or stop_sequence.
 	StopReasonAmbiguous bool   `json:"stop_reason_ambiguous,omitempty"`
 	StopSequence        string `json:"stop_sequence,omitempty"`
-	// Tools names the tools the response called (tool_use, server_tool_use).
+	// Tools names the tools the response called: the client tools of a
+	// tool_use response (only that stop reason asks for them to be run; a
+	// tool_use block cut off by max_tokens is incomplete) and the server
+	// tools the API ran (server_tool_use).
 	Tools  []string `json:"tools,omitempty"`
 	Flags  Flags    `json:"flags"`
 	Causes []Cause  `json:"causes,omitempty"`

@@ -80,6 +80,19 @@ const (
 		"The SDK makes the requests, so the Messages API fix does not apply: resume the session and ask it to continue, or split the task into smaller steps."
 	remedyAgentToolUse = "The run ended on a tool call that did not run: the result's stop_reason is that of the last assistant message before the run stopped. " +
 		"If the subtype is an error (a turn or budget limit), raise that limit or split the task."
+
+	// Issue 14: the second cause of empty turns, an empty turn that shows
+	// neither cause, and the hints of a missing stop reason.
+	remedyCompletedResponseSentBack = "The request sent Claude's completed response back without adding anything, so Claude stays done and answers with nothing. " +
+		"Don't send a finished response back on its own: add a new user message after it."
+	remedyEmptyTurnRetry   = "Retrying the empty response unchanged does not help. Fix the cause above; only as a last resort, add a continuation prompt in a new user message."
+	remedyEmptyTurnNoCause = "Claude ended its turn with nothing, and this request shows neither documented cause: it has no tool_result, and it does not end with a completed response sent back. " +
+		"Retrying it unchanged does not help; add a continuation prompt in a new user message."
+	remedyNoStopReason = "Every successful Messages API response carries a stop_reason; this one arrived without it, so something between the API and stopscope dropped it " +
+		"(a proxy, an SDK wrapper or the instrumentation). Send the response as the API returned it, or fix the producer's mapping."
+	remedyProbablyTruncated = "No stop reason arrived, but the output reached the request's max_tokens: treat the response as cut at max_tokens. " +
+		"Continue it (the partial response as the assistant turn, then a new user message asking to continue), or raise max_tokens. " +
+		"The stop reason stays null because none was sent; record it if your instrumentation can (OpenLLMetry drops it for streams)."
 )
 
 // AdviceText joins the texts of as, in order, for a place that shows
@@ -141,6 +154,22 @@ func FlagAdviceFor(f Flag, k Kind, stop StopReason, safetyFiltered bool) []Advic
 func CauseRemediation(c Cause) string {
 	i, _ := CauseInfoOf(c)
 	return i.Advice.Text
+}
+
+// EmptyTurnAdvice returns what to do about the empty turn r, each piece
+// with its source: once its causes are named (each shown with its own
+// advice), that retrying unchanged does not help; when its request is known,
+// has no tool_result and shows neither cause, advice that names no
+// tool_result; the flag's advice otherwise.
+func EmptyTurnAdvice(r *Record) []Advice {
+	switch {
+	case len(r.Causes) > 0:
+		return []Advice{{remedyEmptyTurnRetry, docEmptyTurn}}
+	case r.Req != nil && !hasToolResult(r.Req):
+		return []Advice{{remedyEmptyTurnNoCause, docEmptyTurn}}
+	}
+	i, _ := FlagInfoOf(FlagEmptyTurn)
+	return i.Advices()
 }
 
 // AgentSubtypeAdvice returns what to do about Agent SDK runs that ended

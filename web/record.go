@@ -276,8 +276,11 @@ func flagCauses(f analytics.Flag, r *analytics.Record) []analytics.CauseInfo {
 }
 
 // flagRemedy is what to do about flag f on record r, for its kind and stop
-// reason.
+// reason; an empty turn's follows what its request shows of the causes.
 func flagRemedy(f analytics.Flag, r *analytics.Record) []analytics.Advice {
+	if f == analytics.FlagEmptyTurn && r.Kind == analytics.KindMessage {
+		return analytics.EmptyTurnAdvice(r)
+	}
 	return analytics.FlagAdviceFor(f, r.Kind, r.StopReason, safetyFiltered(r.Model))
 }
 
