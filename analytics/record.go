@@ -46,6 +46,10 @@ var KnownStopReasons = keysOf(StopReasonTable, func(i StopReasonInfo) StopReason
 // Known reports whether r is null or one of the Messages API's stop reasons.
 func (r StopReason) Known() bool { return !StopReasonInfoOf(r).unknown }
 
+// Continues reports whether a response with this stop reason is meant to
+// be sent back for the rest (StopReasonInfo.Continues).
+func (r StopReason) Continues() bool { return StopReasonInfoOf(r).Continues }
+
 // Key is the stop reason as it appears in counts and URLs: "null" for none.
 func (r StopReason) Key() string {
 	if r == StopNull {

@@ -210,6 +210,8 @@ func PatternAdvice(kind, key string) []Advice {
 	switch kind {
 	case PatternEmptyTurnTextAfterToolResult:
 		return []Advice{{remedyTextAfterToolResult, docEmptyTurn}, {remedyTextAfterToolResultRetry, docEmptyTurn}}
+	case PatternEmptyTurnCompletedResponseSentBack:
+		return []Advice{{remedyCompletedResponseSentBack, docEmptyTurn}, {remedyTextAfterToolResultRetry, docEmptyTurn}}
 	case PatternEmptyTurnUnchangedRetry:
 		return []Advice{{remedyUnchangedRetry, docEmptyTurn}}
 	case PatternEmptyTurnRecovered:

@@ -140,6 +140,10 @@ type StopReasonInfo struct {
 	// Raises are the flags Classify raises on every response with this
 	// stop reason.
 	Raises []Flag
+	// Continues marks the stop reasons after which the documented client
+	// sends the response back to get the rest (max_tokens, pause_turn):
+	// FindChains follows a chain while its responses stop so.
+	Continues bool
 	// unknown marks StopUnknownInfo.
 	unknown bool
 }
@@ -150,7 +154,7 @@ var StopReasonTable = []StopReasonInfo{
 	{Reason: StopEndTurn, Label: "end_turn", Colour: colourBlue,
 		Meaning: "Claude finished its turn naturally.",
 		Advice:  Advice{remedyEndTurn, docEndTurn}},
-	{Reason: StopMaxTokens, Label: "max_tokens", Colour: colourOrange, Raises: []Flag{FlagTruncated},
+	{Reason: StopMaxTokens, Label: "max_tokens", Colour: colourOrange, Raises: []Flag{FlagTruncated}, Continues: true,
 		Meaning: "The response reached the request's max_tokens.",
 		Advice:  Advice{remedyMaxTokens, docTruncated}, More: []Advice{{remedyMaxTokensToolUse, docMaxTokens}},
 		AgentAdvice: []Advice{{remedyAgentMaxTokens, docAgentStops}}},
@@ -162,7 +166,7 @@ var StopReasonTable = []StopReasonInfo{
 		Advice:       Advice{remedyToolUse, docToolUse},
 		AgentMeaning: "The run's final output was a tool call, which is uncommon: the SDK normally runs tools before it returns the result.",
 		AgentAdvice:  []Advice{{remedyAgentToolUse, docAgentErrorStops}}},
-	{Reason: StopPauseTurn, Label: "pause_turn", Colour: colourYellow,
+	{Reason: StopPauseTurn, Label: "pause_turn", Colour: colourYellow, Continues: true,
 		Meaning: "A server tool paused a long-running turn.",
 		Advice:  Advice{remedyPauseTurn, docPauseTurn}, More: []Advice{{remedyPauseTurnRetry, docPauseRetry}}},
 	{Reason: StopRefusal, Label: "refusal", Colour: colourVermilion, Raises: []Flag{FlagRefusal},
