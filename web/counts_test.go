@@ -21,7 +21,11 @@ func TestCountLinksAgree(t *testing.T) {
 	at := func(m int) time.Time { return now.Add(-time.Duration(m) * time.Minute) }
 	cut := msg(at(33), "a", analytics.StopNull, analytics.FlagIncompleteStream)
 	cut.Streamed = true
-	recs = append(recs, cut, msg(at(34), "b", analytics.StopNull), errRec(at(35), "b"))
+	pinned := msg(at(36), "b", analytics.StopNull)
+	pinned.Req = &analytics.Request{MaxTokens: 64}
+	pinned.Usage.OutputTokens = 64
+	analytics.Classify(pinned)
+	recs = append(recs, cut, pinned, msg(at(34), "b", analytics.StopNull), errRec(at(35), "b"))
 	insertAll(t, st, recs)
 	rng := "from=" + ts3339(now.Add(-time.Hour)) + "&to=" + ts3339(now)
 
@@ -49,14 +53,16 @@ func TestCountLinksAgree(t *testing.T) {
 		return n
 	}
 
-	_, body := getHTML(t, ts.URL+"/?"+rng)
-	links := countLink.FindAllStringSubmatch(body, -1)
-	if len(links) == 0 {
-		t.Fatal("no count links on the overview")
-	}
-	for _, m := range links {
-		if got, want := listed(t, m[1]), num(t, m[2]); got != want {
-			t.Errorf("overview: count %d links to %s, which lists %d", want, html.UnescapeString(m[1]), got)
+	for _, page := range []string{"/", "/truncation"} {
+		_, body := getHTML(t, ts.URL+page+"?"+rng)
+		links := countLink.FindAllStringSubmatch(body, -1)
+		if len(links) == 0 {
+			t.Fatalf("no count links on %s", page)
+		}
+		for _, m := range links {
+			if got, want := listed(t, m[1]), num(t, m[2]); got != want {
+				t.Errorf("%s: count %d links to %s, which lists %d", page, want, html.UnescapeString(m[1]), got)
+			}
 		}
 	}
 	for _, key := range []string{"null", "end_turn", "refusal", "max_tokens", "tool_use"} {

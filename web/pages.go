@@ -456,6 +456,7 @@ func (s *Server) pageResponse(c echo.Context) error {
 	if d.Thread, err = s.Query.Thread(c.Request().Context(), r); err != nil {
 		return err
 	}
+	d.Chain = query.ChainOf(d.Thread, r)
 	return render(c, http.StatusOK, recordPage(d))
 }
 

@@ -20,6 +20,9 @@ type recordData struct {
 	// Thread is the record's conversation, oldest first (the record
 	// included), or nil when it stands alone.
 	Thread []*analytics.Record
+	// Chain is the continuation chain of Thread that holds the record, or
+	// nil.
+	Chain *analytics.Chain
 	// ReqJSON and RespJSON are the raw bodies, indented.
 	ReqJSON, RespJSON string
 }
