@@ -17,12 +17,24 @@ func Classify(r *Record) {
 		return
 	}
 	for _, b := range r.Content {
-		if (b.Type == "tool_use" || b.Type == "server_tool_use") && b.Name != "" {
+		// Only a tool_use stop reason asks for client tools to be run: a
+		// tool_use block cut off by max_tokens is incomplete. Server tools
+		// were run by the API whatever the stop reason.
+		client := b.Type == "tool_use" && r.StopReason == StopToolUse
+		if (client || b.Type == "server_tool_use") && b.Name != "" {
 			r.Tools = appendUnique(r.Tools, b.Name)
 		}
 	}
-	if r.Streamed && r.StopReason == StopNull && r.Kind == KindMessage {
-		r.Flags = r.Flags.With(FlagIncompleteStream)
+	if r.StopReason == StopNull && r.Kind == KindMessage {
+		if r.Streamed {
+			r.Flags = r.Flags.With(FlagIncompleteStream)
+		} else {
+			// A complete response body always carries a stop reason.
+			r.Flags = r.Flags.With(FlagNoStopReason)
+		}
+		if ProbablyTruncated(r) {
+			r.Flags = r.Flags.With(FlagProbablyTruncated)
+		}
 	}
 	// The flags every response with this stop reason has (truncated,
 	// refusal, unknown_stop_reason), then those that depend on more.
@@ -35,6 +47,9 @@ func Classify(r *Record) {
 			r.Flags = r.Flags.With(FlagEmptyTurn)
 			if r.Req != nil && TextAfterToolResult(r.Req) {
 				r.Causes = append(r.Causes, CauseTextAfterToolResult)
+			}
+			if r.Req != nil && CompletedResponseSentBack(r.Req) {
+				r.Causes = append(r.Causes, CauseCompletedResponseSentBack)
 			}
 		}
 	}
@@ -77,6 +92,42 @@ func TextAfterToolResult(req *Request) bool {
 		return false
 	}
 	return false
+}
+
+// CompletedResponseSentBack reports whether the request ends with a
+// finished assistant turn and nothing after it: the documentation's second
+// cause of empty turns. A turn is finished when it is empty (an empty
+// answer sent back) or ends with text; one that ends with a server tool's
+// call or result is a paused turn being resumed (pause_turn), not one.
+func CompletedResponseSentBack(req *Request) bool {
+	n := len(req.Messages)
+	if n == 0 || req.Messages[n-1].Role != "assistant" {
+		return false
+	}
+	b := req.Messages[n-1].Blocks
+	return len(b) == 0 || b[len(b)-1].Type == "text"
+}
+
+// hasToolResult reports whether any message of the request holds a
+// tool_result block.
+func hasToolResult(req *Request) bool {
+	for _, m := range req.Messages {
+		for _, b := range m.Blocks {
+			if b.Type == "tool_result" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// ProbablyTruncated reports whether r, a message without a stop reason,
+// produced as many output tokens as its request's max_tokens allowed: it
+// was most likely cut at max_tokens by a producer that dropped the stop
+// reason. It is a hint, never a stop reason.
+func ProbablyTruncated(r *Record) bool {
+	return r.Kind == KindMessage && r.StopReason == StopNull && r.Req != nil && r.Req.MaxTokens > 0 &&
+		r.Usage.OutputTokens >= r.Req.MaxTokens
 }
 
 func appendUnique(list []string, s string) []string {

@@ -2,6 +2,7 @@ package analytics
 
 import (
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -33,6 +34,28 @@ func TestClassify(t *testing.T) {
 		{"tools", Record{Kind: KindMessage, StopReason: StopToolUse, Content: []Block{{Type: "tool_use", Name: "a"}, {Type: "server_tool_use", Name: "b"}, {Type: "tool_use", Name: "a"}}}, nil, nil, []string{"a", "b"}},
 		{"unknown", Record{Kind: KindMessage, StopReason: "later_reason"}, []Flag{FlagUnknownStopReason}, nil, nil},
 		{"cut stream", Record{Kind: KindMessage, Streamed: true}, []Flag{FlagIncompleteStream}, nil, nil},
+		{"tool_use cut off by max_tokens is not called", Record{Kind: KindMessage, StopReason: StopMaxTokens, Content: []Block{{Type: "text", Text: "Let me"}, {Type: "tool_use", Name: "a"}}}, []Flag{FlagTruncated}, nil, nil},
+		{"server tool of a paused turn was run", Record{Kind: KindMessage, StopReason: StopPauseTurn, Content: []Block{{Type: "server_tool_use", Name: "web_search"}}}, nil, nil, []string{"web_search"}},
+		{"complete response without a stop reason", Record{Kind: KindMessage, Content: []Block{{Type: "text", Text: "Paris"}}}, []Flag{FlagNoStopReason}, nil, nil},
+		{"agent run without a stop reason", Record{Kind: KindAgentResult, Subtype: SubtypeErrorDuringExecution}, nil, nil, nil},
+		{"stream without a stop reason at its ceiling", Record{Kind: KindMessage, Streamed: true, Req: &Request{MaxTokens: 100}, Usage: Usage{OutputTokens: 100}},
+			[]Flag{FlagIncompleteStream, FlagProbablyTruncated}, nil, nil},
+		{"stream without a stop reason below its ceiling", Record{Kind: KindMessage, Streamed: true, Req: &Request{MaxTokens: 100}, Usage: Usage{OutputTokens: 99}},
+			[]Flag{FlagIncompleteStream}, nil, nil},
+		{"max_tokens at its ceiling is no hint", Record{Kind: KindMessage, StopReason: StopMaxTokens, Req: &Request{MaxTokens: 100}, Usage: Usage{OutputTokens: 100}},
+			[]Flag{FlagTruncated}, nil, nil},
+		{"empty after a finished response sent back", Record{Kind: KindMessage, StopReason: StopEndTurn, Req: &Request{Messages: []Message{
+			{Role: "user", Blocks: []Block{{Type: "text", Text: "hi"}}}, {Role: "assistant", Blocks: []Block{{Type: "text", Text: "Hello!"}}}}}},
+			[]Flag{FlagEmptyTurn}, []Cause{CauseCompletedResponseSentBack}, nil},
+		{"empty after the empty answer sent back", Record{Kind: KindMessage, StopReason: StopEndTurn, Req: &Request{Messages: []Message{
+			{Role: "user", Blocks: []Block{{Type: "text", Text: "hi"}}}, {Role: "assistant"}}}},
+			[]Flag{FlagEmptyTurn}, []Cause{CauseCompletedResponseSentBack}, nil},
+		{"empty after a paused turn resumed is neither cause", Record{Kind: KindMessage, StopReason: StopEndTurn, Req: &Request{Messages: []Message{
+			{Role: "user", Blocks: []Block{{Type: "text", Text: "search"}}}, {Role: "assistant", Blocks: []Block{{Type: "server_tool_use", Name: "web_search"}, {Type: "web_search_tool_result"}}}}}},
+			[]Flag{FlagEmptyTurn}, nil, nil},
+		{"empty after a user turn is neither cause", Record{Kind: KindMessage, StopReason: StopEndTurn, Req: &Request{Messages: []Message{
+			{Role: "user", Blocks: []Block{{Type: "text", Text: "hi"}}}}}},
+			[]Flag{FlagEmptyTurn}, nil, nil},
 		{"stream error", Record{Kind: KindError, Streamed: true, ErrorType: "overloaded_error"}, []Flag{FlagIncompleteStream}, nil, nil},
 		{"http error", Record{Kind: KindError, HTTPStatus: 429}, nil, nil, nil},
 	} {
@@ -48,6 +71,44 @@ func TestClassify(t *testing.T) {
 			}
 			if !slices.Equal(r.Tools, tc.tools) {
 				t.Errorf("tools = %v, want %v", r.Tools, tc.tools)
+			}
+		})
+	}
+}
+
+// TestEmptyTurnRemediation checks that an empty turn gets advice about
+// tool_result only when its request could have that cause.
+func TestEmptyTurnRemediation(t *testing.T) {
+	plain := &Request{Messages: []Message{{Role: "user", Blocks: []Block{{Type: "text", Text: "hi"}}}}}
+	withTool := &Request{Messages: []Message{
+		{Role: "user", Blocks: []Block{{Type: "text", Text: "add"}}},
+		{Role: "assistant", Blocks: []Block{{Type: "tool_use", Name: "calc"}}},
+		{Role: "user", Blocks: []Block{{Type: "tool_result", Text: "3"}}},
+	}}
+	sentBack := &Request{Messages: append(slices.Clone(plain.Messages), Message{Role: "assistant", Blocks: []Block{{Type: "text", Text: "Hello!"}}})}
+	// cause1 is the advice about text after a tool_result: the flag's own
+	// and the cause's.
+	cause1 := []string{FlagRemediation(FlagEmptyTurn), CauseRemediation(CauseTextAfterToolResult)}
+	for _, tc := range []struct {
+		name   string
+		req    *Request
+		cause1 bool
+	}{
+		{"no tool_result", plain, false},
+		{"finished response sent back", sentBack, false},
+		{"tool_result alone", withTool, true},
+		{"request not sent", nil, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &Record{Kind: KindMessage, StopReason: StopEndTurn, Req: tc.req}
+			Classify(r)
+			advice := AdviceText(EmptyTurnAdvice(r))
+			for _, c := range r.Causes {
+				advice += " " + CauseRemediation(c)
+			}
+			got := slices.ContainsFunc(cause1, func(a string) bool { return strings.Contains(advice, a) })
+			if got != tc.cause1 {
+				t.Errorf("cause-1 advice given: %v, want %v: %q", got, tc.cause1, advice)
 			}
 		})
 	}

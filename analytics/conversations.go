@@ -27,8 +27,10 @@ type Conversation struct {
 // message history: a request whose messages are a previous request's
 // messages followed by an assistant turn (the previous response sent back,
 // then perhaps more), or the very same messages (a retry), belongs to that
-// previous request's conversation, if both are of the same app, environment
-// and user and at most ConversationGap apart. The longest such previous
+// previous request's conversation, as does a request that adds a user
+// message to the messages of an empty turn (whose empty answer is not sent
+// back), if both are of the same app, environment and user and at most
+// ConversationGap apart. The longest such previous
 // request wins, the latest among equals. Records without a request summary
 // and no session id stand alone. Records may come in any order; each
 // conversation's records are sorted by time then ID, and conversations by
@@ -56,8 +58,11 @@ func Conversations(recs []*Record) []Conversation {
 					continue
 				}
 				// The same messages are a retry; more messages must start
-				// with the assistant's reply to what was asked.
-				if l == len(m) || m[l].Role == "assistant" {
+				// with the assistant's reply to what was asked, except
+				// after an empty answer, which has nothing to send back:
+				// the documentation's recovery appends a user "Please
+				// continue" right after the message that got it.
+				if l == len(m) || m[l].Role == "assistant" || isEmptyTurn(p.rec) {
 					conv = p.conv
 				}
 				break
@@ -186,26 +191,30 @@ func extends(prev, next *Record) bool {
 	return len(n) > len(p) && messagesEqual(p, n[:len(p)])
 }
 
-// rewritesAssistant reports whether next's request is prev's with the last
-// message, an assistant turn, replaced by another: how a grown prefill
-// continues a truncated answer, and how the documentation's pause_turn loop
-// sends the latest content back.
+// rewritesAssistant reports whether next's request is prev's with its last
+// assistant turn replaced by another and every other message the same: how
+// a grown prefill continues a truncated answer, how the documentation's
+// pause_turn loop sends the latest content back, and how the continuation
+// loop that concatenates the partial text into one assistant turn grows it
+// before the same continue prompt.
 func rewritesAssistant(prev, next *Record) bool {
 	if prev.Req == nil || next.Req == nil {
 		return false
 	}
 	p, n := prev.Req.Messages, next.Req.Messages
-	last := len(p) - 1
-	return len(p) == len(n) && last >= 0 && p[last].Role == "assistant" && n[last].Role == "assistant" &&
-		messagesEqual(p[:last], n[:last]) && !messageEqual(p[last], n[last])
+	k := lastAssistant(p)
+	return len(p) == len(n) && k >= 0 && n[k].Role == "assistant" && !messageEqual(p[k], n[k]) &&
+		messagesEqual(p[:k], n[:k]) && messagesEqual(p[k+1:], n[k+1:])
 }
 
-// continues reports whether next sends prev's response back: its request is
-// prev's messages followed by an assistant turn, or prev's with the final
-// assistant turn rewritten.
-func continues(prev, next *Record) bool {
-	return (extends(prev, next) && next.Req.Messages[len(prev.Req.Messages)].Role == "assistant") ||
-		rewritesAssistant(prev, next)
+// lastAssistant returns the index of the last assistant message, or -1.
+func lastAssistant(ms []Message) int {
+	for i := len(ms) - 1; i >= 0; i-- {
+		if ms[i].Role == "assistant" {
+			return i
+		}
+	}
+	return -1
 }
 
 // sendsCompactionBack reports whether next continues from prev, a

@@ -11,6 +11,10 @@ const (
 	// PatternEmptyTurnTextAfterToolResult: empty end_turn responses to a
 	// request that put text right after a tool_result.
 	PatternEmptyTurnTextAfterToolResult = "empty_turn_text_after_tool_result"
+	// PatternEmptyTurnCompletedResponseSentBack: empty end_turn responses
+	// to a request that ended with a finished assistant turn and nothing
+	// after it.
+	PatternEmptyTurnCompletedResponseSentBack = "empty_turn_completed_response_sent_back"
 	// PatternEmptyTurnUnchangedRetry: an empty response followed by a
 	// request that repeats the same messages, or only appends the empty
 	// assistant turn: a retry that cannot help.
@@ -19,18 +23,19 @@ const (
 	// user message turned into a non-empty end_turn.
 	PatternEmptyTurnRecovered = "empty_turn_recovered"
 	// PatternTruncationChain: a max_tokens response and the continuation
-	// requests after it, until one ends otherwise.
+	// requests after it (a Chain), until one ends otherwise.
 	PatternTruncationChain = "truncation_chain"
-	// PatternTruncationUnresolved: a truncation chain that never ended with
-	// end_turn or stop_sequence.
+	// PatternTruncationUnresolved: a truncation chain whose last response
+	// did not complete (Chain.Resolved).
 	PatternTruncationUnresolved = "truncation_unresolved"
 	// PatternContextWindowExceeded: responses stopped by
 	// model_context_window_exceeded.
 	PatternContextWindowExceeded = "context_window_exceeded"
-	// PatternPauseTurnChain: a pause_turn response and its resumptions.
+	// PatternPauseTurnChain: a pause_turn response and its resumptions (a
+	// Chain).
 	PatternPauseTurnChain = "pause_turn_chain"
-	// PatternPauseTurnUnresolved: a pause_turn chain not resolved within
-	// PatternConfig.PauseTurnMaxRetries resumptions.
+	// PatternPauseTurnUnresolved: a pause_turn chain that did not complete,
+	// or only after more than PatternConfig.PauseTurnMaxRetries resumptions.
 	PatternPauseTurnUnresolved = "pause_turn_unresolved"
 	// PatternCompactionChain: a compaction response and its continuations
 	// (the compaction block sent back).
@@ -51,17 +56,10 @@ const (
 
 // PatternKinds lists the pattern kinds in display order.
 var PatternKinds = []string{
-	PatternEmptyTurnTextAfterToolResult, PatternEmptyTurnUnchangedRetry, PatternEmptyTurnRecovered,
-	PatternTruncationChain, PatternTruncationUnresolved, PatternContextWindowExceeded,
+	PatternEmptyTurnTextAfterToolResult, PatternEmptyTurnCompletedResponseSentBack, PatternEmptyTurnUnchangedRetry,
+	PatternEmptyTurnRecovered, PatternTruncationChain, PatternTruncationUnresolved, PatternContextWindowExceeded,
 	PatternPauseTurnChain, PatternPauseTurnUnresolved, PatternCompactionChain, PatternCompactionUnresolved,
 	PatternToolUseLoop, PatternAgentSubtype, PatternRefusalsByModel,
-}
-
-// continuationPatterns are the chain and unresolved pattern kinds of each
-// stop reason whose StopReasonInfo.Continues is set.
-var continuationPatterns = map[StopReason][2]string{
-	StopPauseTurn:  {PatternPauseTurnChain, PatternPauseTurnUnresolved},
-	StopCompaction: {PatternCompactionChain, PatternCompactionUnresolved},
 }
 
 // Pattern is one failure pattern found in a set of records.
@@ -81,20 +79,25 @@ type Pattern struct {
 	// Detail holds the kind's figures:
 	//   - empty_turn_*: "unrecovered" (of Count, none recovered later).
 	//   - truncation_chain, truncation_unresolved: "continuations" (total),
-	//     "max_continuations", "completed", "never_continued".
+	//     "max_continuations", "completed", "never_continued", and the
+	//     chains' summed "input_tokens" and "output_tokens".
 	//   - context_window_exceeded: "max_fill" and "mean_fill", the input
 	//     (with cache reads and writes) over the model's window, and
 	//     "input_plus_max_tokens_over": how many set max_tokens past the room
 	//     the input left, which is the documented way to ask for the longest
 	//     output (information, not a fault).
 	//   - pause_turn_*: "resumptions" (total), "max_resumptions",
-	//     "resolved", "never_resumed".
+	//     "resolved", "never_resumed", "input_tokens", "output_tokens".
 	//   - tool_use_loop: "longest", "tool:<name>" (tool_use calls per tool).
 	//   - agent_subtype: "stop_reason:<key>" (the last stop reason),
 	//     "before_first_answer" (runs with no turn and no usage).
 	//   - refusals_by_model: "responses", "rate", "low", "high",
 	//     "safety_filtered" (1 when the model is in SafetyFilterModels).
 	Detail map[string]float64 `json:"detail,omitempty"`
+	// Chains are, for truncation_* and pause_turn_*, up to
+	// PatternConfig.MaxExamples of the chains counted: their records, hops,
+	// final stop reason and summed usage.
+	Chains []Chain `json:"chains,omitempty"`
 }
 
 // ContextWindow maps the model ids containing ModelMatch to a context window
@@ -143,7 +146,9 @@ func DefaultPatternConfig() PatternConfig {
 			{ModelMatch: "claude-opus-4-7", Tokens: 1_000_000},
 			{ModelMatch: "claude-sonnet-4-6", Tokens: 1_000_000},
 		},
-		ContinuePrompts:    []string{"continue", "please continue", "go on", "keep going", "carry on"},
+		// "Output token limit hit" opens the prompt Claude Code sends by
+		// itself after a max_tokens response.
+		ContinuePrompts:    []string{"continue", "please continue", "go on", "keep going", "carry on", "output token limit hit"},
 		SafetyFilterModels: []string{"claude-sonnet-4-5", "claude-opus-4-1"},
 		MaxExamples:        5,
 	}
@@ -331,15 +336,8 @@ func (f *finder) conversation(rs []*Record) {
 		if isEmptyTurn(r) {
 			f.emptyTurn(rs, i)
 		}
-		switch {
-		case r.StopReason == StopMaxTokens:
-			if !inChain[i] {
-				f.truncationChain(rs, i, inChain)
-			}
-		case StopReasonInfoOf(r.StopReason).Continues:
-			if !inChain[i] {
-				f.continuationChain(rs, i, inChain)
-			}
+		if r.StopReason.Continues() && !inChain[i] {
+			f.chain(rs[i], f.cfg.followChain(rs, i, inChain))
 		}
 		// Tool-use loops: failed calls in between neither extend nor break
 		// a run, since they were skipped above.
@@ -381,6 +379,9 @@ func (f *finder) emptyTurn(rs []*Record, i int) {
 	if hasTextAfterToolResult(r) {
 		kinds = append(kinds, PatternEmptyTurnTextAfterToolResult)
 	}
+	if slices.Contains(r.Causes, CauseCompletedResponseSentBack) || (r.Req != nil && CompletedResponseSentBack(r.Req)) {
+		kinds = append(kinds, PatternEmptyTurnCompletedResponseSentBack)
+	}
 	j := follower(rs, i)
 	if j >= 0 {
 		n := rs[j]
@@ -419,95 +420,38 @@ func (f *finder) emptyTurn(rs []*Record, i int) {
 	}
 }
 
-// isTruncationContinuation reports whether next carries on from the
-// truncated prev: the same messages again (say with a larger max_tokens),
-// the partial answer sent back as an assistant prefill (or a grown
-// prefill), or the partial answer and a continue prompt.
-func (f *finder) isTruncationContinuation(prev, next *Record) bool {
-	if messagesEqual(prev.Req.Messages, next.Req.Messages) || rewritesAssistant(prev, next) {
-		return true
-	}
-	if !continues(prev, next) {
-		return false
-	}
-	added := addedMessages(prev, next)
-	return len(added) == 1 || (len(added) == 2 && f.cfg.IsContinuePrompt(added[1]))
-}
-
-// truncationChain follows the max_tokens response rs[i] through its
-// continuations.
-func (f *finder) truncationChain(rs []*Record, i int, inChain []bool) {
-	inChain[i] = true
-	conts, cur, completed := 0, i, false
-	for {
-		j := follower(rs, cur)
-		if j < 0 || !f.isTruncationContinuation(rs[cur], rs[j]) {
-			break
-		}
-		conts++
-		inChain[j] = true
-		cur = j
-		if sr := rs[j].StopReason; sr != StopMaxTokens {
-			completed = sr == StopEndTurn || sr == StopStopSequence
-			break
-		}
-	}
-	kinds := []string{PatternTruncationChain}
-	if !completed {
-		kinds = append(kinds, PatternTruncationUnresolved)
-	}
-	for _, k := range kinds {
-		p := f.add(k, "", rs[i])
-		p.Detail["continuations"] += float64(conts)
-		p.Detail["max_continuations"] = max(p.Detail["max_continuations"], float64(conts))
-		if completed {
-			p.Detail["completed"]++
-		}
-		if conts == 0 {
-			p.Detail["never_continued"]++
-		}
-	}
-}
-
-// continuationChain follows the response rs[i], whose stop reason is one
-// the client continues from (StopReasonInfo.Continues: pause_turn,
-// compaction), through its resumptions: the response sent back as an
-// assistant turn, or a compaction block sent back in place of what it
-// summarises.
-func (f *finder) continuationChain(rs []*Record, i int, inChain []bool) {
-	reason := rs[i].StopReason
-	pk, ok := continuationPatterns[reason]
+// chain counts the chain that start begins under its pattern kinds: those
+// of truncation for max_tokens, of pause_turn for pause_turn. Chains that
+// other continuing stop reasons begin have no pattern yet.
+func (f *finder) chain(start *Record, c Chain) {
+	chainKind, unresolvedKind, ok := continuationKinds(start.StopReason)
 	if !ok {
 		return
 	}
-	inChain[i] = true
-	resumed, cur, resolved := 0, i, false
-	for {
-		j := follower(rs, cur)
-		if j < 0 || !(continues(rs[cur], rs[j]) || sendsCompactionBack(rs[cur], rs[j])) {
-			break
+	kinds := []string{chainKind}
+	hops, maxHops, done, never := "resumptions", "max_resumptions", "resolved", "never_resumed"
+	if start.StopReason == StopMaxTokens {
+		hops, maxHops, done, never = "continuations", "max_continuations", "completed", "never_continued"
+		if !c.Resolved {
+			kinds = append(kinds, unresolvedKind)
 		}
-		resumed++
-		inChain[j] = true
-		cur = j
-		if rs[j].StopReason != reason {
-			resolved = true
-			break
-		}
-	}
-	kinds := []string{pk[0]}
-	if !resolved || resumed > f.cfg.PauseTurnMaxRetries {
-		kinds = append(kinds, pk[1])
+	} else if !c.Resolved || c.Hops > f.cfg.PauseTurnMaxRetries {
+		kinds = append(kinds, unresolvedKind)
 	}
 	for _, k := range kinds {
-		p := f.add(k, "", rs[i])
-		p.Detail["resumptions"] += float64(resumed)
-		p.Detail["max_resumptions"] = max(p.Detail["max_resumptions"], float64(resumed))
-		if resolved {
-			p.Detail["resolved"]++
+		p := f.add(k, "", start)
+		p.Detail[hops] += float64(c.Hops)
+		p.Detail[maxHops] = max(p.Detail[maxHops], float64(c.Hops))
+		if c.Resolved {
+			p.Detail[done]++
 		}
-		if resumed == 0 {
-			p.Detail["never_resumed"]++
+		if c.Hops == 0 {
+			p.Detail[never]++
+		}
+		p.Detail["input_tokens"] += float64(c.Usage.InputTokens)
+		p.Detail["output_tokens"] += float64(c.Usage.OutputTokens)
+		if len(p.Chains) < f.cfg.MaxExamples {
+			p.Chains = append(p.Chains, c)
 		}
 	}
 }
@@ -572,6 +516,8 @@ func patternTitle(kind, key string) string {
 	switch kind {
 	case PatternEmptyTurnTextAfterToolResult:
 		return "Empty turns after text placed right after a tool_result"
+	case PatternEmptyTurnCompletedResponseSentBack:
+		return "Empty turns after a finished response sent back with nothing added"
 	case PatternEmptyTurnUnchangedRetry:
 		return "Empty turns retried unchanged"
 	case PatternEmptyTurnRecovered:
@@ -601,4 +547,18 @@ func patternTitle(kind, key string) string {
 		return "Refusals on " + key
 	}
 	return kind
+}
+
+// continuationKinds returns the chain and unresolved pattern kinds of a
+// stop reason the client continues from (StopReasonInfo.Continues).
+func continuationKinds(r StopReason) (chain, unresolved string, ok bool) {
+	switch r {
+	case StopMaxTokens:
+		return PatternTruncationChain, PatternTruncationUnresolved, true
+	case StopPauseTurn:
+		return PatternPauseTurnChain, PatternPauseTurnUnresolved, true
+	case StopCompaction:
+		return PatternCompactionChain, PatternCompactionUnresolved, true
+	}
+	return "", "", false
 }

@@ -49,6 +49,10 @@ var KnownStopReasons = keysOf(StopReasonTable, func(i StopReasonInfo) StopReason
 // Known reports whether r is null or one of the Messages API's stop reasons.
 func (r StopReason) Known() bool { return !StopReasonInfoOf(r).unknown }
 
+// Continues reports whether a response with this stop reason is meant to
+// be sent back for the rest (StopReasonInfo.Continues).
+func (r StopReason) Continues() bool { return StopReasonInfoOf(r).Continues }
+
 // Key is the stop reason as it appears in counts and URLs: "null" for none.
 func (r StopReason) Key() string {
 	if r == StopNull {
@@ -75,6 +79,12 @@ const (
 	FlagRefusal           Flag = "refusal"
 	FlagIncompleteStream  Flag = "incomplete_stream"
 	FlagUnknownStopReason Flag = "unknown_stop_reason"
+	// FlagNoStopReason: a complete, non-streamed message without a stop
+	// reason, which every successful Messages API response carries.
+	FlagNoStopReason Flag = "no_stop_reason"
+	// FlagProbablyTruncated: no stop reason, but the output tokens reached
+	// the request's max_tokens. A hint: the stop reason stays null.
+	FlagProbablyTruncated Flag = "probably_truncated"
 )
 
 // AllFlags lists every flag in display order (see FlagTable).
@@ -139,6 +149,10 @@ const (
 	// block right after a tool_result, which teaches the model to end its
 	// turn with nothing.
 	CauseTextAfterToolResult Cause = "text_after_tool_result"
+	// CauseCompletedResponseSentBack: the request ended with an assistant
+	// turn that was already finished, with nothing added after it, so
+	// Claude stays done.
+	CauseCompletedResponseSentBack Cause = "completed_response_sent_back"
 )
 
 // Agent SDK result subtypes.
@@ -277,7 +291,10 @@ type Record struct {
 	// StopDetails is the response's stop_details, or nil when it sent none
 	// (null).
 	StopDetails *StopDetails `json:"stop_details,omitempty"`
-	// Tools names the tools the response called (tool_use, server_tool_use).
+	// Tools names the tools the response called: the client tools of a
+	// tool_use response (only that stop reason asks for them to be run; a
+	// tool_use block cut off by max_tokens is incomplete) and the server
+	// tools the API ran (server_tool_use).
 	Tools  []string `json:"tools,omitempty"`
 	Flags  Flags    `json:"flags"`
 	Causes []Cause  `json:"causes,omitempty"`

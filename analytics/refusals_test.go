@@ -56,7 +56,7 @@ func TestRecoveredBy(t *testing.T) {
 // first-class: known, not flagged, continued.
 func TestContinuingStopReasons(t *testing.T) {
 	for _, i := range StopReasonTable {
-		if _, ok := continuationPatterns[i.Reason]; ok != i.Continues {
+		if _, _, ok := continuationKinds(i.Reason); ok != i.Continues {
 			t.Errorf("%s: Continues %v, continuation patterns %v", i.Reason, i.Continues, ok)
 		}
 	}

@@ -88,6 +88,19 @@ const (
 	remedyRefusalFallback = "Retry the same request on the recommended model (stop_details.recommended_model) or on a fallback model; " +
 		"in beta, fallbacks: \"default\" makes the API retry on the model Anthropic recommends for the category. " +
 		"For a category with no recommended fallback the refusal stands: review the content."
+
+	// Issue 14: the second cause of empty turns, an empty turn that shows
+	// neither cause, and the hints of a missing stop reason.
+	remedyCompletedResponseSentBack = "The request sent Claude's completed response back without adding anything, so Claude stays done and answers with nothing. " +
+		"Don't send a finished response back on its own: add a new user message after it."
+	remedyEmptyTurnRetry   = "Retrying the empty response unchanged does not help. Fix the cause above; only as a last resort, add a continuation prompt in a new user message."
+	remedyEmptyTurnNoCause = "Claude ended its turn with nothing, and this request shows neither documented cause: it has no tool_result, and it does not end with a completed response sent back. " +
+		"Retrying it unchanged does not help; add a continuation prompt in a new user message."
+	remedyNoStopReason = "Every successful Messages API response carries a stop_reason; this one arrived without it, so something between the API and stopscope dropped it " +
+		"(a proxy, an SDK wrapper or the instrumentation). Send the response as the API returned it, or fix the producer's mapping."
+	remedyProbablyTruncated = "No stop reason arrived, but the output reached the request's max_tokens: treat the response as cut at max_tokens. " +
+		"Continue it (the partial response as the assistant turn, then a new user message asking to continue), or raise max_tokens. " +
+		"The stop reason stays null because none was sent; record it if your instrumentation can (OpenLLMetry drops it for streams)."
 )
 
 // AdviceText joins the texts of as, in order, for a place that shows
@@ -151,6 +164,22 @@ func CauseRemediation(c Cause) string {
 	return i.Advice.Text
 }
 
+// EmptyTurnAdvice returns what to do about the empty turn r, each piece
+// with its source: once its causes are named (each shown with its own
+// advice), that retrying unchanged does not help; when its request is known,
+// has no tool_result and shows neither cause, advice that names no
+// tool_result; the flag's advice otherwise.
+func EmptyTurnAdvice(r *Record) []Advice {
+	switch {
+	case len(r.Causes) > 0:
+		return []Advice{{remedyEmptyTurnRetry, docEmptyTurn}}
+	case r.Req != nil && !hasToolResult(r.Req):
+		return []Advice{{remedyEmptyTurnNoCause, docEmptyTurn}}
+	}
+	i, _ := FlagInfoOf(FlagEmptyTurn)
+	return i.Advices()
+}
+
 // AgentSubtypeAdvice returns what to do about Agent SDK runs that ended
 // with subtype st (the zero Advice for success).
 func AgentSubtypeAdvice(st string) Advice {
@@ -189,6 +218,8 @@ func PatternAdvice(kind, key string) []Advice {
 	switch kind {
 	case PatternEmptyTurnTextAfterToolResult:
 		return []Advice{{remedyTextAfterToolResult, docEmptyTurn}, {remedyTextAfterToolResultRetry, docEmptyTurn}}
+	case PatternEmptyTurnCompletedResponseSentBack:
+		return []Advice{{remedyCompletedResponseSentBack, docEmptyTurn}, {remedyTextAfterToolResultRetry, docEmptyTurn}}
 	case PatternEmptyTurnUnchangedRetry:
 		return []Advice{{remedyUnchangedRetry, docEmptyTurn}}
 	case PatternEmptyTurnRecovered:

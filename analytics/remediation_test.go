@@ -44,7 +44,7 @@ func TestRemediationsCoverEverything(t *testing.T) {
 // allowedSections are the documentation sections advice may cite, per
 // page: the headings of each page that the advice was checked against.
 var allowedSections = map[string][]string{
-	docStopReasons: {"end_turn", "max_tokens", "stop_sequence", "tool_use", "pause_turn", "refusal", "model_context_window_exceeded",
+	docStopReasons: {"The stop_reason field", "end_turn", "max_tokens", "stop_sequence", "tool_use", "pause_turn", "refusal", "model_context_window_exceeded",
 		"Empty responses with end_turn", "Best practices for handling stop reasons", "Handle truncated responses gracefully",
 		"Implement retry logic for pause_turn", "Handling tool use workflows", "Ensuring complete responses",
 		"Getting maximum tokens without knowing input size"},

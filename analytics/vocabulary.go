@@ -154,8 +154,9 @@ type StopReasonInfo struct {
 	// stop reason.
 	Raises []Flag
 	// Continues marks a stop reason the client is meant to continue from
-	// by sending the response back (pause_turn, compaction): the failure
-	// patterns follow such a response through its continuations.
+	// by sending the response back (max_tokens, pause_turn, compaction):
+	// FindChains and the failure patterns follow such a response through
+	// its continuations.
 	Continues bool
 	// unknown marks StopUnknownInfo.
 	unknown bool
@@ -167,7 +168,7 @@ var StopReasonTable = []StopReasonInfo{
 	{Reason: StopEndTurn, Label: "end_turn", Colour: colourBlue,
 		Meaning: "Claude finished its turn naturally.",
 		Advice:  Advice{remedyEndTurn, docEndTurn}},
-	{Reason: StopMaxTokens, Label: "max_tokens", Colour: colourOrange, Raises: []Flag{FlagTruncated},
+	{Reason: StopMaxTokens, Label: "max_tokens", Colour: colourOrange, Raises: []Flag{FlagTruncated}, Continues: true,
 		Meaning: "The response reached the request's max_tokens.",
 		Advice:  Advice{remedyMaxTokens, docTruncated}, More: []Advice{{remedyMaxTokensToolUse, docMaxTokens}},
 		AgentAdvice: []Advice{{remedyAgentMaxTokens, docAgentStops}}},
@@ -294,6 +295,12 @@ var flagTable = [...]FlagInfo{
 	{Flag: FlagUnknownStopReason, Bit: 4, Label: "Unknown stop reasons", Colour: colourUnknown,
 		Meaning: "A stop reason outside the known list, kept as it came.",
 		Advice:  Advice{remedyUnknown, docBestPractices}},
+	{Flag: FlagNoStopReason, Bit: 5, Label: "No stop reason", Colour: colourGrey,
+		Meaning: "A message not recorded as a stream that came without a stop reason, which every successful Messages API response carries: something on the way dropped it.",
+		Advice:  Advice{remedyNoStopReason, stopDoc("The stop_reason field", "the-stop-reason-field")}},
+	{Flag: FlagProbablyTruncated, Bit: 6, Label: "Probably truncated", Colour: colourOrange,
+		Meaning: "No stop reason arrived, but the output tokens reached the request's max_tokens: most likely cut at max_tokens. A hint; the stop reason stays null.",
+		Advice:  Advice{remedyProbablyTruncated, docMaxTokens}},
 }
 
 // FlagTable lists the flags in display order.
@@ -354,6 +361,9 @@ var causeTable = [...]CauseInfo{
 	{Cause: CauseTextAfterToolResult, Flag: FlagEmptyTurn, Label: "Text right after a tool_result", Colour: colourBlue,
 		Meaning: "The request's last user message put a text block right after a tool_result, which teaches Claude to end its turn with nothing.",
 		Advice:  Advice{remedyTextAfterToolResult, docEmptyTurn}},
+	{Cause: CauseCompletedResponseSentBack, Flag: FlagEmptyTurn, Label: "Completed response sent back", Colour: colourSkyBlue,
+		Meaning: "The request ended with an assistant turn that was already finished, with nothing added after it: Claude had decided it was done, so it stays done.",
+		Advice:  Advice{remedyCompletedResponseSentBack, docEmptyTurn}},
 }
 
 // CauseTable lists the causes in display order.

@@ -55,3 +55,13 @@ func (s *Service) Thread(ctx context.Context, r *analytics.Record) ([]*analytics
 	}
 	return nil, nil
 }
+
+// ChainOf returns the continuation chain of thread (as Thread returns it)
+// that holds r, with the default continue prompts, or nil when r is in
+// none.
+func ChainOf(thread []*analytics.Record, r *analytics.Record) *analytics.Chain {
+	if c, ok := analytics.ChainOf(thread, r.ID, analytics.DefaultPatternConfig()); ok {
+		return &c
+	}
+	return nil
+}

@@ -20,7 +20,9 @@ type Filter struct {
 	Model       string
 	Kind        analytics.Kind
 	// StopReason filters on one stop reason when HasStopReason is set; the
-	// null stop reason is analytics.StopNull.
+	// null stop reason is analytics.StopNull. It selects responses (messages
+	// and Agent SDK results) only: failed requests carry no stop reason and
+	// never match, not even null, as analytics.Summary counts them.
 	StopReason    analytics.StopReason
 	HasStopReason bool
 	Flag          analytics.Flag

@@ -457,6 +457,7 @@ func (s *Server) pageResponse(c echo.Context) error {
 		return err
 	}
 	d.RecoveredBy = analytics.RecoveredBy(r, d.Thread)
+	d.Chain = query.ChainOf(d.Thread, r)
 	return render(c, http.StatusOK, recordPage(d))
 }
 

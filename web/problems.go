@@ -64,6 +64,9 @@ type problemData struct {
 	CategoryAdvice analytics.Advice
 	// Split: truncation by stop reason.
 	Split []countRow
+	// Pinned: calls without a stop reason whose output reached their
+	// max_tokens (probably_truncated), on the Truncation page.
+	Pinned []countRow
 	// Subtypes: agent runs by subtype, each by last stop reason.
 	Subtypes []subtypeRow
 	// StopKeys are the columns of Subtypes.
@@ -81,7 +84,8 @@ type subtypeRow struct {
 
 // relatedPatterns are the pattern kinds each stop reason page shows.
 var relatedPatterns = map[analytics.StopReason][]string{
-	analytics.StopEndTurn:                    {analytics.PatternEmptyTurnTextAfterToolResult, analytics.PatternEmptyTurnUnchangedRetry, analytics.PatternEmptyTurnRecovered},
+	analytics.StopEndTurn: {analytics.PatternEmptyTurnTextAfterToolResult, analytics.PatternEmptyTurnCompletedResponseSentBack,
+		analytics.PatternEmptyTurnUnchangedRetry, analytics.PatternEmptyTurnRecovered},
 	analytics.StopMaxTokens:                  {analytics.PatternTruncationChain, analytics.PatternTruncationUnresolved},
 	analytics.StopModelContextWindowExceeded: {analytics.PatternContextWindowExceeded},
 	analytics.StopPauseTurn:                  {analytics.PatternPauseTurnChain, analytics.PatternPauseTurnUnresolved},
@@ -155,7 +159,8 @@ func (s *Server) problem(c echo.Context, m analytics.Metric, flag analytics.Flag
 
 func (s *Server) pageEmptyTurns(c echo.Context) error {
 	d, err := s.problem(c, analytics.MetricEmptyTurn, analytics.FlagEmptyTurn, []string{
-		analytics.PatternEmptyTurnTextAfterToolResult, analytics.PatternEmptyTurnUnchangedRetry, analytics.PatternEmptyTurnRecovered,
+		analytics.PatternEmptyTurnTextAfterToolResult, analytics.PatternEmptyTurnCompletedResponseSentBack,
+		analytics.PatternEmptyTurnUnchangedRetry, analytics.PatternEmptyTurnRecovered,
 	})
 	if err != nil {
 		return err
@@ -226,6 +231,13 @@ func (s *Server) pageTruncation(c echo.Context) error {
 		d.Split = append(d.Split, countRow{Key: r.Key(), Label: r.Key(), Count: n, Share: share(n, total), Class: stopClass(r),
 			Href: d.Filter.scopeLink("/stop-reasons/"+r.Key(), nil), ListHref: d.Filter.scopeLink("/responses", map[string]string{"stop_reason": r.Key()})})
 	}
+	// A hint apart from the stop reasons: the calls a producer sent without
+	// one that end pinned at their max_tokens.
+	pinned := sum.Flags[string(analytics.FlagProbablyTruncated)]
+	pi, _ := analytics.FlagInfoOf(analytics.FlagProbablyTruncated)
+	list := d.Filter.scopeLink("/responses", map[string]string{"flag": string(analytics.FlagProbablyTruncated)})
+	d.Pinned = []countRow{{Key: string(analytics.FlagProbablyTruncated), Label: "null, output at max_tokens", Count: pinned,
+		Share: share(pinned, sum.StopReasons[analytics.StopNull.Key()]), Class: pi.Class(), Href: list, ListHref: list}}
 	return render(c, http.StatusOK, problemPage(d))
 }
 

@@ -23,6 +23,9 @@ type recordData struct {
 	// RecoveredBy is the later call of Thread that answered this refusal
 	// on a fallback model (analytics.RecoveredBy), or nil.
 	RecoveredBy *analytics.Record
+	// Chain is the continuation chain of Thread that holds the record, or
+	// nil.
+	Chain *analytics.Chain
 	// ReqJSON and RespJSON are the raw bodies, indented.
 	ReqJSON, RespJSON string
 }
@@ -285,8 +288,11 @@ func refusalCategoryLabel(c analytics.RefusalCategory) string {
 }
 
 // flagRemedy is what to do about flag f on record r, for its kind and stop
-// reason.
+// reason; an empty turn's follows what its request shows of the causes.
 func flagRemedy(f analytics.Flag, r *analytics.Record) []analytics.Advice {
+	if f == analytics.FlagEmptyTurn && r.Kind == analytics.KindMessage {
+		return analytics.EmptyTurnAdvice(r)
+	}
 	return analytics.FlagAdviceFor(f, r.Kind, r.StopReason, safetyFiltered(r.Model))
 }
 

@@ -105,7 +105,8 @@ func patternDetail(p analytics.Pattern) string {
 	d := p.Detail
 	n := func(k string) string { return strconv.FormatInt(int64(d[k]), 10) }
 	switch p.Kind {
-	case analytics.PatternEmptyTurnTextAfterToolResult, analytics.PatternEmptyTurnUnchangedRetry, analytics.PatternEmptyTurnRecovered:
+	case analytics.PatternEmptyTurnTextAfterToolResult, analytics.PatternEmptyTurnCompletedResponseSentBack,
+		analytics.PatternEmptyTurnUnchangedRetry, analytics.PatternEmptyTurnRecovered:
 		if _, ok := d["unrecovered"]; ok {
 			return n("unrecovered") + " of them never recovered."
 		}
@@ -151,6 +152,14 @@ func patternDetail(p analytics.Pattern) string {
 		return s
 	}
 	return ""
+}
+
+// chainText says how a continuation chain ended and what it cost in all:
+// "resolved after 2 continuations (end_turn) · 3 calls, 1,200 in, 3,000 out".
+func chainText(c analytics.Chain) string {
+	u := c.Usage
+	return c.Outcome() + " · " + formatInt(int64(len(c.IDs))) + " calls, " + formatInt(u.InputTokens+u.CacheReadInputTokens+u.CacheCreationInputTokens) +
+		" input tokens, " + formatInt(u.OutputTokens) + " output tokens in all"
 }
 
 // refuserFilter is the list filter of one frequent refuser.

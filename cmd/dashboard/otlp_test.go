@@ -9,7 +9,9 @@ import (
 // OpenInference (OTLP protobuf) exports to the running service and checks
 // each app's summary against the eleven calls they record. OpenLLMetry
 // reports end_turn and stop_sequence alike as "stop" (counted as end_turn,
-// ambiguous) and no finish reason for its two streamed calls (null).
+// ambiguous) and no finish reason for its two streamed calls (null, and,
+// since it does not record them as streams, flagged no_stop_reason; the one
+// whose output reached its max_tokens is flagged probably_truncated).
 func TestOTLPCapturesEndToEnd(t *testing.T) {
 	m := startMain(t)
 	for _, tc := range []struct {
@@ -21,7 +23,7 @@ func TestOTLPCapturesEndToEnd(t *testing.T) {
 		{
 			"openllmetry-js-anthropic-traces.json", "application/json", "support-bot",
 			map[string]int64{"end_turn": 3, "null": 2, "max_tokens": 1, "tool_use": 1, "pause_turn": 1, "refusal": 1, "model_context_window_exceeded": 1},
-			map[string]int64{"empty_turn": 1, "truncated": 2, "refusal": 1},
+			map[string]int64{"empty_turn": 1, "truncated": 2, "refusal": 1, "no_stop_reason": 2, "probably_truncated": 1},
 			3,
 		},
 		{

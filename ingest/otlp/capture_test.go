@@ -34,7 +34,9 @@ func TestCaptures(t *testing.T) {
 			// OpenLLMetry writes "stop" for end_turn and stop_sequence and
 			// records no stop sequences: the three "stop" calls are end_turn
 			// marked ambiguous (the empty one is still an empty turn). Its
-			// streamed spans carry no finish reason at all: null, not a guess.
+			// streamed spans carry no finish reason at all: null, not a guess,
+			// flagged no_stop_reason (they are not recorded as streams), and
+			// the one whose output reached its max_tokens probably_truncated.
 			want: []string{
 				"app=support-bot=11", "env=test=11", "source=otlp=11", "total=11",
 				"kind=message=10", "kind=error=1",
@@ -43,6 +45,7 @@ func TestCaptures(t *testing.T) {
 				"stop=pause_turn=1", "stop=refusal=1", "stop=model_context_window_exceeded=1",
 				"stop=null=2",
 				"flag=empty_turn=1", "flag=truncated=2", "flag=refusal=1",
+				"flag=no_stop_reason=2", "flag=probably_truncated=1",
 				"tool=get_weather=1", "tool=web_search=1", "has_trace_and_span=11",
 			},
 		},

@@ -80,7 +80,10 @@ func dimFilter(w *where, f *store.Filter) {
 		w.add("kind = ?", string(f.Kind))
 	}
 	if f.HasStopReason {
-		w.add("stop_reason = ?", string(f.StopReason))
+		// Failed requests have no stop reason (null, like a cut stream's)
+		// and are no response: a stop reason filter selects responses
+		// only, as the summary counts them.
+		w.add("stop_reason = ? AND kind <> ?", string(f.StopReason), string(analytics.KindError))
 	}
 	if f.ErrorType != "" {
 		// The literal condition lets both engines use the partial index,

@@ -131,7 +131,7 @@ func (m *model) expect(q store.Query) []analytics.Group {
 			f.Environment != "" && r.Environment != f.Environment,
 			f.Model != "" && r.Model != f.Model,
 			f.Kind != "" && r.Kind != f.Kind,
-			f.HasStopReason && r.StopReason != f.StopReason,
+			f.HasStopReason && (r.StopReason != f.StopReason || r.Kind == analytics.KindError),
 			f.ErrorType != "" && r.ErrorType != f.ErrorType,
 			f.HasRefusalCategory && (r.StopReason != analytics.StopRefusal || r.RefusalCategory() != f.RefusalCategory):
 			continue

@@ -469,7 +469,7 @@ func testListFilters(t *testing.T, s store.Store) {
 		{"model", store.Filter{Model: "m2"}, pick(1, 4)},
 		{"kind", store.Filter{Kind: analytics.KindError}, pick(3)},
 		{"stop reason", store.Filter{StopReason: analytics.StopEndTurn, HasStopReason: true}, pick(0, 5)},
-		{"null stop reason", store.Filter{StopReason: analytics.StopNull, HasStopReason: true}, pick(1, 3)},
+		{"null stop reason: responses only, not failed requests", store.Filter{StopReason: analytics.StopNull, HasStopReason: true}, pick(1)},
 		{"unknown stop reason", store.Filter{StopReason: "weird", HasStopReason: true}, pick(4)},
 		{"stop reason without HasStopReason is ignored", store.Filter{StopReason: analytics.StopEndTurn}, pick(0, 1, 2, 3, 4, 5)},
 		{"flag", store.Filter{Flag: analytics.FlagTruncated}, pick(2, 4)},
