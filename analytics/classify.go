@@ -21,7 +21,8 @@ func Classify(r *Record) {
 			r.Tools = appendUnique(r.Tools, b.Name)
 		}
 	}
-	if r.Streamed && r.StopReason == StopNull && r.Kind == KindMessage {
+	unrecorded := r.StopReason == StopNull && r.StopReasonUnrecorded != ""
+	if r.Streamed && r.StopReason == StopNull && r.Kind == KindMessage && !unrecorded {
 		r.Flags = r.Flags.With(FlagIncompleteStream)
 	}
 	// The flags every response with this stop reason has (truncated,
@@ -29,8 +30,9 @@ func Classify(r *Record) {
 	for _, f := range StopReasonInfoOf(r.StopReason).Raises {
 		r.Flags = r.Flags.With(f)
 	}
-	switch r.StopReason {
-	case StopEndTurn:
+	// An answer whose stop reason went unrecorded is judged by what it
+	// returned: nothing at all is an empty turn, whatever ended it.
+	if r.StopReason == StopEndTurn || unrecorded {
 		if r.Kind == KindMessage && emptyTurn(r) {
 			r.Flags = r.Flags.With(FlagEmptyTurn)
 			if r.Req != nil && TextAfterToolResult(r.Req) {

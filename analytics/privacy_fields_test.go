@@ -27,6 +27,7 @@ var recordFields = map[string]bool{ // path → is content
 	"Kind":                         false,
 	"Model":                        false,
 	"StopReason":                   false,
+	"StopReasonUnrecorded":         false,
 	"StopSequence":                 true,
 	"Tools[]":                      false,
 	"Causes[]":                     false,
