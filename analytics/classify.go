@@ -4,7 +4,11 @@ import "strings"
 
 // Classify derives a record's flags, causes and tools from its facts. It is
 // idempotent: classifying a record twice gives the same result.
-func Classify(r *Record) {
+func Classify(r *Record) { classify(r, nil) }
+
+// classify is Classify, taking the empty-turn verdict from empty when it
+// is not nil instead of judging the content (see Merge).
+func classify(r *Record, empty *bool) {
 	r.Flags = 0
 	r.Causes = nil
 	r.Tools = nil
@@ -21,8 +25,7 @@ func Classify(r *Record) {
 			r.Tools = appendUnique(r.Tools, b.Name)
 		}
 	}
-	unrecorded := r.StopReason == StopNull && r.StopReasonUnrecorded != ""
-	if r.Streamed && r.StopReason == StopNull && r.Kind == KindMessage && !unrecorded {
+	if r.Streamed && r.StopReason == StopNull && r.Kind == KindMessage && r.StopReasonUnrecorded == "" {
 		r.Flags = r.Flags.With(FlagIncompleteStream)
 	}
 	// The flags every response with this stop reason has (truncated,
@@ -30,16 +33,22 @@ func Classify(r *Record) {
 	for _, f := range StopReasonInfoOf(r.StopReason).Raises {
 		r.Flags = r.Flags.With(f)
 	}
-	// An answer whose stop reason went unrecorded is judged by what it
-	// returned: nothing at all is an empty turn, whatever ended it.
-	if r.StopReason == StopEndTurn || unrecorded {
-		if r.Kind == KindMessage && emptyTurn(r) {
+	if judgedForEmptiness(r) {
+		if r.Kind == KindMessage && (empty == nil && emptyTurn(r) || empty != nil && *empty) {
 			r.Flags = r.Flags.With(FlagEmptyTurn)
 			if r.Req != nil && TextAfterToolResult(r.Req) {
 				r.Causes = append(r.Causes, CauseTextAfterToolResult)
 			}
 		}
 	}
+}
+
+// judgedForEmptiness reports whether r is a message whose content decides
+// the empty-turn flag: an end_turn answer, or an answer whose stop reason
+// went unrecorded (judged by what it returned: nothing at all is an empty
+// turn, whatever ended it).
+func judgedForEmptiness(r *Record) bool {
+	return r.Kind == KindMessage && (r.StopReason == StopEndTurn || r.StopReason == StopNull && r.StopReasonUnrecorded != "")
 }
 
 // emptyTurn reports whether an end_turn message came back empty. Where the

@@ -17,7 +17,9 @@ package analytics
 //   - Streamed and KeyedByRequest: either's.
 //
 // The kind, source, app and identity stay old's. Flags, causes and tools
-// are derived: merged is classified again when changed. changed reports
+// are derived: merged is classified again when changed, keeping the
+// empty-turn verdict of the record its content came from when that one
+// was judged on it (texts may have been stripped since). changed reports
 // whether merged differs from old in any fact; when it is false, merged is
 // old itself. Neither argument is modified.
 func Merge(old, new *Record) (merged *Record, changed bool) {
@@ -89,8 +91,10 @@ func Merge(old, new *Record) (merged *Record, changed bool) {
 	}
 	num(&m.DurationMS, new.DurationMS)
 
+	verdictFrom := old
 	if m.ContentUnrecorded && !new.ContentUnrecorded {
 		m.Content, m.ContentUnrecorded = new.Content, false
+		verdictFrom = new
 		changed = true
 	}
 	if m.Req == nil && new.Req != nil {
@@ -109,6 +113,15 @@ func Merge(old, new *Record) (merged *Record, changed bool) {
 	if !changed {
 		return old, false
 	}
-	Classify(&m)
+	// Texts may have been stripped since a record was classified
+	// (--metadata-only), so an answer's emptiness is taken from the
+	// record its content came from when that record was judged on the
+	// same content, rather than judged again on blanked text.
+	if judgedForEmptiness(verdictFrom) && (!verdictFrom.ContentUnrecorded || verdictFrom.Usage.OutputTokens == m.Usage.OutputTokens) {
+		empty := verdictFrom.Flags.Has(FlagEmptyTurn)
+		classify(&m, &empty)
+	} else {
+		Classify(&m)
+	}
 	return &m, true
 }

@@ -46,6 +46,16 @@ func TestMerge(t *testing.T) {
 	bodied := classified(Record{Kind: KindMessage, Time: t0, RequestID: "req_4", MessageID: "msg_4", StopReason: StopMaxTokens,
 		Content: []Block{{Type: "text", Text: "Quantum"}}, ResponseBody: []byte(`{"id":"msg_4"}`), Usage: Usage{OutputTokens: 9}})
 
+	// --metadata-only strips texts after classification: the stored
+	// answer's text is blank, but it was no empty turn.
+	stripped := classified(Record{Kind: KindMessage, Time: t0, RequestID: "req_5", StopReasonUnrecorded: StopUnrecordedClaudeCodeLogs,
+		Content: []Block{{Type: "text", Text: "Paris"}}, Usage: Usage{OutputTokens: 2}})
+	StripContent(&stripped)
+	strippedSpan := classified(Record{Kind: KindMessage, Time: t0, RequestID: "req_5", StopReason: StopEndTurn, ContentUnrecorded: true,
+		Usage: Usage{OutputTokens: 2}})
+	strippedBoth := Record{Kind: KindMessage, Time: t0, RequestID: "req_5", StopReason: StopEndTurn,
+		Content: []Block{{Type: "text"}}, Usage: Usage{OutputTokens: 2}}
+
 	for _, tc := range []struct {
 		name     string
 		old, new Record
@@ -61,6 +71,7 @@ func TestMerge(t *testing.T) {
 		{"exact stop reason beats an ambiguous one", ambiguous, exact, exact, true},
 		{"ambiguous adds nothing to an exact one", exact, ambiguous, exact, false},
 		{"failed call's type and message joined", failed, failedSpan, failedBoth, true},
+		{"stripped text stays an answer", stripped, strippedSpan, strippedBoth, true},
 		{"response body fills content, stop reason and message id", bodyless, body, bodied, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -32,7 +32,8 @@ var insertCols = append([]string{
 	"latency_ms", "http_status", "error_type", "error_message", "subtype",
 	"num_turns", "cost_usd", "cost_micro_usd",
 	"duration_ms", "content", "req", "content_text", "request_body",
-	"response_body", "stream_body",
+	"response_body", "stream_body", "content_unrecorded",
+	"stop_reason_unrecorded", "ttft_ms", "attempts",
 }, causeCols...)
 
 // listCols are the columns List reads: everything but the request summary
@@ -42,7 +43,8 @@ request_id, message_id, trace_id, span_id, kind, model, streamed, stop_reason,
 stop_reason_ambiguous, stop_sequence, tools, flags, causes, input_tokens,
 output_tokens, cache_creation_input_tokens, cache_read_input_tokens,
 latency_ms, http_status, error_type, error_message, subtype, num_turns,
-cost_usd, duration_ms, content`
+cost_usd, duration_ms, content, content_unrecorded, stop_reason_unrecorded,
+ttft_ms, attempts`
 
 // getCols are the columns Get reads: listCols and the rest.
 const getCols = listCols + `, req, request_body, response_body, stream_body`
@@ -77,7 +79,7 @@ func cleanRecord(r *analytics.Record) *analytics.Record {
 		&r.Source, &r.App, &r.Environment, &r.SessionID, &r.UserID,
 		&r.RequestID, &r.MessageID, &r.TraceID, &r.SpanID, &r.Model,
 		(*string)(&r.StopReason), &r.StopSequence, &r.ErrorType,
-		&r.ErrorMessage, &r.Subtype, (*string)(&r.Kind),
+		&r.ErrorMessage, &r.Subtype, (*string)(&r.Kind), &r.StopReasonUnrecorded,
 	}
 	dirty := false
 	for _, f := range fields {
@@ -94,7 +96,7 @@ func cleanRecord(r *analytics.Record) *analytics.Record {
 		&c.Source, &c.App, &c.Environment, &c.SessionID, &c.UserID,
 		&c.RequestID, &c.MessageID, &c.TraceID, &c.SpanID, &c.Model,
 		(*string)(&c.StopReason), &c.StopSequence, &c.ErrorType,
-		&c.ErrorMessage, &c.Subtype, (*string)(&c.Kind),
+		&c.ErrorMessage, &c.Subtype, (*string)(&c.Kind), &c.StopReasonUnrecorded,
 	} {
 		*f = clean(*f)
 	}
@@ -252,7 +254,8 @@ func encodeRecord(args []any, r *analytics.Record, c *analytics.Counts, buf []by
 		r.LatencyMS, int64(r.HTTPStatus), r.ErrorType, r.ErrorMessage, r.Subtype,
 		r.NumTurns, r.CostUSD, c.CostMicroUSD,
 		r.DurationMS, content, req, contentText(r.Content), bytesOrNil(r.RequestBody),
-		bytesOrNil(r.ResponseBody), stream,
+		bytesOrNil(r.ResponseBody), stream, r.ContentUnrecorded,
+		r.StopReasonUnrecorded, r.TTFTMS, r.Attempts,
 	)
 	for _, n := range c.Caused {
 		args = append(args, n)
@@ -278,7 +281,8 @@ func scanRecord(sc scanner, full bool) (*analytics.Record, error) {
 		&r.StopReasonAmbiguous, &r.StopSequence, &tools, &flags, &causes, &r.Usage.InputTokens,
 		&r.Usage.OutputTokens, &r.Usage.CacheCreationInputTokens, &r.Usage.CacheReadInputTokens,
 		&r.LatencyMS, &status, &r.ErrorType, &r.ErrorMessage, &r.Subtype, &r.NumTurns,
-		&r.CostUSD, &r.DurationMS, &content,
+		&r.CostUSD, &r.DurationMS, &content, &r.ContentUnrecorded, &r.StopReasonUnrecorded,
+		&r.TTFTMS, &r.Attempts,
 	}
 	if full {
 		dest = append(dest, &req, &reqBody, &respBody, &streamB)
