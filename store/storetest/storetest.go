@@ -28,6 +28,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"GetMissing", testGetMissing},
 		{"InsertInvalid", testInsertInvalid},
 		{"Dedupe", testDedupe},
+		{"MergeSignals", testMergeSignals},
 		{"ConcurrentInsert", testConcurrentInsert},
 		{"ListFilters", testListFilters},
 		{"ListPaging", testListPaging},
