@@ -7,7 +7,8 @@ package analytics
 //
 //   - text fields, numbers, the request summary and the bodies: old's
 //     when non-empty (non-zero), else new's; token counts field by field;
-//     Attempts the larger;
+//     Attempts, LatencyMS and TTFTMS the larger (so the order of arrival
+//     does not matter);
 //   - the time: the earlier of the two non-zero times;
 //   - the stop reason: old's unless it is null and new's is not (a
 //     recorded stop reason beats a null), or old's was an ambiguous
@@ -71,12 +72,17 @@ func Merge(old, new *Record) (merged *Record, changed bool) {
 	num(&m.Usage.OutputTokens, new.Usage.OutputTokens)
 	num(&m.Usage.CacheCreationInputTokens, new.Usage.CacheCreationInputTokens)
 	num(&m.Usage.CacheReadInputTokens, new.Usage.CacheReadInputTokens)
-	num(&m.LatencyMS, new.LatencyMS)
-	num(&m.TTFTMS, new.TTFTMS)
-	if new.Attempts > m.Attempts {
-		m.Attempts = new.Attempts
-		changed = true
+	// Two signals of one call time it from different points: the larger
+	// is the longer view (a client's over a server's), whatever the order.
+	most := func(dst *int64, src int64) {
+		if src > *dst {
+			*dst = src
+			changed = true
+		}
 	}
+	most(&m.LatencyMS, new.LatencyMS)
+	most(&m.TTFTMS, new.TTFTMS)
+	most(&m.Attempts, new.Attempts)
 	if m.HTTPStatus == 0 && new.HTTPStatus != 0 {
 		m.HTTPStatus = new.HTTPStatus
 		changed = true

@@ -19,9 +19,7 @@ func TestMerge(t *testing.T) {
 		LatencyMS: 23, TTFTMS: 14, Attempts: 1, ContentUnrecorded: true})
 	both := classified(Record{Time: t0, Kind: KindMessage, App: "cc", RequestID: "req_1", KeyedByRequest: true,
 		Model: "claude-sonnet-4-6", SessionID: "s1", TraceID: "t", SpanID: "s", StopReason: StopEndTurn,
-		Usage: Usage{InputTokens: 12, OutputTokens: 9}, CostUSD: 0.000171, LatencyMS: 19, TTFTMS: 14, Attempts: 1, ContentUnrecorded: true})
-	bothSpanFirst := both
-	bothSpanFirst.LatencyMS = 23
+		Usage: Usage{InputTokens: 12, OutputTokens: 9}, CostUSD: 0.000171, LatencyMS: 23, TTFTMS: 14, Attempts: 1, ContentUnrecorded: true})
 
 	emptyLogs := classified(Record{Kind: KindMessage, Time: t0, RequestID: "req_2", Usage: Usage{InputTokens: 240, OutputTokens: 3},
 		StopReasonUnrecorded: StopUnrecordedClaudeCodeLogs, ContentUnrecorded: true})
@@ -63,7 +61,7 @@ func TestMerge(t *testing.T) {
 		changed  bool
 	}{
 		{"logs then span", logs, span, both, true},
-		{"span then logs", span, logs, bothSpanFirst, true},
+		{"span then logs", span, logs, both, true},
 		{"the same twice", both, both, both, false},
 		{"nothing new", both, logs, both, false},
 		{"refusal after an empty-looking answer", emptyLogs, refusal, refused, true},
