@@ -4,7 +4,11 @@ import "strings"
 
 // Classify derives a record's flags, causes and tools from its facts. It is
 // idempotent: classifying a record twice gives the same result.
-func Classify(r *Record) {
+func Classify(r *Record) { classify(r, nil) }
+
+// classify is Classify, taking the empty-turn verdict from empty when it
+// is not nil instead of judging the content (see Merge).
+func classify(r *Record, empty *bool) {
 	r.Flags = 0
 	r.Causes = nil
 	r.Tools = nil
@@ -26,11 +30,15 @@ func Classify(r *Record) {
 		}
 	}
 	if r.StopReason == StopNull && r.Kind == KindMessage {
-		if r.Streamed {
-			r.Flags = r.Flags.With(FlagIncompleteStream)
-		} else {
-			// A complete response body always carries a stop reason.
-			r.Flags = r.Flags.With(FlagNoStopReason)
+		// A null the producer never recorded (StopReasonUnrecorded) says
+		// nothing of the stream or the body.
+		if r.StopReasonUnrecorded == "" {
+			if r.Streamed {
+				r.Flags = r.Flags.With(FlagIncompleteStream)
+			} else {
+				// A complete response body always carries a stop reason.
+				r.Flags = r.Flags.With(FlagNoStopReason)
+			}
 		}
 		if ProbablyTruncated(r) {
 			r.Flags = r.Flags.With(FlagProbablyTruncated)
@@ -41,9 +49,8 @@ func Classify(r *Record) {
 	for _, f := range StopReasonInfoOf(r.StopReason).Raises {
 		r.Flags = r.Flags.With(f)
 	}
-	switch r.StopReason {
-	case StopEndTurn:
-		if r.Kind == KindMessage && emptyTurn(r) {
+	if judgedForEmptiness(r) {
+		if r.Kind == KindMessage && (empty == nil && emptyTurn(r) || empty != nil && *empty) {
 			r.Flags = r.Flags.With(FlagEmptyTurn)
 			if r.Req != nil && TextAfterToolResult(r.Req) {
 				r.Causes = append(r.Causes, CauseTextAfterToolResult)
@@ -53,6 +60,14 @@ func Classify(r *Record) {
 			}
 		}
 	}
+}
+
+// judgedForEmptiness reports whether r is a message whose content decides
+// the empty-turn flag: an end_turn answer, or an answer whose stop reason
+// went unrecorded (judged by what it returned: nothing at all is an empty
+// turn, whatever ended it).
+func judgedForEmptiness(r *Record) bool {
+	return r.Kind == KindMessage && (r.StopReason == StopEndTurn || r.StopReason == StopNull && r.StopReasonUnrecorded != "")
 }
 
 // emptyTurn reports whether an end_turn message came back empty. Where the

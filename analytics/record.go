@@ -286,8 +286,13 @@ type Record struct {
 	StopReason StopReason `json:"-"`
 	// StopReasonAmbiguous is true when a producer reported a generic reason
 	// ("stop") that could be either end_turn or stop_sequence.
-	StopReasonAmbiguous bool   `json:"stop_reason_ambiguous,omitempty"`
-	StopSequence        string `json:"stop_sequence,omitempty"`
+	StopReasonAmbiguous bool `json:"stop_reason_ambiguous,omitempty"`
+	// StopReasonUnrecorded says why a null StopReason says nothing about
+	// the call: the producer answered it but did not record its stop
+	// reason (see the StopUnrecorded constants). "" when the null, if any,
+	// is the API's own.
+	StopReasonUnrecorded string `json:"stop_reason_unrecorded,omitempty"`
+	StopSequence         string `json:"stop_sequence,omitempty"`
 	// StopDetails is the response's stop_details, or nil when it sent none
 	// (null).
 	StopDetails *StopDetails `json:"stop_details,omitempty"`
@@ -301,13 +306,21 @@ type Record struct {
 	Usage  Usage    `json:"usage"`
 	// LatencyMS is the call's latency as the client saw it, or 0 if unknown.
 	LatencyMS int64 `json:"latency_ms,omitempty"`
+	// TTFTMS is the time to the first token as the client saw it, or 0 if
+	// unknown.
+	TTFTMS int64 `json:"ttft_ms,omitempty"`
+	// Attempts is how many HTTP attempts the call took, retries included,
+	// when the producer says (0: unknown). Retries are attempts of one
+	// call, never calls of their own.
+	Attempts int64 `json:"attempts,omitempty"`
 
 	// Failed requests.
 	HTTPStatus   int    `json:"http_status,omitempty"`
 	ErrorType    string `json:"error_type,omitempty"`
 	ErrorMessage string `json:"error_message,omitempty"`
 
-	// Agent SDK results.
+	// Agent SDK results. CostUSD is also a single call's cost when its
+	// producer reports one (Claude Code does).
 	Subtype    string  `json:"subtype,omitempty"`
 	NumTurns   int64   `json:"num_turns,omitempty"`
 	CostUSD    float64 `json:"cost_usd,omitempty"`
@@ -327,11 +340,29 @@ type Record struct {
 	RequestBody  json.RawMessage `json:"request,omitempty"`
 	ResponseBody json.RawMessage `json:"response,omitempty"`
 	StreamBody   string          `json:"stream,omitempty"`
+
+	// KeyedByRequest makes the request id the record's identity even when
+	// it has a message id: Claude Code names every call by its request id
+	// in all its signals, but the message id only in some, so that the
+	// signals of one call are stored as one record.
+	KeyedByRequest bool `json:"-"`
 }
 
+// Why a stop reason is unrecorded (Record.StopReasonUnrecorded).
+const (
+	// StopUnrecordedClaudeCodeLogs: Claude Code's log events carry a
+	// call's stop reason only in api_response_body, which it sends only
+	// with OTEL_LOG_RAW_API_BODIES and only for answers with content.
+	StopUnrecordedClaudeCodeLogs = "claude_code_logs"
+)
+
 // Identity is the key under which a record is stored once per app: the
-// message id or Agent SDK uuid, else the request id, else "" (no identity).
+// message id or Agent SDK uuid, else the request id, else "" (no identity);
+// the request id first when the record is KeyedByRequest.
 func (r *Record) Identity() string {
+	if r.KeyedByRequest && r.RequestID != "" {
+		return r.RequestID
+	}
 	if r.MessageID != "" {
 		return r.MessageID
 	}

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -29,6 +31,9 @@ const Source = "otlp"
 // spans that could not be accepted and rejectMsg says why ("" when none).
 func Traces(td ptrace.Traces, now time.Time) (recs []*analytics.Record, rejected int, rejectMsg string) {
 	var calls []*call
+	var cc []*analytics.Record // Claude Code's calls
+	var why []string
+	noIDs := 0
 	for i := 0; i < td.ResourceSpans().Len(); i++ {
 		rs := td.ResourceSpans().At(i)
 		res := readResource(rs.Resource().Attributes())
@@ -36,12 +41,27 @@ func Traces(td ptrace.Traces, now time.Time) (recs []*analytics.Record, rejected
 			ss := rs.ScopeSpans().At(j)
 			scope := ss.Scope().Name()
 			for k := 0; k < ss.Spans().Len(); k++ {
-				c := fromSpan(ss.Spans().At(k), res, scope)
+				sp := ss.Spans().At(k)
+				if isClaudeCodeSpan(scope, sp.Name()) {
+					r, err := claudeCodeSpan(sp, res, now)
+					switch {
+					case err != nil:
+						rejected++
+						if len(why) < 3 {
+							why = append(why, err.Error())
+						}
+					case r != nil:
+						cc = append(cc, r)
+					}
+					continue
+				}
+				c := fromSpan(sp, res, scope)
 				if c == nil {
 					continue
 				}
 				if c.traceID == "" || c.spanID == "" {
 					rejected++
+					noIDs++
 					continue
 				}
 				calls = append(calls, c)
@@ -51,18 +71,23 @@ func Traces(td ptrace.Traces, now time.Time) (recs []*analytics.Record, rejected
 	calls = mergeNested(calls)
 	// One allocation for the batch's records: they are stored together.
 	slab := make([]analytics.Record, len(calls))
-	recs = make([]*analytics.Record, len(calls))
+	recs = make([]*analytics.Record, len(calls), len(calls)+len(cc))
 	for i, c := range calls {
 		c.recordInto(&slab[i], now)
 		recs[i] = &slab[i]
 	}
+	recs = append(recs, cc...)
+	if noIDs > 0 {
+		why = append([]string{fmt.Sprintf("%d GenAI span(s) rejected: trace_id and span_id are required", noIDs)}, why...)
+	}
 	if rejected > 0 {
-		rejectMsg = fmt.Sprintf("%d GenAI span(s) rejected: trace_id and span_id are required", rejected)
+		rejectMsg = rejectSummary(rejected, "span", why)
 	}
 	return recs, rejected, rejectMsg
 }
 
-// Logs decodes the GenAI events in ld into classified records: the
+// Logs decodes the GenAI events in ld into classified records, and Claude
+// Code's call events (see claudecode.go): the
 // gen_ai.client.inference.operation.details event (one call per event) and
 // the deprecated per-message events, of which a gen_ai.choice makes a record
 // and the gen_ai.*.message events of the same span fill its request. Other
@@ -70,6 +95,7 @@ func Traces(td ptrace.Traces, now time.Time) (recs []*analytics.Record, rejected
 // events is stored once only when both carry its response id.
 func Logs(ld plog.Logs, now time.Time) (recs []*analytics.Record, rejected int, rejectMsg string) {
 	var calls []*call
+	var cc ccEvents
 	for i := 0; i < ld.ResourceLogs().Len(); i++ {
 		rl := ld.ResourceLogs().At(i)
 		res := readResource(rl.Resource().Attributes())
@@ -81,6 +107,10 @@ func Logs(ld plog.Logs, now time.Time) (recs []*analytics.Record, rejected int, 
 			var order []string
 			for k := 0; k < sl.LogRecords().Len(); k++ {
 				lr := sl.LogRecords().At(k)
+				if ccName := claudeCodeEventName(lr, scope); ccName != "" {
+					cc.add(ccName, lr, res, now)
+					continue
+				}
 				name := eventName(lr)
 				switch {
 				case name == eventInferenceDetails:
@@ -113,11 +143,25 @@ func Logs(ld plog.Logs, now time.Time) (recs []*analytics.Record, rejected int, 
 			}
 		}
 	}
-	recs = make([]*analytics.Record, 0, len(calls))
+	recs = make([]*analytics.Record, 0, len(calls)+len(cc.order))
 	for _, c := range calls {
 		recs = append(recs, c.record(now))
 	}
+	recs = append(recs, cc.records()...)
+	if cc.rejected > 0 {
+		rejected += cc.rejected
+		rejectMsg = rejectSummary(rejected, "log record", cc.why)
+	}
 	return recs, rejected, rejectMsg
+}
+
+// rejectSummary says how many items were rejected and why, giving the
+// first reasons.
+func rejectSummary(n int, what string, why []string) string {
+	if len(why) == 1 && strings.HasPrefix(why[0], strconv.Itoa(n)+" ") {
+		return why[0]
+	}
+	return fmt.Sprintf("%d %s(s) rejected: %s", n, what, strings.Join(why, "; "))
 }
 
 // resource is what a resource says about the app that made the calls.

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -205,8 +206,12 @@ func (s *Store) rollupSQL(table string, rows int) string {
 
 // Insert stores recs and updates the rollups in one transaction; see
 // store.Store. A record's identity is checked per app: within the batch the
-// first record with an identity wins, and against the table ON CONFLICT DO
-// NOTHING skips what is already stored, so a retried batch changes nothing.
+// records of one identity are merged into the first (analytics.Merge), and
+// against the table ON CONFLICT DO NOTHING skips what is already stored;
+// only those skipped rows are then read back, and one the new record adds
+// facts to (another signal of the same call) is updated with the union,
+// its rollups moved from the old classification to the new in the same
+// transaction. A retried batch changes nothing.
 // It fails with analytics.EInvalid, storing nothing, when a record is nil or
 // its time is zero or outside 1970..2200.
 func (s *Store) Insert(ctx context.Context, recs []*analytics.Record) error {
@@ -214,7 +219,7 @@ func (s *Store) Insert(ctx context.Context, recs []*analytics.Record) error {
 		return nil
 	}
 	rows := make([]pendingRow, 0, len(recs))
-	seen := make(map[string]struct{}, len(recs))
+	seen := make(map[string]int, len(recs)) // key → index in rows
 	for i, r := range recs {
 		if r == nil {
 			return analytics.Errorf(analytics.EInvalid, "record %d is nil", i)
@@ -226,10 +231,13 @@ func (s *Store) Insert(ctx context.Context, recs []*analytics.Record) error {
 		p := pendingRow{idx: i, rec: c, counts: analytics.CountsOf(c)}
 		if id := c.Identity(); id != "" {
 			p.key = c.App + "\x00" + id
-			if _, dup := seen[p.key]; dup {
+			if j, dup := seen[p.key]; dup {
+				if m, changed := analytics.Merge(rows[j].rec, c); changed {
+					rows[j].rec, rows[j].counts = m, analytics.CountsOf(m)
+				}
 				continue
 			}
-			seen[p.key] = struct{}{}
+			seen[p.key] = len(rows)
 		}
 		rows = append(rows, p)
 	}
@@ -247,6 +255,7 @@ func (s *Store) Insert(ctx context.Context, recs []*analytics.Record) error {
 	defer tx.Rollback()
 
 	inserted := make([]*pendingRow, 0, len(rows))
+	var skipped []*pendingRow
 	args := make([]any, 0, min(s.recordRows, len(rows))*len(insertCols))
 	var buf []byte
 	lo := 0
@@ -262,10 +271,25 @@ func (s *Store) Insert(ctx context.Context, recs []*analytics.Record) error {
 			return fmt.Errorf("sqlstore: insert: %w", err)
 		}
 		inserted = append(inserted, got...)
+		if len(got) < len(chunk) {
+			skipped = appendSkipped(skipped, chunk, got)
+		}
+	}
+	if len(skipped) > 0 {
+		moved, err := s.mergeStored(ctx, tx, skipped)
+		if err != nil {
+			return fmt.Errorf("sqlstore: insert: merge: %w", err)
+		}
+		inserted = append(inserted, moved...)
 	}
 
 	if err := s.upsertRollups(ctx, tx, inserted); err != nil {
 		return fmt.Errorf("sqlstore: insert: rollups: %w", err)
+	}
+	if len(inserted) > 0 && inserted[len(inserted)-1].idx < 0 {
+		if err := s.dropEmptyRollups(ctx, tx, inserted); err != nil {
+			return fmt.Errorf("sqlstore: insert: rollups: %w", err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlstore: insert: commit: %w", err)
@@ -363,9 +387,7 @@ func (s *Store) upsertRollups(ctx context.Context, tx *sql.Tx, rows []*pendingRo
 			args = args[:0]
 			for _, k := range chunk {
 				c := sums[k]
-				d := k.dims
-				args = append(args, k.bucket, d.App, d.Environment, d.Model, string(d.Kind),
-					string(d.StopReason), d.ErrorType, int64(d.HTTPStatus), d.Subtype, string(d.RefusalCategory))
+				args = appendRollupKey(args, k.bucket, k.dims)
 				args = appendCounts(args, c)
 			}
 			if _, err := tx.StmtContext(ctx, s.stmts.get(rollupStmtKey(lv.table, n))).ExecContext(ctx, args...); err != nil {
@@ -374,4 +396,127 @@ func (s *Store) upsertRollups(ctx context.Context, tx *sql.Tx, rows []*pendingRo
 		}
 	}
 	return nil
+}
+
+// appendSkipped appends the rows of chunk that insertChunk did not insert
+// (their identity was already stored) to skipped. got is in chunk order.
+func appendSkipped(skipped []*pendingRow, chunk []pendingRow, got []*pendingRow) []*pendingRow {
+	j := 0
+	for i := range chunk {
+		if j < len(got) && got[j] == &chunk[i] {
+			j++
+			continue
+		}
+		skipped = append(skipped, &chunk[i])
+	}
+	return skipped
+}
+
+// mergeStored joins each skipped row with the stored record of its
+// identity (analytics.Merge). A stored record the new one adds nothing to
+// is left alone, as before; one it completes is updated with the union.
+// It returns the rollup deltas to apply (with idx -1): for each updated
+// record, the old classification's counts negated, and the new ones.
+func (s *Store) mergeStored(ctx context.Context, tx *sql.Tx, skipped []*pendingRow) ([]*pendingRow, error) {
+	sel := s.d.rebind(`SELECT ` + getCols + ` FROM records WHERE app = ? AND identity = ?`)
+	var (
+		deltas []*pendingRow
+		args   []any
+		buf    []byte
+	)
+	for _, p := range skipped {
+		stored, err := scanRecord(tx.QueryRowContext(ctx, sel, p.rec.App, p.rec.Identity()), true)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue // deleted meanwhile: nothing to join
+		}
+		if err != nil {
+			return nil, err
+		}
+		merged, changed := analytics.Merge(stored, p.rec)
+		if !changed {
+			continue
+		}
+		merged = cleanRecord(merged)
+		counts := analytics.CountsOf(merged)
+		args, buf = encodeRecord(args[:0], merged, &counts, buf)
+		args = append(args[:identityArg], args[identityArg+1:]...)
+		args = append(args, stored.ID)
+		if _, err := tx.ExecContext(ctx, s.updateSQL(), args...); err != nil {
+			return nil, err
+		}
+		old := analytics.CountsOf(stored)
+		deltas = append(deltas,
+			&pendingRow{idx: -1, rec: stored, counts: negCounts(old)},
+			&pendingRow{idx: -1, rec: merged, counts: counts})
+	}
+	return deltas, nil
+}
+
+// identityArg is the index of the identity column in insertCols: an update
+// keeps the identity a record was stored under.
+var identityArg = slices.Index(insertCols, "identity")
+
+// updateSQL rewrites every column of a stored record but its identity.
+func (s *Store) updateSQL() string {
+	s.updateOnce.Do(func() {
+		var b strings.Builder
+		b.WriteString("UPDATE records SET ")
+		first := true
+		for _, c := range insertCols {
+			if c == "identity" {
+				continue
+			}
+			if !first {
+				b.WriteString(", ")
+			}
+			first = false
+			b.WriteString(c + " = ?")
+		}
+		b.WriteString(" WHERE id = ?")
+		s.update = s.d.rebind(b.String())
+	})
+	return s.update
+}
+
+// negCounts returns c with every count negated: a record's tallies taken
+// out of the rollups.
+func negCounts(c analytics.Counts) analytics.Counts {
+	var n analytics.Counts
+	n.Add(c)
+	n.N = -n.N
+	for i := range n.Flagged {
+		n.Flagged[i] = -n.Flagged[i]
+	}
+	for i := range n.Caused {
+		n.Caused[i] = -n.Caused[i]
+	}
+	n.InputTokens, n.OutputTokens = -n.InputTokens, -n.OutputTokens
+	n.LatencyMSSum, n.CostMicroUSD = -n.LatencyMSSum, -n.CostMicroUSD
+	n.AmbiguousStopReason = -n.AmbiguousStopReason
+	return n
+}
+
+// dropEmptyRollups deletes the rollup rows a merge emptied: those of the
+// old classifications, now counting no record, which a rebuild would not
+// have.
+func (s *Store) dropEmptyRollups(ctx context.Context, tx *sql.Tx, rows []*pendingRow) error {
+	for _, lv := range levels {
+		q := s.d.rebind("DELETE FROM " + lv.table + " WHERE n = 0 AND " + strings.Join(rollupKeyCols, " = ? AND ") + " = ?")
+		for _, p := range rows {
+			if p.idx >= 0 || p.counts.N >= 0 {
+				continue
+			}
+			sec := p.rec.Time.UnixNano() / 1e9
+			if _, err := tx.ExecContext(ctx, q, appendRollupKey(nil, sec-sec%lv.width, analytics.DimsOf(p.rec))...); err != nil {
+				return fmt.Errorf("%s: %w", lv.table, err)
+			}
+		}
+	}
+	return nil
+}
+
+// appendRollupKey appends the values of rollupKeyCols for a bucket and dims.
+func appendRollupKey(args []any, bucket int64, d analytics.Dims) []any {
+	return append(args, bucket, d.App, d.Environment, d.Model, string(d.Kind),
+		string(d.StopReason), d.ErrorType, int64(d.HTTPStatus), d.Subtype, string(d.RefusalCategory))
 }

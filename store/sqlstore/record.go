@@ -33,7 +33,8 @@ var insertCols = append([]string{
 	"num_turns", "cost_usd", "cost_micro_usd",
 	"duration_ms", "content", "req", "content_text", "request_body",
 	"response_body", "stream_body", "stop_details", "refusal_category",
-	"compaction_input_tokens", "compaction_output_tokens",
+	"compaction_input_tokens", "compaction_output_tokens", "content_unrecorded",
+	"stop_reason_unrecorded", "ttft_ms", "attempts",
 }, causeCols...)
 
 // listCols are the columns List reads: everything but the request summary
@@ -44,7 +45,8 @@ stop_reason_ambiguous, stop_sequence, tools, flags, causes, input_tokens,
 output_tokens, cache_creation_input_tokens, cache_read_input_tokens,
 latency_ms, http_status, error_type, error_message, subtype, num_turns,
 cost_usd, duration_ms, content, stop_details, compaction_input_tokens,
-compaction_output_tokens`
+compaction_output_tokens, content_unrecorded, stop_reason_unrecorded,
+ttft_ms, attempts`
 
 // getCols are the columns Get reads: listCols and the rest.
 const getCols = listCols + `, req, request_body, response_body, stream_body`
@@ -79,7 +81,7 @@ func cleanRecord(r *analytics.Record) *analytics.Record {
 		&r.Source, &r.App, &r.Environment, &r.SessionID, &r.UserID,
 		&r.RequestID, &r.MessageID, &r.TraceID, &r.SpanID, &r.Model,
 		(*string)(&r.StopReason), &r.StopSequence, &r.ErrorType,
-		&r.ErrorMessage, &r.Subtype, (*string)(&r.Kind),
+		&r.ErrorMessage, &r.Subtype, (*string)(&r.Kind), &r.StopReasonUnrecorded,
 	}
 	if sd := r.StopDetails; sd != nil {
 		fields = append(fields, &sd.Type, (*string)(&sd.Category), &sd.Explanation, &sd.RecommendedModel)
@@ -99,7 +101,7 @@ func cleanRecord(r *analytics.Record) *analytics.Record {
 		&c.Source, &c.App, &c.Environment, &c.SessionID, &c.UserID,
 		&c.RequestID, &c.MessageID, &c.TraceID, &c.SpanID, &c.Model,
 		(*string)(&c.StopReason), &c.StopSequence, &c.ErrorType,
-		&c.ErrorMessage, &c.Subtype, (*string)(&c.Kind),
+		&c.ErrorMessage, &c.Subtype, (*string)(&c.Kind), &c.StopReasonUnrecorded,
 	}
 	if r.StopDetails != nil {
 		sd := *r.StopDetails
@@ -289,7 +291,8 @@ func encodeRecord(args []any, r *analytics.Record, c *analytics.Counts, buf []by
 		r.NumTurns, r.CostUSD, c.CostMicroUSD,
 		r.DurationMS, content, req, contentText(r.Content), bytesOrNil(r.RequestBody),
 		bytesOrNil(r.ResponseBody), stream, stopDetails, string(r.RefusalCategory()),
-		r.Usage.CompactionInputTokens, r.Usage.CompactionOutputTokens,
+		r.Usage.CompactionInputTokens, r.Usage.CompactionOutputTokens, r.ContentUnrecorded,
+		r.StopReasonUnrecorded, r.TTFTMS, r.Attempts,
 	)
 	for _, n := range c.Caused {
 		args = append(args, n)
@@ -316,7 +319,8 @@ func scanRecord(sc scanner, full bool) (*analytics.Record, error) {
 		&r.Usage.OutputTokens, &r.Usage.CacheCreationInputTokens, &r.Usage.CacheReadInputTokens,
 		&r.LatencyMS, &status, &r.ErrorType, &r.ErrorMessage, &r.Subtype, &r.NumTurns,
 		&r.CostUSD, &r.DurationMS, &content, &stopDetails, &r.Usage.CompactionInputTokens,
-		&r.Usage.CompactionOutputTokens,
+		&r.Usage.CompactionOutputTokens, &r.ContentUnrecorded, &r.StopReasonUnrecorded,
+		&r.TTFTMS, &r.Attempts,
 	}
 	if full {
 		dest = append(dest, &req, &reqBody, &respBody, &streamB)

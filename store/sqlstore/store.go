@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"io/fs"
+	"sync"
 
 	"github.com/stopscope/stopscope/store"
 )
@@ -17,6 +18,9 @@ type Store struct {
 	stmts stmtCache
 	// The row counts of the largest statements Insert runs.
 	recordRows, rollupRows int
+	// update is the statement that rewrites a merged record (updateSQL).
+	updateOnce sync.Once
+	update     string
 }
 
 var _ store.Store = (*Store)(nil)

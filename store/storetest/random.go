@@ -99,20 +99,25 @@ func randomBatches(rng *rand.Rand, n int, start time.Time, span time.Duration) [
 }
 
 // model is what a store should hold: the records it must have stored, in
-// the order of their batches, first identity per app winning.
+// the order of their batches, a later record of an identity already stored
+// for its app merged into the first (analytics.Merge).
 type model struct {
 	stored []*analytics.Record
-	seen   map[string]bool
+	seen   map[string]int // app NUL identity → index in stored
 }
 
-// add returns whether the store must store r, and keeps it if so.
+// add returns whether the store must store r as a new record, and keeps it
+// if so, or merges it into the record of its identity.
 func (m *model) add(r *analytics.Record) bool {
 	if id := r.Identity(); id != "" {
 		key := r.App + "\x00" + id
-		if m.seen[key] {
+		if i, ok := m.seen[key]; ok {
+			if merged, changed := analytics.Merge(m.stored[i], r); changed {
+				m.stored[i] = merged
+			}
 			return false
 		}
-		m.seen[key] = true
+		m.seen[key] = len(m.stored)
 	}
 	m.stored = append(m.stored, r)
 	return true
@@ -265,7 +270,7 @@ func testRandomized(t *testing.T, s store.Store) {
 	rng := rand.New(rand.NewPCG(20250303, 1))
 	start := t0.Add(-36*time.Hour + 17*time.Second + 123)
 	span := 3 * 24 * time.Hour
-	m := &model{seen: map[string]bool{}}
+	m := &model{seen: map[string]int{}}
 	for i, b := range randomBatches(rng, records, start, span) {
 		var want []bool
 		for _, r := range b {

@@ -28,6 +28,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"GetMissing", testGetMissing},
 		{"InsertInvalid", testInsertInvalid},
 		{"Dedupe", testDedupe},
+		{"MergeSignals", testMergeSignals},
 		{"ConcurrentInsert", testConcurrentInsert},
 		{"ListFilters", testListFilters},
 		{"ListPaging", testListPaging},
@@ -103,6 +104,8 @@ func fullRecord() *analytics.Record {
 		Causes:              []analytics.Cause{analytics.CauseTextAfterToolResult},
 		Usage:               analytics.Usage{InputTokens: 1200, OutputTokens: 34, CacheCreationInputTokens: 5, CacheReadInputTokens: 700},
 		LatencyMS:           842,
+		TTFTMS:              120,
+		Attempts:            2,
 		HTTPStatus:          200,
 		ErrorType:           "none_really",
 		ErrorMessage:        "message with 'quotes' and \"double\" and 100% _under_",
@@ -135,6 +138,13 @@ func testRoundtrip(t *testing.T, s store.Store) {
 		{"null stop reason", func() *analytics.Record {
 			r := fullRecord()
 			r.MessageID, r.StopReason, r.Flags = "msg_null", analytics.StopNull, analytics.Flags(0).With(analytics.FlagIncompleteStream)
+			return r
+		}},
+		{"stop reason and content unrecorded", func() *analytics.Record {
+			r := fullRecord()
+			r.MessageID, r.StopReason, r.StopReasonUnrecorded = "msg_unrecorded", analytics.StopNull, analytics.StopUnrecordedClaudeCodeLogs
+			r.Content, r.ContentUnrecorded, r.Tools = nil, true, nil
+			r.Flags = analytics.Flags(0).With(analytics.FlagEmptyTurn)
 			return r
 		}},
 		{"unknown stop reason", func() *analytics.Record {
