@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
-	"sort"
 	"slices"
+	"sort"
 	"strings"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
