@@ -234,7 +234,7 @@ export OTEL_RESOURCE_ATTRIBUTES=deployment.environment.name=production`
 // ingest keys are required, a comment when they are configured but none
 // is required yet, nothing without ingest keys.
 func headersLine(required, configured bool) string {
-	const line = `export OTEL_EXPORTER_OTLP_HEADERS="Authorization=Bearer sk_ss_…"  # an ingest key: dashboard keys create`
+	const line = `export OTEL_EXPORTER_OTLP_HEADERS="authorization=Bearer%20sk_ss_…"  # an ingest key: dashboard keys create`
 	switch {
 	case required:
 		return line + "\n"

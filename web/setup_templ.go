@@ -465,7 +465,7 @@ func claudeSetup(d setupData) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 39, "<h3>The Claude API's spans (telemetry destination)</h3><p>The API can push its own spans to an OTLP/HTTP endpoint you add in the Console; it needs HTTPS on port 443 and a public host name. How to add one, and what the API sends: <code>docs/opentelemetry.md</code>, \"The Claude API's own spans\".</p></section>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 39, "<h3>The Claude API's spans (telemetry destination)</h3><p>The API can push its own spans to an OTLP/HTTP endpoint you add in the Console; it needs HTTPS on port 443 and a public host name. How to add one is in <code>docs/opentelemetry.md</code>.</p></section>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -120,3 +120,15 @@ func TestSetupClaudeCode(t *testing.T) {
 		t.Error("the status box has no last-received table")
 	}
 }
+
+func TestHeadersLine(t *testing.T) {
+	if got := headersLine(false, false); got != "" {
+		t.Errorf("no ingest keys: %q", got)
+	}
+	if got := headersLine(true, true); !strings.HasPrefix(got, "export OTEL_EXPORTER_OTLP_HEADERS=") {
+		t.Errorf("a key required: %q", got)
+	}
+	if got := headersLine(false, true); !strings.HasPrefix(got, "# once ingest keys exist: export OTEL_EXPORTER_OTLP_HEADERS=") {
+		t.Errorf("keys configured, none yet: %q", got)
+	}
+}
