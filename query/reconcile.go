@@ -56,8 +56,8 @@ type SessionReconciliation struct {
 // sent totals for, the sessions that disagree first.
 type Reconciliation struct {
 	// Available is false when the store keeps no producer totals.
-	Available  bool                    `json:"available"`
-	Sessions   []SessionReconciliation `json:"sessions"`
+	Available   bool                    `json:"available"`
+	Sessions    []SessionReconciliation `json:"sessions"`
 	Disagreeing int                     `json:"disagreeing"`
 }
 
