@@ -34,7 +34,8 @@ const (
 // metric, of Claude Code or of any other producer, is accepted and
 // skipped. rejected counts the points of the kept metrics that cannot be
 // used (not a sum, no temporality, no value, negative, not a number, a
-// token point without a type) and rejectMsg says why ("" when none).
+// token point without a type, a time after 2200, a text over
+// MaxPointText) and rejectMsg says why ("" when none).
 func Metrics(md pmetric.Metrics) (pts []analytics.MetricPoint, rejected int, rejectMsg string) {
 	var why string
 	reject := func(n int, reason string) {
@@ -136,8 +137,20 @@ func point(dp pmetric.NumberDataPoint, res resource, metric analytics.ProducerMe
 	if !p.Start.IsZero() && p.End.Before(p.Start) {
 		return analytics.MetricPoint{}, "a data point ends before it starts"
 	}
+	if p.End.Year() >= 2200 {
+		return analytics.MetricPoint{}, "a data point's time is after 2200"
+	}
+	for _, f := range []string{p.App, p.Environment, p.SessionID, p.UserID, p.Model, p.Type} {
+		if len(f) > MaxPointText {
+			return analytics.MetricPoint{}, fmt.Sprintf("a data point's session, user, model, type or app is over %d bytes", MaxPointText)
+		}
+	}
 	return p, ""
 }
+
+// MaxPointText bounds each text a producer point keeps (app, environment,
+// session, user, model, token type): the store refuses longer ones.
+const MaxPointText = 256
 
 func attrString(m pcommon.Map, key string) string {
 	if v, ok := m.Get(key); ok {

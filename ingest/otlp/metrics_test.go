@@ -1,12 +1,14 @@
 package otlp
 
 import (
+	"math"
 	"strings"
 	"testing"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 
 	"github.com/stopscope/stopscope/analytics"
 )
@@ -135,10 +137,12 @@ func TestMetrics(t *testing.T) {
 					{attrs: sess("input"), value: -1, end: time.Second},
 					{attrs: sess("input"), noValue: true, end: time.Second},
 					{attrs: sess("input"), value: 1, start: time.Minute, end: time.Second},
+					{attrs: map[string]string{"type": "input", "session.id": strings.Repeat("s", 257)}, value: 1, end: time.Second},
+					{attrs: sess("input"), value: 1, end: 200 * 365 * 24 * time.Hour},
 				}},
 			),
-			wantRejected: 6,
-			wantMsg:      "6 data point(s) rejected: claude_code.token.usage must be a sum, not a Gauge",
+			wantRejected: 8,
+			wantMsg:      "8 data point(s) rejected: claude_code.token.usage must be a sum, not a Gauge",
 		},
 	}
 	for _, tc := range tests {
@@ -217,4 +221,35 @@ func TestProducer(t *testing.T) {
 		// service.name claude-code makes the runtime scope Claude Code's too.
 		t.Errorf("MetricsProducers = %s", got)
 	}
+}
+
+// FuzzMetricsJSON checks that any metric export decodes without panicking
+// and gives only points the store can take.
+func FuzzMetricsJSON(f *testing.F) {
+	seed, err := pmetricotlp.NewExportRequestFromMetrics(buildMetrics("claude-code",
+		metricSpec{name: "claude_code.token.usage", scope: "com.anthropic.claude_code", temp: pmetric.AggregationTemporalityDelta,
+			pts: []pointSpec{{attrs: sess("input"), value: 12, end: time.Second}}},
+		metricSpec{name: "claude_code.cost.usage", scope: "com.anthropic.claude_code", temp: pmetric.AggregationTemporalityCumulative,
+			pts: []pointSpec{{attrs: sess(""), value: 0.1, end: time.Second}}})).MarshalJSON()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(seed)
+	f.Add([]byte(`{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"claude_code.token.usage","sum":{"aggregationTemporality":1,"dataPoints":[{"timeUnixNano":"1","asDouble":-1}]}}]}]}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		req := pmetricotlp.NewExportRequest()
+		if req.UnmarshalJSON(data) != nil {
+			return
+		}
+		pts, rejected, msg := Metrics(req.Metrics())
+		if (rejected > 0) != (msg != "") {
+			t.Errorf("rejected %d with message %q", rejected, msg)
+		}
+		for _, p := range pts {
+			if p.Series == "" || p.End.IsZero() || p.End.Year() >= 2200 || len(p.SessionID) > MaxPointText || p.Value < 0 || math.IsNaN(p.Value) || math.IsInf(p.Value, 0) ||
+				(p.Metric == analytics.ProducerTokens && p.Type == "") || (!p.Start.IsZero() && p.End.Before(p.Start)) {
+				t.Errorf("unusable point %+v", p)
+			}
+		}
+	})
 }
