@@ -73,6 +73,37 @@ func (b bindApps) Insert(ctx context.Context, recs []*analytics.Record) error {
 	return b.next.Insert(ctx, recs)
 }
 
+// BindMetricApps is BindApps for producer totals: points that name no app,
+// or name unnamed, get the key's app, and a call with a point of another
+// app is refused whole with EForbidden, so that a key bound to one app
+// cannot write another's totals.
+func BindMetricApps(next store.MetricInserter, unnamed string) store.MetricInserter {
+	return bindMetricApps{next: next, unnamed: unnamed}
+}
+
+type bindMetricApps struct {
+	next    store.MetricInserter
+	unnamed string
+}
+
+func (b bindMetricApps) InsertMetricPoints(ctx context.Context, pts []analytics.MetricPoint) error {
+	app, ok := analytics.BoundApp(ctx)
+	if !ok {
+		return b.next.InsertMetricPoints(ctx, pts)
+	}
+	for _, p := range pts {
+		if p.App != "" && p.App != b.unnamed && p.App != app {
+			return analytics.Errorf(analytics.EForbidden, "a metric point names app %q, but this ingest key is bound to app %q: send it with that app's key, or leave the app out", p.App, app)
+		}
+	}
+	bound := make([]analytics.MetricPoint, len(pts))
+	for i, p := range pts {
+		p.App = app
+		bound[i] = p
+	}
+	return b.next.InsertMetricPoints(ctx, bound)
+}
+
 // IsLoopback reports whether a listen address only accepts connections
 // from this machine: a loopback IP or "localhost". An empty host (":8080")
 // listens everywhere.

@@ -104,3 +104,28 @@ func TestBindApps(t *testing.T) {
 		t.Errorf("stored %d records: %+v", len(next.got), next.got)
 	}
 }
+
+type pointRecorder struct{ got []analytics.MetricPoint }
+
+func (r *pointRecorder) InsertMetricPoints(_ context.Context, pts []analytics.MetricPoint) error {
+	r.got = append(r.got, pts...)
+	return nil
+}
+
+func TestBindMetricApps(t *testing.T) {
+	next := &pointRecorder{}
+	sink := auth.BindMetricApps(next, "default")
+	if err := sink.InsertMetricPoints(context.Background(), []analytics.MetricPoint{{App: "claude-code"}}); err != nil {
+		t.Fatal(err)
+	}
+	ctx := analytics.WithBoundApp(context.Background(), "checkout")
+	if err := sink.InsertMetricPoints(ctx, []analytics.MetricPoint{{App: ""}, {App: "checkout"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := sink.InsertMetricPoints(ctx, []analytics.MetricPoint{{App: "checkout"}, {App: "claude-code"}}); code(err) != analytics.EForbidden {
+		t.Errorf("another app: %v, want forbidden", err)
+	}
+	if len(next.got) != 3 || next.got[0].App != "claude-code" || next.got[1].App != "checkout" || next.got[2].App != "checkout" {
+		t.Errorf("stored %+v", next.got)
+	}
+}

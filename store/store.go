@@ -141,7 +141,9 @@ type Store interface {
 	// DeleteBefore deletes at most limit (a default when not positive) of
 	// the oldest raw records whose time is before t, and returns how many
 	// it deleted; call it until it returns 0. Rollups are left as they
-	// are, so counts outlive the records they were made from.
+	// are, so counts outlive the records they were made from. Once the
+	// records are gone, a store that keeps producer totals deletes, within
+	// the same limit, the points that ended before t, counted in the result.
 	DeleteBefore(ctx context.Context, t time.Time, limit int) (int64, error)
 
 	// DeleteRollupsBefore deletes a bounded chunk (about a day, from the

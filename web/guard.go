@@ -127,7 +127,7 @@ func (s *Server) guard(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 // CheckIngestRequest refuses an ingest request (POST /v1/responses,
-// /v1/traces, /v1/logs) that a web page of another site could have made:
+// /v1/traces, /v1/logs, /v1/metrics) that a web page of another site could have made:
 // one that a browser marks as cross-site or same-site (Sec-Fetch-Site) or
 // whose Origin is not this server's (EForbidden, 403), and one whose
 // Content-Type is missing or is not one the route takes, text/plain and
@@ -144,7 +144,7 @@ func CheckIngestRequest(r *http.Request, allowed []string) error {
 		return analytics.Errorf(analytics.EForbidden, "refused a request a web page of another origin made (Origin: %s): ingest takes requests from programs", o)
 	}
 	types, hint := nativeTypes, nativeHint
-	if p := r.URL.Path; p == "/v1/traces" || p == "/v1/logs" {
+	if p := r.URL.Path; p == "/v1/traces" || p == "/v1/logs" || p == "/v1/metrics" {
 		types, hint = otlpTypes, "OTLP/HTTP takes application/x-protobuf or application/json"
 	}
 	ct := r.Header.Get(echo.HeaderContentType)

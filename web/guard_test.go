@@ -75,7 +75,7 @@ func TestHostGuard(t *testing.T) {
 // and refuse what a web page of another site sends.
 func TestIngestCrossSite(t *testing.T) {
 	otlp := func(c echo.Context) error { return c.NoContent(http.StatusOK) } // the guard is what is tested
-	env := newAuthEnv(t, false, nil, func(s *Server) { s.PostTraces, s.PostLogs = otlp, otlp })
+	env := newAuthEnv(t, false, nil, func(s *Server) { s.PostTraces, s.PostLogs, s.PostMetrics = otlp, otlp, otlp })
 	self, _ := url.Parse(env.ts.URL)
 	n := 0
 	tests := []struct {
@@ -107,6 +107,9 @@ func TestIngestCrossSite(t *testing.T) {
 		{"otlp no content type", "/v1/logs", nil, 415, "application/x-protobuf or application/json"},
 		{"otlp ndjson", "/v1/traces", map[string]string{"Content-Type": "application/x-ndjson"}, 415, "application/x-protobuf"},
 		{"otlp cross-site", "/v1/traces", map[string]string{"Content-Type": "application/x-protobuf", "Sec-Fetch-Site": "cross-site"}, 403, "another site"},
+		{"metrics protobuf", "/v1/metrics", map[string]string{"Content-Type": "application/x-protobuf"}, 200, ""},
+		{"metrics text/plain", "/v1/metrics", map[string]string{"Content-Type": "text/plain"}, 415, "application/x-protobuf or application/json"},
+		{"metrics cross-site", "/v1/metrics", map[string]string{"Content-Type": "application/json", "Sec-Fetch-Site": "cross-site"}, 403, "another site"},
 	}
 	for _, tc := range tests {
 		n++

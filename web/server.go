@@ -42,6 +42,15 @@ type Server struct {
 	PostResponses echo.HandlerFunc
 	PostTraces    echo.HandlerFunc
 	PostLogs      echo.HandlerFunc
+	PostMetrics   echo.HandlerFunc
+
+	// Received, when set, says when each producer last sent each signal
+	// (producer → signal → time, as receiver.Seen.Last does), for the
+	// Setup page.
+	Received func() map[string]map[string]time.Time
+	// OTLPGRPCAddr is the address OTLP/gRPC listens on, as bound; empty
+	// when it is off. The Setup page shows it.
+	OTLPGRPCAddr string
 
 	// Ready, when set, is what GET /readyz checks beyond the store's ping:
 	// an error (ingest saturated or shutting down) answers 503.
@@ -116,6 +125,9 @@ func (s *Server) Handler() http.Handler {
 	}
 	if s.PostLogs != nil {
 		e.POST("/v1/logs", s.PostLogs)
+	}
+	if s.PostMetrics != nil {
+		e.POST("/v1/metrics", s.PostMetrics)
 	}
 
 	api := e.Group("/api/v1")

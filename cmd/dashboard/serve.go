@@ -165,6 +165,13 @@ func (m *Main) Run(ctx context.Context) error {
 	rcv := &receiver.Receiver{Sink: sink, Now: m.Now, MaxBodyBytes: lim.MaxBodyBytes, MaxDecompressedBytes: lim.MaxDecompressedBytes}
 	ing.Rejected = func(ctx context.Context, n int) { tel.Instruments.Rejected(ctx, "native", "invalid_record", n) }
 	rcv.Rejected = func(ctx context.Context, n int) { tel.Instruments.Rejected(ctx, "otlp", "invalid_span", n) }
+	// Which producer last sent what, for the Setup page; and Claude Code's
+	// own totals, held to the key's app like the records.
+	seen := &receiver.Seen{Now: m.Now}
+	ing.Seen, rcv.Seen = seen, seen
+	if ps, ok := st.(store.ProducerTotalsStore); ok {
+		rcv.MetricSink = auth.BindMetricApps(ps, ingest.DefaultApp)
+	}
 	alerts, notifier, err := m.setupAlerts(ctx, st)
 	if err != nil {
 		return err
@@ -174,10 +181,20 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.alerts != nil {
 		m.alerts.ev.Query = reads
 	}
+	// gRPC listens first, so that the Setup page names its real address.
+	var grpcAddr string
+	if m.OTLPGRPCAddr != "" {
+		m.grpcLn, err = net.Listen("tcp", m.OTLPGRPCAddr)
+		if err != nil {
+			return fmt.Errorf("listen for OTLP/gRPC on %s (turn it off with --otlp-grpc-addr=): %w", m.OTLPGRPCAddr, err)
+		}
+		grpcAddr = m.grpcLn.Addr().String()
+	}
 	srv := &web.Server{
 		Store: st, Query: reads, Logger: m.Logger, Now: m.Now, Alerts: alerts, Notifier: notifier,
 		Telemetry: tel.Instruments, Metrics: tel.Metrics,
 		PostResponses: m.limitIngest(ing.PostResponses), PostTraces: m.limitIngest(rcv.Traces), PostLogs: m.limitIngest(rcv.Logs),
+		PostMetrics: m.limitIngest(rcv.Metrics), Received: seen.Last, OTLPGRPCAddr: grpcAddr,
 		Ready: m.ready, Auth: webAuth, AllowedHosts: m.allowedHosts(),
 	}
 	if m.alerts != nil {
@@ -199,11 +216,7 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 	}()
 
-	if m.OTLPGRPCAddr != "" {
-		m.grpcLn, err = net.Listen("tcp", m.OTLPGRPCAddr)
-		if err != nil {
-			return fmt.Errorf("listen for OTLP/gRPC on %s (turn it off with --otlp-grpc-addr=): %w", m.OTLPGRPCAddr, err)
-		}
+	if m.grpcLn != nil {
 		// A message is received whole before the limit interceptor takes a
 		// slot, so a slow sender holds no slot; the handshake is bounded.
 		m.grpcSrv = grpc.NewServer(grpc.ChainUnaryInterceptor(receiver.AuthInterceptor(ingestAuth), receiver.LimitInterceptor(m.admitIngest)),
@@ -244,6 +257,8 @@ func (m *Main) Close() error {
 	}
 	if m.grpcSrv != nil {
 		m.grpcSrv.GracefulStop()
+	} else if m.grpcLn != nil {
+		m.grpcLn.Close() // Run failed between listening and serving
 	}
 	m.stopAlerts()
 	// With no request left in flight, commit what is queued, then close.

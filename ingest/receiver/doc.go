@@ -1,13 +1,14 @@
 // Package receiver is stopscope's ingest transport: every endpoint records
 // arrive by, in front of the pure decoders of package ingest (native
-// records) and package otlp (OTLP traces and logs).
+// records) and package otlp (OTLP traces, logs and metrics).
 //
 //   - Handler serves the native POST /v1/responses: it reads the body
 //     within the size limits, inflating gzip, decodes it with
 //     ingest.DecodeBatch, stores the records and answers with an
 //     ingest.BatchResult.
-//   - Receiver serves OTLP/HTTP (POST /v1/traces and /v1/logs, protobuf or
-//     JSON, gzip or not) and OTLP/gRPC, decoding with package otlp.
+//   - Receiver serves OTLP/HTTP (POST /v1/traces, /v1/logs and
+//     /v1/metrics, protobuf or JSON, gzip or not) and OTLP/gRPC, decoding
+//     with package otlp; Seen remembers which producer last sent what.
 //   - grpc.go holds what is gRPC's alone: the services, the one table of
 //     gRPC codes (GRPCError) and the interceptors that authenticate calls
 //     and bound how many run at once.

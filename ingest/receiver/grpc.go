@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -16,11 +17,12 @@ import (
 	"github.com/stopscope/stopscope/auth"
 )
 
-// RegisterGRPC registers the OTLP/gRPC trace and log services on s. gRPC's
+// RegisterGRPC registers the OTLP/gRPC trace, log and metric services on s. gRPC's
 // own limits apply (grpc.MaxRecvMsgSize, default 4 MiB); gzip is accepted.
 func (r *Receiver) RegisterGRPC(s *grpc.Server) {
 	ptraceotlp.RegisterGRPCServer(s, &traceServer{r: r})
 	plogotlp.RegisterGRPCServer(s, &logServer{r: r})
+	pmetricotlp.RegisterGRPCServer(s, &metricServer{r: r})
 }
 
 type traceServer struct {
@@ -56,6 +58,25 @@ func (s *logServer) Export(ctx context.Context, req plogotlp.ExportRequest) (plo
 	}
 	if rejected > 0 {
 		resp.PartialSuccess().SetRejectedLogRecords(int64(rejected))
+		resp.PartialSuccess().SetErrorMessage(msg)
+	}
+	return resp, nil
+}
+
+type metricServer struct {
+	pmetricotlp.UnimplementedGRPCServer
+	r *Receiver
+}
+
+// Export receives one OTLP/gRPC metric export.
+func (s *metricServer) Export(ctx context.Context, req pmetricotlp.ExportRequest) (pmetricotlp.ExportResponse, error) {
+	resp := pmetricotlp.NewExportResponse()
+	rejected, msg, err := s.r.exportMetrics(ctx, req)
+	if err != nil {
+		return resp, GRPCError(err)
+	}
+	if rejected > 0 {
+		resp.PartialSuccess().SetRejectedDataPoints(int64(rejected))
 		resp.PartialSuccess().SetErrorMessage(msg)
 	}
 	return resp, nil

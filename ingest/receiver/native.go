@@ -30,6 +30,8 @@ type Handler struct {
 	// Rejected, when set, is told how many records of a request were
 	// rejected one by one (the service counts them in its own metrics).
 	Rejected func(ctx context.Context, n int)
+	// Seen, when set, is told of every request it could decode.
+	Seen *Seen
 }
 
 // PostResponses decodes a batch of records, stores the good ones and answers
@@ -53,6 +55,7 @@ func (h *Handler) PostResponses(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	h.Seen.Mark(SignalNative, ProducerNative)
 	if h.Rejected != nil && len(rejected) > 0 {
 		h.Rejected(r.Context(), len(rejected))
 	}

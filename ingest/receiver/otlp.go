@@ -13,6 +13,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	statuspb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -36,10 +37,16 @@ const (
 )
 
 // Receiver receives OTLP exports, over HTTP and gRPC, and stores the Claude
-// calls they carry. Its zero limits mean the defaults; Now defaults to
-// time.Now. It is safe for concurrent use once configured.
+// calls they carry and the producer totals of Claude Code's metrics. Its
+// zero limits mean the defaults; Now defaults to time.Now. It is safe for
+// concurrent use once configured.
 type Receiver struct {
 	Sink store.Inserter
+	// MetricSink keeps the producer totals read from metric exports; when
+	// nil, metric exports are accepted and dropped.
+	MetricSink store.MetricInserter
+	// Seen, when set, is told which producers each export came from.
+	Seen *Seen
 	// MaxBodyBytes limits a request body as sent (compressed or not).
 	MaxBodyBytes int64
 	// MaxDecompressedBytes limits a gzip body once decompressed.
@@ -116,13 +123,50 @@ func (r *Receiver) Logs(c echo.Context) error {
 	})
 }
 
+// Metrics handles POST /v1/metrics: an ExportMetricsServiceRequest in, the
+// matching ExportMetricsServiceResponse out, in the request's content type.
+// Claude Code's token and cost totals are kept; every other metric is
+// accepted and ignored.
+func (r *Receiver) Metrics(c echo.Context) error {
+	return r.serve(c, func(body []byte, isJSON bool) ([]byte, error, error) {
+		req := pmetricotlp.NewExportRequest()
+		if err := unmarshal(req, body, isJSON); err != nil {
+			return nil, err, nil
+		}
+		rejected, msg, err := r.exportMetrics(c.Request().Context(), req)
+		if err != nil {
+			return nil, nil, err
+		}
+		resp := pmetricotlp.NewExportResponse()
+		if rejected > 0 {
+			resp.PartialSuccess().SetRejectedDataPoints(int64(rejected))
+			resp.PartialSuccess().SetErrorMessage(msg)
+		}
+		out, err := marshal(resp, isJSON)
+		return out, nil, err
+	})
+}
+
+func (r *Receiver) exportMetrics(ctx context.Context, req pmetricotlp.ExportRequest) (int, string, error) {
+	md := req.Metrics()
+	r.Seen.Mark(SignalMetrics, otlp.MetricsProducers(md)...)
+	pts, rejected, msg := otlp.Metrics(md)
+	r.countRejected(ctx, rejected)
+	if len(pts) == 0 || r.MetricSink == nil {
+		return rejected, msg, nil
+	}
+	return rejected, msg, r.MetricSink.InsertMetricPoints(ctx, pts)
+}
+
 func (r *Receiver) exportTraces(ctx context.Context, req ptraceotlp.ExportRequest) (int, string, error) {
+	r.Seen.Mark(SignalTraces, otlp.TracesProducers(req.Traces())...)
 	recs, rejected, msg := otlp.Traces(req.Traces(), r.now())
 	r.countRejected(ctx, rejected)
 	return rejected, msg, r.insert(ctx, recs)
 }
 
 func (r *Receiver) exportLogs(ctx context.Context, req plogotlp.ExportRequest) (int, string, error) {
+	r.Seen.Mark(SignalLogs, otlp.LogsProducers(req.Logs())...)
 	recs, rejected, msg := otlp.Logs(req.Logs(), r.now())
 	r.countRejected(ctx, rejected)
 	return rejected, msg, r.insert(ctx, recs)

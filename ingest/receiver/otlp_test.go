@@ -71,6 +71,7 @@ func newServer(t *testing.T, r *Receiver) *httptest.Server {
 	}
 	e.POST("/v1/traces", r.Traces)
 	e.POST("/v1/logs", r.Logs)
+	e.POST("/v1/metrics", r.Metrics)
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
 	return srv

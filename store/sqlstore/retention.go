@@ -54,7 +54,21 @@ func (s *Store) DeleteBefore(ctx context.Context, t time.Time, limit int) (int64
 	if err != nil {
 		return 0, fmt.Errorf("sqlstore: delete records: %w", err)
 	}
-	return n, nil
+	if n >= int64(limit) {
+		return n, nil
+	}
+	// Producer totals follow the raw records' retention, once they are gone.
+	res, err = s.w.ExecContext(ctx, s.d.rebind(
+		`DELETE FROM producer_points WHERE id IN (SELECT id FROM producer_points WHERE end_ns < ? ORDER BY end_ns LIMIT ?)`),
+		t.UnixNano(), int64(limit)-n)
+	if err != nil {
+		return n, fmt.Errorf("sqlstore: delete producer points: %w", err)
+	}
+	m, err := res.RowsAffected()
+	if err != nil {
+		return n, fmt.Errorf("sqlstore: delete producer points: %w", err)
+	}
+	return n + m, nil
 }
 
 // DeleteRollupsBefore deletes, in every rollup level, the rows of buckets

@@ -48,6 +48,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"EvaluatorLock", testEvaluatorLock},
 		{"APIKeys", testAPIKeys},
 		{"UsersSessions", testUsersSessions},
+		{"ProducerTotals", testProducerTotals},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
