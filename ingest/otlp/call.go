@@ -258,6 +258,13 @@ func fromSpan(s ptrace.Span, res resource, scope string) *call {
 			c.readChoice(ev.Attributes())
 		}
 	}
+	if own && !platform && c.streamed && c.errType == "api_error" && c.httpStatus == 0 {
+		// The SDKs end the span of a stream that stopped before
+		// message_stop with error.type api_error (and no status message):
+		// a cut stream, as the native decoder records it. An error event
+		// of type api_error looks the same and is read as a cut stream too.
+		c.failed, c.errType, c.errMsg = false, "", ""
+	}
 	if c.agent && c.subtype == "" && !c.failed {
 		c.subtype = analytics.SubtypeSuccess
 	}

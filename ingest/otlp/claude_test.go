@@ -152,10 +152,8 @@ func TestStreamRefusedBeforeItBegan(t *testing.T) {
 				"llm.invocation_parameters": `{"model":"claude-sonnet-4-6","max_tokens":1024,"stream":true}`}}), 429, false},
 		{"Go SDK span, 429", ownTraces("app", "com.anthropic.sdk.go", ownSpan{name: "anthropic.messages.create", kind: ptrace.SpanKindClient, status: ptrace.StatusCodeError,
 			attrs: sdkCreate("gen_ai.request.stream", true, "error.type", "rate_limit_error", "http.response.status_code", 429, "anthropic.request.id", "req_2")}), 429, false},
-		// The SDK ends a stream's span with error.type api_error when the
-		// stream stopped before message_stop.
-		{"Go SDK span, stream ended before message_stop", ownTraces("app", "com.anthropic.sdk.go", ownSpan{name: "anthropic.messages.create", kind: ptrace.SpanKindClient, status: ptrace.StatusCodeError,
-			attrs: sdkCreate("gen_ai.request.stream", true, "error.type", "api_error", "http.response.status_code", 200, "gen_ai.response.id", "msg_3")}), 0, true},
+		{"Go SDK span, error event", ownTraces("app", "com.anthropic.sdk.go", ownSpan{name: "anthropic.messages.create", kind: ptrace.SpanKindClient, status: ptrace.StatusCodeError,
+			attrs: sdkCreate("gen_ai.request.stream", true, "error.type", "overloaded_error", "http.response.status_code", 200, "gen_ai.response.id", "msg_3")}), 0, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -230,5 +228,21 @@ func TestAgentSDKThrownErrors(t *testing.T) {
 				t.Errorf("kind=%s subtype=%q reason=%q msg=%q, want %q %q %q", r.Kind, r.Subtype, r.StopReason, r.ErrorMessage, tt.subtype, tt.reason, tt.errMsg)
 			}
 		})
+	}
+}
+
+// TestSDKCutStream: the SDKs mark a stream that ended before message_stop
+// with error.type api_error; it is a cut stream (a message without a stop
+// reason), not a failed request, as the native decoder counts it.
+func TestSDKCutStream(t *testing.T) {
+	recs, _, _ := Traces(ownTraces("app", "com.anthropic.sdk.go", ownSpan{name: "anthropic.messages.create", kind: ptrace.SpanKindClient, status: ptrace.StatusCodeError,
+		attrs: sdkCreate("gen_ai.request.stream", true, "error.type", "api_error", "http.response.status_code", 200, "gen_ai.response.id", "msg_4",
+			"gen_ai.usage.input_tokens", 12)}), testNow)
+	if len(recs) != 1 {
+		t.Fatalf("got %d records", len(recs))
+	}
+	r := recs[0]
+	if r.Kind != analytics.KindMessage || r.StopReason != analytics.StopNull || !r.Flags.Has(analytics.FlagIncompleteStream) || r.ErrorType != "" {
+		t.Errorf("kind=%s reason=%q flags=%v error=%q", r.Kind, r.StopReason, r.Flags.List(), r.ErrorType)
 	}
 }
