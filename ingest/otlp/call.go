@@ -231,7 +231,9 @@ func fromSpan(s ptrace.Span, res resource, scope string) *call {
 	if c == nil {
 		return nil
 	}
-	c.platform = platform
+	if c.platform = platform; platform {
+		c.app = PlatformApp
+	}
 	c.traceID, c.spanID, c.parentID = spanIDs(s.TraceID(), s.SpanID(), s.ParentSpanID())
 	c.start = tsTime(s.StartTimestamp())
 	c.end = tsTime(s.EndTimestamp())
@@ -270,6 +272,13 @@ func fromSpan(s ptrace.Span, res resource, scope string) *call {
 	}
 	return c
 }
+
+// PlatformApp is the app of the records the Claude API's own spans make
+// (their resource's service.name): the API does not know the caller's app.
+// An ingest key bound to an app gives them that app (auth.BindApps), and
+// a record of the API's span of a call that the app's own span also made
+// joins it in one export (mergeNested).
+const PlatformApp = "claude-platform"
 
 // The instrumentation scopes of the spans Claude emits itself: the SDKs'
 // ("com.anthropic.sdk.go", "com.anthropic.sdk.typescript", a cloud
