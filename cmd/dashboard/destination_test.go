@@ -29,8 +29,13 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"google.golang.org/grpc/credentials"
 
 	"github.com/stopscope/stopscope/ingest/otelclaude"
 	"github.com/stopscope/stopscope/store"
@@ -296,7 +301,9 @@ func TestTelemetryDestination(t *testing.T) {
 func getJSONWith(t *testing.T, c *http.Client, url, key string, v any) {
 	t.Helper()
 	req, _ := http.NewRequest("GET", url, nil)
-	req.Header.Set("Authorization", "Bearer "+key)
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
 	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -308,5 +315,45 @@ func getJSONWith(t *testing.T, c *http.Client, url, key string, v any) {
 	}
 	if err := json.Unmarshal(b, v); err != nil {
 		t.Fatalf("GET %s: %v in %s", url, err, b)
+	}
+}
+
+// TestTLSGRPC: with --tls-cert and --tls-key, OTLP/gRPC is served over TLS
+// too; the real Go SDK's spans arrive through a gRPC exporter trusting the
+// certificate.
+func TestTLSGRPC(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	certFile, keyFile, pool := selfSigned(t, dir)
+	m := NewMain(io.Discard, io.Discard)
+	if err := m.ParseFlags([]string{"--addr", "127.0.0.1:0", "--otlp-grpc-addr", "127.0.0.1:0", "--db", filepath.Join(dir, "s.db"),
+		"--tls-cert", certFile, "--tls-key", keyFile}, noEnv); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	exp, err := otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(m.grpcLn.Addr().String()),
+		otlptracegrpc.WithTLSCredentials(credentials.NewClientTLSFromCert(pool, "")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp),
+		sdktrace.WithResource(resource.NewSchemaless(attribute.String("service.name", "grpc-tls"))))
+	api := withRequestIDs(t, "grpc")
+	sdk := anthropic.NewClient(option.WithBaseURL(api.URL), option.WithAPIKey("test"), option.WithMaxRetries(0), option.WithTracerProvider(tp))
+	if _, err := sdk.Messages.New(ctx, anthropic.MessageNewParams{Model: "claude-sonnet-4-6", MaxTokens: 1024,
+		Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("fixture:messages/max_tokens.json"))}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tp.Shutdown(ctx); err != nil {
+		t.Fatalf("export over gRPC with TLS: %v", err)
+	}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	var got summary
+	getJSONWith(t, client, m.URL()+"/api/v1/summary?app=grpc-tls", "", &got)
+	if got.Total != 1 || got.StopReasons["max_tokens"] != 1 {
+		t.Errorf("summary %+v, want one max_tokens call", got)
 	}
 }
