@@ -14,8 +14,10 @@ func classify(r *Record, empty *bool) {
 	r.Tools = nil
 	if r.Kind == KindError {
 		// A failed request has no stop reason to judge; a stream that ended
-		// in an error event was cut short.
-		if r.Streamed {
+		// in an error event was cut short. A streamed request refused with
+		// an HTTP error status never began: it is failed, not cut (a stream
+		// that began has status 200, recorded as none).
+		if r.Streamed && r.HTTPStatus < 400 {
 			r.Flags = r.Flags.With(FlagIncompleteStream)
 		}
 		return

@@ -58,6 +58,9 @@ func TestClassify(t *testing.T) {
 			[]Flag{FlagEmptyTurn}, nil, nil},
 		{"stream error", Record{Kind: KindError, Streamed: true, ErrorType: "overloaded_error"}, []Flag{FlagIncompleteStream}, nil, nil},
 		{"http error", Record{Kind: KindError, HTTPStatus: 429}, nil, nil, nil},
+		// A streamed request refused before its stream began is a failed
+		// request, not a cut stream.
+		{"streamed request refused with 429", Record{Kind: KindError, Streamed: true, HTTPStatus: 429, ErrorType: "rate_limit_error"}, nil, nil, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := tc.rec

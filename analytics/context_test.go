@@ -17,6 +17,9 @@ func TestApplyBoundApp(t *testing.T) {
 		{"same app", "a", []string{"a"}, []string{"a"}, ""},
 		{"unnamed get the bound app", "a", []string{"", "default", "a"}, []string{"a", "a", "a"}, ""},
 		{"another app refuses the call", "a", []string{"a", "b"}, []string{"a", "b"}, EForbidden},
+		// The Claude API's spans name no app of the caller's.
+		{"the Claude API's app gets the bound app", "a", []string{"claude-platform", "a"}, []string{"a", "a"}, ""},
+		{"unbound keeps the Claude API's app", "", []string{"claude-platform"}, []string{"claude-platform"}, ""},
 	}
 	for _, tc := range tests {
 		ctx := context.Background()
@@ -27,7 +30,7 @@ func TestApplyBoundApp(t *testing.T) {
 		for i, a := range tc.apps {
 			recs[i] = &Record{App: a}
 		}
-		err := ApplyBoundApp(ctx, recs, "default")
+		err := ApplyBoundApp(ctx, recs, "default", "claude-platform")
 		if got := codeOf(err); got != tc.code {
 			t.Errorf("%s: err %v, want code %q", tc.name, err, tc.code)
 		}

@@ -53,21 +53,22 @@ func (in *Ingest) Authenticate(ctx context.Context, key string) (context.Context
 }
 
 // BindApps wraps next so that every Insert enforces the bound app of its
-// context (analytics.ApplyBoundApp): records that name no app, or name
-// unnamed (the app decoders give such records), get the key's app, and a
+// context (analytics.ApplyBoundApp): records that name no app, or name one
+// of unnamed (the app decoders give such records, the app of the Claude
+// API's own spans), get the key's app, and a
 // call with a record of another app is refused whole with EForbidden.
 // Put it outermost, where the context is still the request's.
-func BindApps(next store.Inserter, unnamed string) store.Inserter {
+func BindApps(next store.Inserter, unnamed ...string) store.Inserter {
 	return bindApps{next: next, unnamed: unnamed}
 }
 
 type bindApps struct {
 	next    store.Inserter
-	unnamed string
+	unnamed []string
 }
 
 func (b bindApps) Insert(ctx context.Context, recs []*analytics.Record) error {
-	if err := analytics.ApplyBoundApp(ctx, recs, b.unnamed); err != nil {
+	if err := analytics.ApplyBoundApp(ctx, recs, b.unnamed...); err != nil {
 		return err
 	}
 	return b.next.Insert(ctx, recs)

@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 
 	"github.com/stopscope/stopscope/auth"
 	"github.com/stopscope/stopscope/cmd/dashboard/cli"
@@ -21,6 +23,7 @@ import (
 	"github.com/stopscope/stopscope/cmd/dashboard/maint"
 	"github.com/stopscope/stopscope/cmd/dashboard/telemetry"
 	"github.com/stopscope/stopscope/ingest"
+	"github.com/stopscope/stopscope/ingest/otlp"
 	"github.com/stopscope/stopscope/ingest/receiver"
 	"github.com/stopscope/stopscope/query"
 	"github.com/stopscope/stopscope/store"
@@ -36,6 +39,8 @@ type Main struct {
 	DB string
 	// OTLPGRPCAddr is where OTLP/gRPC listens; empty turns it off.
 	OTLPGRPCAddr string
+	// TLS, when set, serves HTTPS and OTLP/gRPC over TLS.
+	TLS receiver.TLSFiles
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 
@@ -55,13 +60,14 @@ type Main struct {
 	// Auth holds the authentication settings (auth.go).
 	Auth config.AuthSettings
 
-	Store    store.Store
-	tel      *telemetry.Telemetry
-	httpLn   net.Listener
-	httpSrv  *http.Server
-	grpcLn   net.Listener
-	grpcSrv  *grpc.Server
-	shutdown time.Duration
+	Store     store.Store
+	tel       *telemetry.Telemetry
+	httpLn    net.Listener
+	tlsConfig *tls.Config
+	httpSrv   *http.Server
+	grpcLn    net.Listener
+	grpcSrv   *grpc.Server
+	shutdown  time.Duration
 
 	// batcher commits ingest in groups; retain deletes old data;
 	// ingestSlots bounds the ingest requests in flight.
@@ -102,6 +108,8 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 	fs.StringVar(&m.Addr, "addr", envOr("STOPSCOPE_ADDR", m.Addr), "HTTP listen address (env STOPSCOPE_ADDR)")
 	fs.StringVar(&m.DB, "db", envOr("STOPSCOPE_DB", m.DB), "SQLite file path, or a postgres:// URL (env STOPSCOPE_DB)")
 	fs.StringVar(&m.OTLPGRPCAddr, "otlp-grpc-addr", envOr("STOPSCOPE_OTLP_GRPC_ADDR", m.OTLPGRPCAddr), "OTLP/gRPC listen address; empty turns it off (env STOPSCOPE_OTLP_GRPC_ADDR)")
+	fs.StringVar(&m.TLS.CertFile, "tls-cert", envOr("STOPSCOPE_TLS_CERT", ""), "PEM certificate to serve HTTPS and gRPC over TLS with, with -tls-key (env STOPSCOPE_TLS_CERT)")
+	fs.StringVar(&m.TLS.KeyFile, "tls-key", envOr("STOPSCOPE_TLS_KEY", ""), "PEM private key of -tls-cert (env STOPSCOPE_TLS_KEY)")
 	ops := m.Ops.Register(fs, getenv)
 	if err := m.Alerts.Register(fs, getenv); err != nil {
 		return err
@@ -120,6 +128,9 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 	}
 	if err := m.Auth.Validate(); err != nil {
 		return err
+	}
+	if m.TLS.Enabled() && (m.TLS.CertFile == "" || m.TLS.KeyFile == "") {
+		return errors.New("-tls-cert and -tls-key go together")
 	}
 	return m.Ops.Validate()
 }
@@ -154,7 +165,9 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	// Outermost, where the context still carries the request's ingest key.
-	sink := auth.BindApps(tel.Instruments.Sink(chain), ingest.DefaultApp)
+	// A key bound to an app takes the Claude API's spans (a telemetry
+	// destination registered with it) into that app.
+	sink := auth.BindApps(tel.Instruments.Sink(chain), ingest.DefaultApp, otlp.PlatformApp)
 	m.retain = &maint.Retention{
 		Store: st, Now: m.Now, Logger: m.Logger, Pause: 10 * time.Millisecond,
 		Raw: maint.Days(m.Ops.RetentionDays), Rollups: maint.Days(m.Ops.RollupRetentionDays),
@@ -201,9 +214,14 @@ func (m *Main) Run(ctx context.Context) error {
 		srv.AlertDestinations = m.alerts.dest
 	}
 
-	m.httpLn, err = net.Listen("tcp", m.Addr)
+	ln, err := net.Listen("tcp", m.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", m.Addr, err)
+	}
+	m.httpLn, m.tlsConfig, err = m.TLS.Listen(ln)
+	if err != nil {
+		ln.Close()
+		return err
 	}
 	// No ReadTimeout: it would bound whole requests, cutting large uploads,
 	// and cancel long handlers; ingest bodies have their own deadline.
@@ -219,8 +237,12 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.grpcLn != nil {
 		// A message is received whole before the limit interceptor takes a
 		// slot, so a slow sender holds no slot; the handshake is bounded.
-		m.grpcSrv = grpc.NewServer(grpc.ChainUnaryInterceptor(receiver.AuthInterceptor(ingestAuth), receiver.LimitInterceptor(m.admitIngest)),
-			grpc.ConnectionTimeout(cmp.Or(m.Ops.HeaderTimeout, receiver.DefaultHeaderTimeout)))
+		opts := []grpc.ServerOption{grpc.ChainUnaryInterceptor(receiver.AuthInterceptor(ingestAuth), receiver.LimitInterceptor(m.admitIngest)),
+			grpc.ConnectionTimeout(cmp.Or(m.Ops.HeaderTimeout, receiver.DefaultHeaderTimeout))}
+		if m.tlsConfig != nil {
+			opts = append(opts, grpc.Creds(credentials.NewTLS(m.tlsConfig)))
+		}
+		m.grpcSrv = grpc.NewServer(opts...)
 		rcv.RegisterGRPC(m.grpcSrv)
 		go func() {
 			if err := m.grpcSrv.Serve(m.grpcLn); err != nil {
@@ -234,7 +256,12 @@ func (m *Main) Run(ctx context.Context) error {
 }
 
 // URL is the base URL the HTTP server answers on.
-func (m *Main) URL() string { return "http://" + m.httpLn.Addr().String() }
+func (m *Main) URL() string {
+	if m.tlsConfig != nil {
+		return "https://" + m.httpLn.Addr().String()
+	}
+	return "http://" + m.httpLn.Addr().String()
+}
 
 func (m *Main) printWelcome() {
 	u := m.URL()

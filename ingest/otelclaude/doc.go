@@ -8,10 +8,16 @@
 // github.com/stopscope/stopscope/ingest/sse (standard library only), and
 // nothing of the service (ingest, store, web) comes with it.
 //
-// Two lines set it up:
+// Since v1.81 the SDK traces itself (see "The SDK's own spans" below), so
+// one line sets it up:
 //
 //	shutdown, err := otelclaude.Setup(ctx) // OTLP/HTTP to stopscope, global tracer provider
 //	defer shutdown(context.Background())
+//
+//	client := anthropic.NewClient() // its anthropic.messages.create spans go to stopscope
+//
+// [Middleware] is for SDK versions before v1.81, and for one span per HTTP
+// attempt:
 //
 //	client := anthropic.NewClient(option.WithMiddleware(otelclaude.Middleware()))
 //
@@ -94,13 +100,21 @@
 //
 // # The SDK's own spans
 //
-// anthropic-sdk-go (v1.84.0, as in stopscope's go.mod) also emits spans of its own, named
-// "anthropic.messages.create", through the global tracer provider. Once Setup
-// has registered one, each call therefore has that span with this package's
-// "chat {model}" span as its child. stopscope folds a nested Claude span into
-// its parent when both arrive in the same export, but an application that
-// wants exactly one span per call adds option.WithoutOpenTelemetry() to the
-// client options:
+// anthropic-sdk-go (since v1.81; v1.84.0 in stopscope's go.mod) emits a
+// CLIENT span named "anthropic.messages.create" per call, plain or
+// streamed, through the global tracer provider once one is registered:
+// anthropic.message.stop_reason, gen_ai.usage.* (input cache-inclusive),
+// anthropic.usage.compaction.*, anthropic.request.id, the service tier,
+// error.type on failure, and the content only with
+// option.WithOpenTelemetryTracesContentMode(option.OpenTelemetryContentModeContent).
+// stopscope counts those spans exactly, so with [Setup] registered nothing
+// else is needed; Setup's propagator also lets the SDK send each call's
+// traceparent, which puts the Claude API's own spans (a telemetry
+// destination) in the app's trace.
 //
-//	client := anthropic.NewClient(option.WithMiddleware(otelclaude.Middleware()), option.WithoutOpenTelemetry())
+// With the SDK's spans and [Middleware] both on, each call has the SDK's
+// span with this package's "chat {model}" span as its child, and stopscope
+// still makes one record of the two (one trace; or, in separate exports,
+// one message id). option.WithoutOpenTelemetry() turns the SDK's spans off
+// for an application that wants the middleware's alone.
 package otelclaude

@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
@@ -55,9 +56,12 @@ func WithExporterOptions(opts ...otlptracehttp.Option) SetupOption {
 // Setup creates an OTLP/HTTP trace exporter pointed at a stopscope server, a
 // tracer provider with a batch span processor and a resource carrying
 // service.name, and registers the provider with otel.SetTracerProvider so
-// that [Middleware] (which uses the global provider by default) exports
-// through it. The standard OTEL_* variables apply; see the package
-// documentation. Call the returned shutdown function before the program
+// that the Claude SDK's own spans and [Middleware] (both use the global
+// provider by default) export through it. It also registers the W3C trace
+// context and baggage propagators with otel.SetTextMapPropagator, so that
+// the SDK sends each call's traceparent to the Claude API and the API's own
+// spans (through a telemetry destination) join the app's trace. The
+// standard OTEL_* variables apply; see the package documentation. Call the returned shutdown function before the program
 // exits: it flushes the spans still queued.
 func Setup(ctx context.Context, opts ...SetupOption) (shutdown func(context.Context) error, err error) {
 	provider, err := NewTracerProvider(ctx, opts...)
@@ -65,6 +69,7 @@ func Setup(ctx context.Context, opts ...SetupOption) (shutdown func(context.Cont
 		return nil, err
 	}
 	otel.SetTracerProvider(provider)
+	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
 	return provider.Shutdown, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"testing"
 
@@ -236,5 +237,21 @@ func TestSetupEndpointChoice(t *testing.T) {
 				t.Errorf("exporterURL = %q, %v; want %q", url, ok, tc.wantURL)
 			}
 		})
+	}
+}
+
+// TestSetupPropagates: Setup registers the trace-context propagator, without
+// which the SDK sends no traceparent and the Claude API's spans of a call
+// are not in the app's trace.
+func TestSetupPropagates(t *testing.T) {
+	prevTP, prevProp := otel.GetTracerProvider(), otel.GetTextMapPropagator()
+	t.Cleanup(func() { otel.SetTracerProvider(prevTP); otel.SetTextMapPropagator(prevProp) })
+	shutdown, err := Setup(context.Background(), WithEndpoint("http://127.0.0.1:1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer shutdown(context.Background())
+	if fields := otel.GetTextMapPropagator().Fields(); !slices.Contains(fields, "traceparent") {
+		t.Errorf("propagator fields %v: no traceparent", fields)
 	}
 }

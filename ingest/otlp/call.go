@@ -3,6 +3,9 @@ package otlp
 import (
 	"encoding/hex"
 	"encoding/json"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,6 +23,9 @@ type call struct {
 	start, end                time.Time
 	app, env                  string
 	agent                     bool
+	// platform is true for a span the Claude API itself emitted (through a
+	// telemetry destination): it knows the call but not the app.
+	platform bool
 
 	model, messageID, requestID, sessionID, userID string
 
@@ -216,10 +222,17 @@ const (
 // fromSpan reads a span. It returns nil for a span that is neither a Claude
 // call nor a Claude Agent SDK run.
 func fromSpan(s ptrace.Span, res resource, scope string) *call {
+	own, platform := claudeScope(scope)
+	if own && !claudeCallSpan(s, platform) {
+		return nil
+	}
 	st := s.Status()
 	c := fromAttrs(s.Attributes(), res, scope, st.Message())
 	if c == nil {
 		return nil
+	}
+	if c.platform = platform; platform {
+		c.app = PlatformApp
 	}
 	c.traceID, c.spanID, c.parentID = spanIDs(s.TraceID(), s.SpanID(), s.ParentSpanID())
 	c.start = tsTime(s.StartTimestamp())
@@ -247,10 +260,62 @@ func fromSpan(s ptrace.Span, res resource, scope string) *call {
 			c.readChoice(ev.Attributes())
 		}
 	}
+	if own && !platform && c.streamed && c.errType == "api_error" && c.httpStatus == 0 {
+		// The SDKs end the span of a stream that stopped before
+		// message_stop with error.type api_error (and no status message):
+		// a cut stream, as the native decoder records it. An error event
+		// of type api_error looks the same and is read as a cut stream too.
+		c.failed, c.errType, c.errMsg = false, "", ""
+	}
 	if c.agent && c.subtype == "" && !c.failed {
 		c.subtype = analytics.SubtypeSuccess
 	}
 	return c
+}
+
+// PlatformApp is the app of the records the Claude API's own spans make
+// (their resource's service.name): the API does not know the caller's app.
+// An ingest key bound to an app gives them that app (auth.BindApps), and
+// a record of the API's span of a call that the app's own span also made
+// joins it in one export (mergeNested).
+const PlatformApp = "claude-platform"
+
+// The instrumentation scopes of the spans Claude emits itself: the SDKs'
+// ("com.anthropic.sdk.go", "com.anthropic.sdk.typescript", a cloud
+// platform's client appending ".bedrock" and so on, the CLI's
+// "com.anthropic.sdk.cli") and the Claude API's, delivered through a
+// telemetry destination.
+const (
+	scopeClaudeSDK      = "com.anthropic.sdk."
+	scopeClaudePlatform = "com.anthropic.claude-platform"
+	// spanMessagesCreate is the request span of POST /v1/messages, plain or
+	// streamed, beta or not, on both sides.
+	spanMessagesCreate = "anthropic.messages.create"
+)
+
+// claudeScope reports whether scope is one of Claude's own, and whether it
+// is the Claude API's.
+func claudeScope(scope string) (own, platform bool) {
+	if scope == scopeClaudePlatform || strings.HasPrefix(scope, scopeClaudePlatform+".") {
+		return true, true
+	}
+	return strings.HasPrefix(scope, scopeClaudeSDK), false
+}
+
+// claudeCallSpan reports whether a span of Claude's own scopes is a Messages
+// API call. Claude names every request span after its method, so only
+// anthropic.messages.create is one: count_tokens, batches, models, files and
+// sessions are other endpoints; the tool runner's loop
+// (anthropic.messages.tool_runner, gen_ai.operation.name invoke_agent) is no
+// Agent SDK run; the destination test's anthropic.test span is acknowledged
+// and not a call. On the API's side only the SERVER span is the request: its
+// INTERNAL children (model runs, server tools) are parts of it (inferred:
+// the API's span tables are not published).
+func claudeCallSpan(s ptrace.Span, platform bool) bool {
+	if s.Name() != spanMessagesCreate {
+		return false
+	}
+	return !platform || s.Kind() == ptrace.SpanKindServer || s.Kind() == ptrace.SpanKindUnspecified
 }
 
 // spanIDs returns a span's ids in hex, "" for those that are empty, as
@@ -430,15 +495,20 @@ func (c *call) readAgent(a *attrs) {
 }
 
 // readAgentStatus reads an Agent SDK result's subtype from a status message:
-// "Result error: <subtype>", or a message naming a known error subtype.
+// "Result error: <subtype>", the TypeScript Agent SDK's thrown error "Claude
+// Code returned an error result: <errors or result>" (OpenInference sets the
+// AGENT span's status to it), or a message naming a known error subtype.
 func (c *call) readAgentStatus(msg string) {
 	if c.subtype != "" {
 		return
 	}
-	if rest, ok := strings.CutPrefix(strings.TrimSpace(msg), "Result error:"); ok {
+	msg = strings.TrimSpace(msg)
+	if rest, ok := strings.CutPrefix(msg, "Result error:"); ok {
 		if f := strings.Fields(rest); len(f) > 0 {
 			c.subtype = strings.Trim(f[0], ".,;")
 		}
+	} else if rest, ok := strings.CutPrefix(msg, agentSDKResultError); ok {
+		c.readAgentSDKError(rest)
 	} else {
 		for _, st := range analytics.AgentSubtypes {
 			if st != analytics.SubtypeSuccess && strings.Contains(msg, st) {
@@ -449,5 +519,59 @@ func (c *call) readAgentStatus(msg string) {
 	}
 	if c.errMsg == "" {
 		c.errMsg = msg
+	}
+}
+
+// agentSDKResultError begins the error the TypeScript Agent SDK throws from
+// query() when the run's result is an error.
+const agentSDKResultError = "Claude Code returned an error result"
+
+// The result texts the Agent SDK's limits end a run with (Claude Code's
+// wording); reAPIError is the text of a run whose API call failed ("API
+// Error: 529 {...}", "API Error: Request rejected (429) ...").
+var (
+	reAgentSubtypeParen = regexp.MustCompile(`^\s*\(\s*([a-z_]+)`)
+	reAPIError          = regexp.MustCompile(`^API Error:?\s*(?:[^0-9]*\(([1-5][0-9][0-9])\)|([1-5][0-9][0-9])\b)?`)
+)
+
+// readAgentSDKError reads the rest of "Claude Code returned an error
+// result…": an optional "(subtype, …)" and then ": " and the result's errors
+// or its text. The subtype is recovered from what Claude Code writes for
+// each limit; a run whose API call failed (Claude Code's result is then
+// subtype success with is_error, and a synthetic stop_sequence) is an
+// error_during_execution run without a stop reason; any other error text
+// is error_during_execution too, the subtype of runs that failed.
+func (c *call) readAgentSDKError(rest string) {
+	if m := reAgentSubtypeParen.FindStringSubmatch(rest); m != nil && m[1] != analytics.SubtypeSuccess {
+		c.subtype = m[1]
+		return
+	}
+	if i := strings.IndexByte(rest, ':'); i >= 0 {
+		rest = rest[i+1:]
+	}
+	text := strings.TrimSpace(rest)
+	switch {
+	case strings.HasPrefix(text, "Reached maximum number of turns"):
+		c.subtype = analytics.SubtypeErrorMaxTurns
+	case strings.HasPrefix(text, "Reached maximum budget"):
+		c.subtype = analytics.SubtypeErrorMaxBudgetUSD
+	case strings.Contains(text, "structured output"):
+		// Inferred from the subtype's meaning: no capture had this text.
+		c.subtype = analytics.SubtypeErrorMaxStructuredOutputRetries
+	case slices.Contains(analytics.AgentSubtypes, text) && text != analytics.SubtypeSuccess:
+		c.subtype = text
+	default:
+		c.subtype = analytics.SubtypeErrorDuringExecution
+		if m := reAPIError.FindStringSubmatch(text); m != nil {
+			// The stop reason of a run whose API call failed is Claude
+			// Code's synthetic message's, not an answer's.
+			c.reasons = reasons{}
+			if st := firstNonEmpty(m[1], m[2]); st != "" && c.httpStatus == 0 {
+				c.httpStatus, _ = strconv.Atoi(st)
+			}
+		}
+	}
+	if text != "" {
+		c.errMsg = text
 	}
 }

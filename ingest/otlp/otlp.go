@@ -213,7 +213,13 @@ func mergeNested(calls []*call) []*call {
 	drop := map[*call]bool{}
 	for outer, kids := range inner {
 		sort.SliceStable(kids, func(i, j int) bool { return kids[i].end.Before(kids[j].end) })
-		kids[len(kids)-1].fillFrom(outer)
+		last := kids[len(kids)-1]
+		last.fillFrom(outer)
+		if last.platform && !outer.platform {
+			// The Claude API's span of the app's call: the app is the
+			// caller's, which the API does not know.
+			last.app, last.env, last.platform = outer.app, outer.env, false
+		}
 		drop[outer] = true
 	}
 	out := calls[:0]
