@@ -33,64 +33,76 @@ func TestSlowBodyLosesItsSlot(t *testing.T) {
 	addr := m.httpLn.Addr().String()
 	const failAfter = 20 * time.Second
 
-	// The slow client: headers, then a byte every 100 ms.
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	fmt.Fprintf(conn, "POST /v1/responses HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{", addr)
-	stop := make(chan struct{})
-	defer close(stop)
-	go func() {
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(100 * time.Millisecond):
-			}
-			if _, err := conn.Write([]byte(" ")); err != nil {
-				return
-			}
-		}
-	}()
-	closed := make(chan string, 1)
-	go func() {
-		conn.SetReadDeadline(time.Now().Add(failAfter))
-		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	// slow runs one slow client, headers then a byte every 100 ms, with a
+	// normal request alongside, and returns how the slow one ended.
+	slow := func() string {
+		conn, err := net.Dial("tcp", addr)
 		if err != nil {
-			closed <- "no answer: " + err.Error()
-			return
+			t.Fatal(err)
 		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		// The server closes the connection after answering.
-		if _, err := conn.Read(make([]byte, 1)); err == nil || strings.Contains(err.Error(), "timeout") {
-			closed <- fmt.Sprintf("answered %d %s but the connection stayed open: %v", resp.StatusCode, b, err)
-			return
-		}
-		closed <- fmt.Sprintf("%d %s", resp.StatusCode, b)
-	}()
+		defer conn.Close()
+		fmt.Fprintf(conn, "POST /v1/responses HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{", addr)
+		stop := make(chan struct{})
+		defer close(stop)
+		go func() {
+			for {
+				select {
+				case <-stop:
+					return
+				case <-time.After(100 * time.Millisecond):
+				}
+				if _, err := conn.Write([]byte(" ")); err != nil {
+					return
+				}
+			}
+		}()
+		closed := make(chan string, 1)
+		go func() {
+			conn.SetReadDeadline(time.Now().Add(failAfter))
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				closed <- "no answer: " + err.Error()
+				return
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			// The server closes the connection after answering.
+			if _, err := conn.Read(make([]byte, 1)); err == nil || strings.Contains(err.Error(), "timeout") {
+				closed <- fmt.Sprintf("answered %d %s but the connection stayed open: %v", resp.StatusCode, b, err)
+				return
+			}
+			closed <- fmt.Sprintf("%d %s", resp.StatusCode, b)
+		}()
 
-	// Meanwhile a normal request gets through once the slot is freed.
-	deadline := time.Now().Add(failAfter)
-	for {
-		code, body := post(t, m.URL()+"/v1/responses", "application/json", nativeBody("msg_normal", 500))
-		if code == 200 {
-			break
+		// Meanwhile a normal request gets through once the slot is freed.
+		deadline := time.Now().Add(failAfter)
+		for {
+			code, body := post(t, m.URL()+"/v1/responses", "application/json", nativeBody("msg_normal", 500))
+			if code == 200 {
+				break
+			}
+			if code != 503 || time.Now().After(deadline) {
+				t.Fatalf("normal ingest: %d %s", code, body)
+			}
+			time.Sleep(50 * time.Millisecond)
 		}
-		if code != 503 || time.Now().After(deadline) {
-			t.Fatalf("normal ingest: %d %s", code, body)
+		select {
+		case got := <-closed:
+			return got
+		case <-time.After(failAfter):
+			t.Fatal("the slow client's connection was not closed")
 		}
-		time.Sleep(50 * time.Millisecond)
+		return ""
 	}
-	select {
-	case got := <-closed:
-		if !strings.Contains(got, "too slowly") {
-			t.Errorf("slow client: %s, want an answer saying the body was too slow", got)
-		}
-	case <-time.After(failAfter):
-		t.Fatal("the slow client's connection was not closed")
+	// The slow client may come second to the normal request and be
+	// refused the slot at once (503, its connection closed): then it never
+	// held the slot, and the test runs again.
+	got := slow()
+	for i := 0; i < 5 && strings.HasPrefix(got, "503 "); i++ {
+		got = slow()
+	}
+	if !strings.Contains(got, "too slowly") {
+		t.Errorf("slow client: %s, want an answer saying the body was too slow", got)
 	}
 
 	// A body sent in pieces over longer than the timeout, but faster than

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"net/http"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -51,6 +53,12 @@ func (m *Main) limitIngest(h echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		release, err := m.admitIngest()
 		if err != nil {
+			// Answered before the body is read: close the connection and
+			// read no more of it, or net/http would first read what is
+			// left of the body to reuse the connection, and a client
+			// trickling its body would hold it (and never see the 503).
+			c.Response().Header().Set(echo.HeaderConnection, "close")
+			_ = http.NewResponseController(c.Response()).SetReadDeadline(time.Now())
 			return err
 		}
 		defer release()
