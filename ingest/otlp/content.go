@@ -28,11 +28,15 @@ type usageFacts struct {
 
 func (u *usageFacts) messagesAPI() analytics.Usage {
 	in := u.input
-	cache := u.cacheRead + u.cacheWrite
-	// An inclusive count can never be below its cache part: when it is, the
-	// producer evidently counted like the Messages API, so it is kept.
-	if u.inclusive && in >= cache {
-		in -= cache
+	// Counts out of bounds are left as they came, for the bounds to reject
+	// and name; within them, the sum cannot overflow.
+	inBounds := func(n int64) bool { return n >= 0 && n <= analytics.MaxTokens }
+	if u.inclusive && inBounds(in) && inBounds(u.cacheRead) && inBounds(u.cacheWrite) {
+		// An inclusive count can never be below its cache part: when it is,
+		// the producer evidently counted like the Messages API, so it is kept.
+		if cache := u.cacheRead + u.cacheWrite; in >= cache {
+			in -= cache
+		}
 	}
 	return analytics.Usage{InputTokens: in, OutputTokens: u.output, CacheReadInputTokens: u.cacheRead, CacheCreationInputTokens: u.cacheWrite,
 		CompactionInputTokens: u.compIn, CompactionOutputTokens: u.compOut}
@@ -63,8 +67,8 @@ func (c *call) usage() analytics.Usage {
 func (c *call) readUsage(a *attrs) {
 	pick := func(keys ...attrKey) (int64, bool) {
 		for _, k := range keys {
-			if v, ok := a.get(k); ok {
-				return valueInt(v), true
+			if a.has(k) {
+				return a.int(k), true
 			}
 		}
 		return 0, false

@@ -77,6 +77,10 @@ func newServer(t *testing.T, r *Receiver) *httptest.Server {
 	return srv
 }
 
+// captureNow is a server clock the day after the capture was recorded, so
+// that its spans' times are within the bounds.
+var captureNow = time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
+
 func capture(t *testing.T) ptrace.Traces {
 	t.Helper()
 	b, err := os.ReadFile("../otlp/testdata/openinference-js-anthropic-traces.pb")
