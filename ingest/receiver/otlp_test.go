@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -222,15 +223,29 @@ func TestHTTPErrors(t *testing.T) {
 		recv          Receiver
 		status        int
 		statusBody    bool
+		// message, when set, is a part of the Status body's message.
+		message string
 	}{
-		{"body over the limit", "application/x-protobuf", "", pb, Receiver{MaxBodyBytes: 1000}, 413, false},
-		{"gzip bomb", "application/x-protobuf", "gzip", bomb, Receiver{MaxDecompressedBytes: 64 << 10}, 413, false},
-		{"garbage protobuf", "application/x-protobuf", "", []byte{0xff, 0xff, 0xff}, Receiver{}, 400, true},
-		{"garbage JSON", "application/json", "", []byte(`{"resourceSpans":[{`), Receiver{}, 400, true},
-		{"broken gzip", "application/json", "gzip", []byte("not gzip"), Receiver{}, 400, true},
-		{"unsupported content type", "text/plain", "", []byte("x"), Receiver{}, 415, false},
-		{"unsupported encoding", "application/json", "br", []byte("x"), Receiver{}, 415, false},
-		{"sink unavailable", "application/x-protobuf", "", pb, Receiver{Sink: &sliceSink{err: analytics.Errorf(analytics.EUnavailable, "store down")}}, 503, false},
+		{"body over the limit", "application/x-protobuf", "", pb, Receiver{MaxBodyBytes: 1000}, 413, false, ""},
+		{"gzip bomb", "application/x-protobuf", "gzip", bomb, Receiver{MaxDecompressedBytes: 64 << 10}, 413, false, ""},
+		{"garbage protobuf", "application/x-protobuf", "", []byte{0xff, 0xff, 0xff}, Receiver{}, 400, true, ""},
+		{"garbage JSON", "application/json", "", []byte(`{"resourceSpans":[{`), Receiver{}, 400, true, ""},
+		{"protobuf sent as JSON", "application/json", "", pb, Receiver{}, 400, true, "cannot decode the OTLP request"},
+		{"invalid UTF-8 beside a JSON error", "application/json", "", []byte("{\"resourceSpans\":[\xff, {]"), Receiver{}, 400, true, "cannot decode the OTLP request"},
+		{"invalid UTF-8 in a name", "application/json", "", []byte("{\"resourceSpans\":[{\"x\xff\":1}]"), Receiver{}, 400, true, "cannot decode the OTLP request"},
+		{"JSON nested too deep", "application/json", "", []byte(`{"resourceSpans":[{"scopeSpans":[{"spans":[{"attributes":[` +
+			strings.Repeat(`{"key":"a","value":{"kvlistValue":{"values":[`, 40) + strings.Repeat(`]}}}`, 40) + `]}]}]}]}`),
+			Receiver{}, 400, true, "the JSON body nests deeper than 128 levels, the limit"},
+		{"JSON nested too deep, gzipped", "application/json", "gzip", gz(t, []byte(`{"resourceSpans":[{"scopeSpans":[{"spans":[{"attributes":[`+
+			strings.Repeat(`{"key":"a","value":{"kvlistValue":{"values":[`, 1<<20)+strings.Repeat(`]}}}`, 1<<20)+`]}]}]}]}`)),
+			Receiver{MaxDecompressedBytes: 64 << 20}, 400, true, "the JSON body nests deeper than 128 levels, the limit"},
+		{"JSON with too many elements", "application/json", "", []byte(`{"resourceSpans":[{"scopeSpans":[{"spans":[{"attributes":[` +
+			strings.Repeat(`{},`, 2_000_001) + `{}]}]}]}]}`), Receiver{}, 400, true,
+			"the JSON body holds more than 2000000 array elements and object members, the limit"},
+		{"broken gzip", "application/json", "gzip", []byte("not gzip"), Receiver{}, 400, true, ""},
+		{"unsupported content type", "text/plain", "", []byte("x"), Receiver{}, 415, false, ""},
+		{"unsupported encoding", "application/json", "br", []byte("x"), Receiver{}, 415, false, ""},
+		{"sink unavailable", "application/x-protobuf", "", pb, Receiver{Sink: &sliceSink{err: analytics.Errorf(analytics.EUnavailable, "store down")}}, 503, false, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -255,6 +270,9 @@ func TestHTTPErrors(t *testing.T) {
 			}
 			if err != nil || st.Code != 3 || st.Message == "" {
 				t.Errorf("Status body %v (%v), want code 3 with a message", &st, err)
+			}
+			if !strings.Contains(st.Message, tt.message) {
+				t.Errorf("message %q, want it to say %q", st.Message, tt.message)
 			}
 			if got := resp.Header.Get("Content-Type"); got != tt.ct {
 				t.Errorf("content type %q, want %q", got, tt.ct)
