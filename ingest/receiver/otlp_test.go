@@ -28,7 +28,9 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	statuspb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
@@ -349,7 +351,7 @@ func TestOTelSDKGRPCExporter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := grpc.NewServer()
+	s := grpc.NewServer(GRPCServerOption())
 	r.RegisterGRPC(s)
 	go func() { _ = s.Serve(lis) }()
 	t.Cleanup(s.Stop)
@@ -388,8 +390,80 @@ func TestOTelSDKGRPCExporter(t *testing.T) {
 
 func TestGRPCSinkUnavailable(t *testing.T) {
 	r := &Receiver{Sink: &sliceSink{err: analytics.Errorf(analytics.EUnavailable, "store down")}}
-	_, err := (&traceServer{r: r}).Export(context.Background(), ptraceotlp.NewExportRequestFromTraces(capture(t)))
+	body, err := ptraceotlp.NewExportRequestFromTraces(capture(t)).MarshalProto()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.grpcTraces(context.Background(), body)
 	if err == nil || err.Error() != "rpc error: code = Unavailable desc = store down" {
 		t.Errorf("error %v, want Unavailable", err)
+	}
+}
+
+// TestGRPCMalformed checks that a malformed export is InvalidArgument, the
+// client's to fix, not Internal, for traces and logs; that a well-formed one
+// still goes through the interceptors; and that the interceptors run before
+// the request is decoded.
+func TestGRPCMalformed(t *testing.T) {
+	sink := &sliceSink{}
+	r := &Receiver{Sink: sink}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refuse := false
+	s := grpc.NewServer(GRPCServerOption(), grpc.UnaryInterceptor(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+		if refuse {
+			return nil, GRPCError(analytics.Errorf(analytics.EUnauthorized, "no key"))
+		}
+		return h(ctx, req)
+	}))
+	r.RegisterGRPC(s)
+	go func() { _ = s.Serve(lis) }()
+	t.Cleanup(s.Stop)
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	good, err := ptraceotlp.NewExportRequestFromTraces(capture(t)).MarshalProto()
+	if err != nil {
+		t.Fatal(err)
+	}
+	invoke := func(method string, body []byte) (*rawMessage, error) {
+		out := new(rawMessage)
+		err := conn.Invoke(context.Background(), method, &rawMessage{b: body}, out, grpc.ForceCodecV2(rawCodec{}))
+		return out, err
+	}
+	const traces, logs = "/opentelemetry.proto.collector.trace.v1.TraceService/Export", "/opentelemetry.proto.collector.logs.v1.LogsService/Export"
+	for _, tc := range []struct {
+		name, method string
+		body         []byte
+		refuse       bool
+		want         codes.Code
+	}{
+		{"malformed traces", traces, []byte{0xff, 0xff, 0xff}, false, codes.InvalidArgument},
+		{"truncated traces", traces, good[:len(good)/2], false, codes.InvalidArgument},
+		{"malformed logs", logs, []byte{0x0a, 0x05, 0x01}, false, codes.InvalidArgument},
+		{"malformed and refused", traces, []byte{0xff}, true, codes.Unauthenticated},
+		{"well-formed", traces, good, false, codes.OK},
+	} {
+		refuse = tc.refuse
+		out, err := invoke(tc.method, tc.body)
+		if status.Code(err) != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
+		}
+		if tc.want == codes.InvalidArgument && !strings.Contains(status.Convert(err).Message(), "cannot decode the OTLP request") {
+			t.Errorf("%s: message %q", tc.name, status.Convert(err).Message())
+		}
+		if tc.want == codes.OK {
+			resp := ptraceotlp.NewExportResponse()
+			if err := resp.UnmarshalProto(out.b); err != nil || resp.PartialSuccess().RejectedSpans() != 0 {
+				t.Errorf("%s: response %v", tc.name, err)
+			}
+		}
+	}
+	if n := len(sink.records()); n != 11 {
+		t.Errorf("stored %d records, want 11", n)
 	}
 }
