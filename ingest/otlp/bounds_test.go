@@ -8,6 +8,7 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 )
 
 // ts is a time as an OTLP timestamp, for times pcommon cannot convert.
@@ -118,5 +119,24 @@ func TestRejectionMessageNamesTheFirstFew(t *testing.T) {
 	_, rejected, msg := Traces(traces(specs...), testNow)
 	if rejected != 8 || strings.Count(msg, "below 0") != maxRejectReasons || !strings.HasSuffix(msg, "; and 3 more") {
 		t.Errorf("%d rejected: %q", rejected, msg)
+	}
+}
+
+// TestProtobufNestingBounded checks what the mapping relies on for
+// protobuf: pdata's decoder refuses attribute values nested past protobuf's
+// depth of 100 messages, so reading one (AsString, AsRaw) never recurses
+// without bound; OTLP/JSON is bounded by ingest.CheckJSONShape instead.
+func TestProtobufNestingBounded(t *testing.T) {
+	td := traces(spanSpec{attrs: anthropicSpan()})
+	m := td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).Attributes().PutEmptyMap("deep")
+	for range 1000 {
+		m = m.PutEmptyMap("a")
+	}
+	b, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ptraceotlp.NewExportRequest().UnmarshalProto(b); err == nil {
+		t.Error("an export nested 1,000 deep was decoded")
 	}
 }
