@@ -50,6 +50,8 @@ func (r *Record) CheckBounds(now time.Time) error {
 		{"usage.output_tokens", r.Usage.OutputTokens},
 		{"usage.cache_creation_input_tokens", r.Usage.CacheCreationInputTokens},
 		{"usage.cache_read_input_tokens", r.Usage.CacheReadInputTokens},
+		{"usage.compaction_input_tokens", r.Usage.CompactionInputTokens},
+		{"usage.compaction_output_tokens", r.Usage.CompactionOutputTokens},
 	} {
 		if err := checkInt(f.name, f.v, MaxTokens); err != nil {
 			return err
@@ -126,6 +128,8 @@ func (r *Record) Readable() {
 	r.Usage.OutputTokens = clampInt(r.Usage.OutputTokens, MaxTokens)
 	r.Usage.CacheCreationInputTokens = clampInt(r.Usage.CacheCreationInputTokens, MaxTokens)
 	r.Usage.CacheReadInputTokens = clampInt(r.Usage.CacheReadInputTokens, MaxTokens)
+	r.Usage.CompactionInputTokens = clampInt(r.Usage.CompactionInputTokens, MaxTokens)
+	r.Usage.CompactionOutputTokens = clampInt(r.Usage.CompactionOutputTokens, MaxTokens)
 	r.LatencyMS = clampInt(r.LatencyMS, MaxLatencyMS)
 	r.DurationMS = clampInt(r.DurationMS, MaxDurationMS)
 	r.NumTurns = clampInt(r.NumTurns, MaxNumTurns)

@@ -47,6 +47,10 @@ func TestNumbersOutOfBounds(t *testing.T) {
 		{"cache tokens that overflow the sum", spanSpec{attrs: anthropicSpan("gen_ai.usage.input_tokens", 10,
 			"gen_ai.usage.cache_read.input_tokens", int64(math.MaxInt64), "gen_ai.usage.cache_creation.input_tokens", 1)},
 			"usage.cache_read_input_tokens is 9223372036854775807, above the bound of 1000000000"},
+		{"compaction iterations that overflow the sum", spanSpec{attrs: anthropicSpan("output.value",
+			`{"type":"message","usage":{"input_tokens":1,"output_tokens":1,"iterations":[`+
+				`{"type":"compaction","input_tokens":9223372036854775807,"output_tokens":1},{"type":"compaction","input_tokens":2,"output_tokens":1}]}}`)},
+			"usage.compaction_input_tokens is 9223372036854775807, above the bound of 1000000000"},
 		{"max_tokens too large", spanSpec{attrs: anthropicSpan("gen_ai.request.max_tokens", int64(1)<<62)},
 			"request.max_tokens is 4611686018427387904, above the bound of 1000000000"},
 		{"cost NaN", spanSpec{attrs: agent("llm.cost.total", math.NaN())}, "total_cost_usd is NaN, not a finite number"},

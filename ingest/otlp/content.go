@@ -2,6 +2,7 @@ package otlp
 
 import (
 	"encoding/json"
+	"math"
 	"regexp"
 	"sort"
 	"strconv"
@@ -303,12 +304,24 @@ func (c *call) readRawBodies(a *attrs) {
 			cacheRead: u.CacheReadInputTokens, cacheWrite: u.CacheCreationInputTokens}
 		for _, it := range u.Iterations {
 			if it.Type == "compaction" {
-				c.rawUsage.compIn += it.InputTokens + it.CacheReadInputTokens + it.CacheCreationInputTokens
-				c.rawUsage.compOut += it.OutputTokens
+				c.rawUsage.compIn = satAdd(c.rawUsage.compIn, satAdd(it.InputTokens, satAdd(it.CacheReadInputTokens, it.CacheCreationInputTokens)))
+				c.rawUsage.compOut = satAdd(c.rawUsage.compOut, it.OutputTokens)
 				c.rawUsage.compKnown = true
 			}
 		}
 	}
+}
+
+// satAdd is a + b, stopping at the ends of int64 instead of wrapping: a sum
+// of huge counts stays huge, for the bounds to reject.
+func satAdd(a, b int64) int64 {
+	switch {
+	case b > 0 && a > math.MaxInt64-b:
+		return math.MaxInt64
+	case b < 0 && a < math.MinInt64-b:
+		return math.MinInt64
+	}
+	return a + b
 }
 
 func apiMessages(ms []apiMessage) []analytics.Message {
