@@ -42,7 +42,8 @@ func worstRecords(now time.Time) []*analytics.Record {
 	for _, app := range []string{"poison-a", "poison-b"} {
 		// Two apps of huge counts: their sums overflow an int64.
 		add(app, func(r *analytics.Record) {
-			r.Usage = analytics.Usage{InputTokens: huge, OutputTokens: huge, CacheReadInputTokens: huge, CacheCreationInputTokens: huge}
+			r.Usage = analytics.Usage{InputTokens: huge, OutputTokens: huge, CacheReadInputTokens: huge, CacheCreationInputTokens: huge,
+				CompactionInputTokens: huge, CompactionOutputTokens: huge}
 			r.LatencyMS = huge
 		})
 		add(app, func(r *analytics.Record) {
