@@ -24,6 +24,8 @@ const (
 	MaxDurationMS = 30 * MaxLatencyMS
 	// MaxNumTurns bounds an Agent SDK run's number of turns.
 	MaxNumTurns = 1_000_000
+	// MaxAttempts bounds the HTTP attempts of one call, retries included.
+	MaxAttempts = 1000
 	// MaxFuture is how far past the server's clock a record's time may
 	// be: more is a client clock gone wrong, and would sit at the top of
 	// every listing.
@@ -63,6 +65,12 @@ func (r *Record) CheckBounds(now time.Time) error {
 		}
 	}
 	if err := checkInt("latency_ms", r.LatencyMS, MaxLatencyMS); err != nil {
+		return err
+	}
+	if err := checkInt("ttft_ms", r.TTFTMS, MaxLatencyMS); err != nil {
+		return err
+	}
+	if err := checkInt("attempts", r.Attempts, MaxAttempts); err != nil {
 		return err
 	}
 	if err := checkInt("duration_ms", r.DurationMS, MaxDurationMS); err != nil {
@@ -131,6 +139,8 @@ func (r *Record) Readable() {
 	r.Usage.CompactionInputTokens = clampInt(r.Usage.CompactionInputTokens, MaxTokens)
 	r.Usage.CompactionOutputTokens = clampInt(r.Usage.CompactionOutputTokens, MaxTokens)
 	r.LatencyMS = clampInt(r.LatencyMS, MaxLatencyMS)
+	r.TTFTMS = clampInt(r.TTFTMS, MaxLatencyMS)
+	r.Attempts = clampInt(r.Attempts, MaxAttempts)
 	r.DurationMS = clampInt(r.DurationMS, MaxDurationMS)
 	r.NumTurns = clampInt(r.NumTurns, MaxNumTurns)
 	r.CostUSD = ClampCost(r.CostUSD)

@@ -38,6 +38,8 @@ func TestCheckBounds(t *testing.T) {
 		{"max_tokens", func(r *Record) { r.Req = &Request{MaxTokens: -1} }, "request.max_tokens is -1, below 0"},
 		{"latency", func(r *Record) { r.LatencyMS = MaxLatencyMS + 1 }, "latency_ms is 86400001, above the bound of 86400000"},
 		{"duration", func(r *Record) { r.DurationMS = -1 }, "duration_ms is -1, below 0"},
+		{"time to first token", func(r *Record) { r.TTFTMS = MaxLatencyMS + 1 }, "ttft_ms is 86400001, above the bound of 86400000"},
+		{"attempts", func(r *Record) { r.Attempts = -1 }, "attempts is -1, below 0"},
 		{"turns", func(r *Record) { r.NumTurns = MaxNumTurns + 1 }, "num_turns is 1000001, above the bound of 1000000"},
 		{"cost NaN", func(r *Record) { r.CostUSD = math.NaN() }, "total_cost_usd is NaN, not a finite number"},
 		{"cost -Inf", func(r *Record) { r.CostUSD = math.Inf(-1) }, "total_cost_usd is -Inf, not a finite number"},
@@ -65,7 +67,7 @@ func TestReadable(t *testing.T) {
 	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 	for _, v := range []int64{math.MinInt64, -1, 0, 7, MaxTokens + 1, 1 << 62, math.MaxInt64} {
 		for _, cost := range []float64{math.NaN(), math.Inf(1), math.Inf(-1), -1, 0, 0.25, 1e300} {
-			r := &Record{Time: now, Usage: Usage{v, v, v, v, v, v}, LatencyMS: v, DurationMS: v, NumTurns: v, CostUSD: cost, Req: &Request{MaxTokens: v}}
+			r := &Record{Time: now, Usage: Usage{v, v, v, v, v, v}, LatencyMS: v, TTFTMS: v, Attempts: v, DurationMS: v, NumTurns: v, CostUSD: cost, Req: &Request{MaxTokens: v}}
 			r.Readable()
 			if err := r.CheckBounds(now); err != nil {
 				t.Errorf("%d, %v: %v after Readable", v, cost, err)

@@ -44,7 +44,7 @@ func worstRecords(now time.Time) []*analytics.Record {
 		add(app, func(r *analytics.Record) {
 			r.Usage = analytics.Usage{InputTokens: huge, OutputTokens: huge, CacheReadInputTokens: huge, CacheCreationInputTokens: huge,
 				CompactionInputTokens: huge, CompactionOutputTokens: huge}
-			r.LatencyMS = huge
+			r.LatencyMS, r.TTFTMS, r.Attempts = huge, huge, huge
 		})
 		add(app, func(r *analytics.Record) {
 			r.Usage = analytics.Usage{InputTokens: math.MaxInt64, OutputTokens: math.MaxInt64}
