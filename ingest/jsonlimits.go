@@ -19,10 +19,10 @@ const (
 	// body may hold, counted over the whole body, nested ones included.
 	// Decoding one costs up to about 200 bytes (a native record's empty
 	// content block, as measured; pdata's empty attribute about 100), so a
-	// body at the limit costs about 100 MiB at worst.
-	// An OTLP/JSON export of 10,000 spans as real instrumentations write
-	// them holds about 400,000.
-	MaxJSONElements = 500_000
+	// body at the limit costs about 80 MiB at worst. An OTLP/JSON export of
+	// 8,192 spans (an OpenTelemetry Collector's default batch) as real
+	// instrumentations write them holds about 320,000.
+	MaxJSONElements = 400_000
 )
 
 // CheckJSONShape checks that a JSON body nests at most MaxJSONDepth deep

@@ -82,7 +82,7 @@ func TestCheckJSONShape(t *testing.T) {
 		{"stray closers buy no depth", strings.Repeat("]", 10) + deep(MaxJSONDepth+1), "nests deeper than 128 levels"},
 		{"at the element limit", wide(MaxJSONElements), ""},
 		{"past the element limit", wide(MaxJSONElements + 1),
-			"the JSON body holds more than 500000 array elements and object members, the limit (at byte 1000000); send smaller batches"},
+			"the JSON body holds more than 400000 array elements and object members, the limit (at byte 800000); send smaller batches"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -242,8 +242,8 @@ func TestHTTPErrors(t *testing.T) {
 			strings.Repeat(`{"key":"a","value":{"kvlistValue":{"values":[`, 1<<20)+strings.Repeat(`]}}}`, 1<<20)+`]}]}]}]}`)),
 			Receiver{MaxDecompressedBytes: 64 << 20}, 400, true, "the JSON body nests deeper than 128 levels, the limit"},
 		{"JSON with too many elements", "application/json", "", []byte(`{"resourceSpans":[{"scopeSpans":[{"spans":[{"attributes":[` +
-			strings.Repeat(`{},`, 500_001) + `{}]}]}]}]}`), Receiver{}, 400, true,
-			"the JSON body holds more than 500000 array elements and object members, the limit"},
+			strings.Repeat(`{},`, 400_001) + `{}]}]}]}]}`), Receiver{}, 400, true,
+			"the JSON body holds more than 400000 array elements and object members, the limit"},
 		{"broken gzip", "application/json", "gzip", []byte("not gzip"), Receiver{}, 400, true, ""},
 		{"unsupported content type", "text/plain", "", []byte("x"), Receiver{}, 415, false, ""},
 		{"unsupported encoding", "application/json", "br", []byte("x"), Receiver{}, 415, false, ""},
