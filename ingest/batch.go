@@ -42,7 +42,8 @@ type piece struct {
 // other. Each record that cannot be read is rejected on its own, with its
 // index; the others are decoded and classified, in body order. The error is
 // non-nil only when the body as a whole is refused (an *analytics.Error:
-// too many records, or nothing in it). Records may alias body.
+// too many records, JSON nested too deep or holding too many elements (see
+// CheckJSONShape), or nothing in it). Records may alias body.
 func DecodeBatch(body []byte, contentType string, opts Options) ([]*analytics.Record, []Rejection, error) {
 	d := newDecoder(opts)
 	if isMediaType(contentType, "text/event-stream") {
@@ -59,6 +60,9 @@ func DecodeBatch(body []byte, contentType string, opts Options) ([]*analytics.Re
 		return []*analytics.Record{rec}, nil, nil
 	}
 
+	if err := CheckJSONShape(body); err != nil {
+		return nil, nil, err
+	}
 	pieces, err := split(body, d.lim.MaxRecords)
 	if err != nil {
 		return nil, nil, err

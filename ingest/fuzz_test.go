@@ -30,6 +30,11 @@ func FuzzDecodeBatch(f *testing.F) {
 	f.Add(envelope(f, "messages/empty_end_turn.json", map[string]any{"request": json.RawMessage(fixture(f, "requests/text_after_tool_result.json"))}), true)
 	f.Add([]byte(`{"type":"message"}`+"\n{bad\n"+`[{"type":"foo"}]`), true)
 	f.Add([]byte(`[{"type":"message"},{"response":{},"stream":""},{x}]`), false)
+	// Numbers at and past their bounds, and nesting past its limit.
+	f.Add([]byte(`{"type":"message","usage":{"input_tokens":1000000000,"output_tokens":4611686018427387904}}`+"\n"+
+		`{"latency_ms":1e300,"time":"2300-01-01T00:00:00Z","response":{"type":"message"}}`+"\n"+
+		`{"type":"result","total_cost_usd":-1e-300,"num_turns":9223372036854775807,"duration_ms":2592000000.4}`), true)
+	f.Add([]byte(`{"type":"message","content":[`+strings.Repeat("[", MaxJSONDepth)+strings.Repeat("]", MaxJSONDepth)+`]}`), false)
 	f.Fuzz(func(t *testing.T, body []byte, ndjson bool) {
 		ctype := "application/json"
 		if ndjson {
@@ -85,8 +90,8 @@ func checkRecord(t *testing.T, rec *analytics.Record) {
 	if rec.Source != Source || rec.App == "" || rec.Time.IsZero() {
 		t.Errorf("record source %q app %q time %v", rec.Source, rec.App, rec.Time)
 	}
-	if rec.Usage.InputTokens < 0 || rec.Usage.OutputTokens < 0 || rec.LatencyMS < 0 {
-		t.Errorf("negative counts: %+v", rec.Usage)
+	if err := rec.CheckBounds(testNow); err != nil {
+		t.Errorf("an accepted record is out of bounds: %v", err)
 	}
 	b, err := json.Marshal(rec)
 	if err != nil {

@@ -49,8 +49,9 @@ const (
 
 // MaxTokens is the largest token count a record may report in any usage
 // field; larger counts are not something the Messages API returns, so they
-// are treated as corrupt input.
-const MaxTokens = 10_000_000
+// are treated as corrupt input. It is analytics.MaxTokens, the bound of
+// every way in.
+const MaxTokens = analytics.MaxTokens
 
 // DefaultLimits returns the default limits.
 func DefaultLimits() Limits {

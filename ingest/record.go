@@ -24,13 +24,6 @@ const DefaultApp = "default"
 // Source is the analytics.Record.Source of every record this package decodes.
 const Source = "native"
 
-// maxFuture is how far past the server's clock a record's time may be; more
-// is a client clock gone wrong, and would sit at the top of every listing.
-const maxFuture = 24 * time.Hour
-
-// maxLatencyMS bounds latency_ms: no Claude call takes a day.
-const maxLatencyMS = 24 * 60 * 60 * 1000
-
 // expectedKinds is the tail of the error for a record of unknown shape.
 const expectedKinds = "expected a Messages API response (type message), an Agent SDK result (type result), an error body (type error) or an envelope with one of response, stream, error, result"
 
@@ -75,7 +68,9 @@ func DecodeStream(transcript string, opts Options) (*analytics.Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	d.finish(rec)
+	if err := d.finish(rec); err != nil {
+		return nil, err
+	}
 	return rec, nil
 }
 
@@ -430,7 +425,9 @@ func (d *decoder) record(data []byte) (*analytics.Record, error) {
 		if err != nil {
 			return nil, err
 		}
-		d.finish(rec)
+		if err := d.finish(rec); err != nil {
+			return nil, err
+		}
 		return rec, nil
 	}
 	if err != nil {
@@ -440,7 +437,9 @@ func (d *decoder) record(data []byte) (*analytics.Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	d.finish(rec)
+	if err := d.finish(rec); err != nil {
+		return nil, err
+	}
 	return rec, nil
 }
 
@@ -493,7 +492,7 @@ func (d *decoder) envelope(env *wireEnvelope) (*analytics.Record, error) {
 	if env.LatencyMS < 0 {
 		return nil, errors.New("latency_ms is negative")
 	}
-	if env.LatencyMS > maxLatencyMS {
+	if env.LatencyMS > analytics.MaxLatencyMS {
 		return nil, fmt.Errorf("latency_ms %v is more than 24 hours", env.LatencyMS)
 	}
 	for _, f := range [...]struct{ name, v string }{
@@ -571,8 +570,9 @@ func (d *decoder) envelope(env *wireEnvelope) (*analytics.Record, error) {
 	return rec, nil
 }
 
-// finish fills what every record shares and classifies it.
-func (d *decoder) finish(rec *analytics.Record) {
+// finish fills what every record shares, checks its numbers against the
+// bounds every way in shares (analytics.Record.CheckBounds) and classifies it.
+func (d *decoder) finish(rec *analytics.Record) error {
 	if rec.Time.IsZero() {
 		rec.Time = d.now
 	}
@@ -580,7 +580,11 @@ func (d *decoder) finish(rec *analytics.Record) {
 	if rec.App == "" {
 		rec.App = DefaultApp
 	}
+	if err := rec.CheckBounds(d.now); err != nil {
+		return err
+	}
 	analytics.Classify(rec)
+	return nil
 }
 
 // message decodes a Messages API response; path names it in errors.
@@ -656,7 +660,7 @@ func (d *decoder) agentResult(data []byte, path string) (*analytics.Record, erro
 		return nil, fmt.Errorf("%s is out of range", join(path, "duration_ms"))
 	case r.TotalCostUSD < 0:
 		return nil, fmt.Errorf("%s is negative", join(path, "total_cost_usd"))
-	case r.TotalCostUSD > 1e6:
+	case r.TotalCostUSD > analytics.MaxCostUSD:
 		// CountsOf keeps cost in micro-dollars in an int64.
 		return nil, fmt.Errorf("%s %v is more than a million dollars", join(path, "total_cost_usd"), r.TotalCostUSD)
 	}
@@ -783,21 +787,18 @@ func (d *decoder) request(data []byte) (*analytics.Request, error) {
 	return req, nil
 }
 
-// parseTime reads an envelope's time and checks it is plausible.
+// parseTime reads an envelope's time; finish checks it is within the
+// window of analytics.Record.CheckBounds.
 func (d *decoder) parseTime(s string) (time.Time, error) {
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("time %q is not RFC 3339 (like 2025-06-01T12:00:00Z)", d.clip(s))
 	}
-	t = t.UTC()
-	if t.After(d.now.Add(maxFuture)) {
-		return time.Time{}, fmt.Errorf("time %s is more than 24 hours in the future (server time %s)",
+	if t.IsZero() {
+		return time.Time{}, fmt.Errorf("time %s is more than 10 years before the server's clock (%s)",
 			t.Format(time.RFC3339), d.now.Format(time.RFC3339))
 	}
-	if t.Year() < 1970 {
-		return time.Time{}, fmt.Errorf("time %s is before 1970", t.Format(time.RFC3339))
-	}
-	return t, nil
+	return t.UTC(), nil
 }
 
 // stopDetails converts stop_details (nil for null) and bounds its fields.

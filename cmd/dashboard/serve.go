@@ -237,7 +237,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.grpcLn != nil {
 		// A message is received whole before the limit interceptor takes a
 		// slot, so a slow sender holds no slot; the handshake is bounded.
-		opts := []grpc.ServerOption{grpc.ChainUnaryInterceptor(receiver.AuthInterceptor(ingestAuth), receiver.LimitInterceptor(m.admitIngest)),
+		opts := []grpc.ServerOption{receiver.GRPCServerOption(), grpc.ChainUnaryInterceptor(receiver.AuthInterceptor(ingestAuth), receiver.LimitInterceptor(m.admitIngest)),
 			grpc.ConnectionTimeout(cmp.Or(m.Ops.HeaderTimeout, receiver.DefaultHeaderTimeout))}
 		if m.tlsConfig != nil {
 			opts = append(opts, grpc.Creds(credentials.NewTLS(m.tlsConfig)))

@@ -2,6 +2,9 @@ package otlp
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
 	"strings"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -149,6 +152,9 @@ type attrs struct {
 	found    uint64 // bit k: attribute k is present
 	prefixes attrPrefix
 	vals     [numAttrKeys]pcommon.Value
+	// bad says why the first numeric attribute read could not be read as
+	// an integer (a NaN, an infinity, a double past int64), "" if none.
+	bad string
 }
 
 // Indexing them needs one bit per attribute read.
@@ -208,7 +214,19 @@ func (a *attrs) int(k attrKey) int64 {
 	if !ok {
 		return 0
 	}
-	return valueInt(v)
+	n, ok := valueInt(v)
+	if !ok && a.bad == "" {
+		a.bad = fmt.Sprintf("attribute %s is %s, not an integer within int64", attrNames[k], clipValue(v.AsString()))
+	}
+	return n
+}
+
+// clipValue shortens an attribute's value quoted in an error.
+func clipValue(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
 }
 
 func (a *attrs) float(k attrKey) float64 {
@@ -228,22 +246,36 @@ func mapStr(m pcommon.Map, k string) string {
 	return v.AsString()
 }
 
-func valueInt(v pcommon.Value) int64 {
+// valueInt reads an integer from an int, a double or a string. ok is false
+// for a number that no int64 holds (NaN, an infinity, a double of 2^63 or
+// more): Go's conversion of those is undefined, and on amd64 reads 1e300
+// as the minimum int64. Other types read 0.
+func valueInt(v pcommon.Value) (n int64, ok bool) {
 	switch v.Type() {
 	case pcommon.ValueTypeInt:
-		return v.Int()
+		return v.Int(), true
 	case pcommon.ValueTypeDouble:
-		return int64(v.Double())
+		return floatInt(v.Double())
 	case pcommon.ValueTypeStr:
 		var n json.Number = json.Number(strings.TrimSpace(v.Str()))
 		if i, err := n.Int64(); err == nil {
-			return i
+			return i, true
 		}
-		if f, err := n.Float64(); err == nil {
-			return int64(f)
+		if f, err := strconv.ParseFloat(string(n), 64); err == nil || errors.Is(err, strconv.ErrRange) {
+			return floatInt(f)
 		}
 	}
-	return 0
+	return 0, true
+}
+
+// floatInt converts f to an int64, truncating, or reports false when no
+// int64 holds it.
+func floatInt(f float64) (int64, bool) {
+	// -2^63 is an int64, 2^63 is not; NaN fails both comparisons.
+	if !(f >= -(1<<63) && f < 1<<63) {
+		return 0, false
+	}
+	return int64(f), true
 }
 
 func valueFloat(v pcommon.Value) float64 {

@@ -61,6 +61,10 @@ type call struct {
 	durationMS int64
 
 	reqBody, respBody json.RawMessage
+
+	// bad says why a number of the span could not be read at all; the
+	// span is then rejected, as one out of bounds is.
+	bad string
 }
 
 // fillFrom fills what c does not know from o, the outer span of the same call.
@@ -162,6 +166,7 @@ func (c *call) recordInto(r *analytics.Record, now time.Time) {
 	}
 	r.Time = r.Time.UTC()
 	if !c.start.IsZero() && c.end.After(c.start) {
+		// Sub saturates at 292 years; the bounds reject that.
 		r.LatencyMS = c.end.Sub(c.start).Milliseconds()
 	}
 	if c.hasContent {
@@ -355,11 +360,15 @@ func (c *call) setLogContext(lr plog.LogRecord, now time.Time) {
 	}
 }
 
+// tsTime converts an OTLP timestamp, nanoseconds since 1970 in a uint64.
+// pcommon.Timestamp.AsTime converts through an int64, which wraps past
+// 2262 (a time in 2300 would read as one in 1715): seconds and nanoseconds
+// are taken apart here instead, so a far time stays far, and is rejected.
 func tsTime(t pcommon.Timestamp) time.Time {
 	if t == 0 {
 		return time.Time{}
 	}
-	return t.AsTime()
+	return time.Unix(int64(uint64(t)/1e9), int64(uint64(t)%1e9)).UTC()
 }
 
 // fromAttrs reads the attributes of a span or an event. It returns nil when
@@ -410,6 +419,7 @@ func fromAttrs(m pcommon.Map, res resource, scope, statusMsg string) *call {
 	if agent {
 		c.readAgent(&a)
 	}
+	c.bad = a.bad
 	return c
 }
 

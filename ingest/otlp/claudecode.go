@@ -35,7 +35,7 @@ const (
 // Bounds past which a Claude Code number is absurd: the event or span is
 // rejected rather than counted.
 const (
-	maxClaudeCodeTokens = 1 << 40
+	maxClaudeCodeTokens = analytics.MaxTokens
 	maxClaudeCodeCost   = 1e6 // USD for one call
 	maxClaudeCodeMS     = int64(30 * 24 * time.Hour / time.Millisecond)
 )
@@ -102,8 +102,8 @@ func ccNumbers(m pcommon.Map, r *analytics.Record) (bad string) {
 		if !ok {
 			continue
 		}
-		n := valueInt(v)
-		if n < 0 || n > f.max || v.Type() == pcommon.ValueTypeDouble && (math.IsNaN(v.Double()) || math.IsInf(v.Double(), 0)) {
+		n, ok := valueInt(v)
+		if !ok || n < 0 || n > f.max {
 			return fmt.Sprintf("%s %s", f.key, v.AsString())
 		}
 		*f.dst = n
@@ -147,7 +147,8 @@ func claudeCodeSpan(s ptrace.Span, res resource, now time.Time) (*analytics.Reco
 		if ev.Name() == "gen_ai.request.attempt" {
 			attempts++
 			if v, ok := ev.Attributes().Get("attempt"); ok {
-				attempts = max(attempts, valueInt(v))
+				n, _ := valueInt(v)
+				attempts = max(attempts, n)
 			}
 		}
 	}
@@ -185,7 +186,8 @@ func claudeCodeSpan(s ptrace.Span, res resource, now time.Time) (*analytics.Reco
 
 func valueIntOf(m pcommon.Map, k string) int64 {
 	if v, ok := m.Get(k); ok {
-		return valueInt(v)
+		n, _ := valueInt(v)
+		return n
 	}
 	return 0
 }

@@ -2,6 +2,7 @@ package otlp
 
 import (
 	"encoding/json"
+	"math"
 	"regexp"
 	"sort"
 	"strconv"
@@ -28,11 +29,15 @@ type usageFacts struct {
 
 func (u *usageFacts) messagesAPI() analytics.Usage {
 	in := u.input
-	cache := u.cacheRead + u.cacheWrite
-	// An inclusive count can never be below its cache part: when it is, the
-	// producer evidently counted like the Messages API, so it is kept.
-	if u.inclusive && in >= cache {
-		in -= cache
+	// Counts out of bounds are left as they came, for the bounds to reject
+	// and name; within them, the sum cannot overflow.
+	inBounds := func(n int64) bool { return n >= 0 && n <= analytics.MaxTokens }
+	if u.inclusive && inBounds(in) && inBounds(u.cacheRead) && inBounds(u.cacheWrite) {
+		// An inclusive count can never be below its cache part: when it is,
+		// the producer evidently counted like the Messages API, so it is kept.
+		if cache := u.cacheRead + u.cacheWrite; in >= cache {
+			in -= cache
+		}
 	}
 	return analytics.Usage{InputTokens: in, OutputTokens: u.output, CacheReadInputTokens: u.cacheRead, CacheCreationInputTokens: u.cacheWrite,
 		CompactionInputTokens: u.compIn, CompactionOutputTokens: u.compOut}
@@ -63,8 +68,8 @@ func (c *call) usage() analytics.Usage {
 func (c *call) readUsage(a *attrs) {
 	pick := func(keys ...attrKey) (int64, bool) {
 		for _, k := range keys {
-			if v, ok := a.get(k); ok {
-				return valueInt(v), true
+			if a.has(k) {
+				return a.int(k), true
 			}
 		}
 		return 0, false
@@ -299,12 +304,24 @@ func (c *call) readRawBodies(a *attrs) {
 			cacheRead: u.CacheReadInputTokens, cacheWrite: u.CacheCreationInputTokens}
 		for _, it := range u.Iterations {
 			if it.Type == "compaction" {
-				c.rawUsage.compIn += it.InputTokens + it.CacheReadInputTokens + it.CacheCreationInputTokens
-				c.rawUsage.compOut += it.OutputTokens
+				c.rawUsage.compIn = satAdd(c.rawUsage.compIn, satAdd(it.InputTokens, satAdd(it.CacheReadInputTokens, it.CacheCreationInputTokens)))
+				c.rawUsage.compOut = satAdd(c.rawUsage.compOut, it.OutputTokens)
 				c.rawUsage.compKnown = true
 			}
 		}
 	}
+}
+
+// satAdd is a + b, stopping at the ends of int64 instead of wrapping: a sum
+// of huge counts stays huge, for the bounds to reject.
+func satAdd(a, b int64) int64 {
+	switch {
+	case b > 0 && a > math.MaxInt64-b:
+		return math.MaxInt64
+	case b < 0 && a < math.MinInt64-b:
+		return math.MinInt64
+	}
+	return a + b
 }
 
 func apiMessages(ms []apiMessage) []analytics.Message {

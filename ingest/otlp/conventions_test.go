@@ -27,6 +27,8 @@ type spanSpec struct {
 	id        byte
 	parent    byte
 	noIDs     bool
+	// start and end, when set, replace the span's times (t0 and 1.5 s on).
+	start, end pcommon.Timestamp
 }
 
 // traces builds a trace export of the given spans under one resource.
@@ -51,6 +53,12 @@ func traces(specs ...spanSpec) ptrace.Traces {
 		}
 		s.SetStartTimestamp(pcommon.NewTimestampFromTime(t0))
 		s.SetEndTimestamp(pcommon.NewTimestampFromTime(t0.Add(1500 * time.Millisecond)))
+		if sp.start != 0 {
+			s.SetStartTimestamp(sp.start)
+		}
+		if sp.end != 0 {
+			s.SetEndTimestamp(sp.end)
+		}
 		if err := s.Attributes().FromRaw(sp.attrs); err != nil {
 			panic(err)
 		}

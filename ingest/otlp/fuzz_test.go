@@ -1,12 +1,17 @@
 package otlp
 
 import (
+	"math"
 	"os"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
+	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+
+	"github.com/stopscope/stopscope/ingest"
 )
 
 func FuzzTracesJSON(f *testing.F) {
@@ -16,13 +21,43 @@ func FuzzTracesJSON(f *testing.F) {
 	}
 	f.Add(b)
 	f.Add([]byte(`{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0102030405060708090a0b0c0d0e0f10","spanId":"0102030405060708","attributes":[{"key":"gen_ai.system","value":{"stringValue":"anthropic"}},{"key":"llm.input_messages.99999999999.message.role","value":{"intValue":"7"}}]}]}]}]}`))
+	// Numbers past their bounds, in every type OTLP/JSON can write them.
+	f.Add([]byte(`{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0102030405060708090a0b0c0d0e0f10","spanId":"0102030405060708",` +
+		`"startTimeUnixNano":"10413792000000000000","endTimeUnixNano":"18446744073709551615","attributes":[` +
+		`{"key":"gen_ai.system","value":{"stringValue":"anthropic"}},{"key":"gen_ai.usage.input_tokens","value":{"doubleValue":1e300}},` +
+		`{"key":"gen_ai.usage.output_tokens","value":{"intValue":"-9223372036854775808"}},{"key":"llm.token_count.prompt","value":{"stringValue":"NaN"}},` +
+		`{"key":"gen_ai.usage.cost","value":{"doubleValue":"Infinity"}},{"key":"gen_ai.operation.name","value":{"stringValue":"invoke_agent"}}]}]}]}]}`))
+	// Attribute values nested to the limit that receivers check first.
+	f.Add([]byte(`{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0102030405060708090a0b0c0d0e0f10","spanId":"0102030405060708","attributes":[` +
+		`{"key":"gen_ai.system","value":{"stringValue":"anthropic"}},{"key":"gen_ai.input.messages","value":` +
+		strings.Repeat(`{"kvlistValue":{"values":[{"key":"a","value":`, 29) + `{}` + strings.Repeat(`}]}}`, 29) + `}]}]}]}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// What the receiver checks before decoding: without it, pdata's
+		// JSON decoder recurses without limit.
+		if ingest.CheckJSONShape(data) != nil {
+			return
+		}
 		req := ptraceotlp.NewExportRequest()
 		if req.UnmarshalJSON(data) != nil {
 			return
 		}
-		Traces(req.Traces(), testNow)
+		checkTraces(t, req.Traces())
 	})
+}
+
+// checkTraces decodes td and checks that every record is within the bounds
+// every way in shares, and that each Claude span is a record or rejected.
+func checkTraces(t *testing.T, td ptrace.Traces) {
+	t.Helper()
+	recs, rejected, msg := Traces(td, testNow)
+	for _, r := range recs {
+		if err := r.CheckBounds(testNow); err != nil {
+			t.Errorf("an accepted record is out of bounds: %v", err)
+		}
+	}
+	if rejected < 0 || rejected > td.SpanCount() || len(recs)+rejected > td.SpanCount() || (rejected > 0) != (msg != "") {
+		t.Errorf("%d records and %d rejected (%q) of %d spans", len(recs), rejected, msg, td.SpanCount())
+	}
 }
 
 func FuzzTracesProto(f *testing.F) {
@@ -39,12 +74,21 @@ func FuzzTracesProto(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(small)
+	// Numbers past their bounds and a time past 2262.
+	hostile := traces(spanSpec{attrs: anthropicSpan("gen_ai.usage.input_tokens", 1e300, "gen_ai.usage.output_tokens", int64(1)<<62,
+		"llm.token_count.prompt", "-1", "gen_ai.request.max_tokens", -7), start: 10413792000000000000})
+	hostile.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).Attributes().PutDouble("gen_ai.usage.cost", math.NaN())
+	big, err := ptraceotlp.NewExportRequestFromTraces(hostile).MarshalProto()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(big)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		req := ptraceotlp.NewExportRequest()
 		if req.UnmarshalProto(data) != nil {
 			return
 		}
-		Traces(req.Traces(), testNow)
+		checkTraces(t, req.Traces())
 	})
 }
 

@@ -6,10 +6,10 @@
 package otlp
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -27,13 +27,15 @@ const Source = "otlp"
 // records. Spans without GenAI attributes, and GenAI spans of other providers,
 // are accepted and skipped. When a producer nests two spans for one call (an
 // instrumentation's span wrapping the SDK's own span), they become one record.
-// now stamps records whose span has no start time. rejected counts the Claude
-// spans that could not be accepted and rejectMsg says why ("" when none).
+// now stamps records whose span has no start time, and is the clock their
+// times are judged by. Each Claude span without its ids, or whose record is
+// out of the bounds every way in shares (analytics.Record.CheckBounds), is
+// rejected on its own: rejected counts them and rejectMsg says why, naming
+// the span and the field ("" when none).
 func Traces(td ptrace.Traces, now time.Time) (recs []*analytics.Record, rejected int, rejectMsg string) {
 	var calls []*call
 	var cc []*analytics.Record // Claude Code's calls
-	var why []string
-	noIDs := 0
+	rj := rejections{what: "span(s)"}
 	for i := 0; i < td.ResourceSpans().Len(); i++ {
 		rs := td.ResourceSpans().At(i)
 		res := readResource(rs.Resource().Attributes())
@@ -46,11 +48,12 @@ func Traces(td ptrace.Traces, now time.Time) (recs []*analytics.Record, rejected
 					r, err := claudeCodeSpan(sp, res, now)
 					switch {
 					case err != nil:
-						rejected++
-						if len(why) < 3 {
-							why = append(why, err.Error())
-						}
+						rj.add(err.Error())
 					case r != nil:
+						if err := r.CheckBounds(now); err != nil {
+							rj.add(fmt.Sprintf("span %s: %v", r.SpanID, err))
+							continue
+						}
 						cc = append(cc, r)
 					}
 					continue
@@ -60,8 +63,7 @@ func Traces(td ptrace.Traces, now time.Time) (recs []*analytics.Record, rejected
 					continue
 				}
 				if c.traceID == "" || c.spanID == "" {
-					rejected++
-					noIDs++
+					rj.add(fmt.Sprintf("GenAI span %q: trace_id and span_id are required", clipValue(sp.Name())))
 					continue
 				}
 				calls = append(calls, c)
@@ -71,19 +73,57 @@ func Traces(td ptrace.Traces, now time.Time) (recs []*analytics.Record, rejected
 	calls = mergeNested(calls)
 	// One allocation for the batch's records: they are stored together.
 	slab := make([]analytics.Record, len(calls))
-	recs = make([]*analytics.Record, len(calls), len(calls)+len(cc))
+	recs = make([]*analytics.Record, 0, len(calls)+len(cc))
 	for i, c := range calls {
 		c.recordInto(&slab[i], now)
-		recs[i] = &slab[i]
+		if err := c.check(&slab[i], now); err != nil {
+			rj.add(fmt.Sprintf("span %s: %v", c.spanID, err))
+			continue
+		}
+		recs = append(recs, &slab[i])
 	}
 	recs = append(recs, cc...)
-	if noIDs > 0 {
-		why = append([]string{fmt.Sprintf("%d GenAI span(s) rejected: trace_id and span_id are required", noIDs)}, why...)
+	return recs, rj.n, rj.message()
+}
+
+// check returns why a call's record cannot be stored: a number that could
+// not be read, or one out of bounds.
+func (c *call) check(r *analytics.Record, now time.Time) error {
+	if c.bad != "" {
+		return errors.New(c.bad)
 	}
-	if rejected > 0 {
-		rejectMsg = rejectSummary(rejected, "span", why)
+	return r.CheckBounds(now)
+}
+
+// maxRejectReasons is how many rejections an export's message details.
+const maxRejectReasons = 5
+
+// rejections counts the spans or log records of an export that were
+// rejected and keeps the first reasons for the message.
+type rejections struct {
+	what    string
+	n       int
+	reasons []string
+}
+
+func (rj *rejections) add(reason string) {
+	rj.n++
+	if len(rj.reasons) < maxRejectReasons {
+		rj.reasons = append(rj.reasons, reason)
 	}
-	return recs, rejected, rejectMsg
+}
+
+// message is OTLP's partial_success error_message: how many were rejected
+// and why, "" when none were.
+func (rj *rejections) message() string {
+	if rj.n == 0 {
+		return ""
+	}
+	msg := fmt.Sprintf("%d %s rejected: %s", rj.n, rj.what, strings.Join(rj.reasons, "; "))
+	if more := rj.n - len(rj.reasons); more > 0 {
+		msg += fmt.Sprintf("; and %d more", more)
+	}
+	return msg
 }
 
 // Logs decodes the GenAI events in ld into classified records, and Claude
@@ -92,10 +132,12 @@ func Traces(td ptrace.Traces, now time.Time) (recs []*analytics.Record, rejected
 // the deprecated per-message events, of which a gen_ai.choice makes a record
 // and the gen_ai.*.message events of the same span fill its request. Other
 // log records are accepted and skipped. A call exported both as a span and as
-// events is stored once only when both carry its response id.
+// events is stored once only when both carry its response id. Each record
+// out of the bounds every way in shares is rejected on its own, as in Traces.
 func Logs(ld plog.Logs, now time.Time) (recs []*analytics.Record, rejected int, rejectMsg string) {
 	var calls []*call
 	var cc ccEvents
+	rj := rejections{what: "log record(s)"}
 	for i := 0; i < ld.ResourceLogs().Len(); i++ {
 		rl := ld.ResourceLogs().At(i)
 		res := readResource(rl.Resource().Attributes())
@@ -145,23 +187,26 @@ func Logs(ld plog.Logs, now time.Time) (recs []*analytics.Record, rejected int, 
 	}
 	recs = make([]*analytics.Record, 0, len(calls)+len(cc.order))
 	for _, c := range calls {
-		recs = append(recs, c.record(now))
+		r := c.record(now)
+		if err := c.check(r, now); err != nil {
+			rj.add(fmt.Sprintf("log record of span %q: %v", c.spanID, err))
+			continue
+		}
+		recs = append(recs, r)
 	}
-	recs = append(recs, cc.records()...)
-	if cc.rejected > 0 {
-		rejected += cc.rejected
-		rejectMsg = rejectSummary(rejected, "log record", cc.why)
+	for _, why := range cc.why {
+		rj.add(why)
 	}
-	return recs, rejected, rejectMsg
-}
-
-// rejectSummary says how many items were rejected and why, giving the
-// first reasons.
-func rejectSummary(n int, what string, why []string) string {
-	if len(why) == 1 && strings.HasPrefix(why[0], strconv.Itoa(n)+" ") {
-		return why[0]
+	// Past the reasons kept, Claude Code's rejections are counted alone.
+	rj.n += cc.rejected - len(cc.why)
+	for _, r := range cc.records() {
+		if err := r.CheckBounds(now); err != nil {
+			rj.add(fmt.Sprintf("Claude Code event of request %q: %v", r.RequestID, err))
+			continue
+		}
+		recs = append(recs, r)
 	}
-	return fmt.Sprintf("%d %s(s) rejected: %s", n, what, strings.Join(why, "; "))
+	return recs, rj.n, rj.message()
 }
 
 // resource is what a resource says about the app that made the calls.

@@ -24,7 +24,7 @@ func TestClaudeCodeFixtures(t *testing.T) {
 		t.Fatal(err)
 	}
 	sink := &sliceSink{}
-	gs := grpc.NewServer()
+	gs := grpc.NewServer(GRPCServerOption())
 	(&Receiver{Sink: sink}).RegisterGRPC(gs)
 	go func() { _ = gs.Serve(lis) }()
 	t.Cleanup(gs.Stop)

@@ -3,13 +3,17 @@ package receiver
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/encoding"
 	_ "google.golang.org/grpc/encoding/gzip" // OTLP/gRPC exporters may compress with gzip
+	grpcproto "google.golang.org/grpc/encoding/proto"
+	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
@@ -17,69 +21,159 @@ import (
 	"github.com/stopscope/stopscope/auth"
 )
 
-// RegisterGRPC registers the OTLP/gRPC trace, log and metric services on s. gRPC's
-// own limits apply (grpc.MaxRecvMsgSize, default 4 MiB); gzip is accepted.
+// RegisterGRPC registers the OTLP/gRPC trace, log and metric services on s, which
+// must have been made with GRPCServerOption. gRPC's own limits apply
+// (grpc.MaxRecvMsgSize, default 4 MiB); gzip is accepted.
+//
+// The services decode their requests themselves, after the interceptors:
+// gRPC answers a message its codec cannot decode with Internal, a server
+// fault that exporters may report and retry, when a malformed export is
+// the client's to fix (InvalidArgument, which they drop). It also spares
+// decoding a request that authentication refuses.
 func (r *Receiver) RegisterGRPC(s *grpc.Server) {
-	ptraceotlp.RegisterGRPCServer(s, &traceServer{r: r})
-	plogotlp.RegisterGRPCServer(s, &logServer{r: r})
-	pmetricotlp.RegisterGRPCServer(s, &metricServer{r: r})
+	s.RegisterService(&traceServiceDesc, r)
+	s.RegisterService(&logsServiceDesc, r)
+	s.RegisterService(&metricsServiceDesc, r)
 }
 
-type traceServer struct {
-	ptraceotlp.UnimplementedGRPCServer
-	r *Receiver
+// GRPCServerOption is the option the gRPC server given to RegisterGRPC
+// must be made with: its codec hands the OTLP services their requests'
+// bytes undecoded, and is gRPC's protobuf codec for every other message.
+func GRPCServerOption() grpc.ServerOption {
+	return grpc.ForceServerCodecV2(rawCodec{})
 }
 
-// Export receives one OTLP/gRPC trace export.
-func (s *traceServer) Export(ctx context.Context, req ptraceotlp.ExportRequest) (ptraceotlp.ExportResponse, error) {
-	resp := ptraceotlp.NewExportResponse()
-	rejected, msg, err := s.r.exportTraces(ctx, req)
-	if err != nil {
-		return resp, GRPCError(err)
+// rawMessage is a message's bytes, passed through by rawCodec.
+type rawMessage struct{ b []byte }
+
+// rawCodec passes rawMessages through as they are and leaves every other
+// message to gRPC's protobuf codec.
+type rawCodec struct{}
+
+func (rawCodec) Marshal(v any) (mem.BufferSlice, error) {
+	if m, ok := v.(*rawMessage); ok {
+		return mem.BufferSlice{mem.SliceBuffer(m.b)}, nil
 	}
+	return encoding.GetCodecV2(grpcproto.Name).Marshal(v)
+}
+
+func (rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
+	if m, ok := v.(*rawMessage); ok {
+		// A copy: gRPC frees data once this returns.
+		m.b = data.Materialize()
+		return nil
+	}
+	return encoding.GetCodecV2(grpcproto.Name).Unmarshal(data, v)
+}
+
+func (rawCodec) Name() string { return grpcproto.Name }
+
+// The OTLP services, as their generated code describes them, with handlers
+// that decode the request themselves.
+var (
+	traceServiceDesc = grpc.ServiceDesc{
+		ServiceName: "opentelemetry.proto.collector.trace.v1.TraceService",
+		HandlerType: (*any)(nil),
+		Methods: []grpc.MethodDesc{{MethodName: "Export", Handler: exportHandler(
+			"/opentelemetry.proto.collector.trace.v1.TraceService/Export", (*Receiver).grpcTraces)}},
+		Metadata: "opentelemetry/proto/collector/trace/v1/trace_service.proto",
+	}
+	logsServiceDesc = grpc.ServiceDesc{
+		ServiceName: "opentelemetry.proto.collector.logs.v1.LogsService",
+		HandlerType: (*any)(nil),
+		Methods: []grpc.MethodDesc{{MethodName: "Export", Handler: exportHandler(
+			"/opentelemetry.proto.collector.logs.v1.LogsService/Export", (*Receiver).grpcLogs)}},
+		Metadata: "opentelemetry/proto/collector/logs/v1/logs_service.proto",
+	}
+	metricsServiceDesc = grpc.ServiceDesc{
+		ServiceName: "opentelemetry.proto.collector.metrics.v1.MetricsService",
+		HandlerType: (*any)(nil),
+		Methods: []grpc.MethodDesc{{MethodName: "Export", Handler: exportHandler(
+			"/opentelemetry.proto.collector.metrics.v1.MetricsService/Export", (*Receiver).grpcMetrics)}},
+		Metadata: "opentelemetry/proto/collector/metrics/v1/metrics_service.proto",
+	}
+)
+
+// exportHandler is a gRPC method handler that reads the request's bytes,
+// runs the interceptors, then export.
+func exportHandler(method string, export func(*Receiver, context.Context, []byte) ([]byte, error)) func(any, context.Context, func(any) error, grpc.UnaryServerInterceptor) (any, error) {
+	return func(srv any, ctx context.Context, dec func(any) error, ic grpc.UnaryServerInterceptor) (any, error) {
+		in := new(rawMessage)
+		if err := dec(in); err != nil {
+			return nil, err
+		}
+		r := srv.(*Receiver)
+		handle := func(ctx context.Context, req any) (any, error) {
+			out, err := export(r, ctx, req.(*rawMessage).b)
+			if err != nil {
+				return nil, err
+			}
+			return &rawMessage{b: out}, nil
+		}
+		if ic == nil {
+			return handle(ctx, in)
+		}
+		return ic(ctx, in, &grpc.UnaryServerInfo{Server: srv, FullMethod: method}, handle)
+	}
+}
+
+// decodeError is the gRPC error of an export that cannot be decoded.
+func decodeError(err error) error {
+	return status.Error(codes.InvalidArgument, strings.ToValidUTF8("cannot decode the OTLP request: "+err.Error(), "\uFFFD"))
+}
+
+// grpcTraces serves one OTLP/gRPC trace export.
+func (r *Receiver) grpcTraces(ctx context.Context, body []byte) ([]byte, error) {
+	req := ptraceotlp.NewExportRequest()
+	if err := req.UnmarshalProto(body); err != nil {
+		return nil, decodeError(err)
+	}
+	rejected, msg, err := r.exportTraces(ctx, req)
+	if err != nil {
+		return nil, GRPCError(err)
+	}
+	resp := ptraceotlp.NewExportResponse()
 	if rejected > 0 {
 		resp.PartialSuccess().SetRejectedSpans(int64(rejected))
 		resp.PartialSuccess().SetErrorMessage(msg)
 	}
-	return resp, nil
+	return resp.MarshalProto()
 }
 
-type logServer struct {
-	plogotlp.UnimplementedGRPCServer
-	r *Receiver
-}
-
-// Export receives one OTLP/gRPC log export.
-func (s *logServer) Export(ctx context.Context, req plogotlp.ExportRequest) (plogotlp.ExportResponse, error) {
-	resp := plogotlp.NewExportResponse()
-	rejected, msg, err := s.r.exportLogs(ctx, req)
-	if err != nil {
-		return resp, GRPCError(err)
+// grpcLogs serves one OTLP/gRPC log export.
+func (r *Receiver) grpcLogs(ctx context.Context, body []byte) ([]byte, error) {
+	req := plogotlp.NewExportRequest()
+	if err := req.UnmarshalProto(body); err != nil {
+		return nil, decodeError(err)
 	}
+	rejected, msg, err := r.exportLogs(ctx, req)
+	if err != nil {
+		return nil, GRPCError(err)
+	}
+	resp := plogotlp.NewExportResponse()
 	if rejected > 0 {
 		resp.PartialSuccess().SetRejectedLogRecords(int64(rejected))
 		resp.PartialSuccess().SetErrorMessage(msg)
 	}
-	return resp, nil
+	return resp.MarshalProto()
 }
 
-type metricServer struct {
-	pmetricotlp.UnimplementedGRPCServer
-	r *Receiver
-}
-
-// Export receives one OTLP/gRPC metric export.
-func (s *metricServer) Export(ctx context.Context, req pmetricotlp.ExportRequest) (pmetricotlp.ExportResponse, error) {
-	resp := pmetricotlp.NewExportResponse()
-	rejected, msg, err := s.r.exportMetrics(ctx, req)
-	if err != nil {
-		return resp, GRPCError(err)
+// grpcMetrics serves one OTLP/gRPC metric export.
+func (r *Receiver) grpcMetrics(ctx context.Context, body []byte) ([]byte, error) {
+	req := pmetricotlp.NewExportRequest()
+	if err := req.UnmarshalProto(body); err != nil {
+		return nil, decodeError(err)
 	}
+	rejected, msg, err := r.exportMetrics(ctx, req)
+	if err != nil {
+		return nil, GRPCError(err)
+	}
+	resp := pmetricotlp.NewExportResponse()
 	if rejected > 0 {
 		resp.PartialSuccess().SetRejectedDataPoints(int64(rejected))
 		resp.PartialSuccess().SetErrorMessage(msg)
 	}
-	return resp, nil
+	return resp.MarshalProto()
 }
 
 // grpcCodes is the one table of gRPC codes: what each analytics error code

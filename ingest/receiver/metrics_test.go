@@ -175,7 +175,7 @@ func TestGRPCMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := grpc.NewServer()
+	s := grpc.NewServer(GRPCServerOption())
 	r.RegisterGRPC(s)
 	go func() { _ = s.Serve(lis) }()
 	t.Cleanup(s.Stop)
@@ -196,8 +196,11 @@ func TestGRPCMetrics(t *testing.T) {
 		t.Error("Claude Code's metrics not marked seen")
 	}
 
-	_, err = (&metricServer{r: &Receiver{MetricSink: &pointSink{err: analytics.Errorf(analytics.EUnavailable, "store down")}}}).
-		Export(context.Background(), claudeCodeMetrics(t))
+	body, err := claudeCodeMetrics(t).MarshalProto()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = (&Receiver{MetricSink: &pointSink{err: analytics.Errorf(analytics.EUnavailable, "store down")}}).grpcMetrics(context.Background(), body)
 	if err == nil || err.Error() != "rpc error: code = Unavailable desc = store down" {
 		t.Errorf("error %v, want Unavailable", err)
 	}

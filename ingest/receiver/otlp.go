@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/binary"
 	"io"
 	"mime"
 	"net/http"
@@ -20,6 +21,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/stopscope/stopscope/analytics"
+	"github.com/stopscope/stopscope/ingest"
 	"github.com/stopscope/stopscope/ingest/otlp"
 	"github.com/stopscope/stopscope/store"
 )
@@ -193,8 +195,15 @@ type protoJSON interface {
 	UnmarshalJSON([]byte) error
 }
 
+// unmarshal decodes an export. A JSON body's shape is bounded first
+// (ingest.CheckJSONShape): pdata's JSON decoder has no limit on nesting, and
+// builds a value of about a hundred bytes for each element of two or three.
+// Protobuf's decoder stops at 100 nested messages itself.
 func unmarshal(m protoJSON, body []byte, isJSON bool) error {
 	if isJSON {
+		if err := ingest.CheckJSONShape(body); err != nil {
+			return err
+		}
 		return m.UnmarshalJSON(body)
 	}
 	return m.UnmarshalProto(body)
@@ -347,6 +356,14 @@ func (r *Receiver) readBody(req *http.Request, gz bool) (body, error) {
 	defer gzipPool.Put(zr)
 	dlimit := r.maxDecompressed()
 	b.inflated = getBuffer()
+	// A gzip member ends with its size modulo 2^32: room for that (within
+	// the limit) spares the copies of growing by doubling, which held half
+	// as much again as the body at the end. A size that lies costs no more
+	// than a body that size.
+	if raw := b.raw.Bytes(); len(raw) >= 18 {
+		size := int64(binary.LittleEndian.Uint32(raw[len(raw)-4:]))
+		b.inflated.Grow(int(min(size, dlimit) + bytes.MinRead))
+	}
 	_, err = b.inflated.ReadFrom(io.LimitReader(zr, dlimit+1))
 	if int64(b.inflated.Len()) > dlimit {
 		return b, analytics.Errorf(analytics.ETooLarge, "decompressed request body is over the limit of %d bytes", dlimit)
@@ -372,8 +389,11 @@ func gzipReader(r io.Reader) (*gzip.Reader, error) {
 
 // writeStatus answers 400 with a google.rpc.Status body in the request's
 // content type, as OTLP/HTTP asks for requests that cannot be processed.
+// The message is made valid UTF-8 first: a decoder's error may quote the
+// bytes it could not read, and protobuf refuses to write a string that is
+// not UTF-8, which would make a bad request a 500.
 func writeStatus(c echo.Context, ct string, isJSON bool, msg string) error {
-	st := &statuspb.Status{Code: int32(grpcCode(analytics.EInvalid)), Message: msg}
+	st := &statuspb.Status{Code: int32(grpcCode(analytics.EInvalid)), Message: strings.ToValidUTF8(msg, "\uFFFD")}
 	var b []byte
 	var err error
 	if isJSON {

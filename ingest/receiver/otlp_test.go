@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -27,7 +28,9 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	statuspb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
@@ -76,6 +79,10 @@ func newServer(t *testing.T, r *Receiver) *httptest.Server {
 	t.Cleanup(srv.Close)
 	return srv
 }
+
+// captureNow is a server clock the day after the capture was recorded, so
+// that its spans' times are within the bounds.
+var captureNow = time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
 
 func capture(t *testing.T) ptrace.Traces {
 	t.Helper()
@@ -218,15 +225,29 @@ func TestHTTPErrors(t *testing.T) {
 		recv          Receiver
 		status        int
 		statusBody    bool
+		// message, when set, is a part of the Status body's message.
+		message string
 	}{
-		{"body over the limit", "application/x-protobuf", "", pb, Receiver{MaxBodyBytes: 1000}, 413, false},
-		{"gzip bomb", "application/x-protobuf", "gzip", bomb, Receiver{MaxDecompressedBytes: 64 << 10}, 413, false},
-		{"garbage protobuf", "application/x-protobuf", "", []byte{0xff, 0xff, 0xff}, Receiver{}, 400, true},
-		{"garbage JSON", "application/json", "", []byte(`{"resourceSpans":[{`), Receiver{}, 400, true},
-		{"broken gzip", "application/json", "gzip", []byte("not gzip"), Receiver{}, 400, true},
-		{"unsupported content type", "text/plain", "", []byte("x"), Receiver{}, 415, false},
-		{"unsupported encoding", "application/json", "br", []byte("x"), Receiver{}, 415, false},
-		{"sink unavailable", "application/x-protobuf", "", pb, Receiver{Sink: &sliceSink{err: analytics.Errorf(analytics.EUnavailable, "store down")}}, 503, false},
+		{"body over the limit", "application/x-protobuf", "", pb, Receiver{MaxBodyBytes: 1000}, 413, false, ""},
+		{"gzip bomb", "application/x-protobuf", "gzip", bomb, Receiver{MaxDecompressedBytes: 64 << 10}, 413, false, ""},
+		{"garbage protobuf", "application/x-protobuf", "", []byte{0xff, 0xff, 0xff}, Receiver{}, 400, true, ""},
+		{"garbage JSON", "application/json", "", []byte(`{"resourceSpans":[{`), Receiver{}, 400, true, ""},
+		{"protobuf sent as JSON", "application/json", "", pb, Receiver{}, 400, true, "cannot decode the OTLP request"},
+		{"invalid UTF-8 beside a JSON error", "application/json", "", []byte("{\"resourceSpans\":[\xff, {]"), Receiver{}, 400, true, "cannot decode the OTLP request"},
+		{"invalid UTF-8 in a name", "application/json", "", []byte("{\"resourceSpans\":[{\"x\xff\":1}]"), Receiver{}, 400, true, "cannot decode the OTLP request"},
+		{"JSON nested too deep", "application/json", "", []byte(`{"resourceSpans":[{"scopeSpans":[{"spans":[{"attributes":[` +
+			strings.Repeat(`{"key":"a","value":{"kvlistValue":{"values":[`, 40) + strings.Repeat(`]}}}`, 40) + `]}]}]}]}`),
+			Receiver{}, 400, true, "the JSON body nests deeper than 128 levels, the limit"},
+		{"JSON nested too deep, gzipped", "application/json", "gzip", gz(t, []byte(`{"resourceSpans":[{"scopeSpans":[{"spans":[{"attributes":[`+
+			strings.Repeat(`{"key":"a","value":{"kvlistValue":{"values":[`, 1<<20)+strings.Repeat(`]}}}`, 1<<20)+`]}]}]}]}`)),
+			Receiver{MaxDecompressedBytes: 64 << 20}, 400, true, "the JSON body nests deeper than 128 levels, the limit"},
+		{"JSON with too many elements", "application/json", "", []byte(`{"resourceSpans":[{"scopeSpans":[{"spans":[{"attributes":[` +
+			strings.Repeat(`{},`, 400_001) + `{}]}]}]}]}`), Receiver{}, 400, true,
+			"the JSON body holds more than 400000 array elements and object members, the limit"},
+		{"broken gzip", "application/json", "gzip", []byte("not gzip"), Receiver{}, 400, true, ""},
+		{"unsupported content type", "text/plain", "", []byte("x"), Receiver{}, 415, false, ""},
+		{"unsupported encoding", "application/json", "br", []byte("x"), Receiver{}, 415, false, ""},
+		{"sink unavailable", "application/x-protobuf", "", pb, Receiver{Sink: &sliceSink{err: analytics.Errorf(analytics.EUnavailable, "store down")}}, 503, false, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -251,6 +272,9 @@ func TestHTTPErrors(t *testing.T) {
 			}
 			if err != nil || st.Code != 3 || st.Message == "" {
 				t.Errorf("Status body %v (%v), want code 3 with a message", &st, err)
+			}
+			if !strings.Contains(st.Message, tt.message) {
+				t.Errorf("message %q, want it to say %q", st.Message, tt.message)
 			}
 			if got := resp.Header.Get("Content-Type"); got != tt.ct {
 				t.Errorf("content type %q, want %q", got, tt.ct)
@@ -327,7 +351,7 @@ func TestOTelSDKGRPCExporter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := grpc.NewServer()
+	s := grpc.NewServer(GRPCServerOption())
 	r.RegisterGRPC(s)
 	go func() { _ = s.Serve(lis) }()
 	t.Cleanup(s.Stop)
@@ -366,8 +390,80 @@ func TestOTelSDKGRPCExporter(t *testing.T) {
 
 func TestGRPCSinkUnavailable(t *testing.T) {
 	r := &Receiver{Sink: &sliceSink{err: analytics.Errorf(analytics.EUnavailable, "store down")}}
-	_, err := (&traceServer{r: r}).Export(context.Background(), ptraceotlp.NewExportRequestFromTraces(capture(t)))
+	body, err := ptraceotlp.NewExportRequestFromTraces(capture(t)).MarshalProto()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.grpcTraces(context.Background(), body)
 	if err == nil || err.Error() != "rpc error: code = Unavailable desc = store down" {
 		t.Errorf("error %v, want Unavailable", err)
+	}
+}
+
+// TestGRPCMalformed checks that a malformed export is InvalidArgument, the
+// client's to fix, not Internal, for traces and logs; that a well-formed one
+// still goes through the interceptors; and that the interceptors run before
+// the request is decoded.
+func TestGRPCMalformed(t *testing.T) {
+	sink := &sliceSink{}
+	r := &Receiver{Sink: sink}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refuse := false
+	s := grpc.NewServer(GRPCServerOption(), grpc.UnaryInterceptor(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+		if refuse {
+			return nil, GRPCError(analytics.Errorf(analytics.EUnauthorized, "no key"))
+		}
+		return h(ctx, req)
+	}))
+	r.RegisterGRPC(s)
+	go func() { _ = s.Serve(lis) }()
+	t.Cleanup(s.Stop)
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	good, err := ptraceotlp.NewExportRequestFromTraces(capture(t)).MarshalProto()
+	if err != nil {
+		t.Fatal(err)
+	}
+	invoke := func(method string, body []byte) (*rawMessage, error) {
+		out := new(rawMessage)
+		err := conn.Invoke(context.Background(), method, &rawMessage{b: body}, out, grpc.ForceCodecV2(rawCodec{}))
+		return out, err
+	}
+	const traces, logs = "/opentelemetry.proto.collector.trace.v1.TraceService/Export", "/opentelemetry.proto.collector.logs.v1.LogsService/Export"
+	for _, tc := range []struct {
+		name, method string
+		body         []byte
+		refuse       bool
+		want         codes.Code
+	}{
+		{"malformed traces", traces, []byte{0xff, 0xff, 0xff}, false, codes.InvalidArgument},
+		{"truncated traces", traces, good[:len(good)/2], false, codes.InvalidArgument},
+		{"malformed logs", logs, []byte{0x0a, 0x05, 0x01}, false, codes.InvalidArgument},
+		{"malformed and refused", traces, []byte{0xff}, true, codes.Unauthenticated},
+		{"well-formed", traces, good, false, codes.OK},
+	} {
+		refuse = tc.refuse
+		out, err := invoke(tc.method, tc.body)
+		if status.Code(err) != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
+		}
+		if tc.want == codes.InvalidArgument && !strings.Contains(status.Convert(err).Message(), "cannot decode the OTLP request") {
+			t.Errorf("%s: message %q", tc.name, status.Convert(err).Message())
+		}
+		if tc.want == codes.OK {
+			resp := ptraceotlp.NewExportResponse()
+			if err := resp.UnmarshalProto(out.b); err != nil || resp.PartialSuccess().RejectedSpans() != 0 {
+				t.Errorf("%s: response %v", tc.name, err)
+			}
+		}
+	}
+	if n := len(sink.records()); n != 11 {
+		t.Errorf("stored %d records, want 11", n)
 	}
 }

@@ -89,7 +89,7 @@ func BenchmarkTracesHandler(b *testing.B) {
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			sink := &countSink{}
-			r := &Receiver{Sink: sink, Now: func() time.Time { return time.Unix(0, 0) }}
+			r := &Receiver{Sink: sink, Now: func() time.Time { return captureNow }}
 			e := echo.New()
 			b.ReportAllocs()
 			b.SetBytes(int64(len(tc.body)))
@@ -136,7 +136,7 @@ func TestBodyNotRetained(t *testing.T) {
 				if err := unmarshal(req, data, tc.isJSON); err != nil {
 					t.Fatal(err)
 				}
-				recs, _, _ := otlp.Traces(req.Traces(), time.Unix(0, 0))
+				recs, _, _ := otlp.Traces(req.Traces(), captureNow)
 				return recs
 			}
 			hr := httptest.NewRequest(http.MethodPost, "/v1/traces", bytes.NewReader(tc.data))

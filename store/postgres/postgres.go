@@ -42,8 +42,10 @@ var Dialect = sqlstore.Dialect{
 	EvaluatorLockKey:     0x73746f70616c7274, // "stopalrt"
 	SecondaryIndexes: `SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
 		WHERE i.indrelid = CAST(? AS regclass) AND NOT i.indisunique AND NOT i.indisprimary`,
-	CopyBegin: []string{"SET synchronous_commit = off"},
-	CopyEnd:   []string{"RESET synchronous_commit"},
+	// SUM of BIGINT is an exact NUMERIC, clamped before the cast back.
+	ClampedSum: "CAST(LEAST(GREATEST(SUM(%s), -9223372036854775808), 9223372036854775807) AS BIGINT)",
+	CopyBegin:  []string{"SET synchronous_commit = off"},
+	CopyEnd:    []string{"RESET synchronous_commit"},
 }
 
 // MaxConns is the size of the connection pool Open makes.

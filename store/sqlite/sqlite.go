@@ -42,6 +42,9 @@ func Migrations() fs.FS {
 // constraints have no SQL).
 var Dialect = sqlstore.Dialect{
 	Name: "sqlite", MaxParams: 32766, InsertRecords: "INSERT OR IGNORE INTO",
+	// SUM fails on an integer overflow; TOTAL sums in floating point (exact
+	// below 2^53) and CAST clamps a REAL past the int64 range to its ends.
+	ClampedSum:       "CAST(TOTAL(%s) AS BIGINT)",
 	SecondaryIndexes: `SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL`,
 	CopyBegin:        []string{"PRAGMA synchronous = OFF", "PRAGMA cache_size = -1000000"},
 	CopyEnd:          []string{"PRAGMA wal_checkpoint(TRUNCATE)", "PRAGMA synchronous = FULL", "PRAGMA cache_size = -32768"},

@@ -168,7 +168,7 @@ func (s *Store) Aggregate(ctx context.Context, q store.Query) ([]analytics.Group
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString("CAST(SUM(" + c + ") AS BIGINT)")
+		b.WriteString(s.d.sum(c))
 	}
 	b.WriteString(" FROM (")
 	for i, sg := range segs {
@@ -306,7 +306,7 @@ func (s *Store) RebuildRollups(ctx context.Context) error {
 		b.WriteString(strings.Join(rollupKeyCols, ", ") + ", " + strings.Join(rollupValCols, ", "))
 		b.WriteString(") SELECT " + strings.Join(rollupKeyCols, ", "))
 		for _, c := range rollupValCols {
-			b.WriteString(", CAST(SUM(" + c + ") AS BIGINT)")
+			b.WriteString(", " + s.d.sum(c))
 		}
 		b.WriteString(" FROM (SELECT (time_ns / ?) * ? AS bucket, app, environment, model, kind, stop_reason, error_type, http_status, subtype, refusal_category, ")
 		b.WriteString(rawCounts)

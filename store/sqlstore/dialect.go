@@ -48,6 +48,12 @@ type Dialect struct {
 	// backs no constraint: CopyDays drops them and creates them again once
 	// the rows are in, which is faster than updating them row by row.
 	SecondaryIndexes string
+	// ClampedSum is the aggregate that sums a BIGINT column into a BIGINT,
+	// with %s for the column: it must clamp a sum past the int64 range to
+	// its ends rather than fail, so that a few rows of huge counts (stored
+	// before ingest bounded them) cannot make every figure an error. SUM
+	// when empty.
+	ClampedSum string
 	// CopyBegin are statements CopyDays runs on its connection first, to
 	// trade durability for speed, and CopyEnd those it runs last, which
 	// must undo them.
@@ -74,4 +80,12 @@ func (d *Dialect) rebind(q string) string {
 		b.WriteByte(q[i])
 	}
 	return b.String()
+}
+
+// sum returns the SQL of the clamped sum of col (see ClampedSum).
+func (d *Dialect) sum(col string) string {
+	if d.ClampedSum == "" {
+		return "CAST(SUM(" + col + ") AS BIGINT)"
+	}
+	return strings.ReplaceAll(d.ClampedSum, "%s", col)
 }
