@@ -177,20 +177,22 @@ func curlSetup(base string) string {
 func goSetup() string {
 	return `import (
 	"github.com/anthropics/anthropic-sdk-go"
-	"github.com/anthropics/anthropic-sdk-go/option"
 	"github.com/stopscope/stopscope/ingest/otelclaude"
 )
 
-shutdown, err := otelclaude.Setup(ctx) // OTLP/HTTP to stopscope
+// A tracer provider exporting over OTLP/HTTP to stopscope, and the
+// trace-context propagator: anthropic-sdk-go (v1.81 and later) then
+// writes its own anthropic.messages.create span for every call.
+shutdown, err := otelclaude.Setup(ctx)
 if err != nil {
 	return err
 }
 defer shutdown(context.Background())
 
-client := anthropic.NewClient(
-	option.WithMiddleware(otelclaude.Middleware()),
-	option.WithoutOpenTelemetry(), // the SDK's own span would duplicate ours
-)`
+client := anthropic.NewClient()
+// Older SDKs trace nothing themselves: add
+// option.WithMiddleware(otelclaude.Middleware()). With both, each call is
+// still one record.`
 }
 
 func openLLMetrySetup(base string) string {

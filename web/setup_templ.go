@@ -82,7 +82,7 @@ func setupPage(d setupData) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "</section><section aria-labelledby=\"h-go\"><h2 id=\"h-go\">From Go: the otelclaude middleware</h2><p>Two lines trace every call the official Go SDK makes and send it here over OTLP/HTTP (<code>OTEL_EXPORTER_OTLP_ENDPOINT</code> defaults to this server).</p>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "</section><section aria-labelledby=\"h-go\"><h2 id=\"h-go\">From Go: the SDK's own spans, exported by otelclaude.Setup</h2><p>The official Go SDK traces every call itself once a tracer provider is registered; <code>otelclaude.Setup</code> registers one that sends here over OTLP/HTTP (<code>OTEL_EXPORTER_OTLP_ENDPOINT</code> defaults to this server).</p>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
