@@ -222,7 +222,7 @@ func checkAttrs(t *testing.T, got []attribute.KeyValue, want map[string]any) {
 		seen[k] = true
 		w, ok := want[k]
 		if !ok {
-			t.Errorf("unexpected attribute %s = %s", k, kv.Value.Emit())
+			t.Errorf("unexpected attribute %s = %s", k, kv.Value.String())
 			continue
 		}
 		if g := kv.Value.AsInterface(); !reflect.DeepEqual(g, w) {
