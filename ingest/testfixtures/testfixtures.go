@@ -5,6 +5,8 @@
 // instrumentations (otlp/), Claude Code's own telemetry with what truly
 // happened (claude_code/), and expected.json, which says what a correct
 // classifier reports for each response fixture. README.md describes them.
+// Skip skips the tests of an optional suite (PostgreSQL, Chromium) and says
+// so in plain `go test ./...` output.
 //
 // Only tests import it. Fixtures that belong to one package's own tests stay
 // in that package's testdata.
