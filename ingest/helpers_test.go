@@ -3,11 +3,12 @@ package ingest
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stopscope/stopscope/ingest/testfixtures"
 )
 
 // testNow is the clock of every test: records without a time get it.
@@ -15,32 +16,11 @@ var testNow = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 
 var testOpts = Options{Now: testNow}
 
-// fixture returns a file under testdata/fixtures.
-func fixture(tb testing.TB, name string) []byte {
-	tb.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "fixtures", filepath.FromSlash(name)))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return b
-}
+// fixture returns a shared fixture.
+func fixture(tb testing.TB, name string) []byte { return testfixtures.Read(tb, name) }
 
-// fixtureNames lists the response fixtures: every file of the folders that
-// expected.json describes.
-func fixtureNames(tb testing.TB) []string {
-	tb.Helper()
-	var names []string
-	for _, dir := range []string{"messages", "streams", "agent_sdk", "errors"} {
-		entries, err := os.ReadDir(filepath.Join("testdata", "fixtures", dir))
-		if err != nil {
-			tb.Fatal(err)
-		}
-		for _, e := range entries {
-			names = append(names, dir+"/"+e.Name())
-		}
-	}
-	return names
-}
+// fixtureNames lists the response fixtures.
+func fixtureNames(tb testing.TB) []string { return testfixtures.ResponseNames(tb) }
 
 // envelope wraps a fixture in an envelope under the key its kind needs.
 func envelope(tb testing.TB, name string, extra map[string]any) []byte {

@@ -52,8 +52,6 @@ func insertAll(t *testing.T, st store.Store, recs []*analytics.Record) {
 	}
 }
 
-func ts3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }
-
 // msg makes a message record.
 func msg(at time.Time, app string, stop analytics.StopReason, flags ...analytics.Flag) *analytics.Record {
 	r := &analytics.Record{Time: at, Source: "native", App: app, Environment: "prod", Model: "claude-x", Kind: analytics.KindMessage, StopReason: stop}

@@ -75,6 +75,8 @@ type Server struct {
 	// Auth, when set, requires ingest keys and a dashboard login (see
 	// Auth for when) and checks CSRF tokens; nil serves everyone.
 	Auth *Auth
+
+	overload logLimiter
 }
 
 // Notifier sends a test notification to an alert channel and returns the
@@ -233,7 +235,14 @@ func (s *Server) handleError(err error, c echo.Context) {
 		status = StatusOf(err)
 		msg = analytics.ErrorMessage(err)
 	}
-	if status >= 500 {
+	switch {
+	case status == http.StatusServiceUnavailable:
+		// Overloaded or shutting down: the client is told to retry, as
+		// designed; log it, but not once per refused request.
+		if ok, n := s.overload.allow(s.Now(), overloadLogEvery); ok {
+			s.Logger.Warn("request refused, client told to retry", "method", c.Request().Method, "path", c.Request().URL.Path, "status", status, "err", err, "suppressed_since_last", n)
+		}
+	case status >= 500:
 		s.Logger.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "status", status, "err", err)
 	}
 	if status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/stopscope/stopscope/analytics"
 	"github.com/stopscope/stopscope/cmd/dashboard/demo"
+	"github.com/stopscope/stopscope/ingest/testfixtures"
 )
 
 // newBrowser starts headless Chromium, or skips the test when it is not
@@ -37,7 +38,7 @@ func newBrowser(t *testing.T) (context.Context, func() []string) {
 		if os.Getenv("STOPSCOPE_TEST_BROWSER") == "required" {
 			t.Fatal("STOPSCOPE_TEST_BROWSER=required but no chromium is installed (apt-get install -y chromium)")
 		}
-		t.Skip("chromium is not installed: skipping the browser test (apt-get install -y chromium)")
+		testfixtures.Skip(t, "browser tests (cmd/dashboard)", "chromium is not installed (apt-get install -y chromium)")
 	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path),

@@ -4,13 +4,14 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/stopscope/stopscope/ingest/testfixtures"
 )
 
 // TestClaudeCodeMetrics sends Claude Code's real metric export over
@@ -20,10 +21,7 @@ import (
 // Claude Code's metrics marked received, and gRPC's real address.
 func TestClaudeCodeMetrics(t *testing.T) {
 	m := startMainWith(t, func(m *Main) { m.OTLPGRPCAddr = "127.0.0.1:0" })
-	body, err := os.ReadFile("../../ingest/receiver/testdata/claude_code/cli_end_turn_metrics/0001_v1_metrics.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	body := testfixtures.Read(t, "claude_code/cli_end_turn_metrics/0001_v1_metrics.json")
 	for range 2 { // a retried export counts nothing twice
 		if status, raw := post(t, m.URL()+"/v1/metrics", "application/json", body); status != 200 || strings.Contains(string(raw), "rejected") {
 			t.Fatalf("POST /v1/metrics: %d %s", status, raw)

@@ -3,10 +3,10 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/stopscope/stopscope/ingest/testfixtures"
 )
 
 // TestPatternsEndToEnd posts two tool conversations through POST
@@ -17,11 +17,7 @@ import (
 func TestPatternsEndToEnd(t *testing.T) {
 	m := startMain(t)
 	read := func(name string) json.RawMessage {
-		raw, err := os.ReadFile(filepath.Join("testdata", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return raw
+		return testfixtures.Read(t, name)
 	}
 	// The first call of both: the question, answered with a tool call.
 	firstReq := json.RawMessage(`{"model":"claude-sonnet-4-6","max_tokens":1024,"messages":[{"role":"user","content":"Calculate the sum of 1234 and 5678"}]}`)

@@ -16,6 +16,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
+
+	"github.com/stopscope/stopscope/ingest/testfixtures"
 )
 
 // freshPostgres creates a database with a random name on the server of
@@ -24,7 +26,7 @@ func freshPostgres(t *testing.T) string {
 	t.Helper()
 	admin := os.Getenv("STOPSCOPE_TEST_POSTGRES")
 	if admin == "" {
-		t.Skip("STOPSCOPE_TEST_POSTGRES not set: skipping the several-instances test")
+		testfixtures.Skip(t, "PostgreSQL tests of cmd/dashboard", "STOPSCOPE_TEST_POSTGRES is not set (see README)")
 	}
 	u, err := url.Parse(admin)
 	if err != nil {

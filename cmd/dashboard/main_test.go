@@ -6,12 +6,13 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/stopscope/stopscope/ingest/testfixtures"
 )
 
 // startMain runs the real service on a free port with a fresh SQLite store.
@@ -36,36 +37,14 @@ func startMain(t *testing.T) *Main {
 	return m
 }
 
-type expectation struct {
-	StopReason *string `json:"stop_reason"`
-	Subtype    string  `json:"subtype"`
-	Flags      []string
-	Error      *struct {
-		Status int    `json:"status"`
-		Type   string `json:"type"`
-	} `json:"error"`
-}
+type expectation = testfixtures.Expectation
 
-func loadExpected(t *testing.T) map[string]expectation {
-	t.Helper()
-	raw, err := os.ReadFile("testdata/expected.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var exp map[string]expectation
-	if err := json.Unmarshal(raw, &exp); err != nil {
-		t.Fatal(err)
-	}
-	return exp
-}
+func loadExpected(t *testing.T) map[string]expectation { return testfixtures.Expected(t) }
 
 // fixtureRecord wraps a fixture file in an envelope with the given app.
 func fixtureRecord(t *testing.T, name, app string) map[string]any {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
+	raw := testfixtures.Read(t, name)
 	// Failed requests have no message id: the request id (the API's
 	// request-id header) is their identity, as a real client would send it.
 	env := map[string]any{"app": app, "environment": "test", "request_id": "req-" + app + "-" + name}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -17,6 +16,7 @@ import (
 	"github.com/anthropics/anthropic-sdk-go/option"
 
 	"github.com/stopscope/stopscope/ingest/otelclaude"
+	"github.com/stopscope/stopscope/ingest/testfixtures"
 )
 
 // messagesStandIn serves POST /v1/messages by replaying the fixture named
@@ -38,7 +38,7 @@ func messagesStandIn(t *testing.T) *httptest.Server {
 			http.Error(w, "no fixture named", 400)
 			return
 		}
-		raw, err := os.ReadFile(filepath.Join("testdata", m[1]))
+		raw, err := testfixtures.FS.ReadFile(m[1])
 		if err != nil {
 			http.Error(w, err.Error(), 404)
 			return

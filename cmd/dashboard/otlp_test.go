@@ -1,8 +1,9 @@
 package main
 
 import (
-	"os"
 	"testing"
+
+	"github.com/stopscope/stopscope/ingest/testfixtures"
 )
 
 // TestOTLPCapturesEndToEnd posts the captured OpenLLMetry (OTLP JSON) and
@@ -34,10 +35,7 @@ func TestOTLPCapturesEndToEnd(t *testing.T) {
 		},
 	} {
 		t.Run(tc.app, func(t *testing.T) {
-			body, err := os.ReadFile("testdata/otlp/" + tc.file)
-			if err != nil {
-				t.Fatal(err)
-			}
+			body := testfixtures.Read(t, "otlp/"+tc.file)
 			if status, raw := post(t, m.URL()+"/v1/traces", tc.ctype, body); status != 200 {
 				t.Fatalf("POST /v1/traces: %d %s", status, raw)
 			}

@@ -12,6 +12,7 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -20,12 +21,19 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/stopscope/stopscope/ingest/testfixtures"
 )
 
 const testRequestID = "req_test_0001"
 
+// readFixture returns a fixture: under own/, one of this package's own
+// (testdata/own); otherwise a shared one.
 func readFixture(t testing.TB, name string) []byte {
 	t.Helper()
+	if !strings.HasPrefix(name, "own/") {
+		return testfixtures.Read(t, name)
+	}
 	b, err := os.ReadFile(filepath.Join("testdata", name))
 	if err != nil {
 		t.Fatal(err)
@@ -214,7 +222,7 @@ func checkAttrs(t *testing.T, got []attribute.KeyValue, want map[string]any) {
 		seen[k] = true
 		w, ok := want[k]
 		if !ok {
-			t.Errorf("unexpected attribute %s = %s", k, kv.Value.Emit())
+			t.Errorf("unexpected attribute %s = %s", k, kv.Value.String())
 			continue
 		}
 		if g := kv.Value.AsInterface(); !reflect.DeepEqual(g, w) {

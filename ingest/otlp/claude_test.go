@@ -1,7 +1,6 @@
 package otlp
 
 import (
-	"os"
 	"testing"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -9,6 +8,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 
 	"github.com/stopscope/stopscope/analytics"
+	"github.com/stopscope/stopscope/ingest/testfixtures"
 )
 
 // ownSpan is a span of one of Claude's own scopes, for a test.
@@ -174,10 +174,7 @@ func TestStreamRefusedBeforeItBegan(t *testing.T) {
 // agent_sdk_error_max_turns fixture): the AGENT span's status is the SDK's
 // thrown error, from which the subtype is recovered.
 func TestAgentSDKOpenInferenceCapture(t *testing.T) {
-	b, err := os.ReadFile("testdata/openinference-agent-sdk-error_max_turns-traces.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := testfixtures.Read(t, "claude_code/agent_sdk_error_max_turns/openinference/0001_v1_traces.json")
 	req := ptraceotlp.NewExportRequest()
 	if err := req.UnmarshalJSON(b); err != nil {
 		t.Fatal(err)

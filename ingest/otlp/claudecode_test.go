@@ -1,7 +1,6 @@
 package otlp
 
 import (
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -12,12 +11,13 @@ import (
 
 	"github.com/stopscope/stopscope/analytics"
 	"github.com/stopscope/stopscope/ingest/internal/claudecodetest"
+	"github.com/stopscope/stopscope/ingest/testfixtures"
 )
 
 // decodeExport decodes one fixture export as the receiver would.
 func decodeExport(t *testing.T, e claudecodetest.Export) []*analytics.Record {
 	t.Helper()
-	b, err := os.ReadFile(e.Path)
+	b, err := testfixtures.FS.ReadFile(e.Path)
 	if err != nil {
 		t.Fatal(err)
 	}

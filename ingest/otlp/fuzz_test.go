@@ -2,7 +2,6 @@ package otlp
 
 import (
 	"math"
-	"os"
 	"reflect"
 	"slices"
 	"strings"
@@ -12,13 +11,11 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 
 	"github.com/stopscope/stopscope/ingest"
+	"github.com/stopscope/stopscope/ingest/testfixtures"
 )
 
 func FuzzTracesJSON(f *testing.F) {
-	b, err := os.ReadFile(captureJSON)
-	if err != nil {
-		f.Fatal(err)
-	}
+	b := testfixtures.Read(f, captureJSON)
 	f.Add(b)
 	f.Add([]byte(`{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0102030405060708090a0b0c0d0e0f10","spanId":"0102030405060708","attributes":[{"key":"gen_ai.system","value":{"stringValue":"anthropic"}},{"key":"llm.input_messages.99999999999.message.role","value":{"intValue":"7"}}]}]}]}]}`))
 	// Numbers past their bounds, in every type OTLP/JSON can write them.
@@ -61,10 +58,7 @@ func checkTraces(t *testing.T, td ptrace.Traces) {
 }
 
 func FuzzTracesProto(f *testing.F) {
-	b, err := os.ReadFile(captureProto)
-	if err != nil {
-		f.Fatal(err)
-	}
+	b := testfixtures.Read(f, captureProto)
 	f.Add(b)
 	// A small seed too: mutating the 24 KB capture alone is slow going.
 	small, err := ptraceotlp.NewExportRequestFromTraces(traces(spanSpec{attrs: anthropicSpan(
@@ -93,10 +87,7 @@ func FuzzTracesProto(f *testing.F) {
 }
 
 func BenchmarkTracesProto(b *testing.B) {
-	data, err := os.ReadFile(captureProto)
-	if err != nil {
-		b.Fatal(err)
-	}
+	data := testfixtures.Read(b, captureProto)
 	spans := readCapture(b, captureProto).SpanCount()
 	b.ReportAllocs()
 	b.SetBytes(int64(len(data)))

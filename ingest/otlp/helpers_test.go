@@ -2,7 +2,6 @@ package otlp
 
 import (
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 	"testing"
@@ -12,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 
 	"github.com/stopscope/stopscope/analytics"
+	"github.com/stopscope/stopscope/ingest/testfixtures"
 )
 
 // testNow is the server's clock in these tests: after t0 and every
@@ -20,17 +20,15 @@ import (
 var testNow = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 
 const (
-	captureJSON  = "testdata/openllmetry-js-anthropic-traces.json"
-	captureProto = "testdata/openinference-js-anthropic-traces.pb"
+	captureJSON  = "otlp/openllmetry-js-anthropic-traces.json"
+	captureProto = "otlp/openinference-js-anthropic-traces.pb"
 )
 
 func readCapture(t testing.TB, path string) ptrace.Traces {
 	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := testfixtures.Read(t, path)
 	req := ptraceotlp.NewExportRequest()
+	var err error
 	if strings.HasSuffix(path, ".json") {
 		err = req.UnmarshalJSON(b)
 	} else {

@@ -28,9 +28,7 @@ func (c *call) readReasons(a *attrs) {
 	}
 	// OpenLLMetry's older flattened attributes keep the raw value.
 	if a.hasPrefix(prefixGenAICompletion) {
-		for _, s := range indexed(a.m, "gen_ai.completion.", ".finish_reason") {
-			c.reasons.raw = append(c.reasons.raw, s)
-		}
+		c.reasons.raw = append(c.reasons.raw, indexed(a.m, "gen_ai.completion.", ".finish_reason")...)
 	}
 	if v, ok := a.get(genAIResponseFinishReasons); ok {
 		c.reasons.generic = append(c.reasons.generic, stringList(v)...)

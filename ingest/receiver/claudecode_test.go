@@ -3,7 +3,6 @@ package receiver
 import (
 	"context"
 	"net"
-	"os"
 	"testing"
 
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
@@ -12,6 +11,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/stopscope/stopscope/ingest/internal/claudecodetest"
+	"github.com/stopscope/stopscope/ingest/testfixtures"
 )
 
 // TestClaudeCodeFixtures sends Claude Code's real exports over each OTLP
@@ -130,7 +130,7 @@ func TestClaudeCodeFixtures(t *testing.T) {
 					sink.recs = nil
 					sink.mu.Unlock()
 					for _, e := range run.Exports(mode) {
-						js, err := os.ReadFile(e.Path)
+						js, err := testfixtures.FS.ReadFile(e.Path)
 						if err != nil {
 							t.Fatal(err)
 						}

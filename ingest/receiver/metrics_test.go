@@ -3,7 +3,6 @@ package receiver
 import (
 	"context"
 	"net"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/stopscope/stopscope/analytics"
+	"github.com/stopscope/stopscope/ingest/testfixtures"
 )
 
 // pointSink keeps the metric points it is given.
@@ -48,10 +48,7 @@ func (s *pointSink) totals() map[string]float64 {
 // the cli_end_turn run (one call: 12 in, 9 out, $0.000171).
 func claudeCodeMetrics(t *testing.T) pmetricotlp.ExportRequest {
 	t.Helper()
-	b, err := os.ReadFile("testdata/claude_code/cli_end_turn_metrics/0001_v1_metrics.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := testfixtures.Read(t, "claude_code/cli_end_turn_metrics/0001_v1_metrics.json")
 	req := pmetricotlp.NewExportRequest()
 	if err := req.UnmarshalJSON(b); err != nil {
 		t.Fatal(err)

@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -16,6 +14,7 @@ import (
 
 	"github.com/stopscope/stopscope/analytics"
 	"github.com/stopscope/stopscope/ingest/receiver"
+	"github.com/stopscope/stopscope/ingest/testfixtures"
 )
 
 // testNow is the clock of the native tests: records without a time get it.
@@ -24,15 +23,8 @@ var testNow = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 // expectedKinds is how package ingest says what a record may be.
 const expectedKinds = "expected a Messages API response (type message), an Agent SDK result (type result), an error body (type error) or an envelope with one of response, stream, error, result"
 
-// fixture returns a file under ingest's testdata/fixtures.
-func fixture(tb testing.TB, name string) []byte {
-	tb.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "testdata", "fixtures", filepath.FromSlash(name)))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return b
-}
+// fixture returns a shared fixture.
+func fixture(tb testing.TB, name string) []byte { return testfixtures.Read(tb, name) }
 
 // compact returns a fixture on one line, as NDJSON needs.
 func compact(t *testing.T, name string) string {

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -35,6 +34,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/stopscope/stopscope/analytics"
+	"github.com/stopscope/stopscope/ingest/testfixtures"
 )
 
 // sliceSink keeps what it is given.
@@ -86,10 +86,7 @@ var captureNow = time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
 
 func capture(t *testing.T) ptrace.Traces {
 	t.Helper()
-	b, err := os.ReadFile("../otlp/testdata/openinference-js-anthropic-traces.pb")
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := testfixtures.Read(t, "otlp/openinference-js-anthropic-traces.pb")
 	req := ptraceotlp.NewExportRequest()
 	if err := req.UnmarshalProto(b); err != nil {
 		t.Fatal(err)

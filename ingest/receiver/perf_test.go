@@ -6,7 +6,6 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"reflect"
 	"testing"
 	"time"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/stopscope/stopscope/analytics"
 	"github.com/stopscope/stopscope/ingest/otlp"
+	"github.com/stopscope/stopscope/ingest/testfixtures"
 )
 
 // countSink counts what it is given and keeps nothing.
@@ -30,10 +30,7 @@ func (s *countSink) Insert(_ context.Context, recs []*analytics.Record) error {
 // benchTraces is an export of copies copies of the OpenInference capture
 // (22 spans, 11 Claude calls each), every copy in traces of its own.
 func benchTraces(b testing.TB, copies int) ptrace.Traces {
-	data, err := os.ReadFile("../otlp/testdata/openinference-js-anthropic-traces.pb")
-	if err != nil {
-		b.Fatal(err)
-	}
+	data := testfixtures.Read(b, "otlp/openinference-js-anthropic-traces.pb")
 	td := ptrace.NewTraces()
 	for k := range copies {
 		req := ptraceotlp.NewExportRequest()

@@ -4,13 +4,13 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/anthropics/anthropic-sdk-go/packages/ssestream"
+
+	"github.com/stopscope/stopscope/ingest/testfixtures"
 )
 
 type event struct{ Type, Data string }
@@ -18,17 +18,12 @@ type event struct{ Type, Data string }
 // transcripts returns the stream fixtures of package ingest.
 func transcripts(tb testing.TB) []string {
 	tb.Helper()
-	paths, err := filepath.Glob(filepath.Join("..", "testdata", "fixtures", "streams", "*.sse"))
-	if err != nil || len(paths) == 0 {
-		tb.Fatalf("no stream fixtures: %v", err)
-	}
 	var out []string
-	for _, p := range paths {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		out = append(out, string(b))
+	for _, name := range testfixtures.Names(tb, "streams") {
+		out = append(out, string(testfixtures.Read(tb, name)))
+	}
+	if len(out) == 0 {
+		tb.Fatal("no stream fixtures")
 	}
 	return out
 }

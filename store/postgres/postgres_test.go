@@ -15,6 +15,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/stopscope/stopscope/analytics"
+	"github.com/stopscope/stopscope/ingest/testfixtures"
 	"github.com/stopscope/stopscope/store"
 	"github.com/stopscope/stopscope/store/postgres"
 	"github.com/stopscope/stopscope/store/sqlstore"
@@ -29,7 +30,7 @@ func freshDSN(tb testing.TB) string {
 	tb.Helper()
 	admin := os.Getenv(envDSN)
 	if admin == "" {
-		tb.Skip("STOPSCOPE_TEST_POSTGRES not set: skipping the PostgreSQL store suite")
+		skipPostgres(tb)
 	}
 	u, err := url.Parse(admin)
 	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
@@ -63,6 +64,12 @@ func freshDSN(tb testing.TB) string {
 	return u.String()
 }
 
+// skipPostgres skips a test that needs a PostgreSQL server to test against.
+func skipPostgres(tb testing.TB) {
+	tb.Helper()
+	testfixtures.Skip(tb, "PostgreSQL store suite (store/postgres)", envDSN+" is not set (see README)")
+}
+
 func open(tb testing.TB) store.Store {
 	s, err := postgres.Open(context.Background(), freshDSN(tb))
 	if err != nil {
@@ -74,7 +81,7 @@ func open(tb testing.TB) store.Store {
 
 func TestStore(t *testing.T) {
 	if os.Getenv(envDSN) == "" {
-		t.Skip("STOPSCOPE_TEST_POSTGRES not set: skipping the PostgreSQL store suite")
+		skipPostgres(t)
 	}
 	storetest.Run(t, func(t *testing.T) store.Store { return open(t) })
 }

@@ -530,7 +530,6 @@ func (b *bench) readPhases(ctx context.Context) error {
 type benchServer struct {
 	cmd  *exec.Cmd
 	url  string
-	prof string
 	done chan struct{}
 }
 

@@ -1,5 +1,5 @@
 // Package claudecodetest reads the Claude Code telemetry fixtures
-// (ingest/otlp/testdata/claude_code: real OTLP/HTTP JSON exports of Claude
+// (claude_code in ingest/testfixtures: real OTLP/HTTP JSON exports of Claude
 // Code 2.1.328 and of one Agent SDK run, with expected.json saying what
 // truly happened) and checks the records decoded from them against what
 // truly happened, for the tests of ingest/otlp and ingest/receiver.
@@ -9,21 +9,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
-	"runtime"
+	"path"
 	"sort"
 	"strings"
 	"testing"
 
 	"github.com/stopscope/stopscope/analytics"
+	"github.com/stopscope/stopscope/ingest/testfixtures"
 )
 
-// Dir is the fixtures' directory.
-var Dir = func() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..", "otlp", "testdata", "claude_code")
-}()
+// Dir is the fixtures' directory in testfixtures.FS.
+const Dir = "claude_code"
 
 // Call is one API call the stand-in Messages API answered.
 type Call struct {
@@ -70,10 +66,7 @@ var Modes = []Mode{LogsOnly, TracesOnly, Both}
 // lists), sorted by name.
 func Runs(t testing.TB) []Run {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(Dir, "expected.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := testfixtures.Read(t, path.Join(Dir, "expected.json"))
 	var doc struct {
 		Runs map[string]Run `json:"runs"`
 	}
@@ -92,7 +85,8 @@ func Runs(t testing.TB) []Run {
 	return out
 }
 
-// Export is one export file: its path and whether it went to /v1/logs.
+// Export is one export file: its path in testfixtures.FS and whether it
+// went to /v1/logs.
 type Export struct {
 	Path string
 	Logs bool
@@ -106,7 +100,7 @@ func (r Run) Exports(mode Mode) []Export {
 		if mode == LogsOnly && !logs || mode == TracesOnly && logs {
 			continue
 		}
-		out = append(out, Export{filepath.Join(Dir, r.Name, f), logs})
+		out = append(out, Export{path.Join(Dir, r.Name, f), logs})
 	}
 	return out
 }
