@@ -270,7 +270,10 @@ func (m *Main) printWelcome() {
 		fmt.Fprintf(m.Stdout, "OTLP/gRPC on %s; OTLP/HTTP: OTEL_EXPORTER_OTLP_ENDPOINT=%s\n", m.grpcLn.Addr(), u)
 	}
 	fmt.Fprintf(m.Stdout, "Open %s/ in a browser. Send a response with:\n", u)
-	fmt.Fprintf(m.Stdout, "  curl -sS %s/v1/responses -H 'Content-Type: application/json' -d @response.json\n", u)
+	// A body that works as pasted: a file the user may not have would not.
+	fmt.Fprintf(m.Stdout, "  curl -sS %s/v1/responses -H 'Content-Type: application/json' -d '%s'\n", u,
+		`{"app":"hello","response":{"id":"msg_hello","type":"message","role":"assistant","model":"claude-sonnet-4-6",`+
+			`"content":[{"type":"text","text":"Hello."}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":5,"output_tokens":2}}}`)
 }
 
 // Close stops accepting, lets requests in flight finish, then closes the
