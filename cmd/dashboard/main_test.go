@@ -358,3 +358,30 @@ func nonZero(m map[string]int64) map[string]int64 {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// The welcome message's curl command works as printed: its body is
+// accepted and counted.
+func TestWelcomeCurlWorks(t *testing.T) {
+	var out bytes.Buffer
+	m := NewMain(&out, io.Discard)
+	m.Addr, m.OTLPGRPCAddr = "127.0.0.1:0", ""
+	m.DB = filepath.Join(t.TempDir(), "stopscope.db")
+	if err := m.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	var line string
+	for _, l := range strings.Split(out.String(), "\n") {
+		if strings.Contains(l, "curl ") {
+			line = l
+		}
+	}
+	i, j := strings.Index(line, "-d '"), strings.LastIndex(line, "'")
+	if line == "" || i < 0 || j <= i+4 || !strings.Contains(line, "Content-Type: application/json") {
+		t.Fatalf("no curl command with a JSON body in the welcome message:\n%s", out.String())
+	}
+	code, body := post(t, m.URL()+"/v1/responses", "application/json", []byte(line[i+4:j]))
+	if code != 200 || !strings.Contains(string(body), `"accepted":1`) {
+		t.Errorf("the welcome's curl body: %d %s", code, body)
+	}
+}
