@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"net/http"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stopscope/stopscope/web"
 
 	"github.com/labstack/echo/v4"
 
@@ -53,32 +53,12 @@ func (s *sliceSink) Insert(_ context.Context, recs []*analytics.Record) error {
 	return nil
 }
 
-// statusFor is the test's own map of error codes to statuses; the real one
-// lives in package web.
-func statusFor(err error) int {
-	var he *echo.HTTPError
-	if errors.As(err, &he) {
-		return he.Code
-	}
-	switch analytics.ErrorCode(err) {
-	case analytics.EInvalid:
-		return http.StatusBadRequest
-	case analytics.ENotFound:
-		return http.StatusNotFound
-	case analytics.ETooLarge:
-		return http.StatusRequestEntityTooLarge
-	case analytics.EUnavailable:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
-}
-
 // newEcho returns an echo serving h at POST /v1/responses, with an error
 // handler that answers {"code", "error"}.
 func newEcho(h *receiver.Handler) *echo.Echo {
 	e := echo.New()
 	e.HTTPErrorHandler = func(err error, c echo.Context) {
-		_ = c.JSON(statusFor(err), map[string]string{"code": analytics.ErrorCode(err), "error": analytics.ErrorMessage(err)})
+		_ = c.JSON(web.StatusOf(err), map[string]string{"code": analytics.ErrorCode(err), "error": analytics.ErrorMessage(err)})
 	}
 	e.POST("/v1/responses", h.PostResponses)
 	return e
