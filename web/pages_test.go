@@ -115,7 +115,7 @@ func TestRecordPageAdvice(t *testing.T) {
 			[]string{"cut short"}},
 		{"max_tokens response", cut,
 			[]string{"partial response back as the assistant turn", "new user message", "[Handle truncated responses gracefully]",
-				`href="https://platform.claude.com/docs/en/build-with-claude/handling-stop-reasons#2-handle-truncated-responses-gracefully"`},
+				`href="https://platform.claude.com/docs/en/build-with-claude/handling-stop-reasons#handle-truncated-responses-gracefully"`, "[Ensuring complete responses]"},
 			[]string{"prefill", "SDK makes the requests"}},
 		{"context window response", window,
 			[]string{"treat it as truncated", "not a fault", "[model_context_window_exceeded]"},
