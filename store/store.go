@@ -11,10 +11,18 @@ import (
 	"github.com/stopscope/stopscope/analytics"
 )
 
+// None is the filter value that selects records with no value in a
+// dimension: Filter.App, Environment, Model or ErrorType set to None
+// selects the records with no app, environment, model or error type (the
+// "—" rows of the breakdowns). A real value "-" cannot be filtered on.
+const None = "-"
+
 // Filter selects records. Zero fields select everything.
 type Filter struct {
 	// From is inclusive, To exclusive.
-	From, To    time.Time
+	From, To time.Time
+	// App, Environment, Model and ErrorType filter on one value each when
+	// set; None selects the records with none.
 	App         string
 	Environment string
 	Model       string
