@@ -25,7 +25,15 @@ func TestCountLinksAgree(t *testing.T) {
 	pinned.Req = &analytics.Request{MaxTokens: 64}
 	pinned.Usage.OutputTokens = 64
 	analytics.Classify(pinned)
-	recs = append(recs, cut, pinned, msg(at(34), "b", analytics.StopNull), errRec(at(35), "b"))
+	// Records with no model, and a failed request with no model and no
+	// error type: the "—" rows must link to exactly these.
+	noModel := msg(at(37), "b", analytics.StopRefusal, analytics.FlagRefusal)
+	noModel.Model = ""
+	noModelErr := errRec(at(38), "a")
+	noModelErr.Model, noModelErr.ErrorType = "", ""
+	noModelTrunc := msg(at(39), "a", analytics.StopMaxTokens, analytics.FlagTruncated)
+	noModelTrunc.Model = ""
+	recs = append(recs, cut, pinned, msg(at(34), "b", analytics.StopNull), errRec(at(35), "b"), noModel, noModelErr, noModelTrunc)
 	insertAll(t, st, recs)
 	rng := "from=" + ts3339(now.Add(-time.Hour)) + "&to=" + ts3339(now)
 
@@ -53,17 +61,48 @@ func TestCountLinksAgree(t *testing.T) {
 		return n
 	}
 
-	for _, page := range []string{"/", "/truncation"} {
+	// rateLink is a breakdown table's rate, whose title gives the count it
+	// links to; shareLink a share table's row, its count in the next cell.
+	rateLink := regexp.MustCompile(`<a href="([^"]+)" title="([0-9,]+) of [0-9,]+, 95% interval`)
+	shareLink := regexp.MustCompile(`<th scope="row"><a href="([^"]+)">([^<]*)</a></th>\s*<td class="num">([0-9,]+) <span class="muted">/`)
+	pages := []string{"/", "/truncation", "/refusals", "/empty-turns"}
+	for _, k := range []string{"null", "end_turn", "refusal", "max_tokens", "tool_use"} {
+		pages = append(pages, "/stop-reasons/"+k)
+	}
+	checked, dashes := 0, 0
+	for _, page := range pages {
 		_, body := getHTML(t, ts.URL+page+"?"+rng)
 		links := countLink.FindAllStringSubmatch(body, -1)
-		if len(links) == 0 {
+		if page == "/" && len(links) == 0 {
 			t.Fatalf("no count links on %s", page)
 		}
 		for _, m := range links {
+			checked++
 			if got, want := listed(t, m[1]), num(t, m[2]); got != want {
 				t.Errorf("%s: count %d links to %s, which lists %d", page, want, html.UnescapeString(m[1]), got)
 			}
 		}
+		for _, m := range rateLink.FindAllStringSubmatch(body, -1) {
+			checked++
+			if got, want := listed(t, m[1]), num(t, m[2]); got != want {
+				t.Errorf("%s: rate of %d links to %s, which lists %d", page, want, html.UnescapeString(m[1]), got)
+			}
+		}
+		for _, m := range shareLink.FindAllStringSubmatch(body, -1) {
+			checked++
+			if m[2] == "—" {
+				dashes++
+			}
+			if got, want := listed(t, m[1]), num(t, m[3]); got != want {
+				t.Errorf("%s: row %s counts %d, links to %s, which lists %d", page, m[2], want, html.UnescapeString(m[1]), got)
+			}
+		}
+		if page == "/" && !strings.Contains(body, "model=-") {
+			t.Errorf("the overview has no link for the records with no model")
+		}
+	}
+	if checked < 20 || dashes == 0 {
+		t.Errorf("checked %d count links, %d of them \"—\" rows: the patterns no longer match the pages", checked, dashes)
 	}
 	for _, key := range []string{"null", "end_turn", "refusal", "max_tokens", "tool_use"} {
 		_, body := getHTML(t, ts.URL+"/stop-reasons/"+key+"?"+rng)
