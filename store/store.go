@@ -125,6 +125,11 @@ type Store interface {
 	// without their bodies, and the cursor of the next page ("" at the end).
 	List(ctx context.Context, f Filter, limit int, after Cursor) ([]*analytics.Record, Cursor, error)
 
+	// Count returns how many records match f, as List selects them,
+	// counting at most limit (so that a count over a text search stays a
+	// bounded read): a result of limit means "limit or more".
+	Count(ctx context.Context, f Filter, limit int) (int, error)
+
 	// Aggregate answers a Query from the rollups, exactly: edges of the
 	// range that do not fill a rollup bucket are counted from raw records.
 	Aggregate(ctx context.Context, q Query) ([]analytics.Group, error)

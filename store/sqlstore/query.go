@@ -204,6 +204,23 @@ func (s *Store) List(ctx context.Context, f store.Filter, limit int, after store
 	return out, encodeCursor(last.Time.UnixNano(), last.ID), nil
 }
 
+// Count counts the records that match f, at most limit; see store.Store.
+func (s *Store) Count(ctx context.Context, f store.Filter, limit int) (int, error) {
+	if limit <= 0 {
+		return 0, nil
+	}
+	w, err := recordFilter(&f)
+	if err != nil {
+		return 0, err
+	}
+	q := `SELECT COUNT(*) FROM (SELECT 1 FROM records` + w.sql() + ` LIMIT ?) AS matched`
+	var n int
+	if err := s.r.QueryRowContext(ctx, s.d.rebind(q), append(w.args, limit)...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlstore: count: %w", err)
+	}
+	return n, nil
+}
+
 // encodeCursor makes the opaque cursor of a (time, id) position.
 func encodeCursor(timeNS, id int64) store.Cursor {
 	return store.Cursor(base64.RawURLEncoding.EncodeToString(
