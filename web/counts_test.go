@@ -37,6 +37,7 @@ func TestCountLinksAgree(t *testing.T) {
 	insertAll(t, st, recs)
 	rng := "from=" + ts3339(now.Add(-time.Hour)) + "&to=" + ts3339(now)
 
+	totalRe := regexp.MustCompile(`<p class="list-total" data-total="([0-9]+)">`)
 	// listed counts the records of a page's list link, read from the API.
 	listed := func(t *testing.T, href string) int {
 		t.Helper()
@@ -48,6 +49,13 @@ func TestCountLinksAgree(t *testing.T) {
 			Items []listItem `json:"items"`
 		}
 		mustGet(t, ts, "/api/v1/responses?limit=1000&"+q, &res)
+		// The list page itself shows the same total above its records.
+		_, page := getHTML(t, ts.URL+"/responses?"+q)
+		if m := totalRe.FindStringSubmatch(page); m == nil {
+			t.Errorf("list %s shows no total", q)
+		} else if m[1] != strconv.Itoa(len(res.Items)) {
+			t.Errorf("list %s shows a total of %s, lists %d", q, m[1], len(res.Items))
+		}
 		return len(res.Items)
 	}
 	countLink := regexp.MustCompile(`<a class="count-link" href="([^"]+)"[^>]*>([0-9,]+)</a>`)

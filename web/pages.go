@@ -393,6 +393,10 @@ func stopRows(v filterView, sum analytics.Summary, calls int64) []countRow {
 	return rows
 }
 
+// MaxListTotal bounds the count a list shows above its records: a count
+// over a text search reads each record, so past this it says "more than".
+const MaxListTotal = 100001
+
 func (s *Server) pageResponses(c echo.Context) error {
 	v, err := s.filterView(c)
 	if err != nil {
@@ -411,7 +415,11 @@ func (s *Server) pageResponses(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	d := responsesData{Filter: v, Items: recs, Next: string(next), ErrorTypes: sortedKeys(sum.Errors.ByType)}
+	total, err := s.Store.Count(ctx, v.Filter, MaxListTotal)
+	if err != nil {
+		return err
+	}
+	d := responsesData{Filter: v, Items: recs, Next: string(next), ErrorTypes: sortedKeys(sum.Errors.ByType), Total: total}
 	for _, r := range stopRows(v, sum, 0) {
 		d.StopReasons = append(d.StopReasons, r.Key)
 	}

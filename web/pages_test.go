@@ -466,3 +466,18 @@ func TestExportUnknownNumbers(t *testing.T) {
 		t.Errorf("JSON export lost stop_details: %v", items[1]["stop_details"])
 	}
 }
+
+func TestListTotal(t *testing.T) {
+	for _, tc := range []struct {
+		shown, total int
+		want         string
+	}{
+		{0, 0, "0 records"}, {1, 1, "1 record"}, {12, 12, "12 records"},
+		{50, 1234, "showing 50 of 1,234 records"},
+		{50, MaxListTotal, "showing 50 of more than 100,000 records"},
+	} {
+		if got := listTotal(tc.shown, tc.total); got != tc.want {
+			t.Errorf("listTotal(%d, %d) = %q, want %q", tc.shown, tc.total, got, tc.want)
+		}
+	}
+}
