@@ -212,3 +212,12 @@ func adviceShown(as []analytics.Advice) []analytics.Advice {
 // docRefTitle names a documentation section for a link's title: "Page:
 // section".
 func docRefTitle(d analytics.DocRef) string { return "Source: " + d.Title + ", section " + d.Section }
+
+// examplesLabel heads a pattern's examples with how many of its total they
+// are: "Examples (3 of 12):", or "Examples:" when they are all of them.
+func examplesLabel(what string, shown, total int) string {
+	if shown >= total {
+		return what + ":"
+	}
+	return what + " (" + formatInt(int64(shown)) + " of " + formatInt(int64(total)) + "):"
+}
