@@ -35,8 +35,9 @@ const (
 		"Fix the cause instead (no text right after a tool_result); only as a last resort, add a continuation prompt in a new user message."
 	remedyRecovered = "A continuation prompt in a new user message recovered these empty turns, at the cost of an extra call each; the documentation keeps it as a last resort. " +
 		"Fix the cause so it is not needed: send tool_result blocks alone, with no text right after them."
-	remedyMaxTokens = "The response reached the request's max_tokens and is cut off. Continue it: send the partial response back as the assistant turn, " +
-		"then a new user message asking Claude to continue. Or raise max_tokens, or tell the user the answer was cut."
+	remedyMaxTokens            = "The response reached the request's max_tokens and is cut off: raise max_tokens, or continue the response."
+	remedyMaxTokensContinue    = "To continue, send the partial response back as the assistant turn, then a new user message asking Claude to continue from where it left off."
+	remedyMaxTokensTell        = "Or tell the user the answer was cut."
 	remedyMaxTokensToolUse     = "A tool_use block cut off at max_tokens is incomplete: don't run it; retry with a larger max_tokens to get the whole call."
 	remedyTruncationUnresolved = "These responses were cut at max_tokens and never finished with end_turn. Keep continuing (the partial response as the assistant turn, " +
 		"then a new user message asking to continue) until the stop reason is end_turn, or raise max_tokens."
@@ -57,6 +58,10 @@ const (
 	remedyUnknown = "A stop reason this code does not know: handle unknown values explicitly rather than as success, and update your client or SDK."
 	remedyRefusal = "Claude declined to respond. Don't retry the request unchanged: rephrase or modify it; " +
 		"where the response has stop_details, its category and explanation say what was declined."
+	// Unverified against the current page: the refusal section of "Stop
+	// reasons and fallback" as published in December 2026 no longer carries
+	// this tip (earlier versions did, later naming Haiku 4.5 instead of
+	// Sonnet 4); it is kept, with its source, until it is checked again.
 	remedyRefusalSafetyFiltered = "This model's API safety filters refuse more often than other models'. If benign requests are refused, " +
 		"the documentation suggests moving calls on Claude Sonnet 4.5 and Opus 4.1 to Sonnet 4 (claude-sonnet-4-20250514), which has different usage restrictions."
 	remedyRefusalReset     = "Before continuing the conversation, remove or rewrite the refused turn: continuing from it gets more refusals."
@@ -80,11 +85,11 @@ const (
 		"The SDK makes the requests, so the Messages API fix does not apply: resume the session and ask it to continue, or split the task into smaller steps."
 	remedyAgentToolUse = "The run ended on a tool call that did not run: the result's stop_reason is that of the last assistant message before the run stopped. " +
 		"If the subtype is an error (a turn or budget limit), raise that limit or split the task."
-	remedyCompaction = "Compaction summarised the conversation and returned only the compaction block. Continue by sending the block back " +
-		"in place of the messages it summarises (appended to your messages, the API drops what comes before it); with pause_after_compaction " +
-		"you may add content, such as the latest user message, before continuing. A compaction block with null content means summarising failed."
-	remedyCompactionNotContinued = "These compaction responses were never sent back. Continue each one: send the compaction block back " +
-		"in place of what it summarises, and with pause_after_compaction add any content before continuing."
+	remedyCompaction = "Compaction summarised the conversation and returned only the compaction block. Continue from it: after a compaction request, " +
+		"send the block first in messages, in place of the messages it summarises; at a token threshold, append the response as usual, and the API drops what came before the block."
+	remedyCompactionPause        = "With pause_after_compaction, the response stops after the block: add the content you want kept (such as the latest turns) after it, then continue."
+	remedyCompactionNotContinued = "These compaction responses were never continued. Replace the messages you sent with the returned block, keep it exactly as it came, " +
+		"and send it first on every later request."
 	remedyRefusalFallback = "Retry the same request on the recommended model (stop_details.recommended_model) or on a fallback model; " +
 		"in beta, fallbacks: \"default\" makes the API retry on the model Anthropic recommends for the category. " +
 		"For a category with no recommended fallback the refusal stands: review the content."
@@ -237,7 +242,7 @@ func PatternAdvice(kind, key string) []Advice {
 	case PatternCompactionChain:
 		return StopReasonInfoOf(StopCompaction).AdviceFor(KindMessage)
 	case PatternCompactionUnresolved:
-		return []Advice{{remedyCompactionNotContinued, docCompactionWorks}}
+		return []Advice{{remedyCompactionNotContinued, docCompactionContinue}}
 	case PatternToolUseLoop:
 		return []Advice{{remedyToolUseLoop, docToolWorkflows}}
 	case PatternAgentSubtype:

@@ -41,34 +41,62 @@ func TestRemediationsCoverEverything(t *testing.T) {
 	}
 }
 
-// allowedSections are the documentation sections advice may cite, per
-// page: the headings of each page that the advice was checked against.
-var allowedSections = map[string][]string{
-	docStopReasons: {"The stop_reason field", "end_turn", "max_tokens", "stop_sequence", "tool_use", "pause_turn", "refusal", "model_context_window_exceeded",
-		"Empty responses with end_turn", "Best practices for handling stop reasons", "Handle truncated responses gracefully",
-		"Implement retry logic for pause_turn", "Handling tool use workflows", "Ensuring complete responses",
-		"Getting maximum tokens without knowing input size"},
-	docStreaming:         {"Event types", "Error events"},
-	docStreamingRefusals: {"Reset context after refusal"},
-	docAgentStopReasons:  {"Available stop reasons", "Stop reasons on error results"},
-	docAgentLoop:         {"Handle the result"},
-	docCompaction:        {"How compaction works"},
+// verifiedSections are the documentation sections advice may cite, per
+// page, each with the anchor its link must end in: the headings of each page
+// as published in December 2026, checked against the page's own table of
+// contents (for the Agent SDK and streaming pages, against its headings).
+// "Empty responses with end_turn" and "Incomplete tool use blocks" are
+// collapsible parts of the end_turn and max_tokens sections without an
+// anchor of their own, so they link to the section around them; "What a
+// refusal looks like" and the compaction sections use the anchors the
+// pages themselves link to.
+var verifiedSections = map[string]map[string]string{
+	docStopReasons: {
+		"Quick reference": "quick-reference", "The stop_reason field": "the-stop-reason-field",
+		"end_turn": "end-turn", "Empty responses with end_turn": "end-turn",
+		"max_tokens": "max-tokens", "Incomplete tool use blocks": "max-tokens",
+		"stop_sequence": "stop-sequence", "tool_use": "tool-use", "pause_turn": "pause-turn", "refusal": "refusal",
+		"model_context_window_exceeded":                     "model-context-window-exceeded",
+		"Best practices for handling stop reasons":          "best-practices-for-handling-stop-reasons",
+		"Handle truncated responses gracefully":             "handle-truncated-responses-gracefully",
+		"Implement retry logic for pause_turn":              "implement-retry-logic-for-pause-turn",
+		"Handling tool use workflows":                       "handling-tool-use-workflows",
+		"Ensuring complete responses":                       "ensuring-complete-responses",
+		"Getting maximum tokens without knowing input size": "getting-maximum-tokens-without-knowing-input-size",
+	},
+	docStreaming:           {"Event types": "event-types", "Error events": "error-events"},
+	docStreamingRefusals:   {"Reset context after refusal": "reset-context-after-refusal"},
+	docAgentStopReasons:    {"Available stop reasons": "available-stop-reasons", "Stop reasons on error results": "stop-reasons-on-error-results"},
+	docAgentLoop:           {"Handle the result": "handle-the-result"},
+	docCompaction:          {"Choose how to compact": "choose-how-to-compact"},
+	docCompactionOnDemand:  {"Continue from the summary": "continue-from-the-summary"},
+	docCompactionThreshold: {"Pausing after compaction": "pausing-after-compaction"},
+	docRefusals:            {"What a refusal looks like": "refusal-response"},
 }
 
-// slug is a heading's anchor as the documentation site makes it.
-func slug(s string) string {
-	var b strings.Builder
-	dash := false
-	for _, r := range strings.ToLower(s) {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
-			b.WriteRune(r)
-			dash = false
-		} else if !dash && b.Len() > 0 {
-			b.WriteByte('-')
-			dash = true
+// pageTitles are the verified titles of the pages, as DocRef.Title gives them.
+var pageTitles = map[string]string{
+	docStopReasons: "Stop reasons and fallback", docStreaming: "Streaming messages",
+	docStreamingRefusals: "Handle streaming refusals", docAgentStopReasons: "Agent SDK: Handle stop reasons",
+	docAgentLoop: "Agent SDK: How the agent loop works", docCompaction: "Compaction overview",
+	docCompactionOnDemand: "Compaction on demand", docCompactionThreshold: "Compaction at a token threshold",
+	docRefusals: "Refusals and fallback",
+}
+
+// TestDocPagesVerified keeps DocPages and the verified sections the same
+// list of pages.
+func TestDocPagesVerified(t *testing.T) {
+	if len(DocPages) != len(verifiedSections) {
+		t.Errorf("DocPages has %d pages, %d are verified", len(DocPages), len(verifiedSections))
+	}
+	for _, p := range DocPages {
+		if _, ok := verifiedSections[p]; !ok {
+			t.Errorf("page %s is cited but its sections are not verified", p)
+		}
+		if pageTitles[p] == "" {
+			t.Errorf("page %s has no verified title", p)
 		}
 	}
-	return strings.TrimSuffix(b.String(), "-")
 }
 
 // everyAdvice lists every advice the vocabulary and the patterns give, by
@@ -99,6 +127,7 @@ func everyAdvice() map[string][]Advice {
 		out["pattern "+k] = PatternAdvice(k, SubtypeErrorDuringExecution)
 	}
 	out["pattern refusals on a safety-filtered model"] = Pattern{Kind: PatternRefusalsByModel, Detail: map[string]float64{"safety_filtered": 1}}.AdviceOf()
+	out["refusal category"] = []Advice{RefusalCategoryAdvice}
 	out["pattern agent runs before the first answer"] = Pattern{Kind: PatternAgentSubtype, Key: SubtypeErrorDuringExecution,
 		Detail: map[string]float64{"before_first_answer": 1}}.AdviceOf()
 	return out
@@ -124,12 +153,17 @@ func TestAdviceSources(t *testing.T) {
 				continue
 			}
 			page, anchor, _ := strings.Cut(a.Source.URL, "#")
-			sections, ok := allowedSections[page]
-			if !ok || !slices.Contains(sections, a.Source.Section) {
-				t.Errorf("%s: cites %q of %s, not a section of an allowed page", what, a.Source.Section, page)
+			if !slices.Contains(DocPages, page) {
+				t.Errorf("%s: cites %s, not one of the documented pages", what, page)
 			}
-			if !strings.HasSuffix(anchor, slug(a.Source.Section)) {
-				t.Errorf("%s: anchor %q is not that of section %q", what, anchor, a.Source.Section)
+			want, ok := verifiedSections[page][a.Source.Section]
+			if !ok {
+				t.Errorf("%s: cites %q of %s, not a verified section of that page", what, a.Source.Section, page)
+			} else if anchor != want {
+				t.Errorf("%s: section %q links to #%s, want #%s", what, a.Source.Section, anchor, want)
+			}
+			if a.Source.Title != pageTitles[page] {
+				t.Errorf("%s: names the page %q, want %q", what, a.Source.Title, pageTitles[page])
 			}
 			for _, f := range forbidden {
 				if strings.Contains(strings.ToLower(a.Text), f) {
@@ -156,8 +190,8 @@ func TestAdviceFollowsItsSource(t *testing.T) {
 		mustNot []string
 	}{
 		{"end_turn", msg(StopEndTurn), docStopReasons, "end_turn", []string{"use the response"}, nil},
-		{"max_tokens", msg(StopMaxTokens), docStopReasons, "Handle truncated responses gracefully",
-			[]string{"partial response back as the assistant turn", "new user message", "raise max_tokens", "tell the user", "tool_use block", "don't run it"}, nil},
+		{"max_tokens", msg(StopMaxTokens), docStopReasons, "Quick reference",
+			[]string{"raise max_tokens", "partial response back as the assistant turn", "new user message", "tell the user", "tool_use block", "don't run it"}, nil},
 		{"max_tokens on an Agent SDK result", agent(StopMaxTokens), docAgentStopReasons, "Available stop reasons",
 			[]string{"output token limit", "SDK makes the requests", "resume the session"}, []string{"assistant turn", "raise max_tokens"}},
 		{"stop_sequence", msg(StopStopSequence), docStopReasons, "stop_sequence", []string{"stop_sequence field"}, nil},
@@ -176,7 +210,12 @@ func TestAdviceFollowsItsSource(t *testing.T) {
 			[]string{"Fix the cause first", "tool_result blocks alone", "later turn", "completed response", "does not help", "last resort", "new user message"}, nil},
 		{"text_after_tool_result", cause(CauseTextAfterToolResult), docStopReasons, "Empty responses with end_turn",
 			[]string{"right after a tool_result", "alone", "later turn"}, []string{"before"}},
-		{"truncated", flag(FlagTruncated), docStopReasons, "Handle truncated responses gracefully", []string{"new user message", "context window", "trim"}, nil},
+		{"truncated", flag(FlagTruncated), docStopReasons, "Quick reference", []string{"new user message", "context window", "trim"}, nil},
+		{"compaction", msg(StopCompaction), docCompaction, "Choose how to compact",
+			[]string{"only the compaction block", "first in messages", "in place of the messages it summarises", "append the response", "pause_after_compaction"}, []string{"null content"}},
+		{"pattern compaction unresolved", PatternAdvice(PatternCompactionUnresolved, ""), docCompactionOnDemand, "Continue from the summary",
+			[]string{"returned block", "exactly as it came", "first on every later request"}, nil},
+		{"refusal category", []Advice{RefusalCategoryAdvice}, docRefusals, "What a refusal looks like", []string{"recommended_model", "fallback"}, nil},
 		{"incomplete_stream", flag(FlagIncompleteStream), docStreaming, "Error events", []string{"error event", "retry"}, nil},
 		{"error_max_turns", []Advice{AgentSubtypeAdvice(SubtypeErrorMaxTurns)}, docAgentLoop, "Handle the result", []string{"maxTurns"}, nil},
 		{"error_max_budget_usd", []Advice{AgentSubtypeAdvice(SubtypeErrorMaxBudgetUSD)}, docAgentLoop, "Handle the result", []string{"maxBudgetUsd"}, nil},
@@ -188,7 +227,7 @@ func TestAdviceFollowsItsSource(t *testing.T) {
 		{"pattern unchanged retry", PatternAdvice(PatternEmptyTurnUnchangedRetry, ""), docStopReasons, "Empty responses with end_turn",
 			[]string{"same empty answer", "Fix the cause", "last resort", "new user message"}, nil},
 		{"pattern recovered", PatternAdvice(PatternEmptyTurnRecovered, ""), docStopReasons, "Empty responses with end_turn", []string{"last resort", "Fix the cause"}, nil},
-		{"pattern truncation chain", PatternAdvice(PatternTruncationChain, ""), docStopReasons, "Handle truncated responses gracefully", []string{"new user message"}, nil},
+		{"pattern truncation chain", PatternAdvice(PatternTruncationChain, ""), docStopReasons, "Quick reference", []string{"new user message"}, nil},
 		{"pattern truncation unresolved", PatternAdvice(PatternTruncationUnresolved, ""), docStopReasons, "Ensuring complete responses", []string{"until the stop reason is end_turn"}, nil},
 		{"pattern context window", PatternAdvice(PatternContextWindowExceeded, ""), docStopReasons, "model_context_window_exceeded", []string{"truncated", "not a fault"}, nil},
 		{"pattern pause_turn unresolved", PatternAdvice(PatternPauseTurnUnresolved, ""), docStopReasons, "Implement retry logic for pause_turn", []string{"as it is"}, nil},

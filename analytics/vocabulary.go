@@ -20,27 +20,36 @@ type DocRef struct {
 	URL     string
 }
 
-// The documentation the advice follows, all under one base. The section
-// names are the pages' headings; the anchors are derived from them the way
-// the documentation site does (lower case, words joined by hyphens), so a
-// renamed heading breaks only the anchor, not the page.
+// The documentation the advice follows, all under one base. Each section
+// below was checked against the page as published (December 2026): its
+// name is the page's heading and its anchor the one the page's own table
+// of contents links to. Where a section has no anchor of its own (a
+// collapsible part of a section), the URL points at the heading it sits
+// under. TestAdviceSources holds every advice to this list.
 const (
 	docBase = "https://platform.claude.com/docs/en/"
-	// docStopReasons is "Handling stop reasons" of the Messages API.
+	// docStopReasons is "Stop reasons and fallback" (formerly "Handling
+	// stop reasons") of the Messages API.
 	docStopReasons = docBase + "build-with-claude/handling-stop-reasons"
-	// docStreaming is "Streaming Messages".
+	// docStreaming is "Streaming messages".
 	docStreaming = docBase + "build-with-claude/streaming"
-	// docStreamingRefusals is "Streaming refusals".
+	// docStreamingRefusals is "Handle streaming refusals".
 	docStreamingRefusals = docBase + "test-and-evaluate/strengthen-guardrails/handle-streaming-refusals"
-	// docAgentStopReasons is the Agent SDK's "Stop reasons", on the
+	// docAgentStopReasons is the Agent SDK's "Handle stop reasons", on the
 	// stop_reason of a result message.
 	docAgentStopReasons = docBase + "agent-sdk/stop-reasons"
 	// docAgentLoop is the Agent SDK's "How the agent loop works", whose
-	// result section lists the subtypes and their fixes.
+	// "Handle the result" section lists the subtypes.
 	docAgentLoop = docBase + "agent-sdk/agent-loop"
-	// docCompaction is "Compaction" (beta), on the compaction block and
-	// how a conversation continues after it.
+	// docCompaction is "Compaction overview" (beta), which compares the two
+	// ways to compact and what each sends back.
 	docCompaction = docBase + "build-with-claude/compaction"
+	// docCompactionOnDemand is "Compaction on demand" (beta): a compaction
+	// request returns the block alone, with stop_reason "compaction".
+	docCompactionOnDemand = docBase + "build-with-claude/compaction-on-demand"
+	// docCompactionThreshold is "Compaction at a token threshold" (beta),
+	// where pause_after_compaction returns the block alone.
+	docCompactionThreshold = docBase + "build-with-claude/compaction-threshold"
 	// docRefusals is "Refusals and fallback", on stop_details and
 	// retrying a refused request on a fallback model.
 	docRefusals = docBase + "build-with-claude/refusals-and-fallback"
@@ -48,30 +57,37 @@ const (
 
 // DocPages lists the documentation pages advice may cite; a test holds
 // every advice to one of them.
-var DocPages = []string{docStopReasons, docStreaming, docStreamingRefusals, docAgentStopReasons, docAgentLoop, docCompaction, docRefusals}
+var DocPages = []string{docStopReasons, docStreaming, docStreamingRefusals, docAgentStopReasons, docAgentLoop,
+	docCompaction, docCompactionOnDemand, docCompactionThreshold, docRefusals}
 
 func stopDoc(section, anchor string) DocRef {
-	return DocRef{Title: "Handling stop reasons", Section: section, URL: docStopReasons + "#" + anchor}
+	return DocRef{Title: "Stop reasons and fallback", Section: section, URL: docStopReasons + "#" + anchor}
 }
 
 func streamDoc(section, anchor string) DocRef {
-	return DocRef{Title: "Streaming Messages", Section: section, URL: docStreaming + "#" + anchor}
+	return DocRef{Title: "Streaming messages", Section: section, URL: docStreaming + "#" + anchor}
 }
 
-// Sections of "Handling stop reasons" the advice cites.
+// Sections of "Stop reasons and fallback" the advice cites.
 var (
-	docEndTurn       = stopDoc("end_turn", "end-turn")
-	docMaxTokens     = stopDoc("max_tokens", "max-tokens")
-	docStopSequence  = stopDoc("stop_sequence", "stop-sequence")
-	docToolUse       = stopDoc("tool_use", "tool-use")
-	docPauseTurn     = stopDoc("pause_turn", "pause-turn")
-	docRefusal       = stopDoc("refusal", "refusal")
-	docContextWindow = stopDoc("model_context_window_exceeded", "model-context-window-exceeded")
-	docEmptyTurn     = stopDoc("Empty responses with end_turn", "empty-responses-with-end-turn")
-	docTruncated     = stopDoc("Handle truncated responses gracefully", "2-handle-truncated-responses-gracefully")
-	docPauseRetry    = stopDoc("Implement retry logic for pause_turn", "3-implement-retry-logic-for-pause-turn")
-	docBestPractices = stopDoc("Best practices for handling stop reasons", "best-practices-for-handling-stop-reasons")
-	// The "Common patterns" sections (names as recalled from the page).
+	docQuickReference  = stopDoc("Quick reference", "quick-reference")
+	docStopReasonField = stopDoc("The stop_reason field", "the-stop-reason-field")
+	docEndTurn         = stopDoc("end_turn", "end-turn")
+	docMaxTokens       = stopDoc("max_tokens", "max-tokens")
+	docStopSequence    = stopDoc("stop_sequence", "stop-sequence")
+	docToolUse         = stopDoc("tool_use", "tool-use")
+	docPauseTurn       = stopDoc("pause_turn", "pause-turn")
+	docRefusal         = stopDoc("refusal", "refusal")
+	docContextWindow   = stopDoc("model_context_window_exceeded", "model-context-window-exceeded")
+	// "Empty responses with end_turn" and "Incomplete tool use blocks" are
+	// collapsible parts of the end_turn and max_tokens sections, with no
+	// anchor of their own: the links land on the section around them.
+	docEmptyTurn         = stopDoc("Empty responses with end_turn", "end-turn")
+	docIncompleteToolUse = stopDoc("Incomplete tool use blocks", "max-tokens")
+	docTruncated         = stopDoc("Handle truncated responses gracefully", "handle-truncated-responses-gracefully")
+	docPauseRetry        = stopDoc("Implement retry logic for pause_turn", "implement-retry-logic-for-pause-turn")
+	docBestPractices     = stopDoc("Best practices for handling stop reasons", "best-practices-for-handling-stop-reasons")
+	// The "Common patterns" sections.
 	docToolWorkflows = stopDoc("Handling tool use workflows", "handling-tool-use-workflows")
 	docCompleteResp  = stopDoc("Ensuring complete responses", "ensuring-complete-responses")
 	docMaxWithout    = stopDoc("Getting maximum tokens without knowing input size", "getting-maximum-tokens-without-knowing-input-size")
@@ -84,22 +100,31 @@ var (
 	docStreamEvents = streamDoc("Event types", "event-types")
 	docStreamErrors = streamDoc("Error events", "error-events")
 	// docRefusalReset is the section on removing a refused turn before
-	// continuing (name as recalled from the page).
-	docRefusalReset = DocRef{Title: "Streaming refusals", Section: "Reset context after refusal",
+	// continuing.
+	docRefusalReset = DocRef{Title: "Handle streaming refusals", Section: "Reset context after refusal",
 		URL: docStreamingRefusals + "#reset-context-after-refusal"}
-	docAgentStops = DocRef{Title: "Agent SDK: Stop reasons", Section: "Available stop reasons",
+	docAgentStops = DocRef{Title: "Agent SDK: Handle stop reasons", Section: "Available stop reasons",
 		URL: docAgentStopReasons + "#available-stop-reasons"}
-	docAgentErrorStops = DocRef{Title: "Agent SDK: Stop reasons", Section: "Stop reasons on error results",
+	docAgentErrorStops = DocRef{Title: "Agent SDK: Handle stop reasons", Section: "Stop reasons on error results",
 		URL: docAgentStopReasons + "#stop-reasons-on-error-results"}
 	// agentDoc is the section of the agent loop on the result message,
-	// whose subtype says how a run ended (name as recalled from the page).
+	// whose subtype says how a run ended.
 	agentDoc = DocRef{Title: "Agent SDK: How the agent loop works", Section: "Handle the result",
 		URL: docAgentLoop + "#handle-the-result"}
-	// docCompactionWorks is the compaction page's section on how the
-	// compaction block is returned and sent back.
-	docCompactionWorks = DocRef{Title: "Compaction", Section: "How compaction works", URL: docCompaction + "#how-compaction-works"}
-	// docRefusalResponse is the section on a refusal's stop_details; its
-	// heading's anchor is refusal-response.
+	// docCompactionChoose is the overview's comparison of the two ways to
+	// compact, including what each sends back after the block.
+	docCompactionChoose = DocRef{Title: "Compaction overview", Section: "Choose how to compact",
+		URL: docCompaction + "#choose-how-to-compact"}
+	// docCompactionContinue is how to continue after an on-demand
+	// compaction block.
+	docCompactionContinue = DocRef{Title: "Compaction on demand", Section: "Continue from the summary",
+		URL: docCompactionOnDemand + "#continue-from-the-summary"}
+	// docCompactionPause is the threshold page's section on
+	// pause_after_compaction.
+	docCompactionPause = DocRef{Title: "Compaction at a token threshold", Section: "Pausing after compaction",
+		URL: docCompactionThreshold + "#pausing-after-compaction"}
+	// docRefusalResponse is the section on a refusal's stop_details; the
+	// page gives its heading the anchor refusal-response.
 	docRefusalResponse = DocRef{Title: "Refusals and fallback", Section: "What a refusal looks like", URL: docRefusals + "#refusal-response"}
 )
 
@@ -162,6 +187,15 @@ type StopReasonInfo struct {
 	unknown bool
 }
 
+// maxTokensAdvice is what to do about a response cut at max_tokens, each
+// piece from the section it follows.
+var maxTokensAdvice = []Advice{
+	{remedyMaxTokens, docQuickReference},
+	{remedyMaxTokensContinue, docCompleteResp},
+	{remedyMaxTokensTell, docTruncated},
+	{remedyMaxTokensToolUse, docIncompleteToolUse},
+}
+
 // StopReasonTable lists the stop reasons of the Messages API in display
 // order. A new stop reason is one line here.
 var StopReasonTable = []StopReasonInfo{
@@ -170,7 +204,7 @@ var StopReasonTable = []StopReasonInfo{
 		Advice:  Advice{remedyEndTurn, docEndTurn}},
 	{Reason: StopMaxTokens, Label: "max_tokens", Colour: colourOrange, Raises: []Flag{FlagTruncated}, Continues: true,
 		Meaning: "The response reached the request's max_tokens.",
-		Advice:  Advice{remedyMaxTokens, docTruncated}, More: []Advice{{remedyMaxTokensToolUse, docMaxTokens}},
+		Advice:  maxTokensAdvice[0], More: maxTokensAdvice[1:],
 		AgentAdvice: []Advice{{remedyAgentMaxTokens, docAgentStops}}},
 	{Reason: StopStopSequence, Label: "stop_sequence", Colour: colourSkyBlue,
 		Meaning: "The response reached one of the request's stop_sequences.",
@@ -191,7 +225,7 @@ var StopReasonTable = []StopReasonInfo{
 		Advice:  Advice{remedyContextWindow, docContextWindow}, More: []Advice{{remedyContextWindowMax, docMaxWithout}}},
 	{Reason: StopCompaction, Label: "compaction", Colour: colourCompaction, Continues: true,
 		Meaning: "Compaction (beta) summarised the conversation: the response holds only the compaction block.",
-		Advice:  Advice{remedyCompaction, docCompactionWorks}},
+		Advice:  Advice{remedyCompaction, docCompactionChoose}, More: []Advice{{remedyCompactionPause, docCompactionPause}}},
 }
 
 // StopNullInfo describes the null stop reason: none was sent. What that
@@ -284,8 +318,8 @@ var flagTable = [...]FlagInfo{
 		Advice:  Advice{remedyEmptyTurn, docEmptyTurn}},
 	{Flag: FlagTruncated, Bit: 1, Label: "Truncation", Colour: colourOrange, Metric: MetricTruncation,
 		Meaning: "The response stopped at max_tokens or model_context_window_exceeded.",
-		Advice:  Advice{remedyMaxTokens, docTruncated},
-		More:    []Advice{{remedyMaxTokensToolUse, docMaxTokens}, {remedyContextWindow, docContextWindow}}},
+		Advice:  maxTokensAdvice[0],
+		More:    append(slices.Clone(maxTokensAdvice[1:]), Advice{remedyContextWindow, docContextWindow})},
 	{Flag: FlagRefusal, Bit: 2, Label: "Refusals", Colour: colourVermilion, Metric: MetricRefusal,
 		Meaning: "The response's stop reason is refusal.",
 		Advice:  Advice{remedyRefusal, docRefusal}, More: []Advice{{remedyRefusalReset, docRefusalReset}}},
@@ -297,7 +331,7 @@ var flagTable = [...]FlagInfo{
 		Advice:  Advice{remedyUnknown, docBestPractices}},
 	{Flag: FlagNoStopReason, Bit: 5, Label: "No stop reason", Colour: colourGrey,
 		Meaning: "A message not recorded as a stream that came without a stop reason, which every successful Messages API response carries: something on the way dropped it.",
-		Advice:  Advice{remedyNoStopReason, stopDoc("The stop_reason field", "the-stop-reason-field")}},
+		Advice:  Advice{remedyNoStopReason, docStopReasonField}},
 	{Flag: FlagProbablyTruncated, Bit: 6, Label: "Probably truncated", Colour: colourOrange,
 		Meaning: "No stop reason arrived, but the output tokens reached the request's max_tokens: most likely cut at max_tokens. A hint; the stop reason stays null.",
 		Advice:  Advice{remedyProbablyTruncated, docMaxTokens}},

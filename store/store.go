@@ -11,10 +11,18 @@ import (
 	"github.com/stopscope/stopscope/analytics"
 )
 
+// None is the filter value that selects records with no value in a
+// dimension: Filter.App, Environment, Model or ErrorType set to None
+// selects the records with no app, environment, model or error type (the
+// "—" rows of the breakdowns). A real value "-" cannot be filtered on.
+const None = "-"
+
 // Filter selects records. Zero fields select everything.
 type Filter struct {
 	// From is inclusive, To exclusive.
-	From, To    time.Time
+	From, To time.Time
+	// App, Environment, Model and ErrorType filter on one value each when
+	// set; None selects the records with none.
 	App         string
 	Environment string
 	Model       string
@@ -116,6 +124,11 @@ type Store interface {
 	// List returns the records that match f, newest first, at most limit,
 	// without their bodies, and the cursor of the next page ("" at the end).
 	List(ctx context.Context, f Filter, limit int, after Cursor) ([]*analytics.Record, Cursor, error)
+
+	// Count returns how many records match f, as List selects them,
+	// counting at most limit (so that a count over a text search stays a
+	// bounded read): a result of limit means "limit or more".
+	Count(ctx context.Context, f Filter, limit int) (int, error)
 
 	// Aggregate answers a Query from the rollups, exactly: edges of the
 	// range that do not fill a rollup bucket are counted from raw records.

@@ -34,21 +34,38 @@ type listItem struct {
 	StopReason  *string         `json:"stop_reason"`
 	Flags       analytics.Flags `json:"flags"`
 	Usage       analytics.Usage `json:"usage"`
-	LatencyMS   int64           `json:"latency_ms"`
-	HTTPStatus  int             `json:"http_status,omitempty"`
-	ErrorType   string          `json:"error_type,omitempty"`
-	Subtype     string          `json:"subtype,omitempty"`
-	SessionID   string          `json:"session_id,omitempty"`
+	// LatencyMS and TTFTMS are null when the producer reported none.
+	LatencyMS  *int64 `json:"latency_ms"`
+	TTFTMS     *int64 `json:"ttft_ms"`
+	HTTPStatus int    `json:"http_status,omitempty"`
+	ErrorType  string `json:"error_type,omitempty"`
+	Subtype    string `json:"subtype,omitempty"`
+	// NumTurns, CostUSD and DurationMS are an Agent SDK run's (CostUSD
+	// also a call's whose producer reports its cost), null when unknown.
+	NumTurns   *int64   `json:"num_turns"`
+	CostUSD    *float64 `json:"cost_usd"`
+	DurationMS *int64   `json:"duration_ms"`
+	SessionID  string   `json:"session_id,omitempty"`
 	// StopDetails is the response's stop_details, when it had any.
 	StopDetails *analytics.StopDetails `json:"stop_details,omitempty"`
+}
+
+// known is &n, or nil for the zero a record keeps for a number nobody
+// reported.
+func known[N int64 | float64](n N) *N {
+	if n == 0 {
+		return nil
+	}
+	return &n
 }
 
 func toListItem(r *analytics.Record) listItem {
 	it := listItem{
 		ID: r.ID, Time: r.Time.UTC().Format("2006-01-02T15:04:05.000Z07:00"), App: r.App,
 		Environment: r.Environment, Model: r.Model, Kind: r.Kind, Flags: r.Flags,
-		Usage: r.Usage, LatencyMS: r.LatencyMS, HTTPStatus: r.HTTPStatus,
-		ErrorType: r.ErrorType, Subtype: r.Subtype, SessionID: r.SessionID, StopDetails: r.StopDetails,
+		Usage: r.Usage, LatencyMS: known(r.LatencyMS), TTFTMS: known(r.TTFTMS), HTTPStatus: r.HTTPStatus,
+		ErrorType: r.ErrorType, Subtype: r.Subtype, NumTurns: known(r.NumTurns), CostUSD: known(r.CostUSD),
+		DurationMS: known(r.DurationMS), SessionID: r.SessionID, StopDetails: r.StopDetails,
 	}
 	if r.Kind != analytics.KindError && r.StopReason != analytics.StopNull {
 		sr := string(r.StopReason)

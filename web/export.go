@@ -19,10 +19,12 @@ import (
 const MaxExport = 50000
 
 // exportColumns are the CSV export's columns, in order.
+// A number the record does not know (latency, time to first token, the
+// Agent SDK's turns, cost and duration) is an empty cell, never 0.
 var exportColumns = []string{
-	"id", "time", "app", "environment", "model", "kind", "stop_reason", "flags", "causes",
-	"input_tokens", "output_tokens", "latency_ms", "http_status", "error_type", "subtype",
-	"session_id", "request_id", "message_id", "text",
+	"id", "time", "app", "environment", "model", "kind", "stop_reason", "refusal_category", "refusal_explanation",
+	"flags", "causes", "input_tokens", "output_tokens", "latency_ms", "ttft_ms", "http_status", "error_type",
+	"subtype", "num_turns", "cost_usd", "duration_ms", "session_id", "request_id", "message_id", "text",
 }
 
 // exportResponses answers GET /responses/export?format=csv|json&filters:
@@ -104,15 +106,21 @@ func exportCSV(recs []*analytics.Record) ([]byte, error) {
 		if r.Kind != analytics.KindError {
 			stop = r.StopReason.Key()
 		}
+		category, explanation := "", ""
+		if r.StopReason == analytics.StopRefusal && r.StopDetails != nil {
+			category, explanation = string(r.StopDetails.Category), r.StopDetails.Explanation
+		}
 		// Every text cell goes through csvSafe: each can come from a
 		// producer (an app name, a session id, an error type…), not only
 		// the model's text. The numbers are stopscope's own.
 		row := []string{
 			strconv.FormatInt(r.ID, 10), r.Time.UTC().Format("2006-01-02T15:04:05.000Z07:00"),
 			csvSafe(r.App), csvSafe(r.Environment), csvSafe(r.Model), csvSafe(string(r.Kind)), csvSafe(stop),
+			csvSafe(category), csvSafe(explanation),
 			csvSafe(strings.Join(flags, " ")), csvSafe(strings.Join(causes, " ")),
 			strconv.FormatInt(r.Usage.InputTokens, 10), strconv.FormatInt(r.Usage.OutputTokens, 10),
-			strconv.FormatInt(r.LatencyMS, 10), optInt(r.HTTPStatus), csvSafe(r.ErrorType), csvSafe(r.Subtype),
+			optInt64(r.LatencyMS), optInt64(r.TTFTMS), optInt(r.HTTPStatus), csvSafe(r.ErrorType), csvSafe(r.Subtype),
+			optInt64(r.NumTurns), optCost(r.CostUSD), optInt64(r.DurationMS),
 			csvSafe(r.SessionID), csvSafe(r.RequestID), csvSafe(r.MessageID), csvSafe(contentText(r.Content)),
 		}
 		if err := w.Write(row); err != nil {
@@ -128,6 +136,24 @@ func optInt(n int) string {
 		return ""
 	}
 	return strconv.Itoa(n)
+}
+
+// optInt64 is n, or "" for 0: the record stores 0 for a number nobody
+// reported.
+func optInt64(n int64) string {
+	if n == 0 {
+		return ""
+	}
+	return strconv.FormatInt(n, 10)
+}
+
+// optCost is a cost in US dollars as written (shortest exact form), or ""
+// for none reported.
+func optCost(usd float64) string {
+	if usd == 0 {
+		return ""
+	}
+	return strconv.FormatFloat(usd, 'f', -1, 64)
 }
 
 // csvSafe keeps a spreadsheet from reading a cell as a formula: one that

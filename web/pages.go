@@ -251,9 +251,16 @@ func (s *Server) overview(ctx context.Context, v filterView, host string) (overv
 	d.StopRows = stopRows(v, sum, calls)
 	for _, k := range sortedKeys(sum.Errors.ByType) {
 		n := sum.Errors.ByType[k]
+		// The summary counts failed requests with no error type under
+		// "unknown"; their list is error_type=- (store.None).
+		et := k
+		if k == "unknown" {
+			et = store.None
+		}
+		list := v.scopeLink("/responses", map[string]string{"kind": "error", "error_type": et})
 		d.ErrRows = append(d.ErrRows, countRow{
 			Key: k, Label: k, Count: n, Share: share(n, sum.Errors.Total),
-			Href: v.scopeLink("/responses", map[string]string{"kind": "error", "error_type": k}), Class: kindClass(analytics.KindError),
+			Href: list, ListHref: list, Class: kindClass(analytics.KindError),
 		})
 	}
 	d.Apps, d.Models, d.MoreApps, d.MoreModels = o.Apps, o.Models, o.MoreApps, o.MoreModels
@@ -386,6 +393,10 @@ func stopRows(v filterView, sum analytics.Summary, calls int64) []countRow {
 	return rows
 }
 
+// MaxListTotal bounds the count a list shows above its records: a count
+// over a text search reads each record, so past this it says "more than".
+const MaxListTotal = 100001
+
 func (s *Server) pageResponses(c echo.Context) error {
 	v, err := s.filterView(c)
 	if err != nil {
@@ -404,7 +415,11 @@ func (s *Server) pageResponses(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	d := responsesData{Filter: v, Items: recs, Next: string(next), ErrorTypes: sortedKeys(sum.Errors.ByType)}
+	total, err := s.Store.Count(ctx, v.Filter, MaxListTotal)
+	if err != nil {
+		return err
+	}
+	d := responsesData{Filter: v, Items: recs, Next: string(next), ErrorTypes: sortedKeys(sum.Errors.ByType), Total: total}
 	for _, r := range stopRows(v, sum, 0) {
 		d.StopReasons = append(d.StopReasons, r.Key)
 	}
@@ -526,8 +541,9 @@ func statusText(status int) string { return fmt.Sprintf("%d %s", status, http.St
 
 func recordHref(id int64) string { return "/responses/" + strconv.FormatInt(id, 10) }
 
+// orDash shows "—" for none: an empty value or store.None.
 func orDash(s string) string {
-	if s == "" {
+	if s == "" || s == store.None {
 		return "—"
 	}
 	return s

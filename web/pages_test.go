@@ -115,7 +115,7 @@ func TestRecordPageAdvice(t *testing.T) {
 			[]string{"cut short"}},
 		{"max_tokens response", cut,
 			[]string{"partial response back as the assistant turn", "new user message", "[Handle truncated responses gracefully]",
-				`href="https://platform.claude.com/docs/en/build-with-claude/handling-stop-reasons#2-handle-truncated-responses-gracefully"`},
+				`href="https://platform.claude.com/docs/en/build-with-claude/handling-stop-reasons#handle-truncated-responses-gracefully"`, "[Ensuring complete responses]"},
 			[]string{"prefill", "SDK makes the requests"}},
 		{"context window response", window,
 			[]string{"treat it as truncated", "not a fault", "[model_context_window_exceeded]"},
@@ -392,6 +392,92 @@ func TestExportCSVFormulas(t *testing.T) {
 		i := slices.Index(rows[0], col)
 		if i < 0 || !strings.HasPrefix(rows[1][i], "'") {
 			t.Errorf("column %s: %q is not escaped", col, rows[1][i])
+		}
+	}
+}
+
+// TestExportUnknownNumbers: a number no producer reported is an empty CSV
+// cell and a JSON null, never 0; a reported one, a refusal's stop_details
+// and an Agent SDK run's turns, cost and duration are written as they came,
+// through the HTTP exports.
+func TestExportUnknownNumbers(t *testing.T) {
+	ts, st := testServer(t)
+	recs := []*analytics.Record{
+		{Time: now.Add(-3 * time.Minute), App: "x", Model: "m", Kind: analytics.KindMessage, StopReason: analytics.StopEndTurn},
+		{Time: now.Add(-2 * time.Minute), App: "x", Model: "m", Kind: analytics.KindMessage, StopReason: analytics.StopRefusal,
+			LatencyMS: 812, TTFTMS: 95, StopDetails: &analytics.StopDetails{Type: "refusal", Category: analytics.RefusalCategoryCyber, Explanation: "=why"}},
+		{Time: now.Add(-time.Minute), App: "x", Model: "m", Kind: analytics.KindAgentResult, StopReason: analytics.StopEndTurn,
+			Subtype: analytics.SubtypeSuccess, NumTurns: 7, CostUSD: 0.0123, DurationMS: 45000},
+	}
+	for _, r := range recs {
+		analytics.Classify(r)
+	}
+	insertAll(t, st, recs)
+	rng := "from=" + ts3339(now.Add(-time.Hour)) + "&to=" + ts3339(now) + "&app=x"
+	code, body := get(t, ts, "/responses/export?format=csv&"+rng, nil)
+	if code != 200 {
+		t.Fatalf("CSV export: %d %s", code, body)
+	}
+	rows, err := csv.NewReader(strings.NewReader(body)).ReadAll()
+	if err != nil || len(rows) != 4 {
+		t.Fatalf("CSV: %v, %d rows", err, len(rows))
+	}
+	cell := func(row int, col string) string {
+		i := slices.Index(rows[0], col)
+		if i < 0 {
+			t.Fatalf("no column %s in %v", col, rows[0])
+		}
+		return rows[row][i]
+	}
+	// Newest first: the agent run, the refusal, the plain message.
+	for _, tc := range []struct {
+		row       int
+		col, want string
+	}{
+		{3, "latency_ms", ""}, {3, "ttft_ms", ""}, {3, "num_turns", ""}, {3, "cost_usd", ""}, {3, "duration_ms", ""},
+		{3, "refusal_category", ""}, {3, "refusal_explanation", ""},
+		{2, "latency_ms", "812"}, {2, "ttft_ms", "95"}, {2, "refusal_category", "cyber"}, {2, "refusal_explanation", "'=why"},
+		{1, "num_turns", "7"}, {1, "cost_usd", "0.0123"}, {1, "duration_ms", "45000"}, {1, "latency_ms", ""},
+	} {
+		if got := cell(tc.row, tc.col); got != tc.want {
+			t.Errorf("row %d %s = %q, want %q", tc.row, tc.col, got, tc.want)
+		}
+	}
+	var items []map[string]any
+	mustGet(t, ts, "/responses/export?format=json&"+rng, &items)
+	if len(items) != 3 {
+		t.Fatalf("JSON export has %d records, want 3", len(items))
+	}
+	for _, tc := range []struct {
+		item  int
+		field string
+		want  any
+	}{
+		{2, "latency_ms", nil}, {2, "ttft_ms", nil}, {2, "num_turns", nil}, {2, "cost_usd", nil}, {2, "duration_ms", nil},
+		{1, "latency_ms", 812.0}, {1, "ttft_ms", 95.0},
+		{0, "num_turns", 7.0}, {0, "cost_usd", 0.0123}, {0, "duration_ms", 45000.0},
+	} {
+		got, ok := items[tc.item][tc.field]
+		if !ok || got != tc.want {
+			t.Errorf("item %d %s = %v (present %v), want %v", tc.item, tc.field, got, ok, tc.want)
+		}
+	}
+	if sd, _ := items[1]["stop_details"].(map[string]any); sd["category"] != "cyber" {
+		t.Errorf("JSON export lost stop_details: %v", items[1]["stop_details"])
+	}
+}
+
+func TestListTotal(t *testing.T) {
+	for _, tc := range []struct {
+		shown, total int
+		want         string
+	}{
+		{0, 0, "0 records"}, {1, 1, "1 record"}, {12, 12, "12 records"},
+		{50, 1234, "showing 50 of 1,234 records"},
+		{50, MaxListTotal, "showing 50 of more than 100,000 records"},
+	} {
+		if got := listTotal(tc.shown, tc.total); got != tc.want {
+			t.Errorf("listTotal(%d, %d) = %q, want %q", tc.shown, tc.total, got, tc.want)
 		}
 	}
 }

@@ -100,7 +100,7 @@ var relatedPatterns = map[analytics.StopReason][]string{
 func shareRows(v filterView, dim store.Dim, shares []query.Share, list map[string]string) []shareRow {
 	out := make([]shareRow, 0, len(shares))
 	for _, sh := range shares {
-		set := map[string]string{string(dim): sh.Key}
+		set := map[string]string{string(dim): filterValue(sh.Key)}
 		for k, val := range list {
 			set[k] = val
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stopscope/stopscope/analytics"
 	"github.com/stopscope/stopscope/query"
+	"github.com/stopscope/stopscope/store"
 )
 
 // spikeContext is how much time around a spike "Look closer" shows.
@@ -61,11 +62,21 @@ func spikeHref(v filterView, sp analytics.Spike) string {
 func scopeValue(r query.ScopeRates, key string) string {
 	switch key {
 	case "app":
-		return r.Scope.App
+		return filterValue(r.Scope.App)
 	case "environment":
-		return r.Scope.Environment
+		return filterValue(r.Scope.Environment)
 	}
-	return r.Scope.Model
+	return filterValue(r.Scope.Model)
+}
+
+// filterValue is the filter value that selects records whose value is v:
+// store.None for none, so that a "—" row links to exactly its records
+// instead of dropping the filter.
+func filterValue(v string) string {
+	if v == "" {
+		return store.None
+	}
+	return v
 }
 
 // worst reports whether rate r is the highest of its column among rows,
@@ -171,7 +182,7 @@ func refuserFilter(by, key string) map[string]string {
 	case query.RefusersByUser:
 		// The list has no user filter: show the refusals of the range.
 	default:
-		set[by] = key
+		set[by] = filterValue(key)
 	}
 	return set
 }
@@ -201,3 +212,12 @@ func adviceShown(as []analytics.Advice) []analytics.Advice {
 // docRefTitle names a documentation section for a link's title: "Page:
 // section".
 func docRefTitle(d analytics.DocRef) string { return "Source: " + d.Title + ", section " + d.Section }
+
+// examplesLabel heads a pattern's examples with how many of its total they
+// are: "Examples (3 of 12):", or "Examples:" when they are all of them.
+func examplesLabel(what string, shown, total int) string {
+	if shown >= total {
+		return what + ":"
+	}
+	return what + " (" + formatInt(int64(shown)) + " of " + formatInt(int64(total)) + "):"
+}

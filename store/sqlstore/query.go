@@ -68,13 +68,13 @@ func timeRange(f *store.Filter) (lo, hi int64) {
 // the same names in records and in the rollup tables.
 func dimFilter(w *where, f *store.Filter) {
 	if f.App != "" {
-		w.add("app = ?", f.App)
+		w.add("app = ?", dimValue(f.App))
 	}
 	if f.Environment != "" {
-		w.add("environment = ?", f.Environment)
+		w.add("environment = ?", dimValue(f.Environment))
 	}
 	if f.Model != "" {
-		w.add("model = ?", f.Model)
+		w.add("model = ?", dimValue(f.Model))
 	}
 	if f.Kind != "" {
 		w.add("kind = ?", string(f.Kind))
@@ -85,7 +85,13 @@ func dimFilter(w *where, f *store.Filter) {
 		// only, as the summary counts them.
 		w.add("stop_reason = ? AND kind <> ?", string(f.StopReason), string(analytics.KindError))
 	}
-	if f.ErrorType != "" {
+	switch f.ErrorType {
+	case "":
+	case store.None:
+		// Failed requests whose producer named no error type; every other
+		// record has none either, so the kind is part of the condition.
+		w.add("error_type = '' AND kind = ?", string(analytics.KindError))
+	default:
 		// The literal condition lets both engines use the partial index,
 		// which holds only records with an error type.
 		w.add("error_type <> '' AND error_type = ?", f.ErrorType)
@@ -96,6 +102,14 @@ func dimFilter(w *where, f *store.Filter) {
 		// ever set on refusals.
 		w.add("stop_reason = ? AND refusal_category = ?", string(analytics.StopRefusal), string(f.RefusalCategory))
 	}
+}
+
+// dimValue is the stored value a filter value selects: "" for store.None.
+func dimValue(v string) string {
+	if v == store.None {
+		return ""
+	}
+	return v
 }
 
 // escapeLike escapes s for a LIKE pattern with ESCAPE '\'.
@@ -188,6 +202,23 @@ func (s *Store) List(ctx context.Context, f store.Filter, limit int, after store
 	out = out[:limit]
 	last := out[limit-1]
 	return out, encodeCursor(last.Time.UnixNano(), last.ID), nil
+}
+
+// Count counts the records that match f, at most limit; see store.Store.
+func (s *Store) Count(ctx context.Context, f store.Filter, limit int) (int, error) {
+	if limit <= 0 {
+		return 0, nil
+	}
+	w, err := recordFilter(&f)
+	if err != nil {
+		return 0, err
+	}
+	q := `SELECT COUNT(*) FROM (SELECT 1 FROM records` + w.sql() + ` LIMIT ?) AS matched`
+	var n int
+	if err := s.r.QueryRowContext(ctx, s.d.rebind(q), append(w.args, limit)...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlstore: count: %w", err)
+	}
+	return n, nil
 }
 
 // encodeCursor makes the opaque cursor of a (time, id) position.

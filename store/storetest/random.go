@@ -27,6 +27,15 @@ var (
 	rndRefusal = []analytics.RefusalCategory{analytics.RefusalCategoryNull, analytics.RefusalCategoryCyber, analytics.RefusalCategoryBio}
 )
 
+// noneAsEmpty is the stored value a filter value selects: "" for
+// store.None.
+func noneAsEmpty(v string) string {
+	if v == store.None {
+		return ""
+	}
+	return v
+}
+
 func pickOne[T any](rng *rand.Rand, list []T) T { return list[rng.IntN(len(list))] }
 
 // randomRecord makes a record at a random time in [start, start+span), a
@@ -132,12 +141,13 @@ func (m *model) expect(q store.Query) []analytics.Group {
 		switch {
 		case !f.From.IsZero() && r.Time.Before(f.From),
 			!f.To.IsZero() && !r.Time.Before(f.To),
-			f.App != "" && r.App != f.App,
-			f.Environment != "" && r.Environment != f.Environment,
-			f.Model != "" && r.Model != f.Model,
+			f.App != "" && r.App != noneAsEmpty(f.App),
+			f.Environment != "" && r.Environment != noneAsEmpty(f.Environment),
+			f.Model != "" && r.Model != noneAsEmpty(f.Model),
 			f.Kind != "" && r.Kind != f.Kind,
 			f.HasStopReason && (r.StopReason != f.StopReason || r.Kind == analytics.KindError),
-			f.ErrorType != "" && r.ErrorType != f.ErrorType,
+			f.ErrorType == store.None && (r.ErrorType != "" || r.Kind != analytics.KindError),
+			f.ErrorType != "" && f.ErrorType != store.None && r.ErrorType != f.ErrorType,
 			f.HasRefusalCategory && (r.StopReason != analytics.StopRefusal || r.RefusalCategory() != f.RefusalCategory):
 			continue
 		}
@@ -235,11 +245,12 @@ func randomQuery(rng *rand.Rand, start time.Time, span time.Duration, recs []*an
 	if rng.IntN(5) == 0 {
 		q.Filter.App = pickOne(rng, rndApps)
 	}
+	// store.None selects the records with no value.
 	if rng.IntN(10) == 0 {
-		q.Filter.Environment = pickOne(rng, rndEnvs[:2])
+		q.Filter.Environment = pickOne(rng, []string{rndEnvs[0], rndEnvs[1], store.None})
 	}
 	if rng.IntN(10) == 0 {
-		q.Filter.Model = pickOne(rng, rndModels[:2])
+		q.Filter.Model = pickOne(rng, []string{rndModels[0], rndModels[1], store.None})
 	}
 	if rng.IntN(10) == 0 {
 		q.Filter.Kind = pickOne(rng, analytics.Kinds)
@@ -248,7 +259,7 @@ func randomQuery(rng *rand.Rand, start time.Time, span time.Duration, recs []*an
 		q.Filter.HasStopReason, q.Filter.StopReason = true, pickOne(rng, rndStops)
 	}
 	if rng.IntN(10) == 0 {
-		q.Filter.ErrorType = pickOne(rng, rndErrors[2:])
+		q.Filter.ErrorType = pickOne(rng, append([]string{store.None}, rndErrors[2:]...))
 	}
 	if rng.IntN(8) == 0 {
 		q.Filter.HasRefusalCategory, q.Filter.RefusalCategory = true, pickOne(rng, rndRefusal)

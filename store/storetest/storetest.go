@@ -495,6 +495,8 @@ func testListFilters(t *testing.T, s store.Store) {
 		{"text matches across records", store.Filter{Text: "sure"}, pick(2, 4)},
 		{"text no match", store.Filter{Text: "zebra"}, pick()},
 		{"combined", store.Filter{App: "a", Environment: "prod", Kind: analytics.KindMessage, From: t0.Add(time.Minute)}, pick(5)},
+		{"no model: every record has one", store.Filter{Model: store.None}, pick()},
+		{"no error type: the failed request has one", store.Filter{ErrorType: store.None}, pick()},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -507,6 +509,16 @@ func testListFilters(t *testing.T, s store.Store) {
 			}
 			if next != "" {
 				t.Errorf("cursor %q at the end", next)
+			}
+			// Count agrees with the list, and stops at its limit.
+			for _, limit := range []int{100, 2, 1} {
+				n, err := s.Count(ctx(), tc.f, limit)
+				if err != nil {
+					t.Fatalf("Count: %v", err)
+				}
+				if want := min(len(tc.want), limit); n != want {
+					t.Errorf("Count(limit %d) = %d, want %d", limit, n, want)
+				}
 			}
 			for _, r := range got {
 				if r.Req != nil || r.RequestBody != nil || r.ResponseBody != nil || r.StreamBody != "" {
