@@ -33,11 +33,34 @@ type Chart struct {
 	// X are the starts of the buckets in Unix seconds.
 	X      []int64
 	Series []ChartSeries
-	// Low and High bound the 95% interval of a metric chart's one series.
+	// Low and High bound the 95% interval of a metric chart's one series;
+	// N is each bucket's denominator (0: no data, not a rate of 0), and
+	// Interval says whether the bucket holds enough for its interval to be
+	// drawn (see IntervalShown).
 	Low, High []float64
+	N         []int64
+	Interval  []bool
 	// Spikes are the spikes to shade, per app; none on ranges too long
 	// for Spikes with the default settings (about 33 days).
 	Spikes []analytics.Spike
+}
+
+// The least a bucket must hold for a chart to draw its 95% interval: a
+// bucket's interval is drawn when it has at least MinIntervalN calls and
+// at least MinIntervalExpected events are expected in it at the range's
+// overall rate (and as many non-events). Below that the interval is
+// mostly width (0 of 30 already spans 0–11%), so a chart shows the
+// bucket's rate as a point with its count instead.
+const (
+	MinIntervalN        = 30
+	MinIntervalExpected = 5
+)
+
+// IntervalShown says whether a bucket of n calls gets its 95% interval
+// drawn on a chart of a metric whose rate over the whole range is overall.
+func IntervalShown(n int64, overall float64) bool {
+	nf := float64(n)
+	return n >= MinIntervalN && nf*overall >= MinIntervalExpected && nf*(1-overall) >= MinIntervalExpected
 }
 
 // ChartBucket picks the bucket of a chart: fine enough to show a spike,
@@ -77,9 +100,17 @@ func (s *Service) Chart(ctx context.Context, f store.Filter, kind string, m anal
 			d.Series = append(d.Series, ChartSeries{Key: key, Values: vals})
 		}
 	case ChartMetric:
-		vals, lo, hi := make([]float64, len(ts.Points)), make([]float64, len(ts.Points)), make([]float64, len(ts.Points))
+		n := len(ts.Points)
+		vals, lo, hi := make([]float64, n), make([]float64, n), make([]float64, n)
+		d.N, d.Interval = make([]int64, n), make([]bool, n)
+		var k, all int64
+		for _, p := range ts.Points {
+			k, all = k+p.Value.Num, all+p.Value.Den
+		}
+		overall := analytics.Tally{K: k, N: all}.Value()
 		for i, p := range ts.Points {
 			vals[i], lo[i], hi[i] = p.Value.Value, p.Value.Low, p.Value.High
+			d.N[i], d.Interval[i] = p.Value.Den, IntervalShown(p.Value.Den, overall)
 		}
 		d.Series, d.Low, d.High = []ChartSeries{{Key: string(m), Values: vals}}, lo, hi
 	}

@@ -216,6 +216,30 @@ func TestTimeseries(t *testing.T) {
 	}
 }
 
+// TestIntervalShown checks the rule that decides where a chart draws a
+// bucket's 95% interval.
+func TestIntervalShown(t *testing.T) {
+	for _, tt := range []struct {
+		n       int64
+		overall float64
+		want    bool
+	}{
+		{0, 0.5, false},
+		{29, 0.5, false},     // too few calls
+		{30, 0.5, true},      // 15 expected each way
+		{170, 0.003, false},  // a rare reason per hour: 0.5 expected
+		{1700, 0.003, true},  // 5.1 expected
+		{100, 0.02, false},   // 2 expected refusals
+		{250, 0.02, true},    // 5
+		{1000, 0.998, false}, // 2 expected non-events
+		{1000, 0, false},
+	} {
+		if got := query.IntervalShown(tt.n, tt.overall); got != tt.want {
+			t.Errorf("IntervalShown(%d, %g) = %v, want %v", tt.n, tt.overall, got, tt.want)
+		}
+	}
+}
+
 // TestChart checks that the chart series add up to the counts.
 func TestChart(t *testing.T) {
 	s, st := newService(t, nil)
@@ -247,6 +271,16 @@ func TestChart(t *testing.T) {
 	}
 	if len(d.Series) != 1 || d.Series[0].Key != "refusal" || len(d.Low) != len(d.X) || len(d.High) != len(d.X) {
 		t.Errorf("metric chart: %d series, %d low, %d high for %d x", len(d.Series), len(d.Low), len(d.High), len(d.X))
+	}
+	var n int64
+	for i := range d.X {
+		n += d.N[i]
+		if d.Interval[i] != query.IntervalShown(d.N[i], 2.0/13) {
+			t.Errorf("bucket %d: interval shown %v for n %d", i, d.Interval[i], d.N[i])
+		}
+	}
+	if len(d.N) != len(d.X) || n != 13 {
+		t.Errorf("metric chart: %d denominators summing to %d, want %d summing to 13 (the responses)", len(d.N), n, len(d.X))
 	}
 	if got := query.ChartBucket(now.Add(-7*24*time.Hour), now); got != time.Hour {
 		t.Errorf("query.ChartBucket(7d) = %s, want 1h", got)

@@ -20,16 +20,28 @@ type chartSpike struct {
 	Label  string           `json:"label"`
 }
 
-// chartData is what app.js turns into a uPlot chart: x in Unix seconds,
-// the series, and the spikes to shade.
+// chartData is what app.js turns into a uPlot chart: x in Unix seconds
+// (the start of each bucket, Bucket seconds wide), the series, and the
+// spikes to shade. From and To are the range: a bucket that starts before
+// From or ends after To (the one still filling on a live range) holds only
+// part of its time and is drawn marked partial.
 type chartData struct {
 	Bucket int64               `json:"bucket"`
+	From   int64               `json:"from"`
+	To     int64               `json:"to"`
 	X      []int64             `json:"x"`
 	Series []query.ChartSeries `json:"series"`
-	// Low and High bound the 95% interval of a metric chart's one series.
-	Low    []float64    `json:"low,omitempty"`
-	High   []float64    `json:"high,omitempty"`
-	Spikes []chartSpike `json:"spikes"`
+	// Low and High bound the 95% interval of a metric chart's one series,
+	// N is each bucket's denominator and Interval whether its interval is
+	// drawn (query.IntervalShown).
+	Low      []float64 `json:"low,omitempty"`
+	High     []float64 `json:"high,omitempty"`
+	N        []int64   `json:"n,omitempty"`
+	Interval []bool    `json:"interval,omitempty"`
+	// MinN and MinExpected are the rule behind Interval, for the legend.
+	MinN        int          `json:"min_n,omitempty"`
+	MinExpected int          `json:"min_expected,omitempty"`
+	Spikes      []chartSpike `json:"spikes"`
 }
 
 // uiChart answers GET /ui/chart/:kind for the dashboard's charts:
@@ -58,7 +70,11 @@ func (s *Server) uiChart(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	d := chartData{Bucket: int64(ch.Bucket / time.Second), X: ch.X, Series: ch.Series, Low: ch.Low, High: ch.High, Spikes: []chartSpike{}}
+	d := chartData{Bucket: int64(ch.Bucket / time.Second), From: v.From.Unix(), To: v.To.Unix(), X: ch.X, Series: ch.Series,
+		Low: ch.Low, High: ch.High, N: ch.N, Interval: ch.Interval, Spikes: []chartSpike{}}
+	if kind == query.ChartMetric {
+		d.MinN, d.MinExpected = query.MinIntervalN, query.MinIntervalExpected
+	}
 	for _, x := range ch.Spikes {
 		d.Spikes = append(d.Spikes, chartSpike{From: x.WindowStart.Unix(), To: x.WindowEnd.Unix(), Metric: x.Metric, Label: spikeLabel(x)})
 	}

@@ -204,8 +204,11 @@ func TestChartData(t *testing.T) {
 		}
 	}
 	mustGet(t, ts, "/ui/chart/metric"+rng+"&metric=refusal", &d)
-	if len(d.Series) != 1 || len(d.Low) != len(d.X) || len(d.High) != len(d.X) {
-		t.Errorf("metric chart: %d series, %d low, %d high for %d x", len(d.Series), len(d.Low), len(d.High), len(d.X))
+	if len(d.Series) != 1 || len(d.Low) != len(d.X) || len(d.High) != len(d.X) || len(d.N) != len(d.X) || len(d.Interval) != len(d.X) {
+		t.Errorf("metric chart: %d series, %d low, %d high, %d n, %d interval for %d x", len(d.Series), len(d.Low), len(d.High), len(d.N), len(d.Interval), len(d.X))
+	}
+	if d.From != now.Add(-time.Hour).Unix() || d.To != now.Unix() || d.Bucket != 60 {
+		t.Errorf("metric chart: range %d–%d in buckets of %d s, want %d–%d in 60", d.From, d.To, d.Bucket, now.Add(-time.Hour).Unix(), now.Unix())
 	}
 	if code, _ := get(t, ts, "/ui/chart/metric"+rng+"&metric=bogus", nil); code != 400 {
 		t.Errorf("bad metric: %d, want 400", code)

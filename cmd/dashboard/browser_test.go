@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/stopscope/stopscope/analytics"
@@ -53,7 +55,7 @@ func newBrowser(t *testing.T) (context.Context, func() []string) {
 	)
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelC := chromedp.NewContext(actx)
-	ctx, cancelT := context.WithTimeout(ctx, 180*time.Second)
+	ctx, cancelT := context.WithTimeout(ctx, 300*time.Second)
 	t.Cleanup(func() { cancelT(); cancelC(); cancelA() })
 
 	// Collect console errors, uncaught exceptions and browser log errors
@@ -211,6 +213,114 @@ func (b *browser) waitCharts() {
 	}
 }
 
+// TestBrowserChartsShowNow posts calls into an empty store, all in the
+// current minute, and checks that every time chart draws them: the last
+// bucket (the one still filling) has a box of non-zero width and height
+// with its colour in it, is marked partial, and count axes tick at whole
+// numbers. It looks at the live 24-hour range (hourly buckets) and at the
+// last hour (minute buckets), in light and dark.
+func TestBrowserChartsShowNow(t *testing.T) {
+	ctx, problems := newBrowser(t)
+	m := startMain(t)
+	b := &browser{t: t, ctx: ctx}
+
+	// Leave the rest of the minute for the minute-level charts: the calls
+	// must still be in the range's last minute when they are drawn.
+	if s := time.Now().UTC().Second(); s > 40 {
+		time.Sleep(time.Duration(61-s) * time.Second)
+	}
+	var batch bytes.Buffer
+	for _, name := range []string{"messages/refusal.json", "messages/end_turn.json", "messages/max_tokens.json", "errors/529.json"} {
+		line, _ := json.Marshal(fixtureRecord(t, name, "now"))
+		batch.Write(line)
+		batch.WriteByte('\n')
+	}
+	if status, body := post(t, m.URL()+"/v1/responses", "application/x-ndjson", batch.Bytes()); status != 200 {
+		t.Fatalf("post: %d %s", status, body)
+	}
+	to := time.Now().UTC().Add(time.Second)
+	lastHour := "from=" + to.Add(-time.Hour).Format(time.RFC3339) + "&to=" + to.Format(time.RFC3339)
+
+	paths := []string{"/", "/refusals", "/empty-turns", "/truncation", "/stop-reasons/null"}
+	for _, r := range analytics.StopReasonTable {
+		paths = append(paths, "/stop-reasons/"+r.Reason.Key())
+	}
+	for _, scheme := range []string{"light", "dark"} {
+		b.do(colorScheme(scheme))
+		if scheme == "dark" {
+			paths = []string{"/", "/refusals"}
+		}
+		for _, scope := range []string{"range=24h", lastHour} {
+			for _, path := range paths {
+				b.do(chromedp.Navigate(m.URL() + path + "?" + scope))
+				b.waitCharts()
+				if n := b.count("[data-part]"); n == 0 {
+					t.Errorf("%s?%s has no time chart", path, scope)
+				}
+				if bad := b.eval(lastBucketJS); bad != "" {
+					t.Errorf("%s (%s, %s):\n%s", path, scope, scheme, bad)
+				}
+				if path == "/" || path == "/refusals" {
+					name := "now-overview-" + scheme
+					if path != "/" {
+						name = "now" + strings.ReplaceAll(path, "/", "-") + "-" + scheme
+					}
+					if scope != "range=24h" {
+						name += "-minutes"
+					}
+					screenshot(t, ctx, name)
+				}
+			}
+		}
+	}
+	if p := problems(); len(p) > 0 {
+		t.Errorf("the browser reported problems:\n%s", strings.Join(p, "\n"))
+	}
+}
+
+// lastBucketJS checks every chart of a page: the box app.js says it drew
+// for the last bucket (data-last-bucket) is at least 1 px each way, marked
+// partial, and holds pixels of the chart's colour (unless that colour is a
+// grey, which the hatching of a partial bucket also is); count axes have
+// whole-number ticks. It answers what is wrong, or "".
+const lastBucketJS = `(() => {
+	const out = [], root = getComputedStyle(document.documentElement);
+	const sat = hex => { const m = /^#([0-9a-f]{6})$/i.exec(hex.trim()); if (!m) return 0; const n = parseInt(m[1], 16), c = [n >> 16, (n >> 8) & 255, n & 255]; return Math.max(...c) - Math.min(...c); };
+	document.querySelectorAll("[data-chart]").forEach(box => {
+		box.querySelectorAll("[data-part]").forEach((el, i) => {
+			const name = el.dataset.part + (el.dataset.key ? " " + el.dataset.key : "");
+			if (!el.dataset.lastBucket) { out.push(name + ": the last bucket is not drawn (" + el.innerText.trim() + ")"); return; }
+			const b = JSON.parse(el.dataset.lastBucket);
+			if (!(b.w >= 1 && b.h >= 1)) { out.push(name + ": the last bucket is drawn " + b.w + " × " + b.h + " px"); return; }
+			if (!b.partial) out.push(name + ": the last bucket is not marked partial");
+			const p = (box._plots || [])[i], r = devicePixelRatio;
+			// A bar spans its whole bucket (less a 1 px gap), however little of it has passed.
+			const bucket = p.bbox.width / r / p.data[0].length;
+			if (el.dataset.part !== "metric" && b.w < bucket - 1.5) out.push(name + ": the last bucket is " + b.w + " px wide, not its bucket's " + bucket);
+			if (!el.querySelector(".chart-legend .key-partial")) out.push(name + ": no legend entry for the partial bucket");
+			const key = (el.dataset.key || "").replace("stop_reason:", "");
+			const color = el.dataset.part === "errors" ? root.getPropertyValue("--kind-error") : key ? (root.getPropertyValue("--metric-" + key) || root.getPropertyValue("--sr-" + key)) : "#0072B2";
+			const cv = el.querySelector("canvas");
+			const px = cv.getContext("2d").getImageData(Math.floor(b.x * r), Math.floor(b.y * r), Math.max(1, Math.ceil(b.w * r)), Math.max(1, Math.ceil(b.h * r))).data;
+			let colored = 0;
+			for (let j = 0; j < px.length; j += 4) if (px[j + 3] >= 100 && Math.max(px[j], px[j + 1], px[j + 2]) - Math.min(px[j], px[j + 1], px[j + 2]) >= 50) colored++;
+			if (sat(color) >= 50 && !colored) out.push(name + ": no pixel of its colour " + color.trim() + " in the last bucket's box " + JSON.stringify(b));
+			const ticks = p && p.axes[1]._values || [];
+			if (el.dataset.part !== "metric" && ticks.some(v => /[.,]\d/.test(v) && !/^\d{1,3}(,\d{3})+$/.test(v))) out.push(name + ": count ticks that are not whole numbers: " + ticks.join(" "));
+		});
+	});
+	return out.join("\n");
+})()`
+
+// colorScheme makes the page prefer a light or dark colour scheme.
+func colorScheme(scheme string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}})
+		return err
+	})
+}
+
 // TestBrowserDashboard walks the dashboard over the demo's week of traffic
 // as a newcomer would: the overview shows the demo's numbers and its
 // spikes, a click on a stop reason drills down to the list and on to one
@@ -279,12 +389,13 @@ func TestBrowserDashboard(t *testing.T) {
 		t.Errorf("refusal list: %d rows (%d not refusals), want %d", n, other, min(50, refusals))
 	}
 	screenshot(t, ctx, "responses")
-	b.eval(`[...document.querySelectorAll("table.list tbody tr")].find(r => r.children[1].textContent.startsWith("support-bot")).querySelector("a").click(); ""`)
+	b.eval(`[...document.querySelectorAll("table.list tbody tr")].find(r => r.querySelector("td.app").textContent.startsWith("support-bot")).querySelector("a").click(); ""`)
 	b.do(chromedp.WaitVisible(chromedp.CSS(`dl.facts`)))
 	if main := b.text("main"); !strings.Contains(main, "What to do") || !strings.Contains(main, "refusal") || !strings.Contains(main, "USER") {
 		t.Errorf("record page does not show the request, the response and the advice:\n%s", main)
 	}
 	screenshot(t, ctx, "response")
+	recordPath := strings.TrimPrefix(b.location(), m.URL())
 
 	// The filter bar: choosing an app changes the URL and the figures;
 	// back undoes it.
@@ -345,25 +456,58 @@ func TestBrowserDashboard(t *testing.T) {
 		}
 		screenshot(t, ctx, p.name)
 	}
-	// On a phone, no page scrolls sideways (wide tables scroll inside themselves).
-	for _, path := range []string{"/", "/responses", "/refusals", "/empty-turns", "/truncation", "/agent-runs", "/stop-reasons/refusal", "/alerts", "/setup"} {
+	// On a phone and on a wide screen, no page scrolls sideways: not the
+	// page, and no table or code inside it either.
+	paths := []string{"/", "/responses", "/refusals", "/empty-turns", "/truncation", "/agent-runs", "/alerts", "/setup", recordPath,
+		"/stop-reasons/null", "/stop-reasons/future_stop_reason_example"}
+	for _, r := range analytics.StopReasonTable {
+		paths = append(paths, "/stop-reasons/"+r.Reason.Key())
+	}
+	for _, path := range paths {
 		sep := "?"
 		if strings.Contains(path, "?") {
 			sep = "&"
 		}
-		b.do(chromedp.EmulateViewport(390, 844), chromedp.Navigate(m.URL()+path+sep+scope))
-		b.waitCharts()
-		if path == "/" {
-			screenshot(t, ctx, "overview-phone")
-		}
-		if w, _ := strconv.Atoi(b.eval(`String(document.documentElement.scrollWidth)`)); w > 390 {
-			t.Errorf("on a 390 px phone %s is %d px wide: it scrolls sideways", path, w)
+		// Each page loads once, on a phone, then widens to a desktop.
+		for i, width := range []int64{390, 1440} {
+			if i == 0 {
+				b.do(chromedp.EmulateViewport(width, 900), chromedp.Navigate(m.URL()+path+sep+scope))
+				b.waitCharts()
+				b.waitFor(`!document.querySelector("[aria-busy=true]")`)
+			} else {
+				b.do(chromedp.EmulateViewport(width, 900), chromedp.Sleep(300*time.Millisecond))
+			}
+			if path == "/" {
+				screenshot(t, ctx, "overview-"+strconv.FormatInt(width, 10))
+			} else if path == "/responses" {
+				screenshot(t, ctx, "responses-"+strconv.FormatInt(width, 10))
+			}
+			if wide := b.eval(sidewaysJS(width)); wide != "" {
+				t.Errorf("at %d px %s scrolls sideways:\n%s", width, path, wide)
+			}
 		}
 	}
+	b.do(chromedp.EmulateViewport(1280, 900))
 
 	if p := problems(); len(p) > 0 {
 		t.Errorf("the browser reported problems:\n%s", strings.Join(p, "\n"))
 	}
+}
+
+// sidewaysJS is a script that says what scrolls sideways in a window
+// width px wide: the page itself, or any element that scrolls inside it.
+func sidewaysJS(width int64) string {
+	return `(() => {
+		const out = [];
+		const w = document.documentElement.scrollWidth;
+		if (w > ` + strconv.FormatInt(width, 10) + `) out.push("the page is " + w + " px wide");
+		document.querySelectorAll("body *").forEach(e => {
+			const s = getComputedStyle(e);
+			if ((s.overflowX === "auto" || s.overflowX === "scroll") && e.scrollWidth > e.clientWidth + 1)
+				out.push(e.tagName.toLowerCase() + "." + e.className + " is " + e.scrollWidth + " px wide in " + e.clientWidth);
+		});
+		return out.join("\n");
+	})()`
 }
 
 // formatThousands writes n as the pages do: 1,234.
