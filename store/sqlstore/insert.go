@@ -554,7 +554,7 @@ func appendRollupKey(args []any, bucket int64, d analytics.Dims) []any {
 // withRollupDims reads getCols and then the counted release and prompt
 // version, for scanRecord, which knows only listCols and getCols.
 type withRollupDims struct {
-	sc       scanner
+	sc      scanner
 	rel, pv *string
 }
 
