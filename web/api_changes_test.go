@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -73,5 +74,38 @@ func TestAPIChanges(t *testing.T) {
 	code, body := get(t, ts, "/api/v1/summary?release="+url.QueryEscape(strings.Repeat("r", 600)), nil)
 	if code != http.StatusBadRequest || !strings.Contains(body, "parameter release") {
 		t.Errorf("summary: %d %s", code, body)
+	}
+}
+
+// TestChartMarkers: a release that started in the range is marked at its
+// first bucket; one that ran before it is not; the cap's (other) is noted.
+func TestChartMarkers(t *testing.T) {
+	ts, st := testServer(t)
+	var recs []*analytics.Record
+	for i := range 120 {
+		r := msg(now.Add(-2*time.Hour+time.Duration(i)*time.Minute), "shop", analytics.StopEndTurn)
+		r.Release = "r41"
+		if i >= 90 {
+			r.Release = "r42"
+		}
+		recs = append(recs, r)
+	}
+	insertAll(t, st, recs)
+	var d chartData
+	mustGet(t, ts, "/ui/chart/volume?from="+ts3339(now.Add(-time.Hour))+"&to="+ts3339(now), &d)
+	if len(d.Markers) != 1 || d.Markers[0].Label != "release r42" || d.Markers[0].At != now.Add(-30*time.Minute).Unix() || d.OtherReleases {
+		t.Errorf("markers %+v, other %v", d.Markers, d.OtherReleases)
+	}
+	// Past the cap: the rest are (other), noted, not marked.
+	recs = nil
+	for i := range 60 {
+		r := msg(now.Add(-10*time.Minute+time.Duration(i)*time.Second), "flood", analytics.StopEndTurn)
+		r.Release = fmt.Sprintf("b%d", i)
+		recs = append(recs, r)
+	}
+	insertAll(t, st, recs)
+	mustGet(t, ts, "/ui/chart/volume?app=flood&from="+ts3339(now.Add(-time.Hour))+"&to="+ts3339(now), &d)
+	if len(d.Markers) != 50 || !d.OtherReleases {
+		t.Errorf("%d markers, other %v; want 50 and the note", len(d.Markers), d.OtherReleases)
 	}
 }

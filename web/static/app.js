@@ -149,6 +149,39 @@
     };
   }
 
+  // markerLines draws each release marker as a dashed vertical line with
+  // its label at the top; a note says when releases past the cap have none.
+  function markerLines(d) {
+    return {
+      hooks: {
+        draw: function (u) {
+          var ms = d.markers || [];
+          if (!ms.length && !d.other_releases) return;
+          var ctx = u.ctx, px = devicePixelRatio;
+          ctx.save();
+          ctx.strokeStyle = cssVar("--muted");
+          ctx.fillStyle = cssVar("--muted");
+          ctx.lineWidth = px;
+          ctx.setLineDash([4 * px, 3 * px]);
+          ctx.font = (11 * px) + "px sans-serif";
+          ms.forEach(function (m) {
+            var x = Math.round(u.valToPos(m.at, "x", true));
+            if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) return;
+            ctx.beginPath();
+            ctx.moveTo(x, u.bbox.top);
+            ctx.lineTo(x, u.bbox.top + u.bbox.height);
+            ctx.stroke();
+            ctx.fillText(m.label, x + 3 * px, u.bbox.top + 12 * px);
+          });
+          if (d.other_releases) {
+            ctx.fillText("releases past the first 50 of an app are counted as (other) and not marked", u.bbox.left + 4 * px, u.bbox.top + u.bbox.height - 4 * px);
+          }
+          ctx.restore();
+        }
+      }
+    };
+  }
+
   function axes(yfmt) {
     var stroke = cssVar("--muted"), grid = cssVar("--line");
     return [
@@ -213,7 +246,7 @@
     opts.series = series;
     opts.axes = axes();
     opts.scales.y = { range: function (u, min, max) { return [0, Math.max(1, max)]; } };
-    opts.plugins = [spikeBands(d.spikes), tooltip(function (u, idx) {
+    opts.plugins = [spikeBands(d.spikes), markerLines(d), tooltip(function (u, idx) {
       var lines = [{ text: fmtTime(d.x[idx], d.bucket) }], total = 0;
       for (var j = layers.length - 1; j >= 0; j--) {
         total += layers[j].values[idx];
@@ -256,7 +289,7 @@
     opts.bands = [{ series: [2, 1], fill: alpha(c, 0.18) }];
     opts.axes = axes(pct);
     opts.scales.y = { range: function (u, min, max) { return [0, Math.min(1, Math.max(0.05, max * 1.1))]; } };
-    opts.plugins = [spikeBands(d.spikes), tooltip(function (u, idx) {
+    opts.plugins = [spikeBands(d.spikes), markerLines(d), tooltip(function (u, idx) {
       return [{ text: fmtTime(d.x[idx], d.bucket) }, { text: "rate " + pct(s.values[idx]) + " (95%: " + pct(d.low[idx]) + "–" + pct(d.high[idx]) + ")", color: c }];
     })];
     el.textContent = "";
