@@ -53,6 +53,10 @@ func TestAPIChanges(t *testing.T) {
 		t.Errorf("records %+v", page.Records)
 	}
 
+	// The list page keeps the filter in its form.
+	if code, body := getHTML(t, ts.URL+"/responses?release=r42"); code != 200 || !strings.Contains(body, `name="release" value="r42"`) {
+		t.Errorf("list page with release=r42: %d", code)
+	}
 	mustGet(t, ts, "/api/v1/changes?app=nobody", &res)
 	if len(res.Changes) != 0 {
 		t.Errorf("an app without traffic: %+v", res.Changes)

@@ -66,9 +66,9 @@ func timeRange(f *store.Filter) (lo, hi int64) {
 
 // dimFilter adds the filters that rollups can answer too: the columns have
 // the same names in records and in the rollup tables, but for release and
-// prompt version, which a query over records (rollup false) matches by
-// their true values and one over rollups or raw edges of an aggregate by
-// the values the rollups count (prefix "rollup_" on the records table).
+// prompt version, matched on relCols: trueCols for a listing of records
+// (their true values) and for rollup tables, rollupRawCols for the raw
+// edges of an aggregate (the values the rollups count them under).
 func dimFilter(w *where, f *store.Filter, relCols [2]string) {
 	if f.Release != "" {
 		w.add(relCols[0]+" = ?", f.Release)
