@@ -217,7 +217,6 @@ func observeChange(ctx context.Context, q *query.Service, r Rule) (Observation, 
 	for _, c := range res.Changes {
 		for _, f := range c.Findings {
 			if f.Metric == r.Metric {
-				f := f
 				obs.Change = &f
 				obs.Recent = analytics.Tally{K: f.After.Num, N: f.After.Den}
 				obs.Baseline = analytics.Tally{K: f.Before.Num, N: f.Before.Den}
