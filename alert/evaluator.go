@@ -143,6 +143,9 @@ func Observe(ctx context.Context, q *query.Service, r Rule, now time.Time) (Obse
 		}
 		return q.Tally(ctx, f, metric)
 	}
+	if r.Condition == ConditionChange {
+		return observeChange(ctx, q, r)
+	}
 	var obs Observation
 	var err error
 	start := now.Add(-r.Window)
@@ -195,4 +198,31 @@ func (e *Evaluator) evaluate(ctx context.Context, q *query.Service, r Rule, prev
 		return false, fmt.Errorf("rule %d: %w", r.ID, err)
 	}
 	return u.Notify, nil
+}
+
+// observeChange measures a change rule: the changes of its scope's app and
+// environment within Window (query.Changes) and the first that worsened
+// its metric significantly.
+func observeChange(ctx context.Context, q *query.Service, r Rule) (Observation, error) {
+	res, err := q.Changes(ctx, store.Filter{App: r.Scope.App, Environment: r.Scope.Environment}, analytics.ChangeConfig{
+		Lookback: r.Window, Prior: r.Baseline, MinCalls: r.MinVolume, MinIncrease: r.Threshold,
+	})
+	if err != nil {
+		return Observation{}, err
+	}
+	obs := Observation{ChangeReason: fmt.Sprintf("no model, release or prompt version started in the last %s", r.Window)}
+	if len(res.Changes) > 0 {
+		obs.ChangeReason = fmt.Sprintf("no significant rise of %s after %d change(s)", r.Metric, len(res.Changes))
+	}
+	for _, c := range res.Changes {
+		for _, f := range c.Findings {
+			if f.Metric == r.Metric {
+				obs.Change = &f
+				obs.Recent = analytics.Tally{K: f.After.Num, N: f.After.Den}
+				obs.Baseline = analytics.Tally{K: f.Before.Num, N: f.Before.Den}
+				return obs, nil
+			}
+		}
+	}
+	return obs, nil
 }

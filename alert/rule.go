@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,6 +24,14 @@ const (
 	// window's rate significantly above the baseline before it, by at
 	// least Rule.Threshold.
 	ConditionSpike Condition = "spike"
+	// ConditionChange ("regression after a change") breaches while a
+	// model, release or prompt version that started taking traffic within
+	// Rule.Window made the metric significantly worse than what it
+	// replaced (query.Changes): Baseline is how far before the change its
+	// predecessor is read, MinVolume the least calls on each side,
+	// Threshold the least rise (zero for the defaults of
+	// analytics.DefaultChangeConfig).
+	ConditionChange Condition = "change"
 )
 
 // Status is where a rule stands in its life cycle.
@@ -136,8 +145,15 @@ func (r Rule) Validate() error {
 		if r.Baseline < time.Minute {
 			return bad("baseline", "%s is shorter than a minute", r.Baseline)
 		}
+	case ConditionChange:
+		if isCount || !slices.Contains(query.ChangeMetrics, base) {
+			return bad("metric", "a change is tested on one of %s, not on %s", metricList(query.ChangeMetrics), r.Metric)
+		}
+		if r.Threshold < 0 || r.Threshold > 1 {
+			return bad("threshold", "%g is not a rise between 0 and 1", r.Threshold)
+		}
 	default:
-		return bad("condition", "%q is not one of threshold, spike", r.Condition)
+		return bad("condition", "%q is not one of threshold, spike, change", r.Condition)
 	}
 	// The same limits as the API's window and baseline (docs/api.md#limits).
 	if r.Window < time.Minute || r.Window > query.MaxWindow {
@@ -286,6 +302,11 @@ type State struct {
 type Observation struct {
 	Recent   analytics.Tally
 	Baseline analytics.Tally
+	// Change is, for a change rule, the significant worsening of its
+	// metric found (Recent and Baseline are then its tallies after and
+	// before), or nil; ChangeReason says why there is none.
+	Change       *query.ChangeFinding
+	ChangeReason string
 }
 
 // Transition is a change of a rule's status.
@@ -314,6 +335,11 @@ func (r Rule) Evaluate(obs Observation) (breach bool, observed, baseline analyti
 		baseline.Value = float64(obs.Baseline.K)
 	}
 	switch r.Condition {
+	case ConditionChange:
+		if obs.Change == nil {
+			return false, observed, baseline, obs.ChangeReason
+		}
+		return true, obs.Change.After, obs.Change.Before, obs.Change.Text
 	case ConditionSpike:
 		cfg := analytics.DefaultSpikeConfig()
 		cfg.Window, cfg.Baseline = r.Window, r.Baseline
@@ -392,4 +418,12 @@ func Step(rule Rule, prev State, obs Observation, now time.Time) (State, *Transi
 		next.ResolvedAt = now
 	}
 	return next, tr
+}
+
+func metricList(ms []analytics.Metric) string {
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = string(m)
+	}
+	return strings.Join(out, ", ")
 }

@@ -92,6 +92,12 @@ type Dims struct {
 	// RefusalCategory is the stop_details.category of a refusal ("" for
 	// null, no stop_details, and every other stop reason).
 	RefusalCategory RefusalCategory `json:"refusal_category,omitempty"`
+	// Release and PromptVersion are the record's (Record.Release,
+	// Record.PromptVersion), except in rollups: there a value past the
+	// store's cap of distinct values per app is counted as the store's
+	// "(other)" (see store.MaxDimValues).
+	Release       string `json:"release,omitempty"`
+	PromptVersion string `json:"prompt_version,omitempty"`
 }
 
 // DimsOf returns the rollup dimensions of a record.
@@ -100,6 +106,7 @@ func DimsOf(r *Record) Dims {
 		App: r.App, Environment: r.Environment, Model: r.Model, Kind: r.Kind,
 		StopReason: r.StopReason, ErrorType: r.ErrorType, HTTPStatus: r.HTTPStatus,
 		Subtype: r.Subtype, RefusalCategory: r.RefusalCategory(),
+		Release: r.Release, PromptVersion: r.PromptVersion,
 	}
 }
 

@@ -49,6 +49,8 @@ func Merge(old, new *Record) (merged *Record, changed bool) {
 	str(&m.TraceID, new.TraceID)
 	str(&m.SpanID, new.SpanID)
 	str(&m.Model, new.Model)
+	str(&m.Release, new.Release)
+	str(&m.PromptVersion, new.PromptVersion)
 	if !m.Streamed && new.Streamed {
 		m.Streamed = true
 		changed = true

@@ -18,6 +18,8 @@ var recordFields = map[string]bool{ // path → is content
 	"Source":               false,
 	"App":                  false,
 	"Environment":          false,
+	"Release":              false,
+	"PromptVersion":        false,
 	"SessionID":            false,
 	"UserID":               false,
 	"RequestID":            false,

@@ -271,9 +271,17 @@ type Record struct {
 	Source      string `json:"source"`
 	App         string `json:"app"`
 	Environment string `json:"environment"`
-	SessionID   string `json:"session_id,omitempty"`
-	UserID      string `json:"user_id,omitempty"`
-	RequestID   string `json:"request_id,omitempty"`
+	// Release is the app's release (version, build or deploy) that made
+	// the call, as its producer named it: "release" in the native
+	// envelope, service.version on an OTLP resource. "" when not said.
+	Release string `json:"release,omitempty"`
+	// PromptVersion names the prompt the call was made with:
+	// "prompt_version" in the native envelope, gen_ai.prompt.version (with
+	// gen_ai.prompt.name before it) on an OTLP span. "" when not said.
+	PromptVersion string `json:"prompt_version,omitempty"`
+	SessionID     string `json:"session_id,omitempty"`
+	UserID        string `json:"user_id,omitempty"`
+	RequestID     string `json:"request_id,omitempty"`
 	// MessageID is the response's message id, or the Agent SDK result's uuid.
 	MessageID string `json:"message_id,omitempty"`
 	TraceID   string `json:"trace_id,omitempty"`

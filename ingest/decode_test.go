@@ -121,6 +121,7 @@ func TestEnvelopeMetadata(t *testing.T) {
 	data := envelope(t, "agent_sdk/success.json", map[string]any{
 		"time": "2025-05-31T10:00:00+02:00", "app": "a", "environment": "e", "user_id": "u",
 		"request_id": "r", "latency_ms": 12.6, "ignored_field": map[string]any{"x": 1},
+		"release": "r42", "prompt_version": "support@3",
 	})
 	rec, err := DecodeRecord(data, testOpts)
 	if err != nil {
@@ -129,7 +130,8 @@ func TestEnvelopeMetadata(t *testing.T) {
 	if want := "2025-05-31T08:00:00Z"; rec.Time.Format("2006-01-02T15:04:05Z07:00") != want {
 		t.Errorf("time %v, want %s", rec.Time, want)
 	}
-	if rec.App != "a" || rec.Environment != "e" || rec.UserID != "u" || rec.RequestID != "r" || rec.LatencyMS != 13 {
+	if rec.App != "a" || rec.Environment != "e" || rec.UserID != "u" || rec.RequestID != "r" || rec.LatencyMS != 13 ||
+		rec.Release != "r42" || rec.PromptVersion != "support@3" {
 		t.Errorf("metadata not kept: %+v", rec)
 	}
 	if rec.SessionID != "7f1c2a9e-2b8d-4a51-9d0e-1f6c3e0a9b11" {

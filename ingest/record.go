@@ -77,19 +77,23 @@ func DecodeStream(transcript string, opts Options) (*analytics.Record, error) {
 // wireEnvelope is a record's top level: an envelope, or a bare body whose
 // type says which. Bare bodies are decoded again into their own shape.
 type wireEnvelope struct {
-	Type        *string         `json:"type"`
-	Time        *string         `json:"time"`
-	App         string          `json:"app"`
-	Environment string          `json:"environment"`
-	SessionID   string          `json:"session_id"`
-	UserID      string          `json:"user_id"`
-	RequestID   string          `json:"request_id"`
-	LatencyMS   float64         `json:"latency_ms"`
-	Request     json.RawMessage `json:"request"`
-	Response    json.RawMessage `json:"response"`
-	Stream      *string         `json:"stream"`
-	Error       json.RawMessage `json:"error"`
-	Result      json.RawMessage `json:"result"`
+	Type        *string `json:"type"`
+	Time        *string `json:"time"`
+	App         string  `json:"app"`
+	Environment string  `json:"environment"`
+	// Release and PromptVersion are the app's release and the prompt's
+	// version the call was made with (analytics.Record.Release).
+	Release       string          `json:"release"`
+	PromptVersion string          `json:"prompt_version"`
+	SessionID     string          `json:"session_id"`
+	UserID        string          `json:"user_id"`
+	RequestID     string          `json:"request_id"`
+	LatencyMS     float64         `json:"latency_ms"`
+	Request       json.RawMessage `json:"request"`
+	Response      json.RawMessage `json:"response"`
+	Stream        *string         `json:"stream"`
+	Error         json.RawMessage `json:"error"`
+	Result        json.RawMessage `json:"result"`
 }
 
 // wireMessage is what a record needs of a Messages API response. It is read
@@ -498,6 +502,7 @@ func (d *decoder) envelope(env *wireEnvelope) (*analytics.Record, error) {
 	for _, f := range [...]struct{ name, v string }{
 		{"app", env.App}, {"environment", env.Environment}, {"session_id", env.SessionID},
 		{"user_id", env.UserID}, {"request_id", env.RequestID},
+		{"release", env.Release}, {"prompt_version", env.PromptVersion},
 	} {
 		if err := d.checkID(f.name, f.v); err != nil {
 			return nil, err
@@ -553,6 +558,8 @@ func (d *decoder) envelope(env *wireEnvelope) (*analytics.Record, error) {
 	rec.LatencyMS = int64(math.Round(env.LatencyMS))
 	rec.App = env.App
 	rec.Environment = env.Environment
+	rec.Release = env.Release
+	rec.PromptVersion = env.PromptVersion
 	rec.UserID = env.UserID
 	if env.SessionID != "" {
 		rec.SessionID = env.SessionID

@@ -43,6 +43,11 @@ type Chart struct {
 	// Spikes are the spikes to shade, per app; none on ranges too long
 	// for Spikes with the default settings (about 33 days).
 	Spikes []analytics.Spike
+	// Markers are the releases that started in the range
+	// (ReleaseMarkers); OtherReleases reports calls of releases past the
+	// rollups' cap, which have none.
+	Markers       []ChartMarker
+	OtherReleases bool
 }
 
 // The least a bucket must hold for a chart to draw its 95% interval: a
@@ -83,6 +88,9 @@ func (s *Service) Chart(ctx context.Context, f store.Filter, kind string, m anal
 		return Chart{}, err
 	}
 	d := Chart{Bucket: b, X: make([]int64, len(ts.Points))}
+	if d.Markers, d.OtherReleases, err = s.ReleaseMarkers(ctx, f, b); err != nil {
+		return Chart{}, err
+	}
 	for i, p := range ts.Points {
 		d.X[i] = p.Bucket.Unix()
 	}

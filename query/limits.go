@@ -1,7 +1,10 @@
 package query
 
 import (
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/stopscope/stopscope/analytics"
 	"github.com/stopscope/stopscope/store"
@@ -24,6 +27,10 @@ const (
 	MaxFuture = 24 * time.Hour
 	// MaxTextQuery is the longest search text (parameter q), in bytes.
 	MaxTextQuery = 1000
+	// MaxDimValue is the longest release or prompt version a filter may
+	// name (parameters release and prompt_version), in bytes: ingest's
+	// default bound on an id.
+	MaxDimValue = 512
 )
 
 // MinTime is the earliest time a range may start at.
@@ -32,8 +39,9 @@ var MinTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 // CheckFilter checks f's range and search text against the limits, with
 // now as the clock: both ends within MinTime and now + MaxFuture (To is
 // checked first, as callers derive a default From from it), From before
-// To, at most MaxRange apart, and a search text of at most MaxTextQuery
-// bytes. The error is an analytics.EInvalid that names the
+// To, at most MaxRange apart, a search text of at most MaxTextQuery
+// bytes, and a release and prompt version of at most MaxDimValue bytes of
+// printable text. The error is an analytics.EInvalid that names the
 // parameter (from, to or q).
 func CheckFilter(f store.Filter, now time.Time) error {
 	latest := now.Add(MaxFuture)
@@ -56,6 +64,14 @@ func CheckFilter(f store.Filter, now time.Time) error {
 	}
 	if len(f.Text) > MaxTextQuery {
 		return analytics.Errorf(analytics.EInvalid, "parameter q: %d bytes is longer than %d", len(f.Text), MaxTextQuery)
+	}
+	for _, p := range []struct{ name, v string }{{"release", f.Release}, {"prompt_version", f.PromptVersion}} {
+		if len(p.v) > MaxDimValue {
+			return analytics.Errorf(analytics.EInvalid, "parameter %s: %d bytes is longer than %d", p.name, len(p.v), MaxDimValue)
+		}
+		if !utf8.ValidString(p.v) || strings.ContainsFunc(p.v, unicode.IsControl) {
+			return analytics.Errorf(analytics.EInvalid, "parameter %s: %q is not printable text", p.name, p.v)
+		}
 	}
 	return nil
 }

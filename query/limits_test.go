@@ -49,6 +49,10 @@ func TestCheckFilter(t *testing.T) {
 		{"empty", store.Filter{From: now, To: now}, "parameter from"},
 		{"long search", store.Filter{From: now.Add(-time.Hour), To: now, Text: strings.Repeat("x", 50000)}, "parameter q"},
 		{"search at the limit", store.Filter{From: now.Add(-time.Hour), To: now, Text: strings.Repeat("x", query.MaxTextQuery)}, ""},
+		{"release", store.Filter{From: now.Add(-time.Hour), To: now, Release: "r42", PromptVersion: "support@3"}, ""},
+		{"long release", store.Filter{From: now.Add(-time.Hour), To: now, Release: strings.Repeat("r", query.MaxDimValue+1)}, "parameter release"},
+		{"control in prompt version", store.Filter{From: now.Add(-time.Hour), To: now, PromptVersion: "v\x003"}, "parameter prompt_version"},
+		{"invalid UTF-8 release", store.Filter{From: now.Add(-time.Hour), To: now, Release: "r\xff"}, "parameter release"},
 	}
 	for _, tc := range tests {
 		err := query.CheckFilter(tc.f, now)

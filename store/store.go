@@ -41,6 +41,12 @@ type Filter struct {
 	RefusalCategory    analytics.RefusalCategory
 	HasRefusalCategory bool
 	SessionID          string
+	// Release and PromptVersion select the records of one release or
+	// prompt version. Records are listed by their true value; rollups
+	// answer by the value they count, so a value past MaxDimValues for
+	// its app matches only as OtherValue there.
+	Release       string
+	PromptVersion string
 	// Text matches records whose response content contains it.
 	Text string
 }
@@ -61,13 +67,31 @@ const (
 	// DimRefusalCategory is the stop_details category of refusals ("" for
 	// null and for every other record).
 	DimRefusalCategory Dim = "refusal_category"
+	// DimRelease and DimPromptVersion are a record's release and prompt
+	// version, capped per app (MaxDimValues).
+	DimRelease       Dim = "release"
+	DimPromptVersion Dim = "prompt_version"
 )
+
+// MaxDimValues is how many distinct releases, and how many distinct prompt
+// versions, the rollups keep apart per app: the first MaxDimValues values
+// an app sends, in the order they are first stored. Records with any later
+// value are counted under OtherValue in the rollups (the record itself
+// keeps its true value), so that an app that sends a new release with
+// every call cannot grow the rollups without bound. On PostgreSQL,
+// concurrent writers may each admit one value past the cap at once.
+const MaxDimValues = 50
+
+// OtherValue is the release or prompt version the rollups count a value
+// past MaxDimValues under. Its parentheses keep it apart from real names.
+const OtherValue = "(other)"
 
 // Query asks for counts over a time range from the rollups.
 type Query struct {
 	// Filter narrows the records; only From, To, App, Environment, Model,
-	// Kind, StopReason/HasStopReason, ErrorType and
-	// RefusalCategory/HasRefusalCategory apply to rollups.
+	// Kind, StopReason/HasStopReason, ErrorType,
+	// RefusalCategory/HasRefusalCategory, Release and PromptVersion apply
+	// to rollups.
 	Filter Filter
 	// GroupBy lists the dimensions to keep apart; the others are summed.
 	GroupBy []Dim

@@ -293,6 +293,9 @@ func fmtRate(m analytics.Metric, r analytics.Rate) string {
 }
 
 func fmtThreshold(r alert.Rule) string {
+	if r.Condition == alert.ConditionChange {
+		return "regression after a change in " + r.Window.String()
+	}
 	if r.Condition == alert.ConditionSpike {
 		return "spike, +" + strconv.FormatFloat(100*r.Threshold, 'f', 1, 64) + " pts over " + r.Baseline.String()
 	}

@@ -46,6 +46,9 @@ type listItem struct {
 	CostUSD    *float64 `json:"cost_usd"`
 	DurationMS *int64   `json:"duration_ms"`
 	SessionID  string   `json:"session_id,omitempty"`
+	// Release and PromptVersion are the record's own values.
+	Release       string `json:"release,omitempty"`
+	PromptVersion string `json:"prompt_version,omitempty"`
 	// StopDetails is the response's stop_details, when it had any.
 	StopDetails *analytics.StopDetails `json:"stop_details,omitempty"`
 }
@@ -66,6 +69,7 @@ func toListItem(r *analytics.Record) listItem {
 		Usage: r.Usage, LatencyMS: known(r.LatencyMS), TTFTMS: known(r.TTFTMS), HTTPStatus: r.HTTPStatus,
 		ErrorType: r.ErrorType, Subtype: r.Subtype, NumTurns: known(r.NumTurns), CostUSD: known(r.CostUSD),
 		DurationMS: known(r.DurationMS), SessionID: r.SessionID, StopDetails: r.StopDetails,
+		Release: r.Release, PromptVersion: r.PromptVersion,
 	}
 	if r.Kind != analytics.KindError && r.StopReason != analytics.StopNull {
 		sr := string(r.StopReason)

@@ -42,6 +42,17 @@ type chartData struct {
 	MinN        int          `json:"min_n,omitempty"`
 	MinExpected int          `json:"min_expected,omitempty"`
 	Spikes      []chartSpike `json:"spikes"`
+	// Markers are the releases that started in the range, drawn as
+	// vertical lines at At (Unix seconds); OtherReleases says that calls
+	// of releases past the cap per app have none.
+	Markers       []chartMarker `json:"markers"`
+	OtherReleases bool          `json:"other_releases,omitempty"`
+}
+
+// chartMarker is a vertical line with its label.
+type chartMarker struct {
+	At    int64  `json:"at"`
+	Label string `json:"label"`
 }
 
 // uiChart answers GET /ui/chart/:kind for the dashboard's charts:
@@ -56,7 +67,7 @@ func (s *Server) uiChart(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	f := store.Filter{From: v.From, To: v.To, App: v.App, Environment: v.Environment, Model: v.Model}
+	f := store.Filter{From: v.From, To: v.To, App: v.App, Environment: v.Environment, Model: v.Model, Release: v.Release, PromptVersion: v.PromptVersion}
 	ctx := c.Request().Context()
 	kind := c.Param("kind")
 	metric := analytics.Metric(c.QueryParam("metric"))
@@ -77,6 +88,10 @@ func (s *Server) uiChart(c echo.Context) error {
 	}
 	for _, x := range ch.Spikes {
 		d.Spikes = append(d.Spikes, chartSpike{From: x.WindowStart.Unix(), To: x.WindowEnd.Unix(), Metric: x.Metric, Label: spikeLabel(x)})
+	}
+	d.Markers, d.OtherReleases = []chartMarker{}, ch.OtherReleases
+	for _, m := range ch.Markers {
+		d.Markers = append(d.Markers, chartMarker{At: m.At.Unix(), Label: m.Label})
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.JSON(http.StatusOK, d)

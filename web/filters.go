@@ -42,6 +42,8 @@ func (s *Server) parseFilter(c echo.Context) (store.Filter, error) {
 	f.Model = q.Get("model")
 	f.ErrorType = q.Get("error_type")
 	f.SessionID = q.Get("session_id")
+	f.Release = q.Get("release")
+	f.PromptVersion = q.Get("prompt_version")
 	f.Text = q.Get("q")
 	if k := q.Get("kind"); k != "" {
 		if !validKind(analytics.Kind(k)) {

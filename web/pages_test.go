@@ -161,6 +161,7 @@ func TestRecordPage(t *testing.T) {
 	first.SessionID = "s1"
 	empty := msg(now.Add(-9*time.Minute), "a", analytics.StopEndTurn, analytics.FlagEmptyTurn)
 	empty.SessionID, empty.Streamed = "s1", true
+	empty.Release, empty.PromptVersion = "r42", "support@3"
 	empty.Causes = []analytics.Cause{analytics.CauseTextAfterToolResult}
 	empty.RequestBody = json.RawMessage(req)
 	empty.StreamBody = "event: message_start\ndata: {\"type\":\"message_start\"}\n\nevent: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"}}\n\n"
@@ -174,6 +175,7 @@ func TestRecordPage(t *testing.T) {
 		"No content: the response was empty.", "text_after_tool_result", "What to do", // the response and its advice
 		"Stream events (2)", "message_delta", // the stream
 		"Conversation (2 calls)", recordHref(first.ID), // the thread
+		"<dt>Release</dt>", "release=r42", "support@3", // the dimensions, linked
 	} {
 		if !strings.Contains(body, w) {
 			t.Errorf("record page lacks %q", w)

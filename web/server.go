@@ -141,6 +141,7 @@ func (s *Server) Handler() http.Handler {
 	api.GET("/spikes", s.apiSpikes)
 	api.GET("/patterns", s.apiPatterns)
 	api.GET("/refusers", s.apiRefusers)
+	api.GET("/changes", s.apiChanges)
 
 	s.dashboardRoutes(e)
 	e.GET("/static/:name", serveStatic)

@@ -65,6 +65,9 @@ const (
 	oiOutputValue
 	anthropicUsageCompactionInputTokens
 	anthropicUsageCompactionOutputTokens
+	genAIPromptName
+	genAIPromptVersion
+	oiPromptTemplateVersion
 
 	numAttrKeys
 )
@@ -122,6 +125,10 @@ var attrNames = [numAttrKeys]string{
 	// gen_ai.usage.* leave out.
 	anthropicUsageCompactionInputTokens:  "anthropic.usage.compaction.input_tokens",
 	anthropicUsageCompactionOutputTokens: "anthropic.usage.compaction.output_tokens",
+	// The prompt a call was made with (analytics.Record.PromptVersion).
+	genAIPromptName:         "gen_ai.prompt.name",
+	genAIPromptVersion:      "gen_ai.prompt.version",
+	oiPromptTemplateVersion: "llm.prompt_template.version",
 }
 
 var attrIndex = func() map[string]attrKey {

@@ -22,7 +22,10 @@ type call struct {
 	traceID, spanID, parentID string
 	start, end                time.Time
 	app, env                  string
-	agent                     bool
+	// release is the resource's service.version; promptVersion the span's
+	// prompt (promptVersionOf).
+	release, promptVersion string
+	agent                  bool
 	// platform is true for a span the Claude API itself emitted (through a
 	// telemetry destination): it knows the call but not the app.
 	platform bool
@@ -76,6 +79,8 @@ func (c *call) fillFrom(o *call) {
 	}
 	fill(&c.app, o.app)
 	fill(&c.env, o.env)
+	fill(&c.release, o.release)
+	fill(&c.promptVersion, o.promptVersion)
 	fill(&c.model, o.model)
 	fill(&c.messageID, o.messageID)
 	fill(&c.requestID, o.requestID)
@@ -140,22 +145,24 @@ func (c *call) record(now time.Time) *analytics.Record {
 // recordInto is record writing to r, which must be zero.
 func (c *call) recordInto(r *analytics.Record, now time.Time) {
 	*r = analytics.Record{
-		Source:       Source,
-		App:          c.app,
-		Environment:  c.env,
-		SessionID:    c.sessionID,
-		UserID:       c.userID,
-		RequestID:    c.requestID,
-		MessageID:    c.messageID,
-		TraceID:      c.traceID,
-		SpanID:       c.spanID,
-		Kind:         analytics.KindMessage,
-		Model:        c.model,
-		Streamed:     c.streamed,
-		StopSequence: c.stopSequence,
-		Usage:        c.usage(),
-		RequestBody:  c.reqBody,
-		ResponseBody: c.respBody,
+		Source:        Source,
+		App:           c.app,
+		Environment:   c.env,
+		Release:       c.release,
+		PromptVersion: c.promptVersion,
+		SessionID:     c.sessionID,
+		UserID:        c.userID,
+		RequestID:     c.requestID,
+		MessageID:     c.messageID,
+		TraceID:       c.traceID,
+		SpanID:        c.spanID,
+		Kind:          analytics.KindMessage,
+		Model:         c.model,
+		Streamed:      c.streamed,
+		StopSequence:  c.stopSequence,
+		Usage:         c.usage(),
+		RequestBody:   c.reqBody,
+		ResponseBody:  c.respBody,
 	}
 	r.Time = c.start
 	if r.Time.IsZero() {
@@ -404,7 +411,8 @@ func fromAttrs(m pcommon.Map, res resource, scope, statusMsg string) *call {
 	if !isClaude(provider, model, scope, agent, resultError, &a) {
 		return nil
 	}
-	c := &call{app: res.app, env: res.env, agent: agent, model: model}
+	c := &call{app: res.app, env: res.env, release: res.release, agent: agent, model: model}
+	c.promptVersion = promptVersionOf(&a)
 	c.messageID = a.str(genAIResponseID)
 	c.requestID = a.str(anthropicRequestID)
 	c.sessionID = firstNonEmpty(a.str(genAIConversationID), a.str(sessionID))
@@ -584,4 +592,18 @@ func (c *call) readAgentSDKError(rest string) {
 	if text != "" {
 		c.errMsg = text
 	}
+}
+
+// promptVersionOf names the prompt of a span: gen_ai.prompt.name and
+// gen_ai.prompt.version joined as name@version (either alone as it is),
+// else OpenInference's llm.prompt_template.version.
+func promptVersionOf(a *attrs) string {
+	name, version := a.str(genAIPromptName), a.str(genAIPromptVersion)
+	switch {
+	case name != "" && version != "":
+		return name + "@" + version
+	case name != "" || version != "":
+		return name + version
+	}
+	return a.str(oiPromptTemplateVersion)
 }

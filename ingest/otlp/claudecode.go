@@ -71,6 +71,7 @@ func claudeCodeRecord(m pcommon.Map, res resource) *analytics.Record {
 		Source:         Source,
 		App:            res.app,
 		Environment:    firstNonEmpty(res.env, mapStr(m, "deployment.environment.name")),
+		Release:        res.release,
 		Kind:           analytics.KindMessage,
 		RequestID:      mapStr(m, "request_id"),
 		SessionID:      firstNonEmpty(mapStr(m, "session.id"), mapStr(m, "gen_ai.conversation.id")),

@@ -95,7 +95,8 @@ func (g *eventGroup) call(res resource, scope string, now time.Time) *call {
 	if !isClaude(provider, model, scope, false, false, &a) {
 		return nil
 	}
-	c := &call{app: res.app, env: res.env, model: model, messageID: a.str(genAIResponseID)}
+	c := &call{app: res.app, env: res.env, release: res.release, model: model, messageID: a.str(genAIResponseID)}
+	c.promptVersion = promptVersionOf(&a)
 	c.messages = g.messages
 	c.readChoice(bodyMap(lr.Body()))
 	c.setLogContext(lr, now)

@@ -209,15 +209,20 @@ func Logs(ld plog.Logs, now time.Time) (recs []*analytics.Record, rejected int, 
 	return recs, rj.n, rj.message()
 }
 
-// resource is what a resource says about the app that made the calls.
+// resource is what a resource says about the app that made the calls:
+// service.name, deployment.environment(.name) and, as its release,
+// service.version.
 type resource struct {
-	app, env string
+	app, env, release string
 }
 
 func readResource(m pcommon.Map) resource {
 	var r resource
 	if v, ok := m.Get("service.name"); ok {
 		r.app = v.AsString()
+	}
+	if v, ok := m.Get("service.version"); ok {
+		r.release = v.AsString()
 	}
 	for _, k := range []string{"deployment.environment.name", "deployment.environment"} {
 		if v, ok := m.Get(k); ok && v.AsString() != "" {
@@ -264,6 +269,7 @@ func mergeNested(calls []*call) []*call {
 			// The Claude API's span of the app's call: the app is the
 			// caller's, which the API does not know.
 			last.app, last.env, last.platform = outer.app, outer.env, false
+			last.release = outer.release
 		}
 		drop[outer] = true
 	}

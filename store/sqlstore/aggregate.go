@@ -24,6 +24,16 @@ var dimCols = map[store.Dim]string{
 	store.DimHTTPStatus:      "http_status",
 	store.DimSubtype:         "subtype",
 	store.DimRefusalCategory: "refusal_category",
+	store.DimRelease:         "release",
+	store.DimPromptVersion:   "prompt_version",
+}
+
+// rawDimCols are the columns of records that hold what the rollups count
+// for the dims whose records column differs: the counted release and
+// prompt version (see admitDims).
+var rawDimCols = map[store.Dim]string{
+	store.DimRelease:       "rollup_release AS release",
+	store.DimPromptVersion: "rollup_prompt_version AS prompt_version",
 }
 
 // rollupNegCols are rollupValCols negated, named alike: a rollup segment
@@ -191,6 +201,10 @@ func (s *Store) Aggregate(ctx context.Context, q store.Query) ([]analytics.Group
 			w.add("time_ns >= ? AND time_ns < ?", sg.lo, sg.hi)
 		}
 		for _, d := range dims {
+			if c, ok := rawDimCols[d]; ok && sg.level == nil {
+				b.WriteString(c + ", ")
+				continue
+			}
 			b.WriteString(dimCols[d] + ", ")
 		}
 		if sg.level != nil {
@@ -207,7 +221,11 @@ func (s *Store) Aggregate(ctx context.Context, q store.Query) ([]analytics.Group
 			b.WriteString(rawCounts)
 			b.WriteString(" FROM records")
 		}
-		dimFilter(w, f)
+		if sg.level != nil {
+			dimFilter(w, f, trueCols)
+		} else {
+			dimFilter(w, f, rollupRawCols)
+		}
 		b.WriteString(w.sql())
 		args = append(args, w.args...)
 	}
@@ -254,6 +272,10 @@ func (s *Store) Aggregate(ctx context.Context, q store.Query) ([]analytics.Group
 				dest = append(dest, &g.Subtype)
 			case store.DimRefusalCategory:
 				dest = append(dest, (*string)(&g.RefusalCategory))
+			case store.DimRelease:
+				dest = append(dest, &g.Release)
+			case store.DimPromptVersion:
+				dest = append(dest, &g.PromptVersion)
 			}
 		}
 		dest = countDest(dest, c)
@@ -308,7 +330,7 @@ func (s *Store) RebuildRollups(ctx context.Context) error {
 		for _, c := range rollupValCols {
 			b.WriteString(", " + s.d.sum(c))
 		}
-		b.WriteString(" FROM (SELECT (time_ns / ?) * ? AS bucket, app, environment, model, kind, stop_reason, error_type, http_status, subtype, refusal_category, ")
+		b.WriteString(" FROM (SELECT (time_ns / ?) * ? AS bucket, app, environment, model, kind, stop_reason, error_type, http_status, subtype, refusal_category, rollup_release AS release, rollup_prompt_version AS prompt_version, ")
 		b.WriteString(rawCounts)
 		b.WriteString(" FROM records WHERE time_ns >= ?) r GROUP BY " + strings.Join(rollupKeyCols, ", "))
 		if _, err := tx.ExecContext(ctx, s.d.rebind(b.String()), lv.width*1e9, lv.width, from*1e9); err != nil {

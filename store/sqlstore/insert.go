@@ -37,7 +37,7 @@ var levels = []rollupLevel{
 
 // rollupKeyCols key a rollup row; rollupValCols (counts.go) hold its
 // analytics.Counts.
-var rollupKeyCols = []string{"bucket", "app", "environment", "model", "kind", "stop_reason", "error_type", "http_status", "subtype", "refusal_category"}
+var rollupKeyCols = []string{"bucket", "app", "environment", "model", "kind", "stop_reason", "error_type", "http_status", "subtype", "refusal_category", "release", "prompt_version"}
 
 // rollupKey is a rollup row's key: a bucket start in unix seconds and dims.
 type rollupKey struct {
@@ -57,6 +57,8 @@ func compareRollupKeys(a, b rollupKey) int {
 		cmp.Compare(a.dims.HTTPStatus, b.dims.HTTPStatus),
 		strings.Compare(a.dims.Subtype, b.dims.Subtype),
 		strings.Compare(string(a.dims.RefusalCategory), string(b.dims.RefusalCategory)),
+		strings.Compare(a.dims.Release, b.dims.Release),
+		strings.Compare(a.dims.PromptVersion, b.dims.PromptVersion),
 	)
 }
 
@@ -66,6 +68,7 @@ type pendingRow struct {
 	rec    *analytics.Record // cleaned
 	key    string            // app NUL identity, or "" without identity
 	counts analytics.Counts
+	dims   analytics.Dims // what its rollups count it under (admitDims)
 }
 
 // stmtCache keeps the prepared multi-row statements, keyed by table and
@@ -254,6 +257,18 @@ func (s *Store) Insert(ctx context.Context, recs []*analytics.Record) error {
 	}
 	defer tx.Rollback()
 
+	recsIn := make([]*analytics.Record, len(rows))
+	for i := range rows {
+		recsIn[i] = rows[i].rec
+	}
+	adm, err := s.admitDims(ctx, tx, recsIn)
+	if err != nil {
+		return fmt.Errorf("sqlstore: insert: dimension values: %w", err)
+	}
+	for i := range rows {
+		rows[i].dims = adm.rollupDims(rows[i].rec)
+	}
+
 	inserted := make([]*pendingRow, 0, len(rows))
 	var skipped []*pendingRow
 	args := make([]any, 0, min(s.recordRows, len(rows))*len(insertCols))
@@ -264,7 +279,7 @@ func (s *Store) Insert(ctx context.Context, recs []*analytics.Record) error {
 		lo += n
 		args = args[:0]
 		for i := range chunk {
-			args, buf = encodeRecord(args, chunk[i].rec, &chunk[i].counts, buf)
+			args, buf = encodeRecord(args, chunk[i].rec, &chunk[i].counts, &chunk[i].dims, buf)
 		}
 		got, err := insertChunk(ctx, tx.StmtContext(ctx, s.stmts.get(recordsKey(n))), args, chunk, ids)
 		if err != nil {
@@ -276,7 +291,7 @@ func (s *Store) Insert(ctx context.Context, recs []*analytics.Record) error {
 		}
 	}
 	if len(skipped) > 0 {
-		moved, err := s.mergeStored(ctx, tx, skipped)
+		moved, err := s.mergeStored(ctx, tx, skipped, adm)
 		if err != nil {
 			return fmt.Errorf("sqlstore: insert: merge: %w", err)
 		}
@@ -294,6 +309,7 @@ func (s *Store) Insert(ctx context.Context, recs []*analytics.Record) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlstore: insert: commit: %w", err)
 	}
+	s.learnDims(adm)
 	for i, r := range recs {
 		r.ID = ids[i]
 	}
@@ -366,7 +382,7 @@ func (s *Store) upsertRollups(ctx context.Context, tx *sql.Tx, rows []*pendingRo
 		sums := make(map[rollupKey]*analytics.Counts)
 		for _, p := range rows {
 			sec := p.rec.Time.UnixNano() / 1e9
-			k := rollupKey{bucket: sec - sec%lv.width, dims: analytics.DimsOf(p.rec)}
+			k := rollupKey{bucket: sec - sec%lv.width, dims: p.dims}
 			c := sums[k]
 			if c == nil {
 				c = new(analytics.Counts)
@@ -417,15 +433,19 @@ func appendSkipped(skipped []*pendingRow, chunk []pendingRow, got []*pendingRow)
 // is left alone, as before; one it completes is updated with the union.
 // It returns the rollup deltas to apply (with idx -1): for each updated
 // record, the old classification's counts negated, and the new ones.
-func (s *Store) mergeStored(ctx context.Context, tx *sql.Tx, skipped []*pendingRow) ([]*pendingRow, error) {
-	sel := s.d.rebind(`SELECT ` + getCols + ` FROM records WHERE app = ? AND identity = ?`)
+// A merged record keeps the stored one's counted release and prompt
+// version when it keeps its value, else takes the one adm admitted for the
+// new record's.
+func (s *Store) mergeStored(ctx context.Context, tx *sql.Tx, skipped []*pendingRow, adm *dimAdmission) ([]*pendingRow, error) {
+	sel := s.d.rebind(`SELECT ` + getCols + `, rollup_release, rollup_prompt_version FROM records WHERE app = ? AND identity = ?`)
 	var (
 		deltas []*pendingRow
 		args   []any
 		buf    []byte
 	)
 	for _, p := range skipped {
-		stored, err := scanRecord(tx.QueryRowContext(ctx, sel, p.rec.App, p.rec.Identity()), true)
+		var storedRel, storedPV string
+		stored, err := scanRecord(withRollupDims{tx.QueryRowContext(ctx, sel, p.rec.App, p.rec.Identity()), &storedRel, &storedPV}, true)
 		if errors.Is(err, sql.ErrNoRows) {
 			continue // deleted meanwhile: nothing to join
 		}
@@ -438,7 +458,16 @@ func (s *Store) mergeStored(ctx context.Context, tx *sql.Tx, skipped []*pendingR
 		}
 		merged = cleanRecord(merged)
 		counts := analytics.CountsOf(merged)
-		args, buf = encodeRecord(args[:0], merged, &counts, buf)
+		oldDims := analytics.DimsOf(stored)
+		oldDims.Release, oldDims.PromptVersion = storedRel, storedPV
+		dims := adm.rollupDims(merged)
+		if merged.Release == stored.Release {
+			dims.Release = storedRel
+		}
+		if merged.PromptVersion == stored.PromptVersion {
+			dims.PromptVersion = storedPV
+		}
+		args, buf = encodeRecord(args[:0], merged, &counts, &dims, buf)
 		args = append(args[:identityArg], args[identityArg+1:]...)
 		args = append(args, stored.ID)
 		if _, err := tx.ExecContext(ctx, s.updateSQL(), args...); err != nil {
@@ -446,8 +475,8 @@ func (s *Store) mergeStored(ctx context.Context, tx *sql.Tx, skipped []*pendingR
 		}
 		old := analytics.CountsOf(stored)
 		deltas = append(deltas,
-			&pendingRow{idx: -1, rec: stored, counts: negCounts(old)},
-			&pendingRow{idx: -1, rec: merged, counts: counts})
+			&pendingRow{idx: -1, rec: stored, counts: negCounts(old), dims: oldDims},
+			&pendingRow{idx: -1, rec: merged, counts: counts, dims: dims})
 	}
 	return deltas, nil
 }
@@ -507,7 +536,7 @@ func (s *Store) dropEmptyRollups(ctx context.Context, tx *sql.Tx, rows []*pendin
 				continue
 			}
 			sec := p.rec.Time.UnixNano() / 1e9
-			if _, err := tx.ExecContext(ctx, q, appendRollupKey(nil, sec-sec%lv.width, analytics.DimsOf(p.rec))...); err != nil {
+			if _, err := tx.ExecContext(ctx, q, appendRollupKey(nil, sec-sec%lv.width, p.dims)...); err != nil {
 				return fmt.Errorf("%s: %w", lv.table, err)
 			}
 		}
@@ -518,5 +547,15 @@ func (s *Store) dropEmptyRollups(ctx context.Context, tx *sql.Tx, rows []*pendin
 // appendRollupKey appends the values of rollupKeyCols for a bucket and dims.
 func appendRollupKey(args []any, bucket int64, d analytics.Dims) []any {
 	return append(args, bucket, d.App, d.Environment, d.Model, string(d.Kind),
-		string(d.StopReason), d.ErrorType, int64(d.HTTPStatus), d.Subtype, string(d.RefusalCategory))
+		string(d.StopReason), d.ErrorType, int64(d.HTTPStatus), d.Subtype, string(d.RefusalCategory),
+		d.Release, d.PromptVersion)
 }
+
+// withRollupDims reads getCols and then the counted release and prompt
+// version, for scanRecord, which knows only listCols and getCols.
+type withRollupDims struct {
+	sc      scanner
+	rel, pv *string
+}
+
+func (w withRollupDims) Scan(dest ...any) error { return w.sc.Scan(append(dest, w.rel, w.pv)...) }

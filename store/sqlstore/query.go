@@ -65,8 +65,17 @@ func timeRange(f *store.Filter) (lo, hi int64) {
 }
 
 // dimFilter adds the filters that rollups can answer too: the columns have
-// the same names in records and in the rollup tables.
-func dimFilter(w *where, f *store.Filter) {
+// the same names in records and in the rollup tables, but for release and
+// prompt version, matched on relCols: trueCols for a listing of records
+// (their true values) and for rollup tables, rollupRawCols for the raw
+// edges of an aggregate (the values the rollups count them under).
+func dimFilter(w *where, f *store.Filter, relCols [2]string) {
+	if f.Release != "" {
+		w.add(relCols[0]+" = ?", f.Release)
+	}
+	if f.PromptVersion != "" {
+		w.add(relCols[1]+" = ?", f.PromptVersion)
+	}
 	if f.App != "" {
 		w.add("app = ?", dimValue(f.App))
 	}
@@ -112,6 +121,14 @@ func dimValue(v string) string {
 	return v
 }
 
+// The release and prompt version columns dimFilter matches: the true
+// values of records, the counted values of rollup tables, and the counted
+// values kept on records for the raw edges of an aggregate.
+var (
+	trueCols      = [2]string{"release", "prompt_version"}
+	rollupRawCols = [2]string{"rollup_release", "rollup_prompt_version"}
+)
+
 // escapeLike escapes s for a LIKE pattern with ESCAPE '\'.
 func escapeLike(s string) string {
 	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
@@ -130,7 +147,14 @@ func recordFilter(f *store.Filter) (*where, error) {
 			w.add("time_ns < ?", hi)
 		}
 	}
-	dimFilter(w, f)
+	// The literal conditions let both engines use the partial indexes.
+	if f.Release != "" {
+		w.add("release <> ''")
+	}
+	if f.PromptVersion != "" {
+		w.add("prompt_version <> ''")
+	}
+	dimFilter(w, f, trueCols)
 	if f.Flag != "" {
 		if !f.Flag.Valid() {
 			return nil, analytics.Errorf(analytics.EInvalid, "unknown flag %q", f.Flag)

@@ -34,7 +34,8 @@ var insertCols = append([]string{
 	"duration_ms", "content", "req", "content_text", "request_body",
 	"response_body", "stream_body", "stop_details", "refusal_category",
 	"compaction_input_tokens", "compaction_output_tokens", "content_unrecorded",
-	"stop_reason_unrecorded", "ttft_ms", "attempts",
+	"stop_reason_unrecorded", "ttft_ms", "attempts", "release",
+	"prompt_version", "rollup_release", "rollup_prompt_version",
 }, causeCols...)
 
 // listCols are the columns List reads: everything but the request summary
@@ -46,7 +47,7 @@ output_tokens, cache_creation_input_tokens, cache_read_input_tokens,
 latency_ms, http_status, error_type, error_message, subtype, num_turns,
 cost_usd, duration_ms, content, stop_details, compaction_input_tokens,
 compaction_output_tokens, content_unrecorded, stop_reason_unrecorded,
-ttft_ms, attempts`
+ttft_ms, attempts, release, prompt_version`
 
 // getCols are the columns Get reads: listCols and the rest.
 const getCols = listCols + `, req, request_body, response_body, stream_body`
@@ -82,6 +83,7 @@ func cleanRecord(r *analytics.Record) *analytics.Record {
 		&r.RequestID, &r.MessageID, &r.TraceID, &r.SpanID, &r.Model,
 		(*string)(&r.StopReason), &r.StopSequence, &r.ErrorType,
 		&r.ErrorMessage, &r.Subtype, (*string)(&r.Kind), &r.StopReasonUnrecorded,
+		&r.Release, &r.PromptVersion,
 	}
 	if sd := r.StopDetails; sd != nil {
 		fields = append(fields, &sd.Type, (*string)(&sd.Category), &sd.Explanation, &sd.RecommendedModel)
@@ -102,6 +104,7 @@ func cleanRecord(r *analytics.Record) *analytics.Record {
 		&c.RequestID, &c.MessageID, &c.TraceID, &c.SpanID, &c.Model,
 		(*string)(&c.StopReason), &c.StopSequence, &c.ErrorType,
 		&c.ErrorMessage, &c.Subtype, (*string)(&c.Kind), &c.StopReasonUnrecorded,
+		&c.Release, &c.PromptVersion,
 	}
 	if r.StopDetails != nil {
 		sd := *r.StopDetails
@@ -249,9 +252,11 @@ func bytesOrNil(b []byte) any {
 	return b
 }
 
-// encodeRecord appends the values of insertCols for r, which must be clean.
+// encodeRecord appends the values of insertCols for r, which must be clean,
+// with d the dims its rollups count it under (their Release and
+// PromptVersion are stored as rollup_release and rollup_prompt_version).
 // buf is scratch space for the JSON columns, returned for the next call.
-func encodeRecord(args []any, r *analytics.Record, c *analytics.Counts, buf []byte) ([]any, []byte) {
+func encodeRecord(args []any, r *analytics.Record, c *analytics.Counts, d *analytics.Dims, buf []byte) ([]any, []byte) {
 	var tools, causes, content, req, stopDetails string
 	if r.StopDetails != nil {
 		buf = appendStopDetails(buf[:0], r.StopDetails)
@@ -292,7 +297,8 @@ func encodeRecord(args []any, r *analytics.Record, c *analytics.Counts, buf []by
 		r.DurationMS, content, req, contentText(r.Content), bytesOrNil(r.RequestBody),
 		bytesOrNil(r.ResponseBody), stream, stopDetails, string(r.RefusalCategory()),
 		r.Usage.CompactionInputTokens, r.Usage.CompactionOutputTokens, r.ContentUnrecorded,
-		r.StopReasonUnrecorded, r.TTFTMS, r.Attempts,
+		r.StopReasonUnrecorded, r.TTFTMS, r.Attempts, r.Release,
+		r.PromptVersion, d.Release, d.PromptVersion,
 	)
 	for _, n := range c.Caused {
 		args = append(args, n)
@@ -320,7 +326,7 @@ func scanRecord(sc scanner, full bool) (*analytics.Record, error) {
 		&r.LatencyMS, &status, &r.ErrorType, &r.ErrorMessage, &r.Subtype, &r.NumTurns,
 		&r.CostUSD, &r.DurationMS, &content, &stopDetails, &r.Usage.CompactionInputTokens,
 		&r.Usage.CompactionOutputTokens, &r.ContentUnrecorded, &r.StopReasonUnrecorded,
-		&r.TTFTMS, &r.Attempts,
+		&r.TTFTMS, &r.Attempts, &r.Release, &r.PromptVersion,
 	}
 	if full {
 		dest = append(dest, &req, &reqBody, &respBody, &streamB)

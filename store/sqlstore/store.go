@@ -16,6 +16,8 @@ type Store struct {
 	w, r  *sql.DB
 	d     Dialect
 	stmts stmtCache
+	// dims caches dim_values (admitDims).
+	dims dimCache
 	// The row counts of the largest statements Insert runs.
 	recordRows, rollupRows int
 	// update is the statement that rewrites a merged record (updateSQL).

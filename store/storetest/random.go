@@ -25,6 +25,10 @@ var (
 	rndStatus  = []int{0, 0, 429, 529}
 	rndSubtype = []string{"", analytics.SubtypeSuccess, analytics.SubtypeErrorMaxTurns}
 	rndRefusal = []analytics.RefusalCategory{analytics.RefusalCategoryNull, analytics.RefusalCategoryCyber, analytics.RefusalCategoryBio}
+	// Fewer releases and prompt versions than store.MaxDimValues: each is
+	// counted as itself (testDimCap tests the cap).
+	rndReleases = []string{"", "", "r41", "r42"}
+	rndPrompts  = []string{"", "v3", "v4"}
 )
 
 // noneAsEmpty is the stored value a filter value selects: "" for
@@ -53,6 +57,7 @@ func randomRecord(rng *rand.Rand, start time.Time, span time.Duration, idPool in
 		Flags:     analytics.Flags(rng.IntN(int(analytics.FlagMask)+1)) & analytics.FlagMask,
 		Usage:     analytics.Usage{InputTokens: rng.Int64N(5000), OutputTokens: rng.Int64N(2000)},
 		LatencyMS: rng.Int64N(30000), CostUSD: float64(rng.IntN(100000)) / 1e7,
+		Release: pickOne(rng, rndReleases), PromptVersion: pickOne(rng, rndPrompts),
 	}
 	if rng.IntN(4) == 0 {
 		r.Causes = []analytics.Cause{analytics.CauseTextAfterToolResult}
@@ -148,7 +153,9 @@ func (m *model) expect(q store.Query) []analytics.Group {
 			f.HasStopReason && (r.StopReason != f.StopReason || r.Kind == analytics.KindError),
 			f.ErrorType == store.None && (r.ErrorType != "" || r.Kind != analytics.KindError),
 			f.ErrorType != "" && f.ErrorType != store.None && r.ErrorType != f.ErrorType,
-			f.HasRefusalCategory && (r.StopReason != analytics.StopRefusal || r.RefusalCategory() != f.RefusalCategory):
+			f.HasRefusalCategory && (r.StopReason != analytics.StopRefusal || r.RefusalCategory() != f.RefusalCategory),
+			f.Release != "" && r.Release != f.Release,
+			f.PromptVersion != "" && r.PromptVersion != f.PromptVersion:
 			continue
 		}
 		var k analytics.Group
@@ -176,6 +183,10 @@ func (m *model) expect(q store.Query) []analytics.Group {
 				k.Subtype = r.Subtype
 			case store.DimRefusalCategory:
 				k.RefusalCategory = r.RefusalCategory()
+			case store.DimRelease:
+				k.Release = r.Release
+			case store.DimPromptVersion:
+				k.PromptVersion = r.PromptVersion
 			}
 		}
 		c := sums[k]
@@ -209,6 +220,8 @@ func compareGroups(a, b analytics.Group) int {
 		cmp.Compare(a.HTTPStatus, b.HTTPStatus),
 		strings.Compare(a.Subtype, b.Subtype),
 		strings.Compare(string(a.RefusalCategory), string(b.RefusalCategory)),
+		strings.Compare(a.Release, b.Release),
+		strings.Compare(a.PromptVersion, b.PromptVersion),
 	)
 }
 
@@ -263,6 +276,12 @@ func randomQuery(rng *rand.Rand, start time.Time, span time.Duration, recs []*an
 	}
 	if rng.IntN(8) == 0 {
 		q.Filter.HasRefusalCategory, q.Filter.RefusalCategory = true, pickOne(rng, rndRefusal)
+	}
+	if rng.IntN(8) == 0 {
+		q.Filter.Release = pickOne(rng, rndReleases[2:])
+	}
+	if rng.IntN(8) == 0 {
+		q.Filter.PromptVersion = pickOne(rng, rndPrompts[1:])
 	}
 	for _, d := range allDims {
 		if rng.IntN(5) == 0 {

@@ -49,6 +49,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"APIKeys", testAPIKeys},
 		{"UsersSessions", testUsersSessions},
 		{"ProducerTotals", testProducerTotals},
+		{"ReleaseDims", testReleaseDims},
+		{"DimCap", testDimCap},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -88,6 +90,8 @@ func fullRecord() *analytics.Record {
 		Source:              "native",
 		App:                 "checkout",
 		Environment:         "prod",
+		Release:             "r42",
+		PromptVersion:       "checkout-agent/v3",
 		SessionID:           "sess-1",
 		UserID:              "user-1",
 		RequestID:           "req_01",
@@ -300,7 +304,7 @@ func total(t *testing.T, s store.Store) []analytics.Group {
 var allDims = []store.Dim{
 	store.DimApp, store.DimEnvironment, store.DimModel, store.DimKind,
 	store.DimStopReason, store.DimErrorType, store.DimHTTPStatus, store.DimSubtype,
-	store.DimRefusalCategory,
+	store.DimRefusalCategory, store.DimRelease, store.DimPromptVersion,
 }
 
 func testDedupe(t *testing.T, s store.Store) {

@@ -88,6 +88,12 @@ const (
 	// put text after tool results starts; it lasts demoEmptyTurnsLen.
 	demoEmptyTurnsAgo = 3 * time.Hour
 	demoEmptyTurnsLen = 70 * time.Minute
+	// demoModelSwitchAgo is when data-extractor switches from
+	// claude-haiku-4-5 to claude-sonnet-4-6, whose refusal rate on its
+	// invoices is higher: a change the changes API and the "regression
+	// after a change" rule find. The ops-copilot release of the empty
+	// turns (2026.11.4, prompt ops-agent@v7) is the other.
+	demoModelSwitchAgo = 20 * time.Hour
 	// demoOverloadAgo is when a burst of overloaded_error starts.
 	demoOverloadAgo = 50 * time.Hour
 	demoOverloadLen = 30 * time.Minute
@@ -118,6 +124,19 @@ func Records(now time.Time, seed uint64) ([]*analytics.Record, error) {
 		if g.in(t, demoRefusalSpikeAgo, demoRefusalSpikeLen) {
 			for range g.poisson(3) {
 				g.supportBot(t.Add(time.Duration(g.rng.IntN(60)) * time.Second))
+			}
+		}
+		// The release is tried on more of the on-call's questions, and
+		// the extraction pipeline is scaled up with its new model: enough
+		// calls for the changes to be told from noise.
+		if g.in(t, demoEmptyTurnsAgo, demoEmptyTurnsLen) {
+			for range g.poisson(1.5) {
+				g.opsCopilot(t.Add(time.Duration(g.rng.IntN(60)) * time.Second))
+			}
+		}
+		if !t.Before(g.now.Add(-demoModelSwitchAgo)) {
+			for range g.poisson(0.5) {
+				g.dataExtractor(t.Add(time.Duration(g.rng.IntN(60)) * time.Second))
 			}
 		}
 	}
@@ -240,10 +259,13 @@ func (g *demoGen) env() string {
 // turn is one call of a conversation.
 type turn struct {
 	app, env, session, user, model string
-	t                              time.Time
-	maxTokens                      int
-	messages                       []any
-	extra                          map[string]any // request fields beyond model, max_tokens, messages
+	// release and prompt are sent as the envelope's release and
+	// prompt_version when set.
+	release, prompt string
+	t               time.Time
+	maxTokens       int
+	messages        []any
+	extra           map[string]any // request fields beyond model, max_tokens, messages
 }
 
 func text(s string) map[string]any { return map[string]any{"type": "text", "text": s} }
@@ -289,6 +311,7 @@ func (g *demoGen) failure(tu *turn) bool {
 		"error": map[string]any{"status": status, "body": map[string]any{
 			"type": "error", "error": map[string]any{"type": typ, "message": msg}}},
 	})
+	tu.tag(g.envs[len(g.envs)-1])
 	return true
 }
 
@@ -317,8 +340,19 @@ func (g *demoGen) respond(tu *turn, content []any, stop, stopSeq string, in, out
 	} else {
 		env["response"] = resp
 	}
+	tu.tag(env)
 	g.envs = append(g.envs, env)
 	return content, true
+}
+
+// tag sets the envelope's release and prompt_version from tu.
+func (tu *turn) tag(env map[string]any) {
+	if tu.release != "" {
+		env["release"] = tu.release
+	}
+	if tu.prompt != "" {
+		env["prompt_version"] = tu.prompt
+	}
 }
 
 func nullable(s string) any {
@@ -454,6 +488,16 @@ func (g *demoGen) opsCopilot(t time.Time) {
 		"Is the payments queue backing up?",
 		"Summarise the errors of the search service since midnight.")))}
 	bad := g.in(t, demoEmptyTurnsAgo, demoEmptyTurnsLen)
+	// The release with the new prompt that put text after tool results,
+	// and the fix after it, back on the old prompt.
+	switch {
+	case bad:
+		tu.release, tu.prompt = "2026.11.4", "ops-agent@v7"
+	case t.After(g.now.Add(-demoEmptyTurnsAgo)):
+		tu.release, tu.prompt = "2026.11.5", "ops-agent@v6"
+	default:
+		tu.release, tu.prompt = "2026.11.3", "ops-agent@v6"
+	}
 	stream := g.chance(0.3)
 	steps := 1 + g.rng.IntN(3)
 	for i := range steps {
@@ -575,9 +619,17 @@ func (g *demoGen) researchAssistant(t time.Time) {
 // does not know.
 func (g *demoGen) dataExtractor(t time.Time) {
 	tu := &turn{app: "data-extractor", env: g.env(), user: "pipeline", model: "claude-haiku-4-5", t: t, maxTokens: 800,
-		extra: map[string]any{"stop_sequences": []any{"</json>"}}}
+		extra: map[string]any{"stop_sequences": []any{"</json>"}}, release: "extractor-41"}
+	pRefuse := 0.002
+	if !t.Before(g.now.Add(-demoModelSwitchAgo)) {
+		tu.model, tu.release, pRefuse = "claude-sonnet-4-6", "extractor-42", 0.05
+	}
 	tu.messages = []any{user(text(fmt.Sprintf("Extract vendor, date, total and VAT from invoice INV-%d as JSON inside <json> tags.", 1000+g.rng.IntN(9000))))}
 	stream := g.chance(0.6)
+	if g.chance(pRefuse) {
+		g.respond(tu, []any{}, "refusal", "", 900, 3, stream)
+		return
+	}
 	switch x := g.rng.Float64(); {
 	case stream && x < 0.03:
 		g.respond(tu, []any{text(`<json>{"vendor": "Acme GmbH", "date": "2026-`)}, "", "", 900, 12, true)

@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"context"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stopscope/stopscope/analytics"
+	"github.com/stopscope/stopscope/query"
+	"github.com/stopscope/stopscope/store"
+	"github.com/stopscope/stopscope/store/sqlite"
 )
 
 // TestDemo runs "dashboard demo" on a fresh database at a fixed time: it
@@ -107,5 +111,48 @@ func TestDemo(t *testing.T) {
 		if kinds[k] == 0 {
 			t.Errorf("no %s pattern in the demo (found %v)", k, kinds)
 		}
+	}
+}
+
+// TestDemoChanges: the demo's ops-copilot release raised empty turns and
+// data-extractor's model switch raised refusals, and query.Changes finds
+// both as significant regressions.
+func TestDemoChanges(t *testing.T) {
+	at := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "demo.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	recs, err := Records(at, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Insert(context.Background(), st, recs); err != nil {
+		t.Fatal(err)
+	}
+	res, err := query.New(st, func() time.Time { return at }).Changes(context.Background(), store.Filter{}, analytics.ChangeConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]analytics.Metric{
+		"ops-copilot release 2026.11.4":           analytics.MetricEmptyTurn,
+		"ops-copilot prompt_version ops-agent@v7": analytics.MetricEmptyTurn,
+		"data-extractor model claude-sonnet-4-6":  analytics.MetricRefusal,
+		"data-extractor release extractor-42":     analytics.MetricRefusal,
+	}
+	for _, c := range res.Changes {
+		key := c.App + " " + string(c.Dim) + " " + c.Value
+		m, ok := want[key]
+		if !ok {
+			continue
+		}
+		delete(want, key)
+		if c.Status != query.ChangeRegressed || !slices.ContainsFunc(c.Findings, func(f query.ChangeFinding) bool { return f.Metric == m }) {
+			t.Errorf("%s: status %s, findings %+v; want %s worse", key, c.Status, c.Findings, m)
+		}
+	}
+	for k := range want {
+		t.Errorf("change %s not found in %d changes", k, len(res.Changes))
 	}
 }
