@@ -71,8 +71,9 @@ type Rule struct {
 	Updated       time.Time
 }
 
-// DefaultRule returns the rule stopscope starts with: a refusal spike
-// across all traffic, over 15 minutes against the previous 24 hours.
+// DefaultRule returns the rule the forms and the API start a new rule
+// from, and the first of the default rules: a refusal spike across all
+// traffic, over 15 minutes against the previous 24 hours.
 func DefaultRule() Rule {
 	return Rule{
 		Name:      "Refusal spike (all traffic)",
@@ -84,6 +85,41 @@ func DefaultRule() Rule {
 		MinVolume: 30,
 		Cooldown:  30 * time.Minute,
 		Enabled:   true,
+	}
+}
+
+// Seed is one default rule with the key that records it was created.
+type Seed struct {
+	Key  string
+	Rule Rule
+}
+
+// DefaultRules returns the rules a store starts with, each created once
+// (Store.SeedAlertRules records its key): a user who edits or deletes one
+// never sees it come back. Every one watches all traffic and has a
+// minimum volume, so that a quiet hour does not page on a call or two; the
+// numbers and their reasons are in docs/alerts.md#default-rules.
+func DefaultRules() []Seed {
+	spike := func(name string, m analytics.Metric) Rule {
+		r := DefaultRule()
+		r.Name, r.Metric = name, m
+		return r
+	}
+	burst := func(name, errorType string) Rule {
+		return Rule{
+			Name: name, Metric: analytics.MetricError, Scope: analytics.Scope{ErrorType: errorType},
+			Condition: ConditionThreshold, Threshold: 0.1, Window: 5 * time.Minute,
+			MinVolume: 20, Cooldown: 30 * time.Minute, Enabled: true,
+		}
+	}
+	return []Seed{
+		// Created by migration 0002 before seeds were recorded; 0011
+		// records its key.
+		{"refusal_spike", DefaultRule()},
+		{"overloaded_burst", burst("Overloaded (529) burst (all traffic)", "overloaded_error")},
+		{"api_error_burst", burst("API error (500) burst (all traffic)", "api_error")},
+		{"empty_turn_spike", spike("Empty-turn spike (all traffic)", analytics.MetricEmptyTurn)},
+		{"truncation_spike", spike("Truncation spike (max_tokens, all traffic)", analytics.StopReasonMetric(analytics.StopMaxTokens))},
 	}
 }
 
@@ -116,6 +152,14 @@ func (r Rule) Validate() error {
 		}
 		if base != analytics.MetricRefusal && base != analytics.StopReasonMetric(analytics.StopRefusal) {
 			return bad("scope.refusal_category", "only a rule on refusals (refusal, stop_reason:refusal or their count) can be scoped to a refusal category, not %s", r.Metric)
+		}
+	}
+	if t := r.Scope.ErrorType; t != "" {
+		if base != analytics.MetricError {
+			return bad("scope.error_type", "only a rule on failed requests (error or count:error) can be narrowed to an error type, not %s", r.Metric)
+		}
+		if len(t) > 100 || strings.ContainsFunc(t, func(c rune) bool { return c <= ' ' || c > '~' }) {
+			return bad("scope.error_type", "%q is not an error type such as overloaded_error", t)
 		}
 	}
 	switch r.Condition {
