@@ -58,6 +58,10 @@ type Rule struct {
 	// MinVolume is the least denominator (calls or responses) in the window
 	// for the rule to breach at all.
 	MinVolume int64
+	// MinEvents is the least number of events (numerator) in the window
+	// for the rule to breach: a threshold on a rate of 3 failures needs
+	// at least 3. For a spike, zero keeps analytics' default of 5.
+	MinEvents int64
 	// For is how long the condition must hold before the rule fires; zero
 	// fires at the first breaching evaluation.
 	For time.Duration
@@ -108,8 +112,8 @@ func DefaultRules() []Seed {
 	burst := func(name, errorType string) Rule {
 		return Rule{
 			Name: name, Metric: analytics.MetricError, Scope: analytics.Scope{ErrorType: errorType},
-			Condition: ConditionThreshold, Threshold: 0.1, Window: 5 * time.Minute,
-			MinVolume: 20, Cooldown: 30 * time.Minute, Enabled: true,
+			Condition: ConditionThreshold, Threshold: 0.1, Window: 15 * time.Minute,
+			MinVolume: 10, MinEvents: 3, Cooldown: 30 * time.Minute, Enabled: true,
 		}
 	}
 	return []Seed{
@@ -193,6 +197,9 @@ func (r Rule) Validate() error {
 	if r.MinVolume < 0 {
 		return bad("min_volume", "%d is negative", r.MinVolume)
 	}
+	if r.MinEvents < 0 {
+		return bad("min_events", "%d is negative", r.MinEvents)
+	}
 	if r.For < 0 {
 		return bad("for", "%s is negative", r.For)
 	}
@@ -214,6 +221,7 @@ type ruleJSON struct {
 	Window        string           `json:"window"`
 	Baseline      string           `json:"baseline"`
 	MinVolume     int64            `json:"min_volume"`
+	MinEvents     int64            `json:"min_events"`
 	For           string           `json:"for"`
 	Cooldown      string           `json:"cooldown"`
 	SilencedUntil *time.Time       `json:"silenced_until"`
@@ -235,7 +243,7 @@ func (r Rule) MarshalJSON() ([]byte, error) {
 	return json.Marshal(ruleJSON{
 		ID: r.ID, Name: r.Name, Metric: r.Metric, Scope: r.Scope, Condition: r.Condition,
 		Threshold: r.Threshold, Window: r.Window.String(), Baseline: r.Baseline.String(),
-		MinVolume: r.MinVolume, For: r.For.String(), Cooldown: r.Cooldown.String(),
+		MinVolume: r.MinVolume, MinEvents: r.MinEvents, For: r.For.String(), Cooldown: r.Cooldown.String(),
 		SilencedUntil: optTime(r.SilencedUntil), Enabled: r.Enabled,
 		Created: optTime(r.Created), Updated: optTime(r.Updated),
 	})
@@ -273,7 +281,7 @@ func (r *Rule) UnmarshalJSON(data []byte) error {
 		*d.dst = v
 	}
 	r.Name, r.Metric, r.Scope, r.Condition = w.Name, w.Metric, w.Scope, w.Condition
-	r.Threshold, r.MinVolume, r.Enabled = w.Threshold, w.MinVolume, w.Enabled
+	r.Threshold, r.MinVolume, r.MinEvents, r.Enabled = w.Threshold, w.MinVolume, w.MinEvents, w.Enabled
 	r.SilencedUntil = time.Time{}
 	if w.SilencedUntil != nil {
 		r.SilencedUntil = w.SilencedUntil.UTC()
@@ -362,11 +370,17 @@ func (r Rule) Evaluate(obs Observation) (breach bool, observed, baseline analyti
 		cfg := analytics.DefaultSpikeConfig()
 		cfg.Window, cfg.Baseline = r.Window, r.Baseline
 		cfg.MinCalls, cfg.MinIncrease = r.MinVolume, r.Threshold
+		if r.MinEvents > 0 {
+			cfg.MinEvents = r.MinEvents
+		}
 		res := analytics.DetectSpike(cfg, obs.Recent, obs.Baseline)
 		return res.Significant, observed, baseline, res.Reason
 	default:
 		if obs.Recent.N < r.MinVolume {
 			return false, observed, baseline, fmt.Sprintf("too few calls in the window: %d < %d", obs.Recent.N, r.MinVolume)
+		}
+		if obs.Recent.K < r.MinEvents {
+			return false, observed, baseline, fmt.Sprintf("too few events in the window: %d < %d", obs.Recent.K, r.MinEvents)
 		}
 		if isCount {
 			if float64(obs.Recent.K) > r.Threshold {

@@ -177,6 +177,13 @@ func ruleFromForm(c echo.Context, r *alert.Rule) error {
 		}
 		r.MinVolume = v
 	}
+	if f.Has("min_events") {
+		v, err := strconv.ParseInt(strings.TrimSpace(f.Get("min_events")), 10, 64)
+		if err != nil {
+			return analytics.Errorf(analytics.EInvalid, "field min_events: %q is not a whole number", f.Get("min_events"))
+		}
+		r.MinEvents = v
+	}
 	for _, d := range []struct {
 		k   string
 		dst *int64

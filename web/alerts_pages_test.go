@@ -57,7 +57,7 @@ func TestAlertPagesPagerDutyRoutingHistory(t *testing.T) {
 	}
 
 	code, body = send("POST", "/api/v1/alert-rules", `{"name":"529s","metric":"error","scope":{"error_type":"overloaded_error"},
-"condition":"threshold","threshold":0.1,"window":"5m","min_volume":20,"channels":[`+itoa(ch.ID)+`]}`)
+"condition":"threshold","threshold":0.1,"window":"15m","min_volume":10,"min_events":3,"channels":[`+itoa(ch.ID)+`]}`)
 	if code != http.StatusCreated || !strings.Contains(body, `"routed":true,"channels":[`+itoa(ch.ID)+`]`) ||
 		!strings.Contains(body, `"error_type":"overloaded_error"`) {
 		t.Fatalf("create routed rule: %d %s", code, body)

@@ -47,7 +47,7 @@ func parseRate(s string) analytics.Rate {
 
 const ruleCols = `id, name, metric, app, environment, model, cond, threshold,
 window_ns, baseline_ns, min_volume, for_ns, cooldown_ns, silenced_until_ns,
-enabled, created_ns, updated_ns, refusal_category, error_type`
+enabled, created_ns, updated_ns, refusal_category, error_type, min_events`
 
 func scanRule(sc scanner) (alert.Rule, error) {
 	var r alert.Rule
@@ -55,7 +55,7 @@ func scanRule(sc scanner) (alert.Rule, error) {
 	var win, base, forD, cool, silenced, created, updated int64
 	err := sc.Scan(&r.ID, &r.Name, &metric, &r.Scope.App, &r.Scope.Environment, &r.Scope.Model,
 		&cond, &r.Threshold, &win, &base, &r.MinVolume, &forD, &cool, &silenced, &r.Enabled, &created, &updated,
-		&r.Scope.RefusalCategory, &r.Scope.ErrorType)
+		&r.Scope.RefusalCategory, &r.Scope.ErrorType, &r.MinEvents)
 	r.Metric, r.Condition = analytics.Metric(metric), alert.Condition(cond)
 	r.Window, r.Baseline, r.For, r.Cooldown = time.Duration(win), time.Duration(base), time.Duration(forD), time.Duration(cool)
 	r.SilencedUntil, r.Created, r.Updated = timeOf(silenced), timeOf(created), timeOf(updated)
@@ -66,7 +66,7 @@ func ruleArgs(r alert.Rule) []any {
 	return []any{r.Name, string(r.Metric), r.Scope.App, r.Scope.Environment, r.Scope.Model,
 		string(r.Condition), r.Threshold, int64(r.Window), int64(r.Baseline), r.MinVolume,
 		int64(r.For), int64(r.Cooldown), nsOf(r.SilencedUntil), r.Enabled, nsOf(r.Created), nsOf(r.Updated),
-		r.Scope.RefusalCategory, r.Scope.ErrorType}
+		r.Scope.RefusalCategory, r.Scope.ErrorType, r.MinEvents}
 }
 
 // ListAlertRules returns every rule by ID.
@@ -106,7 +106,7 @@ func (s *Store) CreateAlertRule(ctx context.Context, r alert.Rule) (alert.Rule, 
 	}
 	q := `INSERT INTO alert_rules (name, metric, app, environment, model, cond, threshold,
 window_ns, baseline_ns, min_volume, for_ns, cooldown_ns, silenced_until_ns, enabled,
-created_ns, updated_ns, refusal_category, error_type) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
+created_ns, updated_ns, refusal_category, error_type, min_events) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
 	if err := s.w.QueryRowContext(ctx, s.d.rebind(q), ruleArgs(r)...).Scan(&r.ID); err != nil {
 		return r, fmt.Errorf("sqlstore: creating alert rule: %w", err)
 	}
@@ -137,7 +137,7 @@ ON CONFLICT (seed_key) DO NOTHING RETURNING seed_key`), sd.Key, nsOf(r.Created))
 		if err == nil {
 			q := `INSERT INTO alert_rules (name, metric, app, environment, model, cond, threshold,
 window_ns, baseline_ns, min_volume, for_ns, cooldown_ns, silenced_until_ns, enabled,
-created_ns, updated_ns, refusal_category, error_type) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
+created_ns, updated_ns, refusal_category, error_type, min_events) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
 			err = tx.QueryRowContext(ctx, s.d.rebind(q), ruleArgs(r)...).Scan(&r.ID)
 		}
 		if err == nil {
@@ -246,9 +246,9 @@ func (s *Store) UpdateAlertRule(ctx context.Context, r alert.Rule) (alert.Rule, 
 	}
 	q := `UPDATE alert_rules SET name = ?, metric = ?, app = ?, environment = ?, model = ?,
 cond = ?, threshold = ?, window_ns = ?, baseline_ns = ?, min_volume = ?, for_ns = ?,
-cooldown_ns = ?, silenced_until_ns = ?, enabled = ?, updated_ns = ?, refusal_category = ?, error_type = ? WHERE id = ?`
+cooldown_ns = ?, silenced_until_ns = ?, enabled = ?, updated_ns = ?, refusal_category = ?, error_type = ?, min_events = ? WHERE id = ?`
 	args := ruleArgs(r)
-	args = append(args[:14], nsOf(r.Updated), r.Scope.RefusalCategory, r.Scope.ErrorType, r.ID)
+	args = append(args[:14], nsOf(r.Updated), r.Scope.RefusalCategory, r.Scope.ErrorType, r.MinEvents, r.ID)
 	res, err := s.w.ExecContext(ctx, s.d.rebind(q), args...)
 	if err != nil {
 		return r, fmt.Errorf("sqlstore: updating alert rule: %w", err)

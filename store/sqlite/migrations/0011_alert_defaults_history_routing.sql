@@ -36,6 +36,9 @@ CREATE TABLE alert_rule_channels (
 ) STRICT;
 CREATE INDEX alert_rule_channels_channel ON alert_rule_channels (channel_id);
 
+-- The least number of events in a rule's window (alert.Rule.MinEvents).
+ALTER TABLE alert_rules ADD COLUMN min_events INTEGER NOT NULL DEFAULT 0;
+
 -- A rule on failed requests may watch one error type ('' for all).
 ALTER TABLE alert_rules ADD COLUMN error_type TEXT NOT NULL DEFAULT '';
 ALTER TABLE alert_events ADD COLUMN error_type TEXT NOT NULL DEFAULT '';
