@@ -289,11 +289,11 @@ type channelView struct {
 	HasSecret bool              `json:"has_secret"`
 	// HasRoutingKey tells whether a PagerDuty channel has its routing key;
 	// like the secret, the key is never sent back.
-	HasRoutingKey bool `json:"has_routing_key,omitempty"`
-	Enabled   bool              `json:"enabled"`
-	Created   time.Time         `json:"created,omitzero"`
-	Updated   time.Time         `json:"updated,omitzero"`
-	Attempts  []alert.Attempt   `json:"attempts,omitempty"`
+	HasRoutingKey bool            `json:"has_routing_key,omitempty"`
+	Enabled       bool            `json:"enabled"`
+	Created       time.Time       `json:"created,omitzero"`
+	Updated       time.Time       `json:"updated,omitzero"`
+	Attempts      []alert.Attempt `json:"attempts,omitempty"`
 }
 
 func toChannelView(ch alert.Channel) channelView {
@@ -304,10 +304,10 @@ func toChannelView(ch alert.Channel) channelView {
 // channelInput is the body of POST and PUT: absent fields keep their value
 // (or take the default on creation).
 type channelInput struct {
-	Name    *string `json:"name"`
-	Kind    *string `json:"kind"`
-	URL     *string `json:"url"`
-	Secret  *string `json:"secret"`
+	Name   *string `json:"name"`
+	Kind   *string `json:"kind"`
+	URL    *string `json:"url"`
+	Secret *string `json:"secret"`
 	// RoutingKey is a PagerDuty channel's integration key.
 	RoutingKey *string `json:"routing_key"`
 	Enabled    *bool   `json:"enabled"`
