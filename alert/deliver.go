@@ -202,16 +202,36 @@ func (d *Deliverer) post(ctx context.Context, ch Channel, del Delivery, a *Attem
 			return false, err
 		}
 	}
-	body, err := Body(ch.Kind, NewPayload(ev, del.Status, d.BaseURL))
+	p := NewPayload(ev, del.Status, d.BaseURL)
+	var bodies [][]byte
+	if ch.Kind == ChannelPagerDuty {
+		bodies, err = PagerDutyBodies(p, ch.RoutingKey)
+	} else {
+		var b []byte
+		b, err = Body(ch.Kind, p)
+		bodies = [][]byte{b}
+	}
 	if err != nil {
 		return false, err
 	}
+	// A PagerDuty test is a trigger and its resolve: both must be taken.
+	for _, body := range bodies {
+		if !d.send(ctx, ch, body, a) {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// send posts one body to ch and fills a with the answer; it reports a 2xx
+// answer.
+func (d *Deliverer) send(ctx context.Context, ch Channel, body []byte, a *Attempt) bool {
 	ctx, cancel := context.WithTimeout(ctx, orDefault(d.Timeout, DefaultTimeout))
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ch.URL, bytes.NewReader(body))
 	if err != nil {
 		a.Error = err.Error()
-		return false, nil
+		return false
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "stopscope-alerts/1")
@@ -222,10 +242,10 @@ func (d *Deliverer) post(ctx context.Context, ch Channel, del Delivery, a *Attem
 	}
 	start := time.Now()
 	resp, err := d.httpClient().Do(req)
-	a.Duration = time.Since(start)
+	a.Duration += time.Since(start)
 	if err != nil {
 		a.Error = err.Error()
-		return false, nil
+		return false
 	}
 	// The body is read (a little, so that the connection can be reused)
 	// and dropped: what a destination answers is never shown or kept.
@@ -235,10 +255,10 @@ func (d *Deliverer) post(ctx context.Context, ch Channel, del Delivery, a *Attem
 	switch {
 	case resp.StatusCode >= 300 && resp.StatusCode <= 399:
 		a.Error = fmt.Sprintf("HTTP %d: %v", resp.StatusCode, errRedirect)
-		return false, nil
+		return false
 	case resp.StatusCode < 200 || resp.StatusCode > 299:
 		a.Error = fmt.Sprintf("HTTP %d", resp.StatusCode)
-		return false, nil
+		return false
 	}
-	return true, nil
+	return true
 }

@@ -137,6 +137,7 @@ func Observe(ctx context.Context, q *query.Service, r Rule, now time.Time) (Obse
 		f := store.Filter{
 			From: from, To: to,
 			App: r.Scope.App, Environment: r.Scope.Environment, Model: r.Scope.Model,
+			ErrorType: r.Scope.ErrorType,
 		}
 		if r.Scope.RefusalCategory != "" {
 			f.RefusalCategory, f.HasRefusalCategory = analytics.ParseRefusalCategoryKey(r.Scope.RefusalCategory), true
@@ -168,7 +169,7 @@ func (e *Evaluator) evaluate(ctx context.Context, q *query.Service, r Rule, prev
 		return false, err
 	}
 	next, tr := Step(r, prev, obs, now)
-	u := Update{State: next}
+	u := Update{State: next, Transition: tr}
 	if tr != nil {
 		e.logger().Info("alert transition", "rule", r.ID, "name", r.Name, "from", tr.From, "to", tr.To, "reason", tr.Reason)
 	}

@@ -72,7 +72,7 @@ func NewPayload(ev Event, status, baseURL string) Payload {
 		Observed: ev.Observed, Baseline: ev.Baseline, Window: ev.Window.String(),
 		FiredAt: ev.FiredAt.UTC(), Reason: ev.Reason, EventID: ev.ID,
 		Links: PayloadLinks{
-			Alert:   strings.TrimRight(baseURL, "/") + "/alerts?event=" + strconv.FormatInt(ev.ID, 10),
+			Alert:   strings.TrimRight(baseURL, "/") + AlertLink(ev),
 			Records: strings.TrimRight(baseURL, "/") + RecordsLink(ev),
 		},
 	}
@@ -81,6 +81,17 @@ func NewPayload(ev Event, status, baseURL string) Payload {
 		p.ResolvedAt = &t
 	}
 	return p
+}
+
+// AlertLink returns the path of the Alerts page with an event's rule and
+// the event itself marked: the page highlights the rule's row (#rule-N)
+// and the event's (#event-N), and scrolls to the event.
+func AlertLink(ev Event) string {
+	if ev.ID == 0 {
+		return "/alerts"
+	}
+	return "/alerts?rule=" + strconv.FormatInt(ev.RuleID, 10) + "&event=" + strconv.FormatInt(ev.ID, 10) +
+		"#event-" + strconv.FormatInt(ev.ID, 10)
 }
 
 // TestEvent is the made-up event a test notification describes.
@@ -108,7 +119,7 @@ func RecordsLink(ev Event) string {
 		q.Set("to", end.UTC().Format(time.RFC3339))
 	}
 	for k, v := range map[string]string{"app": ev.Scope.App, "environment": ev.Scope.Environment, "model": ev.Scope.Model,
-		"refusal_category": ev.Scope.RefusalCategory} {
+		"refusal_category": ev.Scope.RefusalCategory, "error_type": ev.Scope.ErrorType} {
 		if v != "" {
 			q.Set(k, v)
 		}

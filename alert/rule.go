@@ -67,6 +67,10 @@ type Rule struct {
 	// MinVolume is the least denominator (calls or responses) in the window
 	// for the rule to breach at all.
 	MinVolume int64
+	// MinEvents is the least number of events (numerator) in the window
+	// for the rule to breach: a threshold on a rate of 3 failures needs
+	// at least 3. For a spike, zero keeps analytics' default of 5.
+	MinEvents int64
 	// For is how long the condition must hold before the rule fires; zero
 	// fires at the first breaching evaluation.
 	For time.Duration
@@ -80,8 +84,9 @@ type Rule struct {
 	Updated       time.Time
 }
 
-// DefaultRule returns the rule stopscope starts with: a refusal spike
-// across all traffic, over 15 minutes against the previous 24 hours.
+// DefaultRule returns the rule the forms and the API start a new rule
+// from, and the first of the default rules: a refusal spike across all
+// traffic, over 15 minutes against the previous 24 hours.
 func DefaultRule() Rule {
 	return Rule{
 		Name:      "Refusal spike (all traffic)",
@@ -93,6 +98,41 @@ func DefaultRule() Rule {
 		MinVolume: 30,
 		Cooldown:  30 * time.Minute,
 		Enabled:   true,
+	}
+}
+
+// Seed is one default rule with the key that records it was created.
+type Seed struct {
+	Key  string
+	Rule Rule
+}
+
+// DefaultRules returns the rules a store starts with, each created once
+// (Store.SeedAlertRules records its key): a user who edits or deletes one
+// never sees it come back. Every one watches all traffic and has a
+// minimum volume, so that a quiet hour does not page on a call or two; the
+// numbers and their reasons are in docs/alerts.md#default-rules.
+func DefaultRules() []Seed {
+	spike := func(name string, m analytics.Metric) Rule {
+		r := DefaultRule()
+		r.Name, r.Metric = name, m
+		return r
+	}
+	burst := func(name, errorType string) Rule {
+		return Rule{
+			Name: name, Metric: analytics.MetricError, Scope: analytics.Scope{ErrorType: errorType},
+			Condition: ConditionThreshold, Threshold: 0.1, Window: 15 * time.Minute,
+			MinVolume: 10, MinEvents: 3, Cooldown: 30 * time.Minute, Enabled: true,
+		}
+	}
+	return []Seed{
+		// Created by migration 0002 before seeds were recorded; 0011
+		// records its key.
+		{"refusal_spike", DefaultRule()},
+		{"overloaded_burst", burst("Overloaded (529) burst (all traffic)", "overloaded_error")},
+		{"api_error_burst", burst("API error (500) burst (all traffic)", "api_error")},
+		{"empty_turn_spike", spike("Empty-turn spike (all traffic)", analytics.MetricEmptyTurn)},
+		{"truncation_spike", spike("Truncation spike (max_tokens, all traffic)", analytics.StopReasonMetric(analytics.StopMaxTokens))},
 	}
 }
 
@@ -125,6 +165,14 @@ func (r Rule) Validate() error {
 		}
 		if base != analytics.MetricRefusal && base != analytics.StopReasonMetric(analytics.StopRefusal) {
 			return bad("scope.refusal_category", "only a rule on refusals (refusal, stop_reason:refusal or their count) can be scoped to a refusal category, not %s", r.Metric)
+		}
+	}
+	if t := r.Scope.ErrorType; t != "" {
+		if base != analytics.MetricError {
+			return bad("scope.error_type", "only a rule on failed requests (error or count:error) can be narrowed to an error type, not %s", r.Metric)
+		}
+		if len(t) > 100 || strings.ContainsFunc(t, func(c rune) bool { return c <= ' ' || c > '~' }) {
+			return bad("scope.error_type", "%q is not an error type such as overloaded_error", t)
 		}
 	}
 	switch r.Condition {
@@ -165,6 +213,9 @@ func (r Rule) Validate() error {
 	if r.MinVolume < 0 {
 		return bad("min_volume", "%d is negative", r.MinVolume)
 	}
+	if r.MinEvents < 0 {
+		return bad("min_events", "%d is negative", r.MinEvents)
+	}
 	if r.For < 0 {
 		return bad("for", "%s is negative", r.For)
 	}
@@ -186,6 +237,7 @@ type ruleJSON struct {
 	Window        string           `json:"window"`
 	Baseline      string           `json:"baseline"`
 	MinVolume     int64            `json:"min_volume"`
+	MinEvents     int64            `json:"min_events"`
 	For           string           `json:"for"`
 	Cooldown      string           `json:"cooldown"`
 	SilencedUntil *time.Time       `json:"silenced_until"`
@@ -207,7 +259,7 @@ func (r Rule) MarshalJSON() ([]byte, error) {
 	return json.Marshal(ruleJSON{
 		ID: r.ID, Name: r.Name, Metric: r.Metric, Scope: r.Scope, Condition: r.Condition,
 		Threshold: r.Threshold, Window: r.Window.String(), Baseline: r.Baseline.String(),
-		MinVolume: r.MinVolume, For: r.For.String(), Cooldown: r.Cooldown.String(),
+		MinVolume: r.MinVolume, MinEvents: r.MinEvents, For: r.For.String(), Cooldown: r.Cooldown.String(),
 		SilencedUntil: optTime(r.SilencedUntil), Enabled: r.Enabled,
 		Created: optTime(r.Created), Updated: optTime(r.Updated),
 	})
@@ -245,7 +297,7 @@ func (r *Rule) UnmarshalJSON(data []byte) error {
 		*d.dst = v
 	}
 	r.Name, r.Metric, r.Scope, r.Condition = w.Name, w.Metric, w.Scope, w.Condition
-	r.Threshold, r.MinVolume, r.Enabled = w.Threshold, w.MinVolume, w.Enabled
+	r.Threshold, r.MinVolume, r.MinEvents, r.Enabled = w.Threshold, w.MinVolume, w.MinEvents, w.Enabled
 	r.SilencedUntil = time.Time{}
 	if w.SilencedUntil != nil {
 		r.SilencedUntil = w.SilencedUntil.UTC()
@@ -344,11 +396,17 @@ func (r Rule) Evaluate(obs Observation) (breach bool, observed, baseline analyti
 		cfg := analytics.DefaultSpikeConfig()
 		cfg.Window, cfg.Baseline = r.Window, r.Baseline
 		cfg.MinCalls, cfg.MinIncrease = r.MinVolume, r.Threshold
+		if r.MinEvents > 0 {
+			cfg.MinEvents = r.MinEvents
+		}
 		res := analytics.DetectSpike(cfg, obs.Recent, obs.Baseline)
 		return res.Significant, observed, baseline, res.Reason
 	default:
 		if obs.Recent.N < r.MinVolume {
 			return false, observed, baseline, fmt.Sprintf("too few calls in the window: %d < %d", obs.Recent.N, r.MinVolume)
+		}
+		if obs.Recent.K < r.MinEvents {
+			return false, observed, baseline, fmt.Sprintf("too few events in the window: %d < %d", obs.Recent.K, r.MinEvents)
 		}
 		if isCount {
 			if float64(obs.Recent.K) > r.Threshold {

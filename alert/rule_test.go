@@ -34,6 +34,18 @@ func TestRuleValidate(t *testing.T) {
 		}, ""},
 		{"unknown refusal category", func(r *Rule) { r.Scope.RefusalCategory = "weapons" }, "scope.refusal_category"},
 		{"refusal category on another metric", func(r *Rule) { r.Metric, r.Scope.RefusalCategory = "empty_turn", "cyber" }, "scope.refusal_category"},
+		{"error type", func(r *Rule) { r.Metric, r.Scope.ErrorType = "error", "overloaded_error" }, ""},
+		{"count of an error type", func(r *Rule) {
+			r.Metric, r.Condition, r.Threshold, r.Scope.ErrorType = "count:error", ConditionThreshold, 5, "api_error"
+		}, ""},
+		{"error type on refusals", func(r *Rule) { r.Scope.ErrorType = "overloaded_error" }, "scope.error_type"},
+		{"error type with a space", func(r *Rule) { r.Metric, r.Scope.ErrorType = "error", "over loaded" }, "scope.error_type"},
+		{"negative events", func(r *Rule) { r.MinEvents = -1 }, "min_events"},
+	}
+	for _, sd := range DefaultRules() {
+		if err := sd.Rule.Validate(); err != nil {
+			t.Errorf("default rule %s: %v", sd.Key, err)
+		}
 	}
 	for _, tc := range tests {
 		r := DefaultRule()

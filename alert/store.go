@@ -18,19 +18,30 @@ const (
 	ChannelWebhook ChannelKind = "webhook"
 	// ChannelSlack gets a Slack incoming-webhook payload.
 	ChannelSlack ChannelKind = "slack"
+	// ChannelPagerDuty gets PagerDuty Events API v2 events: a trigger
+	// when an alert fires, a resolve when it resolves.
+	ChannelPagerDuty ChannelKind = "pagerduty"
 )
 
+// PagerDutyURL is the PagerDuty Events API v2 endpoint, the URL a
+// PagerDuty channel gets when none is given.
+const PagerDutyURL = "https://events.pagerduty.com/v2/enqueue"
+
 // Channel is where notifications go: a webhook URL, signed with
-// Secret when it is set.
+// Secret when it is set, or PagerDuty's Events API with a routing key.
 type Channel struct {
-	ID      int64       `json:"id"`
-	Name    string      `json:"name"`
-	Kind    ChannelKind `json:"kind"`
-	URL     string      `json:"url"`
-	Secret  string      `json:"secret,omitempty"`
-	Enabled bool        `json:"enabled"`
-	Created time.Time   `json:"created,omitzero"`
-	Updated time.Time   `json:"updated,omitzero"`
+	ID     int64       `json:"id"`
+	Name   string      `json:"name"`
+	Kind   ChannelKind `json:"kind"`
+	URL    string      `json:"url"`
+	Secret string      `json:"secret,omitempty"`
+	// RoutingKey is a PagerDuty channel's integration key: the service
+	// its events open incidents on. Several PagerDuty channels may share
+	// a URL as long as their routing keys differ.
+	RoutingKey string    `json:"routing_key,omitempty"`
+	Enabled    bool      `json:"enabled"`
+	Created    time.Time `json:"created,omitzero"`
+	Updated    time.Time `json:"updated,omitzero"`
 }
 
 // Event is one firing of a rule, resolved or not. It keeps a copy of
@@ -55,6 +66,24 @@ type Event struct {
 	// Silenced is set when the rule was silenced as it fired: neither the
 	// firing nor its resolution is sent.
 	Silenced bool `json:"silenced"`
+}
+
+// HistoryLimit is how many transitions the store keeps per rule: the
+// oldest go as new ones come.
+const HistoryLimit = 200
+
+// HistoryEntry is one firing or resolution of a rule, with what it
+// measured at that moment.
+type HistoryEntry struct {
+	ID       int64          `json:"id"`
+	RuleID   int64          `json:"rule_id"`
+	EventID  int64          `json:"event_id"`
+	From     Status         `json:"from"`
+	Status   Status         `json:"status"`
+	At       time.Time      `json:"at"`
+	Observed analytics.Rate `json:"observed"`
+	Baseline analytics.Rate `json:"baseline"`
+	Reason   string         `json:"reason"`
 }
 
 // EventFilter selects alert events; zero fields select all.
@@ -115,6 +144,9 @@ type Update struct {
 	// Resolve, when set, marks event State.EventID resolved at this time.
 	Resolve time.Time
 	Notify  bool
+	// Transition, when it is a firing or a resolution, is added to the
+	// rule's history.
+	Transition *Transition
 }
 
 // Store keeps alert rules, their state, events, channels and the
@@ -127,8 +159,25 @@ type Store interface {
 	CreateAlertRule(ctx context.Context, r Rule) (Rule, error)
 	// UpdateAlertRule validates and replaces the rule r.ID.
 	UpdateAlertRule(ctx context.Context, r Rule) (Rule, error)
-	// DeleteAlertRule deletes a rule and its state; its events stay.
+	// DeleteAlertRule deletes a rule, its state, routing and history; its
+	// events stay.
 	DeleteAlertRule(ctx context.Context, id int64) error
+	// SeedAlertRules creates each rule of seeds whose key was never
+	// seeded before and records the key, atomically per seed, and returns
+	// the rules it created. A seed already recorded is skipped even if its
+	// rule was deleted or edited since.
+	SeedAlertRules(ctx context.Context, seeds []Seed) ([]Rule, error)
+	// AlertRuleChannels returns the channels rule id is routed to, and
+	// whether it is routed at all: an unrouted rule notifies every enabled
+	// channel, a routed one only those listed (none when all were deleted).
+	AlertRuleChannels(ctx context.Context, id int64) (channels []int64, routed bool, err error)
+	// SetAlertRuleChannels routes rule id to channels; nil (or empty)
+	// unroutes it, back to every enabled channel. An unknown channel is an
+	// EInvalid error.
+	SetAlertRuleChannels(ctx context.Context, id int64, channels []int64) error
+	// ListAlertHistory returns the transitions of rule id, newest first, at
+	// most limit (and at most HistoryLimit are kept).
+	ListAlertHistory(ctx context.Context, id int64, limit int) ([]HistoryEntry, error)
 
 	// AlertStates returns the state of every rule that has one, by rule ID.
 	AlertStates(ctx context.Context) (map[int64]State, error)
@@ -188,18 +237,37 @@ func (c Channel) Validate() error {
 	if strings.TrimSpace(c.Name) == "" {
 		return analytics.Errorf(analytics.EInvalid, "field name: is required")
 	}
-	if c.Kind != ChannelWebhook && c.Kind != ChannelSlack {
-		return analytics.Errorf(analytics.EInvalid, "field kind: %q is not one of webhook, slack", c.Kind)
+	switch c.Kind {
+	case ChannelWebhook, ChannelSlack:
+		if c.RoutingKey != "" {
+			return analytics.Errorf(analytics.EInvalid, "field routing_key: only a pagerduty channel has one, not a %s channel", c.Kind)
+		}
+	case ChannelPagerDuty:
+		if strings.TrimSpace(c.RoutingKey) == "" {
+			return analytics.Errorf(analytics.EInvalid, "field routing_key: is required for a pagerduty channel (the integration key of an Events API v2 integration)")
+		}
+		if len(c.RoutingKey) > 200 || strings.ContainsFunc(c.RoutingKey, func(r rune) bool { return r <= ' ' || r > '~' }) {
+			return analytics.Errorf(analytics.EInvalid, "field routing_key: is not a PagerDuty integration key")
+		}
+		if c.Secret != "" {
+			return analytics.Errorf(analytics.EInvalid, "field secret: a pagerduty channel is not signed (PagerDuty does not check signatures)")
+		}
+	default:
+		return analytics.Errorf(analytics.EInvalid, "field kind: %q is not one of webhook, slack, pagerduty", c.Kind)
 	}
 	return nil
 }
 
 // ChannelKindOf guesses the kind of a webhook URL: Slack's incoming
 // webhooks (hooks.slack.com) get Slack payloads, anything else the generic
-// one.
+// one. Events.pagerduty.com is PagerDuty's.
 func ChannelKindOf(rawURL string) ChannelKind {
-	if u, err := url.Parse(rawURL); err == nil && strings.EqualFold(u.Hostname(), "hooks.slack.com") {
+	u, err := url.Parse(rawURL)
+	if err == nil && strings.EqualFold(u.Hostname(), "hooks.slack.com") {
 		return ChannelSlack
+	}
+	if err == nil && strings.EqualFold(u.Hostname(), "events.pagerduty.com") {
+		return ChannelPagerDuty
 	}
 	return ChannelWebhook
 }

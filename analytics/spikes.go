@@ -155,6 +155,11 @@ type Scope struct {
 	// stop_details category, as its key ("null" for refusals without
 	// one); "" is every refusal. Spikes leave it empty.
 	RefusalCategory string `json:"refusal_category,omitempty"`
+	// ErrorType narrows an alert rule on failed requests to one error
+	// type ("overloaded_error"): its events are the failures of that type,
+	// out of every call of the scope. "" is every failure. Spikes leave it
+	// empty.
+	ErrorType string `json:"error_type,omitempty"`
 }
 
 // ScopeOf returns the scope of a group.
@@ -173,6 +178,9 @@ func (s Scope) String() string {
 	out := f(s.App) + "/" + f(s.Environment) + "/" + f(s.Model)
 	if s.RefusalCategory != "" {
 		out += " (refusal category " + s.RefusalCategory + ")"
+	}
+	if s.ErrorType != "" {
+		out += " (error type " + s.ErrorType + ")"
 	}
 	return out
 }

@@ -17,13 +17,30 @@ type alertsData struct {
 	Rules    []ruleRow
 	Events   []alert.Event
 	Channels []channelRow
-	// Event is the event a link (?event=N) points at, 0 for none.
+	// Event is the event a link (?event=N) points at, 0 for none; Rule
+	// the rule (?rule=N).
 	Event int64
+	Rule  int64
+	// ChannelList is every channel, for the rule forms' routing.
+	ChannelList []alert.Channel
 }
 
 type ruleRow struct {
 	Rule  alert.Rule
 	State alert.State
+	// Routed lists the channels the rule is routed to (nil: all).
+	Routed []int64
+}
+
+// rulePageData is what a rule's page shows.
+type rulePageData struct {
+	Rule     alert.Rule
+	State    alert.State
+	Routed   bool
+	RoutedTo []alert.Channel
+	History  []alert.HistoryEntry
+	Events   []alert.Event
+	Event    int64
 }
 
 type channelRow struct {
@@ -52,7 +69,11 @@ func (s *Server) pageAlerts(c echo.Context) error {
 		if st.Status == "" {
 			st.Status = alert.StatusOK
 		}
-		d.Rules = append(d.Rules, ruleRow{r, st})
+		routed, _, err := s.Alerts.AlertRuleChannels(ctx, r.ID)
+		if err != nil {
+			return err
+		}
+		d.Rules = append(d.Rules, ruleRow{r, st, routed})
 	}
 	if d.Events, err = s.Alerts.ListAlertEvents(ctx, alert.EventFilter{Limit: 50}); err != nil {
 		return err
@@ -61,6 +82,7 @@ func (s *Server) pageAlerts(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	d.ChannelList = chs
 	for _, ch := range chs {
 		atts, err := s.Alerts.ListAlertAttempts(ctx, ch.ID, 5)
 		if err != nil {
@@ -69,7 +91,48 @@ func (s *Server) pageAlerts(c echo.Context) error {
 		d.Channels = append(d.Channels, channelRow{ch, atts})
 	}
 	d.Event, _ = strconv.ParseInt(c.QueryParam("event"), 10, 64)
+	d.Rule, _ = strconv.ParseInt(c.QueryParam("rule"), 10, 64)
 	return render(c, http.StatusOK, alertsPage(d))
+}
+
+// pageAlertRule shows one rule: its state, routing, history and events.
+func (s *Server) pageAlertRule(c echo.Context) error {
+	id, err := pathID(c, "alert rule")
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	d := rulePageData{}
+	if d.Rule, err = s.Alerts.GetAlertRule(ctx, id); err != nil {
+		return err
+	}
+	states, err := s.Alerts.AlertStates(ctx)
+	if err != nil {
+		return err
+	}
+	if d.State = states[id]; d.State.Status == "" {
+		d.State.Status = alert.StatusOK
+	}
+	ids, routed, err := s.Alerts.AlertRuleChannels(ctx, id)
+	if err != nil {
+		return err
+	}
+	d.Routed = routed
+	for _, cid := range ids {
+		ch, err := s.Alerts.GetAlertChannel(ctx, cid)
+		if err != nil {
+			return err
+		}
+		d.RoutedTo = append(d.RoutedTo, ch)
+	}
+	if d.History, err = s.Alerts.ListAlertHistory(ctx, id, alert.HistoryLimit); err != nil {
+		return err
+	}
+	if d.Events, err = s.Alerts.ListAlertEvents(ctx, alert.EventFilter{RuleID: id, Limit: 50}); err != nil {
+		return err
+	}
+	d.Event, _ = strconv.ParseInt(c.QueryParam("event"), 10, 64)
+	return render(c, http.StatusOK, alertRulePage(d))
 }
 
 func backToAlerts(c echo.Context) error {
@@ -93,6 +156,7 @@ func ruleFromForm(c echo.Context, r *alert.Rule) error {
 	str("environment", &r.Scope.Environment)
 	str("model", &r.Scope.Model)
 	str("refusal_category", &r.Scope.RefusalCategory)
+	str("error_type", &r.Scope.ErrorType)
 	if f.Has("metric") {
 		r.Metric = analytics.Metric(f.Get("metric"))
 	}
@@ -112,6 +176,13 @@ func ruleFromForm(c echo.Context, r *alert.Rule) error {
 			return analytics.Errorf(analytics.EInvalid, "field min_volume: %q is not a whole number", f.Get("min_volume"))
 		}
 		r.MinVolume = v
+	}
+	if f.Has("min_events") {
+		v, err := strconv.ParseInt(strings.TrimSpace(f.Get("min_events")), 10, 64)
+		if err != nil {
+			return analytics.Errorf(analytics.EInvalid, "field min_events: %q is not a whole number", f.Get("min_events"))
+		}
+		r.MinEvents = v
 	}
 	for _, d := range []struct {
 		k   string
@@ -133,14 +204,42 @@ func ruleFromForm(c echo.Context, r *alert.Rule) error {
 	return nil
 }
 
+// routingFromForm reads the routing checkboxes: set is false when the form
+// had none (no channel exists), and no box ticked is every channel.
+func routingFromForm(c echo.Context) (chs []int64, set bool, err error) {
+	f, err := c.FormParams()
+	if err != nil || !f.Has("channels_set") {
+		return nil, false, nil
+	}
+	for _, v := range f["channel"] {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return nil, false, analytics.Errorf(analytics.EInvalid, "field channel: %q is not a channel id", v)
+		}
+		chs = append(chs, id)
+	}
+	return chs, true, nil
+}
+
 func (s *Server) formCreateRule(c echo.Context) error {
 	r := alert.DefaultRule()
 	if err := ruleFromForm(c, &r); err != nil {
 		return err
 	}
-	r.Created, r.Updated = s.Now().UTC(), s.Now().UTC()
-	if _, err := s.Alerts.CreateAlertRule(c.Request().Context(), r); err != nil {
+	chs, set, err := routingFromForm(c)
+	if err != nil {
 		return err
+	}
+	r.Created, r.Updated = s.Now().UTC(), s.Now().UTC()
+	ctx := c.Request().Context()
+	if r, err = s.Alerts.CreateAlertRule(ctx, r); err != nil {
+		return err
+	}
+	if set {
+		if err := s.Alerts.SetAlertRuleChannels(ctx, r.ID, chs); err != nil {
+			_ = s.Alerts.DeleteAlertRule(ctx, r.ID)
+			return err
+		}
 	}
 	return backToAlerts(c)
 }
@@ -157,7 +256,19 @@ func (s *Server) formUpdateRule(c echo.Context) error {
 	if err := ruleFromForm(c, &r); err != nil {
 		return err
 	}
+	chs, set, err := routingFromForm(c)
+	if err != nil {
+		return err
+	}
 	r.Updated = s.Now().UTC()
+	if err := r.Validate(); err != nil {
+		return err
+	}
+	if set {
+		if err := s.Alerts.SetAlertRuleChannels(c.Request().Context(), id, chs); err != nil {
+			return err
+		}
+	}
 	if _, err := s.Alerts.UpdateAlertRule(c.Request().Context(), r); err != nil {
 		return err
 	}
@@ -223,6 +334,10 @@ func channelFromForm(c echo.Context) (channelInput, error) {
 	} else if f.Get("clear_secret") != "" {
 		empty := ""
 		in.Secret = &empty
+	}
+	// Like the secret, an empty routing key field keeps the key.
+	if v := strings.TrimSpace(f.Get("routing_key")); v != "" {
+		in.RoutingKey = &v
 	}
 	if f.Has("enabled_set") {
 		on := f.Get("enabled") != ""
@@ -312,6 +427,13 @@ func idPath(prefix string, id int64, suffix string) string {
 }
 
 func fmtFloat(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+
+func routingKeyHint(ch alert.Channel) string {
+	if ch.RoutingKey != "" {
+		return "set; leave empty to keep it"
+	}
+	return "PagerDuty channels only: the integration key"
+}
 
 func secretHint(ch alert.Channel) string {
 	if ch.Secret != "" {

@@ -40,6 +40,7 @@ func (s *Server) registerAlerts(e *echo.Echo, api *echo.Group) {
 	api.GET("/alerts", s.apiAlerts)
 
 	e.GET("/alerts", s.pageAlerts)
+	e.GET("/alerts/rules/:id", s.pageAlertRule)
 	e.POST("/alerts/rules", s.formCreateRule)
 	e.POST("/alerts/rules/:id", s.formUpdateRule)
 	e.POST("/alerts/rules/:id/silence", s.formSilenceRule)
@@ -69,8 +70,16 @@ func readBody(c echo.Context) ([]byte, error) {
 	return b, nil
 }
 
-// ruleJSON writes a rule with its state under "state".
-func ruleJSON(r alert.Rule, st alert.State) (json.RawMessage, error) {
+// routing is where a rule's notifications go: Channels when Routed,
+// every enabled channel otherwise.
+type routing struct {
+	Routed   bool    `json:"routed"`
+	Channels []int64 `json:"channels"`
+}
+
+// ruleJSON writes a rule with its state under "state" and its routing
+// under "routed" and "channels".
+func ruleJSON(r alert.Rule, st alert.State, rt routing) (json.RawMessage, error) {
 	b, err := json.Marshal(r)
 	if err != nil {
 		return nil, err
@@ -82,7 +91,19 @@ func ruleJSON(r alert.Rule, st alert.State) (json.RawMessage, error) {
 	if err != nil {
 		return nil, err
 	}
-	return json.RawMessage(string(b[:len(b)-1]) + `,"state":` + string(sb) + "}"), nil
+	if rt.Channels == nil {
+		rt.Channels = []int64{}
+	}
+	rb, err := json.Marshal(rt)
+	if err != nil {
+		return nil, err
+	}
+	return json.RawMessage(string(b[:len(b)-1]) + `,"state":` + string(sb) + "," + string(rb[1:])), nil
+}
+
+func (s *Server) routingOf(ctx context.Context, id int64) (routing, error) {
+	chs, routed, err := s.Alerts.AlertRuleChannels(ctx, id)
+	return routing{Routed: routed, Channels: chs}, err
 }
 
 func (s *Server) ruleWithState(c echo.Context, r alert.Rule) (json.RawMessage, error) {
@@ -90,7 +111,29 @@ func (s *Server) ruleWithState(c echo.Context, r alert.Rule) (json.RawMessage, e
 	if err != nil {
 		return nil, err
 	}
-	return ruleJSON(r, states[r.ID])
+	rt, err := s.routingOf(c.Request().Context(), r.ID)
+	if err != nil {
+		return nil, err
+	}
+	return ruleJSON(r, states[r.ID], rt)
+}
+
+// routingInput reads the "channels" field of a rule's body: absent keeps
+// the routing, null or [] sends to every channel, a list to those only.
+func routingInput(b []byte) (chs []int64, set bool, err error) {
+	var in struct {
+		Channels json.RawMessage `json:"channels"`
+	}
+	if err := json.Unmarshal(b, &in); err != nil || in.Channels == nil {
+		return nil, false, nil
+	}
+	if string(in.Channels) == "null" {
+		return nil, true, nil
+	}
+	if err := json.Unmarshal(in.Channels, &chs); err != nil {
+		return nil, false, analytics.Errorf(analytics.EInvalid, "field channels: want a list of channel ids")
+	}
+	return chs, true, nil
 }
 
 // apiAlertRules answers GET /api/v1/alert-rules.
@@ -106,7 +149,11 @@ func (s *Server) apiAlertRules(c echo.Context) error {
 	}
 	items := make([]json.RawMessage, 0, len(rules))
 	for _, r := range rules {
-		j, err := ruleJSON(r, states[r.ID])
+		rt, err := s.routingOf(ctx, r.ID)
+		if err != nil {
+			return err
+		}
+		j, err := ruleJSON(r, states[r.ID], rt)
 		if err != nil {
 			return err
 		}
@@ -142,12 +189,28 @@ func (s *Server) apiCreateAlertRule(c echo.Context) error {
 	if err := json.Unmarshal(b, &r); err != nil {
 		return asInvalid(err)
 	}
-	r.ID, r.Created, r.Updated = 0, s.Now().UTC(), s.Now().UTC()
-	r, err = s.Alerts.CreateAlertRule(c.Request().Context(), r)
+	chs, setRouting, err := routingInput(b)
 	if err != nil {
 		return err
 	}
-	j, err := ruleJSON(r, alert.State{})
+	r.ID, r.Created, r.Updated = 0, s.Now().UTC(), s.Now().UTC()
+	ctx := c.Request().Context()
+	r, err = s.Alerts.CreateAlertRule(ctx, r)
+	if err != nil {
+		return err
+	}
+	if setRouting {
+		if err := s.Alerts.SetAlertRuleChannels(ctx, r.ID, chs); err != nil {
+			// A rule created with a bad routing would page everyone.
+			_ = s.Alerts.DeleteAlertRule(ctx, r.ID)
+			return err
+		}
+	}
+	rt, err := s.routingOf(ctx, r.ID)
+	if err != nil {
+		return err
+	}
+	j, err := ruleJSON(r, alert.State{}, rt)
 	if err != nil {
 		return err
 	}
@@ -172,7 +235,19 @@ func (s *Server) apiUpdateAlertRule(c echo.Context) error {
 	if err := json.Unmarshal(b, &r); err != nil {
 		return asInvalid(err)
 	}
+	chs, setRouting, err := routingInput(b)
+	if err != nil {
+		return err
+	}
 	r.ID, r.Updated = id, s.Now().UTC()
+	if err := r.Validate(); err != nil {
+		return err
+	}
+	if setRouting {
+		if err := s.Alerts.SetAlertRuleChannels(c.Request().Context(), id, chs); err != nil {
+			return err
+		}
+	}
 	r, err = s.Alerts.UpdateAlertRule(c.Request().Context(), r)
 	if err != nil {
 		return err
@@ -212,25 +287,30 @@ type channelView struct {
 	Kind      alert.ChannelKind `json:"kind"`
 	URL       string            `json:"url"`
 	HasSecret bool              `json:"has_secret"`
-	Enabled   bool              `json:"enabled"`
-	Created   time.Time         `json:"created,omitzero"`
-	Updated   time.Time         `json:"updated,omitzero"`
-	Attempts  []alert.Attempt   `json:"attempts,omitempty"`
+	// HasRoutingKey tells whether a PagerDuty channel has its routing key;
+	// like the secret, the key is never sent back.
+	HasRoutingKey bool            `json:"has_routing_key,omitempty"`
+	Enabled       bool            `json:"enabled"`
+	Created       time.Time       `json:"created,omitzero"`
+	Updated       time.Time       `json:"updated,omitzero"`
+	Attempts      []alert.Attempt `json:"attempts,omitempty"`
 }
 
 func toChannelView(ch alert.Channel) channelView {
-	return channelView{ID: ch.ID, Name: ch.Name, Kind: ch.Kind, URL: ch.URL, HasSecret: ch.Secret != "",
+	return channelView{ID: ch.ID, Name: ch.Name, Kind: ch.Kind, URL: ch.URL, HasSecret: ch.Secret != "", HasRoutingKey: ch.RoutingKey != "",
 		Enabled: ch.Enabled, Created: ch.Created, Updated: ch.Updated}
 }
 
 // channelInput is the body of POST and PUT: absent fields keep their value
 // (or take the default on creation).
 type channelInput struct {
-	Name    *string `json:"name"`
-	Kind    *string `json:"kind"`
-	URL     *string `json:"url"`
-	Secret  *string `json:"secret"`
-	Enabled *bool   `json:"enabled"`
+	Name   *string `json:"name"`
+	Kind   *string `json:"kind"`
+	URL    *string `json:"url"`
+	Secret *string `json:"secret"`
+	// RoutingKey is a PagerDuty channel's integration key.
+	RoutingKey *string `json:"routing_key"`
+	Enabled    *bool   `json:"enabled"`
 }
 
 func (in channelInput) apply(ch *alert.Channel, creating bool) {
@@ -246,8 +326,16 @@ func (in channelInput) apply(ch *alert.Channel, creating bool) {
 	if in.Secret != nil {
 		ch.Secret = *in.Secret
 	}
+	if in.RoutingKey != nil {
+		ch.RoutingKey = strings.TrimSpace(*in.RoutingKey)
+	}
 	if in.Enabled != nil {
 		ch.Enabled = *in.Enabled
+	}
+	// A PagerDuty channel sends to PagerDuty's Events API unless told
+	// otherwise (a proxy, or a local receiver in tests).
+	if ch.Kind == alert.ChannelPagerDuty && ch.URL == "" {
+		ch.URL = alert.PagerDutyURL
 	}
 	if creating {
 		if ch.Kind == "" {

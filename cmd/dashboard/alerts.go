@@ -31,6 +31,18 @@ func (m *Main) setupAlerts(ctx context.Context, st store.Store) (alert.Store, we
 		m.Logger.Warn("the store does not keep alerts: alerting is off")
 		return nil, nil, nil
 	}
+	// The default rules, each created once (docs/alerts.md#default-rules).
+	seeds := alert.DefaultRules()
+	for i := range seeds {
+		seeds[i].Rule.Created, seeds[i].Rule.Updated = m.Now().UTC(), m.Now().UTC()
+	}
+	created, err := as.SeedAlertRules(ctx, seeds)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, r := range created {
+		m.Logger.Info("default alert rule added", "id", r.ID, "name", r.Name)
+	}
 	if m.Alerts.Interval <= 0 {
 		m.Alerts.Interval = alert.DefaultInterval
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/stopscope/stopscope/alert"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -96,8 +97,18 @@ func TestAlertAPI(t *testing.T) {
 		Items []map[string]any `json:"items"`
 	}
 	getJSON(t, u+"/alert-rules", &rules)
-	if len(rules.Items) != 1 || rules.Items[0]["metric"] != "refusal" || rules.Items[0]["condition"] != "spike" {
-		t.Fatalf("default rules: %+v", rules)
+	// The default rules, in order (docs/alerts.md#default-rules).
+	seeds := alert.DefaultRules()
+	if len(rules.Items) != len(seeds) {
+		t.Fatalf("default rules: %+v, want %d", rules, len(seeds))
+	}
+	for i, sd := range seeds {
+		if rules.Items[i]["name"] != sd.Rule.Name || rules.Items[i]["metric"] != string(sd.Rule.Metric) {
+			t.Errorf("default rule %d: %+v, want %s", i, rules.Items[i], sd.Key)
+		}
+	}
+	if rules.Items[0]["metric"] != "refusal" || rules.Items[0]["condition"] != "spike" {
+		t.Fatalf("first default rule: %+v", rules.Items[0])
 	}
 	bad := []struct {
 		body  any

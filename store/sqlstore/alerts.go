@@ -2,7 +2,9 @@ package sqlstore
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -45,7 +47,7 @@ func parseRate(s string) analytics.Rate {
 
 const ruleCols = `id, name, metric, app, environment, model, cond, threshold,
 window_ns, baseline_ns, min_volume, for_ns, cooldown_ns, silenced_until_ns,
-enabled, created_ns, updated_ns, refusal_category`
+enabled, created_ns, updated_ns, refusal_category, error_type, min_events`
 
 func scanRule(sc scanner) (alert.Rule, error) {
 	var r alert.Rule
@@ -53,7 +55,7 @@ func scanRule(sc scanner) (alert.Rule, error) {
 	var win, base, forD, cool, silenced, created, updated int64
 	err := sc.Scan(&r.ID, &r.Name, &metric, &r.Scope.App, &r.Scope.Environment, &r.Scope.Model,
 		&cond, &r.Threshold, &win, &base, &r.MinVolume, &forD, &cool, &silenced, &r.Enabled, &created, &updated,
-		&r.Scope.RefusalCategory)
+		&r.Scope.RefusalCategory, &r.Scope.ErrorType, &r.MinEvents)
 	r.Metric, r.Condition = analytics.Metric(metric), alert.Condition(cond)
 	r.Window, r.Baseline, r.For, r.Cooldown = time.Duration(win), time.Duration(base), time.Duration(forD), time.Duration(cool)
 	r.SilencedUntil, r.Created, r.Updated = timeOf(silenced), timeOf(created), timeOf(updated)
@@ -64,7 +66,7 @@ func ruleArgs(r alert.Rule) []any {
 	return []any{r.Name, string(r.Metric), r.Scope.App, r.Scope.Environment, r.Scope.Model,
 		string(r.Condition), r.Threshold, int64(r.Window), int64(r.Baseline), r.MinVolume,
 		int64(r.For), int64(r.Cooldown), nsOf(r.SilencedUntil), r.Enabled, nsOf(r.Created), nsOf(r.Updated),
-		r.Scope.RefusalCategory}
+		r.Scope.RefusalCategory, r.Scope.ErrorType, r.MinEvents}
 }
 
 // ListAlertRules returns every rule by ID.
@@ -104,11 +106,136 @@ func (s *Store) CreateAlertRule(ctx context.Context, r alert.Rule) (alert.Rule, 
 	}
 	q := `INSERT INTO alert_rules (name, metric, app, environment, model, cond, threshold,
 window_ns, baseline_ns, min_volume, for_ns, cooldown_ns, silenced_until_ns, enabled,
-created_ns, updated_ns, refusal_category) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
+created_ns, updated_ns, refusal_category, error_type, min_events) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
 	if err := s.w.QueryRowContext(ctx, s.d.rebind(q), ruleArgs(r)...).Scan(&r.ID); err != nil {
 		return r, fmt.Errorf("sqlstore: creating alert rule: %w", err)
 	}
 	return r, nil
+}
+
+// SeedAlertRules creates the seeds never seeded before. The seed's key is
+// claimed first (ON CONFLICT DO NOTHING), in the transaction that creates
+// its rule, so that two processes starting together create it once.
+func (s *Store) SeedAlertRules(ctx context.Context, seeds []alert.Seed) ([]alert.Rule, error) {
+	var out []alert.Rule
+	for _, sd := range seeds {
+		r := sd.Rule
+		if err := r.Validate(); err != nil {
+			return out, fmt.Errorf("sqlstore: default alert rule %s: %w", sd.Key, err)
+		}
+		tx, err := s.w.BeginTx(ctx, nil)
+		if err != nil {
+			return out, fmt.Errorf("sqlstore: seeding alert rules: %w", err)
+		}
+		var key string
+		err = tx.QueryRowContext(ctx, s.d.rebind(`INSERT INTO alert_seeds (seed_key, seeded_ns) VALUES (?, ?)
+ON CONFLICT (seed_key) DO NOTHING RETURNING seed_key`), sd.Key, nsOf(r.Created)).Scan(&key)
+		if errors.Is(err, sql.ErrNoRows) {
+			tx.Rollback()
+			continue
+		}
+		if err == nil {
+			q := `INSERT INTO alert_rules (name, metric, app, environment, model, cond, threshold,
+window_ns, baseline_ns, min_volume, for_ns, cooldown_ns, silenced_until_ns, enabled,
+created_ns, updated_ns, refusal_category, error_type, min_events) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
+			err = tx.QueryRowContext(ctx, s.d.rebind(q), ruleArgs(r)...).Scan(&r.ID)
+		}
+		if err == nil {
+			err = tx.Commit()
+		}
+		if err != nil {
+			tx.Rollback()
+			return out, fmt.Errorf("sqlstore: seeding alert rule %s: %w", sd.Key, err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// AlertRuleChannels returns the channels rule id is routed to.
+func (s *Store) AlertRuleChannels(ctx context.Context, id int64) ([]int64, bool, error) {
+	var routed bool
+	err := s.r.QueryRowContext(ctx, s.d.rebind(`SELECT routed FROM alert_rules WHERE id = ?`), id).Scan(&routed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, false, analytics.Errorf(analytics.ENotFound, "no alert rule with id %d", id)
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("sqlstore: reading alert routing: %w", err)
+	}
+	rows, err := s.r.QueryContext(ctx, s.d.rebind(`SELECT channel_id FROM alert_rule_channels WHERE rule_id = ? ORDER BY channel_id`), id)
+	if err != nil {
+		return nil, false, fmt.Errorf("sqlstore: reading alert routing: %w", err)
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var c int64
+		if err := rows.Scan(&c); err != nil {
+			return nil, false, fmt.Errorf("sqlstore: reading alert routing: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, routed, rows.Err()
+}
+
+// SetAlertRuleChannels replaces rule id's routing in one transaction.
+func (s *Store) SetAlertRuleChannels(ctx context.Context, id int64, channels []int64) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlstore: routing alert rule: %w", err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, s.d.rebind(`UPDATE alert_rules SET routed = ? WHERE id = ?`), len(channels) > 0, id)
+	if err != nil {
+		return fmt.Errorf("sqlstore: routing alert rule: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return analytics.Errorf(analytics.ENotFound, "no alert rule with id %d", id)
+	}
+	if _, err := tx.ExecContext(ctx, s.d.rebind(`DELETE FROM alert_rule_channels WHERE rule_id = ?`), id); err != nil {
+		return fmt.Errorf("sqlstore: routing alert rule: %w", err)
+	}
+	for _, c := range channels {
+		var one int
+		err := tx.QueryRowContext(ctx, s.d.rebind(`SELECT 1 FROM alert_channels WHERE id = ?`), c).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return analytics.Errorf(analytics.EInvalid, "field channels: there is no alert channel with id %d", c)
+		}
+		if err != nil {
+			return fmt.Errorf("sqlstore: routing alert rule: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, s.d.rebind(`INSERT INTO alert_rule_channels (rule_id, channel_id) VALUES (?, ?)
+ON CONFLICT (rule_id, channel_id) DO NOTHING`), id, c); err != nil {
+			return fmt.Errorf("sqlstore: routing alert rule: %w", err)
+		}
+	}
+	return tx.Commit()
+}
+
+// ListAlertHistory returns rule id's transitions, newest first.
+func (s *Store) ListAlertHistory(ctx context.Context, id int64, limit int) ([]alert.HistoryEntry, error) {
+	if limit <= 0 || limit > alert.HistoryLimit {
+		limit = alert.HistoryLimit
+	}
+	rows, err := s.r.QueryContext(ctx, s.d.rebind(`SELECT id, rule_id, event_id, from_status, status, at_ns,
+observed, baseline, reason FROM alert_history WHERE rule_id = ? ORDER BY id DESC LIMIT ?`), id, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: listing alert history: %w", err)
+	}
+	defer rows.Close()
+	var out []alert.HistoryEntry
+	for rows.Next() {
+		var h alert.HistoryEntry
+		var from, status, obs, base string
+		var at int64
+		if err := rows.Scan(&h.ID, &h.RuleID, &h.EventID, &from, &status, &at, &obs, &base, &h.Reason); err != nil {
+			return nil, fmt.Errorf("sqlstore: listing alert history: %w", err)
+		}
+		h.From, h.Status, h.At = alert.Status(from), alert.Status(status), timeOf(at)
+		h.Observed, h.Baseline = parseRate(obs), parseRate(base)
+		out = append(out, h)
+	}
+	return out, rows.Err()
 }
 
 // UpdateAlertRule validates and replaces rule r.ID, keeping its creation
@@ -119,9 +246,9 @@ func (s *Store) UpdateAlertRule(ctx context.Context, r alert.Rule) (alert.Rule, 
 	}
 	q := `UPDATE alert_rules SET name = ?, metric = ?, app = ?, environment = ?, model = ?,
 cond = ?, threshold = ?, window_ns = ?, baseline_ns = ?, min_volume = ?, for_ns = ?,
-cooldown_ns = ?, silenced_until_ns = ?, enabled = ?, updated_ns = ?, refusal_category = ? WHERE id = ?`
+cooldown_ns = ?, silenced_until_ns = ?, enabled = ?, updated_ns = ?, refusal_category = ?, error_type = ?, min_events = ? WHERE id = ?`
 	args := ruleArgs(r)
-	args = append(args[:14], nsOf(r.Updated), r.Scope.RefusalCategory, r.ID)
+	args = append(args[:14], nsOf(r.Updated), r.Scope.RefusalCategory, r.Scope.ErrorType, r.MinEvents, r.ID)
 	res, err := s.w.ExecContext(ctx, s.d.rebind(q), args...)
 	if err != nil {
 		return r, fmt.Errorf("sqlstore: updating alert rule: %w", err)
@@ -132,16 +259,30 @@ cooldown_ns = ?, silenced_until_ns = ?, enabled = ?, updated_ns = ?, refusal_cat
 	return s.GetAlertRule(ctx, r.ID)
 }
 
-// DeleteAlertRule deletes a rule and (by cascade) its state.
+// DeleteAlertRule deletes a rule with its state, routing and history.
 func (s *Store) DeleteAlertRule(ctx context.Context, id int64) error {
-	res, err := s.w.ExecContext(ctx, s.d.rebind(`DELETE FROM alert_rules WHERE id = ?`), id)
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlstore: deleting alert rule: %w", err)
+	}
+	defer tx.Rollback()
+	for _, q := range []string{
+		`DELETE FROM alert_history WHERE rule_id = ?`,
+		`DELETE FROM alert_rule_channels WHERE rule_id = ?`,
+		`DELETE FROM alert_state WHERE rule_id = ?`,
+	} {
+		if _, err := tx.ExecContext(ctx, s.d.rebind(q), id); err != nil {
+			return fmt.Errorf("sqlstore: deleting alert rule: %w", err)
+		}
+	}
+	res, err := tx.ExecContext(ctx, s.d.rebind(`DELETE FROM alert_rules WHERE id = ?`), id)
 	if err != nil {
 		return fmt.Errorf("sqlstore: deleting alert rule: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return analytics.Errorf(analytics.ENotFound, "no alert rule with id %d", id)
 	}
-	return nil
+	return tx.Commit()
 }
 
 // AlertStates returns every stored rule state by rule ID.
@@ -169,10 +310,14 @@ event_id, last_eval_ns, observed, baseline, reason FROM alert_state`)
 }
 
 // enqueueTransition adds one delivery of an event's transition per enabled
-// channel; the UNIQUE key keeps a transition from being enqueued twice.
+// channel the rule is routed to (every enabled channel when the rule is not
+// routed, or no longer exists); the UNIQUE key keeps a transition from
+// being enqueued twice.
 const enqueueTransition = `INSERT INTO alert_deliveries (event_id, channel_id, status, state,
 attempts, next_ns, created_ns, done_ns, last_error)
-SELECT ?, id, ?, 'pending', 0, ?, ?, 0, '' FROM alert_channels WHERE enabled = ?
+SELECT ?, c.id, ?, 'pending', 0, ?, ?, 0, '' FROM alert_channels c WHERE c.enabled = ?
+AND (NOT EXISTS (SELECT 1 FROM alert_rules r WHERE r.id = ? AND r.routed = ?)
+	OR c.id IN (SELECT channel_id FROM alert_rule_channels WHERE rule_id = ?))
 ON CONFLICT (event_id, channel_id, status) DO NOTHING`
 
 // ApplyAlertUpdate writes one evaluation's outcome in one transaction, so
@@ -187,18 +332,18 @@ func (s *Store) ApplyAlertUpdate(ctx context.Context, u alert.Update) error {
 	now := nsOf(st.LastEval)
 	if ev := u.Fire; ev != nil {
 		q := `INSERT INTO alert_events (rule_id, rule_name, metric, app, environment, model, cond,
-threshold, window_ns, status, fired_at_ns, resolved_at_ns, observed, baseline, reason, silenced, refusal_category)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?) RETURNING id`
+threshold, window_ns, status, fired_at_ns, resolved_at_ns, observed, baseline, reason, silenced, refusal_category, error_type)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?) RETURNING id`
 		err := tx.QueryRowContext(ctx, s.d.rebind(q), ev.RuleID, ev.RuleName, string(ev.Metric),
 			ev.Scope.App, ev.Scope.Environment, ev.Scope.Model, string(ev.Condition), ev.Threshold,
 			int64(ev.Window), string(alert.StatusFiring), nsOf(ev.FiredAt), rateJSON(ev.Observed),
-			rateJSON(ev.Baseline), ev.Reason, ev.Silenced, ev.Scope.RefusalCategory).Scan(&ev.ID)
+			rateJSON(ev.Baseline), ev.Reason, ev.Silenced, ev.Scope.RefusalCategory, ev.Scope.ErrorType).Scan(&ev.ID)
 		if err != nil {
 			return fmt.Errorf("sqlstore: inserting alert event: %w", err)
 		}
 		st.EventID = ev.ID
 		if u.Notify {
-			if _, err := tx.ExecContext(ctx, s.d.rebind(enqueueTransition), ev.ID, string(alert.StatusFiring), now, now, true); err != nil {
+			if _, err := tx.ExecContext(ctx, s.d.rebind(enqueueTransition), ev.ID, string(alert.StatusFiring), now, now, true, st.RuleID, true, st.RuleID); err != nil {
 				return fmt.Errorf("sqlstore: enqueueing alert deliveries: %w", err)
 			}
 		}
@@ -210,9 +355,14 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?) RETURNING id`
 			return fmt.Errorf("sqlstore: resolving alert event: %w", err)
 		}
 		if u.Notify {
-			if _, err := tx.ExecContext(ctx, s.d.rebind(enqueueTransition), st.EventID, string(alert.StatusResolved), now, now, true); err != nil {
+			if _, err := tx.ExecContext(ctx, s.d.rebind(enqueueTransition), st.EventID, string(alert.StatusResolved), now, now, true, st.RuleID, true, st.RuleID); err != nil {
 				return fmt.Errorf("sqlstore: enqueueing alert deliveries: %w", err)
 			}
+		}
+	}
+	if tr := u.Transition; tr.Notifies() && st.EventID != 0 {
+		if err := s.addHistory(ctx, tx, st.RuleID, st.EventID, tr); err != nil {
+			return err
 		}
 	}
 	q := `INSERT INTO alert_state (rule_id, status, since_ns, fired_at_ns, resolved_at_ns, event_id,
@@ -232,8 +382,25 @@ observed = excluded.observed, baseline = excluded.baseline, reason = excluded.re
 	return nil
 }
 
+// addHistory records a firing or a resolution and drops the rule's
+// entries beyond the newest alert.HistoryLimit.
+func (s *Store) addHistory(ctx context.Context, tx *sql.Tx, ruleID, eventID int64, tr *alert.Transition) error {
+	_, err := tx.ExecContext(ctx, s.d.rebind(`INSERT INTO alert_history (rule_id, event_id, from_status, status, at_ns,
+observed, baseline, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`), ruleID, eventID, string(tr.From), string(tr.To),
+		nsOf(tr.At), rateJSON(tr.Observed), rateJSON(tr.Baseline), clean(tr.Reason))
+	if err != nil {
+		return fmt.Errorf("sqlstore: adding alert history: %w", err)
+	}
+	_, err = tx.ExecContext(ctx, s.d.rebind(`DELETE FROM alert_history WHERE rule_id = ? AND id <= (
+SELECT id FROM alert_history WHERE rule_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`), ruleID, ruleID, alert.HistoryLimit)
+	if err != nil {
+		return fmt.Errorf("sqlstore: trimming alert history: %w", err)
+	}
+	return nil
+}
+
 const eventCols = `id, rule_id, rule_name, metric, app, environment, model, cond, threshold,
-window_ns, status, fired_at_ns, resolved_at_ns, observed, baseline, reason, silenced, refusal_category`
+window_ns, status, fired_at_ns, resolved_at_ns, observed, baseline, reason, silenced, refusal_category, error_type`
 
 func scanEvent(sc scanner) (alert.Event, error) {
 	var e alert.Event
@@ -241,7 +408,7 @@ func scanEvent(sc scanner) (alert.Event, error) {
 	var win, fired, resolved int64
 	err := sc.Scan(&e.ID, &e.RuleID, &e.RuleName, &metric, &e.Scope.App, &e.Scope.Environment, &e.Scope.Model,
 		&cond, &e.Threshold, &win, &status, &fired, &resolved, &obs, &base, &e.Reason, &e.Silenced,
-		&e.Scope.RefusalCategory)
+		&e.Scope.RefusalCategory, &e.Scope.ErrorType)
 	e.Metric, e.Condition, e.Status = analytics.Metric(metric), alert.Condition(cond), alert.Status(status)
 	e.Window, e.FiredAt, e.ResolvedAt = time.Duration(win), timeOf(fired), timeOf(resolved)
 	e.Observed, e.Baseline = parseRate(obs), parseRate(base)
@@ -290,15 +457,32 @@ func (s *Store) ListAlertEvents(ctx context.Context, f alert.EventFilter) ([]ale
 	return out, rows.Err()
 }
 
-const channelCols = `id, name, kind, url, secret, enabled, created_ns, updated_ns`
+const channelCols = `id, name, kind, url, secret, enabled, created_ns, updated_ns, routing_key`
 
 func scanChannel(sc scanner) (alert.Channel, error) {
 	var c alert.Channel
 	var kind string
 	var created, updated int64
-	err := sc.Scan(&c.ID, &c.Name, &kind, &c.URL, &c.Secret, &c.Enabled, &created, &updated)
+	err := sc.Scan(&c.ID, &c.Name, &kind, &c.URL, &c.Secret, &c.Enabled, &created, &updated, &c.RoutingKey)
 	c.Kind, c.Created, c.Updated = alert.ChannelKind(kind), timeOf(created), timeOf(updated)
+	if c.Kind == alert.ChannelPagerDuty {
+		c.URL, _, _ = strings.Cut(c.URL, "#")
+	}
 	return c, err
+}
+
+// storedURL is what the url column keeps of a channel. The column is
+// UNIQUE, one channel per destination; PagerDuty channels share one URL
+// and differ by routing key, so theirs is the URL with a fragment (never
+// sent: HTTP requests carry no fragment, and scanChannel strips it) made
+// of a hash of the key, which keeps the key itself out of the column.
+func storedURL(c alert.Channel) string {
+	if c.Kind != alert.ChannelPagerDuty {
+		return c.URL
+	}
+	sum := sha256.Sum256([]byte(c.RoutingKey))
+	u, _, _ := strings.Cut(c.URL, "#")
+	return u + "#rk-" + hex.EncodeToString(sum[:8])
 }
 
 // ListAlertChannels returns every channel by ID.
@@ -338,10 +522,10 @@ func (s *Store) channelWhere(ctx context.Context, db *sql.DB, cond string, arg a
 // insertChannel inserts c unless its URL is taken, and reports whether it
 // did.
 func (s *Store) insertChannel(ctx context.Context, c *alert.Channel) (bool, error) {
-	q := `INSERT INTO alert_channels (name, kind, url, secret, enabled, created_ns, updated_ns)
-VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (url) DO NOTHING RETURNING id`
-	err := s.w.QueryRowContext(ctx, s.d.rebind(q), c.Name, string(c.Kind), c.URL, c.Secret, c.Enabled,
-		nsOf(c.Created), nsOf(c.Updated)).Scan(&c.ID)
+	q := `INSERT INTO alert_channels (name, kind, url, secret, enabled, created_ns, updated_ns, routing_key)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (url) DO NOTHING RETURNING id`
+	err := s.w.QueryRowContext(ctx, s.d.rebind(q), c.Name, string(c.Kind), storedURL(*c), c.Secret, c.Enabled,
+		nsOf(c.Created), nsOf(c.Updated), c.RoutingKey).Scan(&c.ID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
@@ -361,6 +545,9 @@ func (s *Store) CreateAlertChannel(ctx context.Context, c alert.Channel) (alert.
 		return c, err
 	}
 	if !ok {
+		if c.Kind == alert.ChannelPagerDuty {
+			return c, analytics.Errorf(analytics.EConflict, "field routing_key: another channel already sends to this PagerDuty routing key at %s", c.URL)
+		}
 		return c, analytics.Errorf(analytics.EConflict, "field url: another channel already sends to %s", c.URL)
 	}
 	return c, nil
@@ -375,7 +562,7 @@ func (s *Store) EnsureAlertChannel(ctx context.Context, c alert.Channel) (alert.
 	if err != nil || ok {
 		return c, ok, err
 	}
-	got, err := s.channelWhere(ctx, s.w, "url = ?", c.URL)
+	got, err := s.channelWhere(ctx, s.w, "url = ?", storedURL(c))
 	return got, false, err
 }
 
@@ -385,15 +572,15 @@ func (s *Store) UpdateAlertChannel(ctx context.Context, c alert.Channel) (alert.
 		return c, err
 	}
 	var other int64
-	err := s.w.QueryRowContext(ctx, s.d.rebind(`SELECT id FROM alert_channels WHERE url = ? AND id <> ?`), c.URL, c.ID).Scan(&other)
+	err := s.w.QueryRowContext(ctx, s.d.rebind(`SELECT id FROM alert_channels WHERE url = ? AND id <> ?`), storedURL(c), c.ID).Scan(&other)
 	if err == nil {
 		return c, analytics.Errorf(analytics.EConflict, "field url: channel %d already sends to %s", other, c.URL)
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
 		return c, fmt.Errorf("sqlstore: updating alert channel: %w", err)
 	}
-	q := `UPDATE alert_channels SET name = ?, kind = ?, url = ?, secret = ?, enabled = ?, updated_ns = ? WHERE id = ?`
-	res, err := s.w.ExecContext(ctx, s.d.rebind(q), c.Name, string(c.Kind), c.URL, c.Secret, c.Enabled, nsOf(c.Updated), c.ID)
+	q := `UPDATE alert_channels SET name = ?, kind = ?, url = ?, secret = ?, enabled = ?, updated_ns = ?, routing_key = ? WHERE id = ?`
+	res, err := s.w.ExecContext(ctx, s.d.rebind(q), c.Name, string(c.Kind), storedURL(c), c.Secret, c.Enabled, nsOf(c.Updated), c.RoutingKey, c.ID)
 	if err != nil {
 		return c, fmt.Errorf("sqlstore: updating alert channel: %w", err)
 	}
@@ -416,6 +603,7 @@ func (s *Store) DeleteAlertChannel(ctx context.Context, id int64) error {
 	for _, q := range []string{
 		`DELETE FROM alert_attempts WHERE channel_id = ?`,
 		`DELETE FROM alert_deliveries WHERE channel_id = ?`,
+		`DELETE FROM alert_rule_channels WHERE channel_id = ?`,
 	} {
 		if _, err := tx.ExecContext(ctx, s.d.rebind(q), id); err != nil {
 			return fmt.Errorf("sqlstore: deleting alert channel: %w", err)

@@ -45,6 +45,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AlertRules", testAlertRules},
 		{"AlertChannels", testAlertChannels},
 		{"AlertFlow", testAlertFlow},
+		{"AlertSeedsHistoryRouting", testAlertSeedsHistoryRouting},
 		{"EvaluatorLock", testEvaluatorLock},
 		{"APIKeys", testAPIKeys},
 		{"UsersSessions", testUsersSessions},

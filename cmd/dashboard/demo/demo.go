@@ -8,12 +8,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"math/rand/v2"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/stopscope/stopscope/alert"
 	"github.com/stopscope/stopscope/analytics"
 	"github.com/stopscope/stopscope/cmd/dashboard/cli"
 	"github.com/stopscope/stopscope/ingest"
@@ -60,8 +62,61 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	fmt.Fprintf(stdout, "demo: stored %d records from %s to %s in %s\n", len(recs),
 		t.Add(-Span).Format(time.RFC3339), t.Format(time.RFC3339), db)
+	if n, err := ReplayAlerts(ctx, st, t); err != nil {
+		return err
+	} else if n > 0 {
+		fmt.Fprintf(stdout, "demo: the default alert rules, replayed over the scripted incidents, fired %d alerts (see /alerts)\n", n)
+	}
 	fmt.Fprintf(stdout, "now run: go run ./cmd/dashboard --db %s\n", db)
 	return nil
+}
+
+// ReplayAlerts creates the default alert rules and runs the real
+// evaluator, minute by minute, over the demo's scripted incidents and then
+// once at now, so that /alerts shows alerts that fired and resolved, with
+// their history, on first look. It returns how many alerts fired. A store
+// that already has channels is left alone: the replay would notify them of
+// incidents that never happened.
+func ReplayAlerts(ctx context.Context, st store.Store, now time.Time) (int, error) {
+	as, ok := st.(alert.EvaluatorStore)
+	if !ok {
+		return 0, nil
+	}
+	seeds := alert.DefaultRules()
+	for i := range seeds {
+		seeds[i].Rule.Created, seeds[i].Rule.Updated = now, now
+	}
+	if _, err := as.SeedAlertRules(ctx, seeds); err != nil {
+		return 0, err
+	}
+	chs, err := as.ListAlertChannels(ctx)
+	if err != nil || len(chs) > 0 {
+		return 0, err
+	}
+	before, err := as.ListAlertEvents(ctx, alert.EventFilter{Limit: 1000})
+	if err != nil {
+		return 0, err
+	}
+	at := now
+	ev := &alert.Evaluator{Store: as, Now: func() time.Time { return at }, Logger: slog.New(slog.DiscardHandler)}
+	// Oldest first: from a little before each incident to after its
+	// window and cooldown have passed.
+	for _, inc := range []struct{ ago, length time.Duration }{
+		{demoOverloadAgo, demoOverloadLen}, {demoRefusalSpikeAgo, demoRefusalSpikeLen}, {demoEmptyTurnsAgo, demoEmptyTurnsLen},
+	} {
+		from, to := now.Add(-inc.ago-10*time.Minute), now.Add(-inc.ago+inc.length+45*time.Minute)
+		for at = from.Truncate(time.Minute); at.Before(to) && at.Before(now); at = at.Add(time.Minute) {
+			if err := ev.Tick(ctx); err != nil {
+				return 0, err
+			}
+		}
+	}
+	at = now
+	if err := ev.Tick(ctx); err != nil {
+		return 0, err
+	}
+	after, err := as.ListAlertEvents(ctx, alert.EventFilter{Limit: 1000})
+	return len(after) - len(before), err
 }
 
 // insertDemo stores records in batches.

@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stopscope/stopscope/alert"
 	"github.com/stopscope/stopscope/analytics"
+	"github.com/stopscope/stopscope/cmd/dashboard/cli"
 	"github.com/stopscope/stopscope/query"
 	"github.com/stopscope/stopscope/store"
 	"github.com/stopscope/stopscope/store/sqlite"
@@ -28,10 +30,37 @@ func TestDemo(t *testing.T) {
 	if err := Run(context.Background(), []string{"--db", db}, env, &out, clock); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "stored") {
+	if !strings.Contains(out.String(), "stored") || !strings.Contains(out.String(), "fired") {
 		t.Errorf("demo output: %q", out.String())
 	}
-	err := Run(context.Background(), []string{"--db", db}, env, &out, clock)
+	// The default rules, replayed over the incidents, left alerts that
+	// fired and resolved, the overload burst among them, each with its
+	// history, and every rule calm now.
+	st, err := cli.OpenStore(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	as := st.(alert.Store)
+	evs, err := as.ListAlertEvents(context.Background(), alert.EventFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	overload := false
+	for _, ev := range evs {
+		if ev.Status != alert.StatusResolved {
+			t.Errorf("demo alert %+v not resolved", ev)
+		}
+		overload = overload || ev.Scope.ErrorType == "overloaded_error"
+		h, err := as.ListAlertHistory(context.Background(), ev.RuleID, 0)
+		if err != nil || len(h) < 2 {
+			t.Errorf("history of rule %d: %+v, %v", ev.RuleID, h, err)
+		}
+	}
+	if !overload || len(evs) < 2 {
+		t.Errorf("demo alerts %+v: want the overload burst and more", evs)
+	}
+	st.Close()
+	err = Run(context.Background(), []string{"--db", db}, env, &out, clock)
 	if err == nil || !strings.Contains(err.Error(), "already has records") {
 		t.Errorf("second run on a filled database: %v, want a refusal", err)
 	}
