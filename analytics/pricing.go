@@ -193,3 +193,122 @@ func (r PriceRates) CostUSD(t Tokens) float64 {
 // OwnCost reports whether a record's cost is its own, reported by its
 // producer, rather than computed from its tokens.
 func OwnCost(r *Record) bool { return r.CostUSD > 0 }
+
+// UsageCounts are the additive token and cost tallies of a group of
+// records, what the usage rollups keep. Cost itself is not stored but
+// priced when read (CostOf), so the one price table applies to every
+// range; only a record's own reported cost is summed as it came.
+type UsageCounts struct {
+	N      int64  `json:"n"`
+	Tokens Tokens `json:"tokens"`
+	// OwnN counts the records that report their own cost (OwnCost), whose
+	// costs sum to OwnCostMicroUSD (each rounded as Counts round it).
+	OwnN            int64 `json:"own_n"`
+	OwnCostMicroUSD int64 `json:"own_cost_micro_usd"`
+	// PricedN counts the other records with any token, whose tokens are
+	// Priced: what the price table prices.
+	PricedN int64  `json:"priced_n"`
+	Priced  Tokens `json:"priced"`
+	// Turns and DurationMS sum Agent SDK results' num_turns and
+	// duration_ms.
+	Turns      int64 `json:"turns"`
+	DurationMS int64 `json:"duration_ms"`
+}
+
+// UsageOf returns the usage tallies of one record.
+func UsageOf(r *Record) UsageCounts {
+	t := TokensOf(r)
+	u := UsageCounts{N: 1, Tokens: t, Turns: r.NumTurns, DurationMS: r.DurationMS}
+	switch {
+	case OwnCost(r):
+		u.OwnN, u.OwnCostMicroUSD = 1, int64(r.CostUSD*1e6+0.5)
+	case t.Total() > 0:
+		u.PricedN, u.Priced = 1, t
+	}
+	return u
+}
+
+// Add adds o to u.
+func (u *UsageCounts) Add(o UsageCounts) {
+	u.N += o.N
+	u.Tokens.Add(o.Tokens)
+	u.OwnN += o.OwnN
+	u.OwnCostMicroUSD += o.OwnCostMicroUSD
+	u.PricedN += o.PricedN
+	u.Priced.Add(o.Priced)
+	u.Turns += o.Turns
+	u.DurationMS += o.DurationMS
+}
+
+// Neg returns u with every tally negated: a record taken out of a rollup.
+func (u UsageCounts) Neg() UsageCounts {
+	neg := func(t Tokens) Tokens { return Tokens{-t.Input, -t.Output, -t.CacheRead, -t.CacheWrite} }
+	return UsageCounts{N: -u.N, Tokens: neg(u.Tokens), OwnN: -u.OwnN, OwnCostMicroUSD: -u.OwnCostMicroUSD,
+		PricedN: -u.PricedN, Priced: neg(u.Priced), Turns: -u.Turns, DurationMS: -u.DurationMS}
+}
+
+// Cost is what a group of records cost as far as it is known.
+type Cost struct {
+	// USD sums the records' own costs and the priced tokens' cost.
+	USD float64 `json:"usd"`
+	// UnknownN counts the records whose cost is unknown: no cost of their
+	// own, tokens, and a model the price table does not name. USD leaves
+	// them out; it is a lower bound when UnknownN is not 0.
+	UnknownN int64 `json:"unknown_n"`
+}
+
+// Add adds o to c.
+func (c *Cost) Add(o Cost) {
+	c.USD += o.USD
+	c.UnknownN += o.UnknownN
+}
+
+// CostOf prices usage tallies of one model, billed at its long prompt
+// rates when long is set.
+func CostOf(model string, long bool, u UsageCounts) Cost {
+	c := Cost{USD: float64(u.OwnCostMicroUSD) / 1e6}
+	if u.PricedN == 0 && u.Priced.Total() == 0 {
+		return c
+	}
+	p, ok := PriceOf(model)
+	if !ok {
+		c.UnknownN = u.PricedN
+		return c
+	}
+	c.USD += p.RatesFor(long).CostUSD(u.Priced)
+	return c
+}
+
+// LongPromptOf reports whether a record is billed at its model's long
+// prompt rates.
+func LongPromptOf(r *Record) bool {
+	p, ok := PriceOf(r.Model)
+	return ok && !OwnCost(r) && p.LongPrompt(r.Usage)
+}
+
+// The latency histograms' metrics.
+const (
+	MetricLatency  = "latency"  // a response's latency_ms
+	MetricTTFT     = "ttft"     // a response's time to first token
+	MetricDuration = "duration" // an Agent SDK result's duration_ms
+)
+
+// LatenciesOf returns the histogram values a record contributes, by
+// metric: a response's latency and time to first token, an Agent SDK
+// result's duration, each only when reported (not 0).
+func LatenciesOf(r *Record) (metrics [3]string, values [3]int64, n int) {
+	add := func(m string, v int64) {
+		if v > 0 {
+			metrics[n], values[n] = m, v
+			n++
+		}
+	}
+	switch r.Kind {
+	case KindMessage:
+		add(MetricLatency, r.LatencyMS)
+		add(MetricTTFT, r.TTFTMS)
+	case KindAgentResult:
+		add(MetricDuration, r.DurationMS)
+	}
+	return metrics, values, n
+}

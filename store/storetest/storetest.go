@@ -49,6 +49,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"APIKeys", testAPIKeys},
 		{"UsersSessions", testUsersSessions},
 		{"ProducerTotals", testProducerTotals},
+		{"LatencyCost", testLatencyCost},
+		{"UsageUsers", testUsageUsers},
+		{"LatencyCostMerge", testLatencyCostMerge},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
