@@ -26,8 +26,8 @@ func TestLatencyCostMatchesRecords(t *testing.T) {
 		r := &analytics.Record{
 			Time: now.Add(-time.Duration(rng.Int64N(int64(30 * time.Hour)))), Source: "native",
 			App: []string{"chat", "search", "batch"}[rng.IntN(3)], Environment: "prod",
-			Model:     []string{"claude-sonnet-4-5-20250929", "claude-haiku-4-5", "claude-unpriced-9"}[rng.IntN(3)],
-			Kind:      analytics.KindMessage, StopReason: analytics.StopEndTurn, MessageID: fmt.Sprintf("m%d", i),
+			Model: []string{"claude-sonnet-4-5-20250929", "claude-haiku-4-5", "claude-unpriced-9"}[rng.IntN(3)],
+			Kind:  analytics.KindMessage, StopReason: analytics.StopEndTurn, MessageID: fmt.Sprintf("m%d", i),
 			UserID:    fmt.Sprintf("user-%d", rng.IntN(40)),
 			Usage:     analytics.Usage{InputTokens: rng.Int64N(4000), OutputTokens: rng.Int64N(900), CacheReadInputTokens: rng.Int64N(9000), CacheCreationInputTokens: rng.Int64N(700)},
 			LatencyMS: 50 + int64(rng.ExpFloat64()*2000),
