@@ -141,6 +141,7 @@ func (s *Server) Handler() http.Handler {
 	api.GET("/spikes", s.apiSpikes)
 	api.GET("/patterns", s.apiPatterns)
 	api.GET("/refusers", s.apiRefusers)
+	api.GET("/latency-cost", s.apiLatencyCost)
 
 	s.dashboardRoutes(e)
 	e.GET("/static/:name", serveStatic)
