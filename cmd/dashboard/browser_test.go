@@ -332,6 +332,7 @@ func TestBrowserDashboard(t *testing.T) {
 		{"/refusals", "refusals", "support-bot"},
 		{"/truncation", "truncation", "continuations"},
 		{"/agent-runs", "agent-runs", "error_max_turns"},
+		{"/latency-cost", "latency-cost", "Cost of calls"},
 		{"/setup", "setup", "Data has arrived"},
 	} {
 		sep := "?"
@@ -346,7 +347,7 @@ func TestBrowserDashboard(t *testing.T) {
 		screenshot(t, ctx, p.name)
 	}
 	// On a phone, no page scrolls sideways (wide tables scroll inside themselves).
-	for _, path := range []string{"/", "/responses", "/refusals", "/empty-turns", "/truncation", "/agent-runs", "/stop-reasons/refusal", "/alerts", "/setup"} {
+	for _, path := range []string{"/", "/responses", "/refusals", "/empty-turns", "/truncation", "/agent-runs", "/latency-cost", "/stop-reasons/refusal", "/alerts", "/setup"} {
 		sep := "?"
 		if strings.Contains(path, "?") {
 			sep = "&"
