@@ -3,6 +3,7 @@ package query
 import (
 	"cmp"
 	"context"
+	"math"
 	"slices"
 	"time"
 
@@ -82,7 +83,8 @@ type LatencyCost struct {
 }
 
 // LatencyCost computes the latency and cost figures of f (its time, app,
-// environment and model) from the latency and usage rollups.
+// environment and model) from the latency and usage rollups; costs are
+// rounded to the micro-dollar.
 func (s *Service) LatencyCost(ctx context.Context, f store.Filter) (LatencyCost, error) {
 	f = lcScope(f)
 	bins, err := s.st.LatencyBins(ctx, f)
@@ -144,6 +146,7 @@ func (s *Service) LatencyCost(ctx context.Context, f store.Filter) (LatencyCost,
 		Apps: []LatencyCostRow{}, Models: []LatencyCostRow{}, Users: []UserCost{}}
 	finish := func(a *acc) LatencyCostRow {
 		a.row.Latency, a.row.TTFT = PercentilesOf(a.latency), PercentilesOf(a.ttft)
+		a.row.Cost.USD, a.row.AgentCost.USD = roundMicro(a.row.Cost.USD), roundMicro(a.row.AgentCost.USD)
 		return a.row
 	}
 	out.Total = finish(total)
@@ -181,6 +184,9 @@ func (s *Service) LatencyCost(ctx context.Context, f store.Filter) (LatencyCost,
 			rest.Cost.Add(u.Cost)
 		}
 		list = append(list[:min(len(list), MaxCostUsers)], rest)
+	}
+	for i := range list {
+		list[i].Cost.USD = roundMicro(list[i].Cost.USD)
 	}
 	out.Users = append(out.Users, list...)
 	return out, nil
@@ -228,8 +234,13 @@ func (s *Service) agentTotals(ctx context.Context, f store.Filter) (AgentTotals,
 		}
 	}
 	t.Duration = PercentilesOf(h)
+	t.Cost.USD = roundMicro(t.Cost.USD)
 	return t, nil
 }
+
+// roundMicro rounds dollars to the micro-dollar, what costs are stored
+// in: sums of float prices carry noise below it.
+func roundMicro(usd float64) float64 { return math.Round(usd*1e6) / 1e6 }
 
 // lcScope keeps the parts of a filter the latency and usage rollups
 // answer: the range, app, environment and model.

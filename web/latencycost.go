@@ -59,13 +59,15 @@ func formatMSPtr(p *int64) string {
 	if p == nil {
 		return "—"
 	}
-	return formatInt(*p) + " ms"
+	return formatInt(*p) + "\u00a0ms" // a number stays whole with its unit
 }
 
 // formatCost writes a cost in dollars and says how many records' cost is
-// unknown: "unknown" when nothing is known.
+// unknown: "unknown" when nothing is known, "—" for no record.
 func formatCost(c analytics.Cost, records int64) string {
 	switch {
+	case records == 0:
+		return "—"
 	case c.UnknownN == 0:
 		return "$" + formatMoney(c.USD)
 	case c.UnknownN >= records && c.USD == 0:

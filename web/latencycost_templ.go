@@ -896,7 +896,7 @@ func agentRunTable(items []*analytics.Record, all string) templ.Component {
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
-					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 73, " ms")
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 73, "&nbsp;ms")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}

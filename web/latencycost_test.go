@@ -74,11 +74,11 @@ func TestLatencyCostPages(t *testing.T) {
 		path string
 		want []string
 	}{
-		{"/latency-cost" + rng, []string{"Latency and cost", "30 ms", "$1.0000 + 1 unknown", "alice", "bob", "Cost of agent runs", "$0.5000",
+		{"/latency-cost" + rng, []string{"Latency and cost", "30\u00a0ms", "$1.0000 + 1 unknown", "alice", "bob", "Cost of agent runs", "$0.5000",
 			`href="` + analytics.PricesSource + `"`, `href="/latency-cost?app=a&amp;`}},
 		{"/latency-cost" + rng + "&app=b", []string{"Cost of agent runs", `<td class="num">—</td>`}},
 		{"/latency-cost?from=" + ts3339(now.Add(-48*time.Hour)) + "&to=" + ts3339(now.Add(-47*time.Hour)), []string{"No calls in this range.", "—"}},
-		{"/agent-runs" + rng, []string{"Cost of the runs", "$0.5000", "7.0 per run", "61,000 ms", "61 s in all"}},
+		{"/agent-runs" + rng, []string{"Cost of the runs", "$0.5000", "7.0 per run", "61,000&nbsp;ms", "61 s in all"}},
 	} {
 		code, body := getHTML(t, ts.URL+tc.path)
 		if code != 200 {
