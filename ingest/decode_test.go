@@ -120,7 +120,7 @@ func TestUnknownStopReasonKept(t *testing.T) {
 func TestEnvelopeMetadata(t *testing.T) {
 	data := envelope(t, "agent_sdk/success.json", map[string]any{
 		"time": "2025-05-31T10:00:00+02:00", "app": "a", "environment": "e", "user_id": "u",
-		"request_id": "r", "latency_ms": 12.6, "ignored_field": map[string]any{"x": 1},
+		"request_id": "r", "latency_ms": 12.6, "ttft_ms": 4.4, "ignored_field": map[string]any{"x": 1},
 		"release": "r42", "prompt_version": "support@3",
 	})
 	rec, err := DecodeRecord(data, testOpts)
@@ -130,7 +130,7 @@ func TestEnvelopeMetadata(t *testing.T) {
 	if want := "2025-05-31T08:00:00Z"; rec.Time.Format("2006-01-02T15:04:05Z07:00") != want {
 		t.Errorf("time %v, want %s", rec.Time, want)
 	}
-	if rec.App != "a" || rec.Environment != "e" || rec.UserID != "u" || rec.RequestID != "r" || rec.LatencyMS != 13 ||
+	if rec.App != "a" || rec.Environment != "e" || rec.UserID != "u" || rec.RequestID != "r" || rec.LatencyMS != 13 || rec.TTFTMS != 4 ||
 		rec.Release != "r42" || rec.PromptVersion != "support@3" {
 		t.Errorf("metadata not kept: %+v", rec)
 	}
@@ -272,6 +272,8 @@ func TestRejections(t *testing.T) {
 		{"request an array", `{"request":[],"response":` + msg + `}`, testOpts, `record 0: request: expected a JSON object, got an array`},
 		{"not an object", `[1]`, testOpts, `record 0: expected a JSON object, got a number`},
 		{"negative latency", `{"latency_ms":-1,"response":` + msg + `}`, testOpts, `record 0: latency_ms is negative`},
+		{"negative time to first token", `{"ttft_ms":-1,"response":` + msg + `}`, testOpts, `record 0: ttft_ms is negative`},
+		{"time to first token over a day", `{"ttft_ms":86400001,"response":` + msg + `}`, testOpts, `record 0: ttft_ms 8.6400001e+07 is more than 24 hours`},
 		{"bad HTTP status", `{"error":{"status":42}}`, testOpts, `record 0: error.status 42 is not an HTTP status (100 to 599)`},
 		{"error without status or body", `{"error":{}}`, testOpts, `record 0: error has neither status nor body`},
 		{"negative turns", `{"type":"result","num_turns":-1}`, testOpts, `record 0: num_turns is negative`},

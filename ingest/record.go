@@ -83,17 +83,20 @@ type wireEnvelope struct {
 	Environment string  `json:"environment"`
 	// Release and PromptVersion are the app's release and the prompt's
 	// version the call was made with (analytics.Record.Release).
-	Release       string          `json:"release"`
-	PromptVersion string          `json:"prompt_version"`
-	SessionID     string          `json:"session_id"`
-	UserID        string          `json:"user_id"`
-	RequestID     string          `json:"request_id"`
-	LatencyMS     float64         `json:"latency_ms"`
-	Request       json.RawMessage `json:"request"`
-	Response      json.RawMessage `json:"response"`
-	Stream        *string         `json:"stream"`
-	Error         json.RawMessage `json:"error"`
-	Result        json.RawMessage `json:"result"`
+	Release       string  `json:"release"`
+	PromptVersion string  `json:"prompt_version"`
+	SessionID     string  `json:"session_id"`
+	UserID        string  `json:"user_id"`
+	RequestID     string  `json:"request_id"`
+	LatencyMS     float64 `json:"latency_ms"`
+	// TTFTMS is the time to the first token of a stream, as the client
+	// saw it.
+	TTFTMS   float64         `json:"ttft_ms"`
+	Request  json.RawMessage `json:"request"`
+	Response json.RawMessage `json:"response"`
+	Stream   *string         `json:"stream"`
+	Error    json.RawMessage `json:"error"`
+	Result   json.RawMessage `json:"result"`
 }
 
 // wireMessage is what a record needs of a Messages API response. It is read
@@ -499,6 +502,12 @@ func (d *decoder) envelope(env *wireEnvelope) (*analytics.Record, error) {
 	if env.LatencyMS > analytics.MaxLatencyMS {
 		return nil, fmt.Errorf("latency_ms %v is more than 24 hours", env.LatencyMS)
 	}
+	if env.TTFTMS < 0 {
+		return nil, errors.New("ttft_ms is negative")
+	}
+	if env.TTFTMS > analytics.MaxLatencyMS {
+		return nil, fmt.Errorf("ttft_ms %v is more than 24 hours", env.TTFTMS)
+	}
 	for _, f := range [...]struct{ name, v string }{
 		{"app", env.App}, {"environment", env.Environment}, {"session_id", env.SessionID},
 		{"user_id", env.UserID}, {"request_id", env.RequestID},
@@ -556,6 +565,7 @@ func (d *decoder) envelope(env *wireEnvelope) (*analytics.Record, error) {
 
 	rec.Time = t
 	rec.LatencyMS = int64(math.Round(env.LatencyMS))
+	rec.TTFTMS = int64(math.Round(env.TTFTMS))
 	rec.App = env.App
 	rec.Environment = env.Environment
 	rec.Release = env.Release

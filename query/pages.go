@@ -254,6 +254,8 @@ type AgentRuns struct {
 	StopKeys []string
 	// Failed is the share of runs that did not succeed.
 	Failed analytics.Rate
+	// Totals are the runs' cost, turns and duration.
+	Totals AgentTotals
 }
 
 // AgentRuns counts the Agent SDK results of f's scope and range by
@@ -306,6 +308,9 @@ func (s *Service) AgentRuns(ctx context.Context, f store.Filter) (AgentRuns, err
 		d.StopKeys = append(d.StopKeys, k)
 	}
 	d.Failed = analytics.NewRate("failed_runs", analytics.Tally{K: failed, N: total})
+	if d.Totals, err = s.agentTotals(ctx, f); err != nil {
+		return AgentRuns{}, err
+	}
 	return d, nil
 }
 

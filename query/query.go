@@ -29,6 +29,7 @@ type Store interface {
 	List(ctx context.Context, f store.Filter, limit int, after store.Cursor) ([]*analytics.Record, store.Cursor, error)
 	Records(ctx context.Context, f store.Filter, limit int) ([]*analytics.Record, error)
 	RefusalCounts(ctx context.Context, f store.Filter, by store.RecordKey, limit int) ([]analytics.ScopeCount, int, error)
+	store.LatencyCostStore
 }
 
 // Service computes the figures from a store. Make it with New; it is safe

@@ -141,6 +141,7 @@ type Inserter interface {
 // for concurrent use.
 type Store interface {
 	Inserter
+	LatencyCostStore
 
 	// Get returns one record with its bodies, or an analytics.ENotFound error.
 	Get(ctx context.Context, id int64) (*analytics.Record, error)
@@ -170,7 +171,8 @@ type Store interface {
 	// particular order, and how many records they were read from.
 	RefusalCounts(ctx context.Context, f Filter, by RecordKey, limit int) ([]analytics.ScopeCount, int, error)
 
-	// RebuildRollups recomputes the rollups from the raw records. Buckets
+	// RebuildRollups recomputes the rollups (the latency and usage ones
+	// too) from the raw records. Buckets
 	// that start before the horizon DeleteBefore has reached are kept as
 	// they are: their raw records may be gone.
 	RebuildRollups(ctx context.Context) error

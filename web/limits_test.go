@@ -43,6 +43,16 @@ func (c *countingStore) RefusalCounts(ctx context.Context, f store.Filter, by st
 	return c.Store.RefusalCounts(ctx, f, by, limit)
 }
 
+func (c *countingStore) LatencyBins(ctx context.Context, f store.Filter) ([]store.LatencyBin, error) {
+	c.reads.Add(1)
+	return c.Store.LatencyBins(ctx, f)
+}
+
+func (c *countingStore) Usage(ctx context.Context, f store.Filter, byUser bool) ([]store.UsageRow, error) {
+	c.reads.Add(1)
+	return c.Store.Usage(ctx, f, byUser)
+}
+
 // TestAbsurdParameters asks every route that takes a range, a duration or
 // a search for absurd ones, and checks that each answers 400 naming the
 // parameter without reading the store: a range from year one once read
@@ -59,8 +69,8 @@ func TestAbsurdParameters(t *testing.T) {
 
 	routes := []string{
 		"/api/v1/summary", "/api/v1/rates", "/api/v1/timeseries", "/api/v1/spikes", "/api/v1/patterns",
-		"/api/v1/refusers", "/api/v1/refusers?by=session", "/api/v1/responses", "/responses/export",
-		"/", "/responses", "/stop-reasons/refusal", "/empty-turns", "/refusals", "/truncation", "/agent-runs",
+		"/api/v1/refusers", "/api/v1/refusers?by=session", "/api/v1/responses", "/responses/export", "/api/v1/latency-cost",
+		"/", "/responses", "/stop-reasons/refusal", "/empty-turns", "/refusals", "/truncation", "/agent-runs", "/latency-cost",
 		"/ui/headline", "/ui/overview/spikes", "/ui/overview/patterns", "/ui/chart/volume", "/ui/chart/metric?metric=refusal",
 	}
 	values := []struct {

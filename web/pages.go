@@ -586,6 +586,7 @@ func (s *Server) dashboardRoutes(e *echo.Echo) {
 	e.GET("/refusals", s.pageRefusals)
 	e.GET("/truncation", s.pageTruncation)
 	e.GET("/agent-runs", s.pageAgentRuns)
+	e.GET("/latency-cost", s.pageLatencyCost)
 	e.GET("/setup", s.pageSetup)
 	e.GET("/ui/headline", s.uiHeadline)
 	e.GET("/ui/overview/spikes", s.uiOverviewSpikes)

@@ -71,6 +71,9 @@ type problemData struct {
 	Subtypes []subtypeRow
 	// StopKeys are the columns of Subtypes.
 	StopKeys []string
+	// AgentTotals are the cost, turns and duration of the agent runs,
+	// on the Agent runs page (nil elsewhere).
+	AgentTotals *query.AgentTotals
 }
 
 // subtypeRow is one Agent SDK subtype with its runs per last stop reason.
@@ -261,6 +264,7 @@ func (s *Server) pageAgentRuns(c echo.Context) error {
 	}
 	d.StopKeys = runs.StopKeys
 	d.Rate = runs.Failed
+	d.AgentTotals = &runs.Totals
 	if d.Patterns, err = s.Query.Patterns(ctx, v.Scope(), analytics.DefaultPatternConfig(), 0); err != nil {
 		return err
 	}

@@ -142,6 +142,7 @@ func (s *Server) Handler() http.Handler {
 	api.GET("/patterns", s.apiPatterns)
 	api.GET("/refusers", s.apiRefusers)
 	api.GET("/changes", s.apiChanges)
+	api.GET("/latency-cost", s.apiLatencyCost)
 
 	s.dashboardRoutes(e)
 	e.GET("/static/:name", serveStatic)

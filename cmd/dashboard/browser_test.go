@@ -443,6 +443,7 @@ func TestBrowserDashboard(t *testing.T) {
 		{"/refusals", "refusals", "support-bot"},
 		{"/truncation", "truncation", "continuations"},
 		{"/agent-runs", "agent-runs", "error_max_turns"},
+		{"/latency-cost", "latency-cost", "Cost of calls"},
 		{"/setup", "setup", "Data has arrived"},
 	} {
 		sep := "?"
@@ -458,7 +459,7 @@ func TestBrowserDashboard(t *testing.T) {
 	}
 	// On a phone and on a wide screen, no page scrolls sideways: not the
 	// page, and no table or code inside it either.
-	paths := []string{"/", "/responses", "/refusals", "/empty-turns", "/truncation", "/agent-runs", "/alerts", "/setup", recordPath,
+	paths := []string{"/", "/responses", "/refusals", "/empty-turns", "/truncation", "/agent-runs", "/latency-cost", "/alerts", "/setup", recordPath,
 		"/stop-reasons/null", "/stop-reasons/future_stop_reason_example"}
 	for _, r := range analytics.StopReasonTable {
 		paths = append(paths, "/stop-reasons/"+r.Reason.Key())

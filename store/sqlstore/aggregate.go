@@ -337,6 +337,9 @@ func (s *Store) RebuildRollups(ctx context.Context) error {
 			return fmt.Errorf("sqlstore: rebuild %s: %w", lv.table, err)
 		}
 	}
+	if err := s.rebuildLatencyUsage(ctx, tx, horizonNS); err != nil {
+		return fmt.Errorf("sqlstore: %w", err)
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlstore: rebuild rollups: commit: %w", err)
 	}

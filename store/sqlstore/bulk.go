@@ -104,6 +104,23 @@ func (s *Store) CopyDays(ctx context.Context, days int) (err error) {
 		}
 		temps = append(temps, "copy_"+lv.table)
 	}
+	for _, lv := range lcLevels {
+		for _, t := range []string{lv.latency, lv.usage} {
+			if err := exec("CREATE TEMP TABLE copy_" + t + " AS SELECT * FROM " + t); err != nil {
+				return err
+			}
+			temps = append(temps, "copy_"+t)
+		}
+	}
+	// The latency and usage rollups, shifted like the others.
+	type copied struct {
+		table      string
+		keys, vals []string
+	}
+	var lcCopies []copied
+	for _, lv := range lcLevels {
+		lcCopies = append(lcCopies, copied{lv.latency, latencyKeyCols, []string{"n"}}, copied{lv.usage, usageKeyCols, usageValCols})
+	}
 	keys := strings.Join(rollupKeyCols[1:], ", ") // all but bucket
 	all := keys + ", " + strings.Join(rollupValCols, ", ")
 	for k := int64(1); k < int64(days); k++ {
@@ -132,6 +149,19 @@ func (s *Store) CopyDays(ctx context.Context, days int) (err error) {
 			if _, err := tx.ExecContext(ctx, s.d.rebind(q), k*86400); err != nil {
 				tx.Rollback()
 				return fmt.Errorf("sqlstore: copy days: %s: %w", lv.table, err)
+			}
+		}
+		for _, c := range lcCopies {
+			set := make([]string, len(c.vals))
+			for i, v := range c.vals {
+				set[i] = v + " = " + c.table + "." + v + " + excluded." + v
+			}
+			cols := strings.Join(c.keys[1:], ", ") + ", " + strings.Join(c.vals, ", ")
+			q := "INSERT INTO " + c.table + " (bucket, " + cols + ") SELECT bucket - ?, " + cols +
+				" FROM copy_" + c.table + " WHERE true ON CONFLICT (" + strings.Join(c.keys, ", ") + ") DO UPDATE SET " + strings.Join(set, ", ")
+			if _, err := tx.ExecContext(ctx, s.d.rebind(q), k*86400); err != nil {
+				tx.Rollback()
+				return fmt.Errorf("sqlstore: copy days: %s: %w", c.table, err)
 			}
 		}
 		if err := tx.Commit(); err != nil {

@@ -301,6 +301,9 @@ func (s *Store) Insert(ctx context.Context, recs []*analytics.Record) error {
 	if err := s.upsertRollups(ctx, tx, inserted); err != nil {
 		return fmt.Errorf("sqlstore: insert: rollups: %w", err)
 	}
+	if err := s.upsertLatencyUsage(ctx, tx, inserted); err != nil {
+		return fmt.Errorf("sqlstore: insert: latency and usage rollups: %w", err)
+	}
 	if len(inserted) > 0 && inserted[len(inserted)-1].idx < 0 {
 		if err := s.dropEmptyRollups(ctx, tx, inserted); err != nil {
 			return fmt.Errorf("sqlstore: insert: rollups: %w", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/stopscope/stopscope/analytics"
@@ -80,7 +81,11 @@ func (s *Store) DeleteRollupsBefore(ctx context.Context, t time.Time) (int64, er
 	}
 	cut := t.Unix()
 	var total int64
-	for _, lv := range levels {
+	all := slices.Clone(levels)
+	for _, lv := range lcLevels {
+		all = append(all, rollupLevel{lv.latency, lv.width}, rollupLevel{lv.usage, lv.width})
+	}
+	for _, lv := range all {
 		var oldest sql.NullInt64
 		if err := s.w.QueryRowContext(ctx, `SELECT MIN(bucket) FROM `+lv.table).Scan(&oldest); err != nil {
 			return total, fmt.Errorf("sqlstore: delete %s: %w", lv.table, err)

@@ -58,6 +58,10 @@ func New(ctx context.Context, c Config) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	if err := s.pendingLatencyUsageRebuild(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
 }
 

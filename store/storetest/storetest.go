@@ -52,6 +52,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ProducerTotals", testProducerTotals},
 		{"ReleaseDims", testReleaseDims},
 		{"DimCap", testDimCap},
+		{"LatencyCost", testLatencyCost},
+		{"UsageUsers", testUsageUsers},
+		{"LatencyCostMerge", testLatencyCostMerge},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

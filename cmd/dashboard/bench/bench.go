@@ -495,6 +495,9 @@ func (b *bench) readPhases(ctx context.Context) error {
 			{"overview spikes fragment, 24 hours", "/ui/overview/spikes?range=24h"},
 			{"overview patterns fragment, 24 hours", "/ui/overview/patterns?range=24h"},
 			{"overview chart data, 24 hours", "/ui/chart/volume?range=24h"},
+			// Percentiles and cost from the latency and usage rollups.
+			{"latency and cost API, 24 hours", "/api/v1/latency-cost?range=24h"},
+			{"latency and cost API, 30 days", "/api/v1/latency-cost?range=30d"},
 		} {
 			lat, err := srv.timeGets(ctx, q.path, b.cfg.reads)
 			if err != nil {

@@ -385,12 +385,16 @@ func (g *demoGen) respond(tu *turn, content []any, stop, stopSeq string, in, out
 			"cache_creation_input_tokens": 0, "cache_read_input_tokens": g.rng.IntN(4) * 1024,
 		},
 	}
+	latency := 300 + out*12 + g.rng.IntN(900)
 	env := map[string]any{
 		"time": tu.t.Format(time.RFC3339Nano), "app": tu.app, "environment": tu.env,
 		"session_id": tu.session, "user_id": tu.user, "request_id": g.id("req"),
-		"latency_ms": 300 + out*12 + g.rng.IntN(900), "request": tu.request(),
+		"latency_ms": latency, "request": tu.request(),
 	}
 	if stream {
+		// The first token comes after the prompt is read: no draw from
+		// rng, so the rest of the week stays as it was.
+		env["ttft_ms"] = min(180+in/40, latency)
 		env["stream"] = sseTranscript(resp, stop == "")
 	} else {
 		env["response"] = resp
