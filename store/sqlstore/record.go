@@ -34,7 +34,7 @@ var insertCols = append([]string{
 	"duration_ms", "content", "req", "content_text", "request_body",
 	"response_body", "stream_body", "stop_details", "refusal_category",
 	"compaction_input_tokens", "compaction_output_tokens", "content_unrecorded",
-	"stop_reason_unrecorded", "ttft_ms", "attempts",
+	"stop_reason_unrecorded", "ttft_ms", "attempts", "service_tier", "prompt_id",
 }, causeCols...)
 
 // listCols are the columns List reads: everything but the request summary
@@ -46,7 +46,7 @@ output_tokens, cache_creation_input_tokens, cache_read_input_tokens,
 latency_ms, http_status, error_type, error_message, subtype, num_turns,
 cost_usd, duration_ms, content, stop_details, compaction_input_tokens,
 compaction_output_tokens, content_unrecorded, stop_reason_unrecorded,
-ttft_ms, attempts`
+ttft_ms, attempts, service_tier, prompt_id`
 
 // getCols are the columns Get reads: listCols and the rest.
 const getCols = listCols + `, req, request_body, response_body, stream_body`
@@ -82,6 +82,7 @@ func cleanRecord(r *analytics.Record) *analytics.Record {
 		&r.RequestID, &r.MessageID, &r.TraceID, &r.SpanID, &r.Model,
 		(*string)(&r.StopReason), &r.StopSequence, &r.ErrorType,
 		&r.ErrorMessage, &r.Subtype, (*string)(&r.Kind), &r.StopReasonUnrecorded,
+		&r.ServiceTier, &r.PromptID,
 	}
 	if sd := r.StopDetails; sd != nil {
 		fields = append(fields, &sd.Type, (*string)(&sd.Category), &sd.Explanation, &sd.RecommendedModel)
@@ -102,6 +103,7 @@ func cleanRecord(r *analytics.Record) *analytics.Record {
 		&c.RequestID, &c.MessageID, &c.TraceID, &c.SpanID, &c.Model,
 		(*string)(&c.StopReason), &c.StopSequence, &c.ErrorType,
 		&c.ErrorMessage, &c.Subtype, (*string)(&c.Kind), &c.StopReasonUnrecorded,
+		&c.ServiceTier, &c.PromptID,
 	}
 	if r.StopDetails != nil {
 		sd := *r.StopDetails
@@ -292,7 +294,7 @@ func encodeRecord(args []any, r *analytics.Record, c *analytics.Counts, buf []by
 		r.DurationMS, content, req, contentText(r.Content), bytesOrNil(r.RequestBody),
 		bytesOrNil(r.ResponseBody), stream, stopDetails, string(r.RefusalCategory()),
 		r.Usage.CompactionInputTokens, r.Usage.CompactionOutputTokens, r.ContentUnrecorded,
-		r.StopReasonUnrecorded, r.TTFTMS, r.Attempts,
+		r.StopReasonUnrecorded, r.TTFTMS, r.Attempts, r.ServiceTier, r.PromptID,
 	)
 	for _, n := range c.Caused {
 		args = append(args, n)
@@ -320,7 +322,7 @@ func scanRecord(sc scanner, full bool) (*analytics.Record, error) {
 		&r.LatencyMS, &status, &r.ErrorType, &r.ErrorMessage, &r.Subtype, &r.NumTurns,
 		&r.CostUSD, &r.DurationMS, &content, &stopDetails, &r.Usage.CompactionInputTokens,
 		&r.Usage.CompactionOutputTokens, &r.ContentUnrecorded, &r.StopReasonUnrecorded,
-		&r.TTFTMS, &r.Attempts,
+		&r.TTFTMS, &r.Attempts, &r.ServiceTier, &r.PromptID,
 	}
 	if full {
 		dest = append(dest, &req, &reqBody, &respBody, &streamB)

@@ -49,6 +49,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"APIKeys", testAPIKeys},
 		{"UsersSessions", testUsersSessions},
 		{"ProducerTotals", testProducerTotals},
+		{"LastSeen", testLastSeen},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -94,6 +95,8 @@ func fullRecord() *analytics.Record {
 		MessageID:           "msg_01",
 		TraceID:             "trace-1",
 		SpanID:              "span-1",
+		PromptID:            "prompt-1",
+		ServiceTier:         "priority",
 		Kind:                analytics.KindMessage,
 		Model:               "claude-sonnet-4-5",
 		Streamed:            true,
