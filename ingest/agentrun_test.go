@@ -93,3 +93,36 @@ func TestAgentResultAPIErrorText(t *testing.T) {
 		})
 	}
 }
+
+// TestServiceTier keeps the tier a response says it was served on, plain
+// and streamed (message_start carries the usage).
+func TestServiceTier(t *testing.T) {
+	plain := `{"id":"msg_t","type":"message","role":"assistant","model":"claude-sonnet-4-6","content":[{"type":"text","text":"hi"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":5,"output_tokens":2,"service_tier":"priority"}}`
+	stream := "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_s\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-sonnet-4-6\",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":5,\"output_tokens\":1,\"service_tier\":\"batch\"}}}\n\n" +
+		"event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n" +
+		"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"hi\"}}\n\n" +
+		"event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n" +
+		"event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":2}}\n\n" +
+		"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"
+	r, err := DecodeRecord([]byte(plain), testOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.ServiceTier != "priority" {
+		t.Errorf("plain: service tier %q, want priority", r.ServiceTier)
+	}
+	r, err = DecodeStream(stream, testOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.ServiceTier != "batch" || r.StopReason != analytics.StopEndTurn {
+		t.Errorf("stream: service tier %q stop %q, want batch end_turn", r.ServiceTier, r.StopReason)
+	}
+	r, err = DecodeRecord(fixture(t, "messages/end_turn.json"), testOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.ServiceTier != "" {
+		t.Errorf("a response without a tier: %q", r.ServiceTier)
+	}
+}

@@ -134,6 +134,8 @@ type wireUsage struct {
 	// Iterations (beta) itemise the model runs of one request; those of
 	// type compaction are left out of the counts above.
 	Iterations []wireIteration `json:"iterations"`
+	// ServiceTier is the tier the request was served on.
+	ServiceTier string `json:"service_tier"`
 }
 
 // wireIteration is one entry of usage.iterations.
@@ -616,7 +618,9 @@ func (d *decoder) message(data []byte, path string) (*analytics.Record, error) {
 	if rec.Usage, err = checkUsage(m.Usage, path); err != nil {
 		return nil, err
 	}
-	if err := d.checkIDs(path, "id", m.ID, "model", m.Model, "stop_reason", string(rec.StopReason), "stop_sequence", rec.StopSequence); err != nil {
+	rec.ServiceTier = m.Usage.ServiceTier
+	if err := d.checkIDs(path, "id", m.ID, "model", m.Model, "stop_reason", string(rec.StopReason), "stop_sequence", rec.StopSequence,
+		"usage.service_tier", rec.ServiceTier); err != nil {
 		return nil, err
 	}
 	if rec.StopDetails, err = d.stopDetails(m.StopDetails, path); err != nil {

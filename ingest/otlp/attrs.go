@@ -65,6 +65,7 @@ const (
 	oiOutputValue
 	anthropicUsageCompactionInputTokens
 	anthropicUsageCompactionOutputTokens
+	anthropicResponseServiceTier
 
 	numAttrKeys
 )
@@ -122,6 +123,8 @@ var attrNames = [numAttrKeys]string{
 	// gen_ai.usage.* leave out.
 	anthropicUsageCompactionInputTokens:  "anthropic.usage.compaction.input_tokens",
 	anthropicUsageCompactionOutputTokens: "anthropic.usage.compaction.output_tokens",
+	// The tier the call was served on (usage.service_tier).
+	anthropicResponseServiceTier: "anthropic.response.service_tier",
 }
 
 var attrIndex = func() map[string]attrKey {

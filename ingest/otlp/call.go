@@ -38,6 +38,8 @@ type call struct {
 	stopDetails   *analytics.StopDetails
 	streamed      bool
 	maxTokens     int64
+	// serviceTier is the tier the call was served on.
+	serviceTier string
 
 	// usage sources, most faithful first: the raw response, gen_ai.usage.*,
 	// llm.token_count.*.
@@ -78,6 +80,7 @@ func (c *call) fillFrom(o *call) {
 	fill(&c.model, o.model)
 	fill(&c.messageID, o.messageID)
 	fill(&c.requestID, o.requestID)
+	fill(&c.serviceTier, o.serviceTier)
 	fill(&c.sessionID, o.sessionID)
 	fill(&c.userID, o.userID)
 	fill(&c.stopSequence, o.stopSequence)
@@ -168,6 +171,7 @@ func (c *call) recordInto(r *analytics.Record, now time.Time) {
 		// Sub saturates at 292 years; the bounds reject that.
 		r.LatencyMS = c.end.Sub(c.start).Milliseconds()
 	}
+	r.ServiceTier = c.serviceTier
 	if c.hasContent {
 		r.Content = c.content
 	} else {
@@ -180,6 +184,7 @@ func (c *call) recordInto(r *analytics.Record, now time.Time) {
 	case c.agent:
 		r.Kind = analytics.KindAgentResult
 		r.Subtype = c.subtype
+		r.HTTPStatus = c.httpStatus
 		r.NumTurns = c.numTurns
 		r.CostUSD = c.costUSD
 		r.DurationMS = c.durationMS
@@ -410,6 +415,7 @@ func fromAttrs(m pcommon.Map, res resource, scope, statusMsg string) *call {
 	c.userID = firstNonEmpty(a.str(userID), a.str(endUserID))
 
 	c.readReasons(&a)
+	c.serviceTier = serviceTier(a.str(anthropicResponseServiceTier))
 	c.readRequest(&a)
 	c.readUsage(&a)
 	c.readContent(&a)
@@ -572,4 +578,17 @@ func (c *call) readAgentSDKError(rest string) {
 	if text != "" {
 		c.errMsg = text
 	}
+}
+
+// maxServiceTier bounds a service tier: the API's are short words
+// (standard, priority, batch).
+const maxServiceTier = 32
+
+// serviceTier returns a producer's service tier, or "" for one too long to
+// be a tier.
+func serviceTier(s string) string {
+	if len(s) > maxServiceTier {
+		return ""
+	}
+	return s
 }

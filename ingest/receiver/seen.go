@@ -43,9 +43,9 @@ type Seen struct {
 	// Logger reports failed writes; slog.Default when nil.
 	Logger *slog.Logger
 
-	mu     sync.Mutex
-	last   map[seenKey]time.Time
-	saved  map[seenKey]time.Time // the time last handed to Store, per pair
+	mu    sync.Mutex
+	last  map[seenKey]time.Time
+	saved map[seenKey]time.Time // the time last handed to Store, per pair
 	// saving is closed when the write in flight ends; nil when none is.
 	saving chan struct{}
 }
