@@ -35,6 +35,7 @@ var insertCols = append([]string{
 	"response_body", "stream_body", "stop_details", "refusal_category",
 	"compaction_input_tokens", "compaction_output_tokens", "content_unrecorded",
 	"stop_reason_unrecorded", "ttft_ms", "attempts", "service_tier", "prompt_id",
+	"keyed_by_request",
 }, causeCols...)
 
 // listCols are the columns List reads: everything but the request summary
@@ -46,7 +47,7 @@ output_tokens, cache_creation_input_tokens, cache_read_input_tokens,
 latency_ms, http_status, error_type, error_message, subtype, num_turns,
 cost_usd, duration_ms, content, stop_details, compaction_input_tokens,
 compaction_output_tokens, content_unrecorded, stop_reason_unrecorded,
-ttft_ms, attempts, service_tier, prompt_id`
+ttft_ms, attempts, service_tier, prompt_id, keyed_by_request`
 
 // getCols are the columns Get reads: listCols and the rest.
 const getCols = listCols + `, req, request_body, response_body, stream_body`
@@ -295,6 +296,7 @@ func encodeRecord(args []any, r *analytics.Record, c *analytics.Counts, buf []by
 		bytesOrNil(r.ResponseBody), stream, stopDetails, string(r.RefusalCategory()),
 		r.Usage.CompactionInputTokens, r.Usage.CompactionOutputTokens, r.ContentUnrecorded,
 		r.StopReasonUnrecorded, r.TTFTMS, r.Attempts, r.ServiceTier, r.PromptID,
+		r.KeyedByRequest,
 	)
 	for _, n := range c.Caused {
 		args = append(args, n)
@@ -323,6 +325,7 @@ func scanRecord(sc scanner, full bool) (*analytics.Record, error) {
 		&r.CostUSD, &r.DurationMS, &content, &stopDetails, &r.Usage.CompactionInputTokens,
 		&r.Usage.CompactionOutputTokens, &r.ContentUnrecorded, &r.StopReasonUnrecorded,
 		&r.TTFTMS, &r.Attempts, &r.ServiceTier, &r.PromptID,
+		&r.KeyedByRequest,
 	}
 	if full {
 		dest = append(dest, &req, &reqBody, &respBody, &streamB)

@@ -139,6 +139,11 @@ func testRoundtrip(t *testing.T, s store.Store) {
 		rec  func() *analytics.Record
 	}{
 		{"every field", fullRecord},
+		{"keyed by request", func() *analytics.Record {
+			r := fullRecord()
+			r.RequestID, r.KeyedByRequest = "req_keyed", true
+			return r
+		}},
 		{"null stop reason", func() *analytics.Record {
 			r := fullRecord()
 			r.MessageID, r.StopReason, r.Flags = "msg_null", analytics.StopNull, analytics.Flags(0).With(analytics.FlagIncompleteStream)
