@@ -48,6 +48,8 @@ type listItem struct {
 	SessionID  string   `json:"session_id,omitempty"`
 	// StopDetails is the response's stop_details, when it had any.
 	StopDetails *analytics.StopDetails `json:"stop_details,omitempty"`
+	// ServiceTier is the tier the call was served on, when known.
+	ServiceTier string `json:"service_tier,omitempty"`
 }
 
 // known is &n, or nil for the zero a record keeps for a number nobody
@@ -66,6 +68,7 @@ func toListItem(r *analytics.Record) listItem {
 		Usage: r.Usage, LatencyMS: known(r.LatencyMS), TTFTMS: known(r.TTFTMS), HTTPStatus: r.HTTPStatus,
 		ErrorType: r.ErrorType, Subtype: r.Subtype, NumTurns: known(r.NumTurns), CostUSD: known(r.CostUSD),
 		DurationMS: known(r.DurationMS), SessionID: r.SessionID, StopDetails: r.StopDetails,
+		ServiceTier: r.ServiceTier,
 	}
 	if r.Kind != analytics.KindError && r.StopReason != analytics.StopNull {
 		sr := string(r.StopReason)
