@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"html"
 	"path"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -110,6 +111,15 @@ func TestRunCallsShown(t *testing.T) {
 		{"a call's service tier", maxTok, "req_fake_mx5154l4_000087", []string{"Service tier", "<code>standard</code>"}, []string{"Claude Code calls of this run"}},
 		{"failed API call", failed, "", []string{"error_during_execution", "its API call failed with HTTP 529", "Claude Code calls of this run (0)", "No call of session"},
 			[]string{">stop_sequence<"}},
+	}
+	// The API's record has the tier and the prompt too.
+	var api struct {
+		ServiceTier string `json:"service_tier"`
+		PromptID    string `json:"prompt_id"`
+	}
+	mustGet(t, ts, "/api/v1/responses/"+strconv.FormatInt(byRequest(t, st, maxTok, "req_fake_mx5154l4_000087").ID, 10), &api)
+	if api.ServiceTier != "standard" || api.PromptID == "" {
+		t.Errorf("API record: service_tier %q prompt_id %q", api.ServiceTier, api.PromptID)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
