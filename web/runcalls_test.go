@@ -142,3 +142,22 @@ func TestRunCallsShown(t *testing.T) {
 		})
 	}
 }
+
+// TestRecoveryDetail says the recoveries Claude Code's re-asks made.
+func TestRecoveryDetail(t *testing.T) {
+	tests := []struct {
+		p    analytics.Pattern
+		want string
+	}{
+		{analytics.Pattern{Kind: analytics.PatternEmptyTurnRecovered, Detail: map[string]float64{"claude_code_reasks": 2}}, "2 of them by Claude Code's own re-ask."},
+		{analytics.Pattern{Kind: analytics.PatternRefusalsByModel, Detail: map[string]float64{"rate": 0.5, "responses": 2, "low": 0.1, "high": 0.9, "recovered": 1}},
+			"recovered by a later call"},
+		{analytics.Pattern{Kind: analytics.PatternRefusalsByModel, Detail: map[string]float64{"rate": 0.5, "responses": 2}}, ""},
+	}
+	for _, tt := range tests {
+		got := patternDetail(tt.p)
+		if tt.want == "" && strings.Contains(got, "recovered") || tt.want != "" && !strings.Contains(got, tt.want) {
+			t.Errorf("patternDetail(%v) = %q, want it to say %q", tt.p.Detail, got, tt.want)
+		}
+	}
+}
