@@ -110,9 +110,20 @@ func (cfg PatternConfig) followChain(rs []*Record, i int, inChain []bool) Chain 
 
 // nextHop returns the index of the first message record after cur, within
 // lookAhead and not yet in a chain, that continues rs[cur], or -1. Failed
-// requests and unrelated calls in between are passed over.
+// requests and unrelated calls in between are passed over. For a Claude
+// Code call, which has no request summary, it is the next call of the same
+// prompt (Reasks).
 func (cfg PatternConfig) nextHop(rs []*Record, cur int, inChain []bool) int {
 	if rs[cur].Req == nil {
+		// Claude Code continues by itself, in the same prompt: its next
+		// call there is the continuation.
+		if claudeCodeCall(rs[cur]) {
+			for j := cur + 1; j < len(rs) && j <= cur+lookAhead; j++ {
+				if n := rs[j]; n.Kind == KindMessage && !inChain[j] && samePrompt(rs[cur], n) {
+					return j
+				}
+			}
+		}
 		return -1
 	}
 	for j := cur + 1; j < len(rs) && j <= cur+lookAhead; j++ {

@@ -48,6 +48,8 @@ func Merge(old, new *Record) (merged *Record, changed bool) {
 	str(&m.MessageID, new.MessageID)
 	str(&m.TraceID, new.TraceID)
 	str(&m.SpanID, new.SpanID)
+	str(&m.PromptID, new.PromptID)
+	str(&m.ServiceTier, new.ServiceTier)
 	str(&m.Model, new.Model)
 	str(&m.Release, new.Release)
 	str(&m.PromptVersion, new.PromptVersion)

@@ -20,7 +20,8 @@ const (
 	// assistant turn: a retry that cannot help.
 	PatternEmptyTurnUnchangedRetry = "empty_turn_unchanged_retry"
 	// PatternEmptyTurnRecovered: an empty response that a later "continue"
-	// user message turned into a non-empty end_turn.
+	// user message turned into a non-empty end_turn, or that Claude Code's
+	// own re-ask in the same prompt answered (ReaskedAnswer).
 	PatternEmptyTurnRecovered = "empty_turn_recovered"
 	// PatternTruncationChain: a max_tokens response and the continuation
 	// requests after it (a Chain), until one ends otherwise.
@@ -77,7 +78,9 @@ type Pattern struct {
 	ExampleIDs  []int64 `json:"example_ids"`
 	Remediation string  `json:"remediation"`
 	// Detail holds the kind's figures:
-	//   - empty_turn_*: "unrecovered" (of Count, none recovered later).
+	//   - empty_turn_*: "unrecovered" (of Count, none recovered later);
+	//     empty_turn_recovered also "claude_code_reasks" (of Count, those
+	//     Claude Code's own re-ask recovered).
 	//   - truncation_chain, truncation_unresolved: "continuations" (total),
 	//     "max_continuations", "completed", "never_continued", and the
 	//     chains' summed "input_tokens" and "output_tokens".
@@ -92,7 +95,9 @@ type Pattern struct {
 	//   - agent_subtype: "stop_reason:<key>" (the last stop reason),
 	//     "before_first_answer" (runs with no turn and no usage).
 	//   - refusals_by_model: "responses", "rate", "low", "high",
-	//     "safety_filtered" (1 when the model is in SafetyFilterModels).
+	//     "safety_filtered" (1 when the model is in SafetyFilterModels),
+	//     "recovered" (of Count, refusals a later call answered: on a
+	//     fallback model, or Claude Code's own re-ask; see RecoveredBy).
 	Detail map[string]float64 `json:"detail,omitempty"`
 	// Chains are, for truncation_* and pause_turn_*, up to
 	// PatternConfig.MaxExamples of the chains counted: their records, hops,
@@ -249,6 +254,9 @@ type patternKey struct{ kind, key string }
 type finder struct {
 	cfg PatternConfig
 	acc map[patternKey]*Pattern
+	// recovered holds the refusals a later call of their conversation
+	// answered (RecoveredBy).
+	recovered map[*Record]bool
 }
 
 // add counts one occurrence of a pattern, started by record r.
@@ -336,6 +344,12 @@ func (f *finder) conversation(rs []*Record) {
 		if isEmptyTurn(r) {
 			f.emptyTurn(rs, i)
 		}
+		if RecoveredBy(r, rs) != nil {
+			if f.recovered == nil {
+				f.recovered = map[*Record]bool{}
+			}
+			f.recovered[r] = true
+		}
 		if r.StopReason.Continues() && !inChain[i] {
 			f.chain(rs[i], f.cfg.followChain(rs, i, inChain))
 		}
@@ -409,6 +423,11 @@ func (f *finder) emptyTurn(rs []*Record, i int) {
 		}
 		break
 	}
+	// Claude Code re-asks an empty turn by itself, in the same prompt.
+	reasked := false
+	if !recovered && ReaskedAnswer(r, rs) != nil {
+		recovered, reasked = true, true
+	}
 	if recovered {
 		kinds = append(kinds, PatternEmptyTurnRecovered)
 	}
@@ -416,6 +435,9 @@ func (f *finder) emptyTurn(rs []*Record, i int) {
 		p := f.add(k, "", r)
 		if !recovered {
 			p.Detail["unrecovered"]++
+		}
+		if reasked && k == PatternEmptyTurnRecovered {
+			p.Detail["claude_code_reasks"]++
 		}
 	}
 }
@@ -475,7 +497,10 @@ func (f *finder) records(recs []*Record) {
 		mc.n++
 		if r.StopReason == StopRefusal || r.Flags.Has(FlagRefusal) {
 			mc.refusals++
-			f.add(PatternRefusalsByModel, r.Model, r)
+			p := f.add(PatternRefusalsByModel, r.Model, r)
+			if f.recovered[r] {
+				p.Detail["recovered"]++
+			}
 		}
 		if r.StopReason == StopModelContextWindowExceeded {
 			p := f.add(PatternContextWindowExceeded, "", r)
@@ -521,7 +546,7 @@ func patternTitle(kind, key string) string {
 	case PatternEmptyTurnUnchangedRetry:
 		return "Empty turns retried unchanged"
 	case PatternEmptyTurnRecovered:
-		return "Empty turns recovered by a continue prompt"
+		return "Empty turns recovered by a continue prompt or Claude Code's own re-ask"
 	case PatternTruncationChain:
 		return "Responses cut at max_tokens and their continuations"
 	case PatternTruncationUnresolved:

@@ -26,6 +26,8 @@ var recordFields = map[string]bool{ // path → is content
 	"MessageID":            false,
 	"TraceID":              false,
 	"SpanID":               false,
+	"PromptID":             false,
+	"ServiceTier":          false,
 	"Kind":                 false,
 	"Model":                false,
 	"StopReason":           false,

@@ -286,6 +286,10 @@ type Record struct {
 	MessageID string `json:"message_id,omitempty"`
 	TraceID   string `json:"trace_id,omitempty"`
 	SpanID    string `json:"span_id,omitempty"`
+	// PromptID is the Claude Code prompt (prompt.id) whose work the call
+	// was: the calls it made by itself for one prompt (re-asks after an
+	// empty turn, max_tokens or a refusal) share it.
+	PromptID string `json:"prompt_id,omitempty"`
 
 	Kind  Kind   `json:"kind"`
 	Model string `json:"model,omitempty"`
@@ -317,6 +321,9 @@ type Record struct {
 	// TTFTMS is the time to the first token as the client saw it, or 0 if
 	// unknown.
 	TTFTMS int64 `json:"ttft_ms,omitempty"`
+	// ServiceTier is the tier the call was served on, as the response says
+	// (usage.service_tier: standard, priority or batch), or "" if unknown.
+	ServiceTier string `json:"service_tier,omitempty"`
 	// Attempts is how many HTTP attempts the call took, retries included,
 	// when the producer says (0: unknown). Retries are attempts of one
 	// call, never calls of their own.

@@ -3,8 +3,9 @@ package analytics
 import "strings"
 
 // RecoveredBy returns the record of thread (a conversation, oldest first)
-// that answered after the refusal r on a fallback model, or nil. A refusal
-// recovered this way stays a refusal of its own model: both calls count.
+// that answered after the refusal r on a fallback model, or after Claude
+// Code re-asked it by itself in the same prompt (ReaskedAnswer), or nil. A
+// refusal recovered this way stays a refusal: both calls count.
 //
 // The answer is the first later message within lookAhead records and
 // ConversationGap of r that is on another model and stopped with a known
@@ -14,6 +15,9 @@ import "strings"
 func RecoveredBy(r *Record, thread []*Record) *Record {
 	if r == nil || r.StopReason != StopRefusal {
 		return nil
+	}
+	if x := ReaskedAnswer(r, thread); x != nil {
+		return x
 	}
 	at := -1
 	for i, x := range thread {

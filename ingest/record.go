@@ -141,6 +141,8 @@ type wireUsage struct {
 	// Iterations (beta) itemise the model runs of one request; those of
 	// type compaction are left out of the counts above.
 	Iterations []wireIteration `json:"iterations"`
+	// ServiceTier is the tier the request was served on.
+	ServiceTier string `json:"service_tier"`
 }
 
 // wireIteration is one entry of usage.iterations.
@@ -165,8 +167,11 @@ type wireResult struct {
 	ModelUsage   map[string]skipJSON `json:"modelUsage"`
 	StopReason   *string             `json:"stop_reason"`
 	IsError      bool                `json:"is_error"`
-	Errors       []string            `json:"errors"`
-	Result       string              `json:"result"`
+	// APIErrorStatus is the HTTP status of the API call that ended the
+	// run, when one failed.
+	APIErrorStatus *int     `json:"api_error_status"`
+	Errors         []string `json:"errors"`
+	Result         string   `json:"result"`
 }
 
 // skipJSON accepts any JSON value and keeps nothing.
@@ -630,7 +635,9 @@ func (d *decoder) message(data []byte, path string) (*analytics.Record, error) {
 	if rec.Usage, err = checkUsage(m.Usage, path); err != nil {
 		return nil, err
 	}
-	if err := d.checkIDs(path, "id", m.ID, "model", m.Model, "stop_reason", string(rec.StopReason), "stop_sequence", rec.StopSequence); err != nil {
+	rec.ServiceTier = m.Usage.ServiceTier
+	if err := d.checkIDs(path, "id", m.ID, "model", m.Model, "stop_reason", string(rec.StopReason), "stop_sequence", rec.StopSequence,
+		"usage.service_tier", rec.ServiceTier); err != nil {
 		return nil, err
 	}
 	if rec.StopDetails, err = d.stopDetails(m.StopDetails, path); err != nil {
@@ -703,8 +710,8 @@ func (d *decoder) agentResult(data []byte, path string) (*analytics.Record, erro
 		// The final text, so that text search finds agent runs too.
 		rec.Content = []analytics.Block{{Type: "text", Text: r.Result}}
 	}
-	if r.IsError && len(r.Errors) > 0 {
-		rec.ErrorMessage = strings.Join(r.Errors, "; ")
+	if r.IsError {
+		d.agentError(rec, &r)
 	}
 	var err error
 	if rec.Usage, err = checkUsage(r.Usage, path); err != nil {
@@ -715,6 +722,34 @@ func (d *decoder) agentResult(data []byte, path string) (*analytics.Record, erro
 		return nil, err
 	}
 	return rec, nil
+}
+
+// agentError reads a result whose is_error is set. Its errors, else its
+// text, say what ended it. A run reported as subtype success with is_error
+// is read as the OpenInference mapping reads the error the SDK throws for
+// it (analytics.AgentRunErrorOf): a run whose API call failed
+// (api_error_status, or "API Error: …") is an error_during_execution run
+// with the call's HTTP status and without the stop_sequence of Claude
+// Code's synthetic message; a refused run stays a success whose refusal
+// counts it.
+func (d *decoder) agentError(rec *analytics.Record, r *wireResult) {
+	text := strings.Join(r.Errors, "; ")
+	if text == "" {
+		text = r.Result
+	}
+	rec.ErrorMessage = text
+	if rec.Subtype != "" && rec.Subtype != analytics.SubtypeSuccess {
+		return
+	}
+	e := analytics.AgentRunErrorOf(text, rec.StopReason)
+	if st := r.APIErrorStatus; st != nil && *st >= 100 && *st <= 599 && rec.StopReason != analytics.StopRefusal {
+		e.Subtype, e.APIFailed, e.HTTPStatus = analytics.SubtypeErrorDuringExecution, true, *st
+	}
+	rec.Subtype = e.Subtype
+	if e.APIFailed {
+		rec.StopReason = analytics.StopNull
+		rec.HTTPStatus = e.HTTPStatus
+	}
 }
 
 // errorBody decodes a Messages API error body. A zero status is recovered

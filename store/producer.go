@@ -49,3 +49,25 @@ type SessionTotals struct {
 	RecordCacheRead, RecordCacheCreation int64
 	RecordCostUSD                        float64
 }
+
+// SeenStore keeps when stopscope last received something from each
+// producer on each signal, so that the Setup page still shows it after a
+// restart: every store.Store of package sqlstore is one.
+type SeenStore interface {
+	// MarkSeen stores the times of marks; a time no later than the one
+	// stored for its producer and signal changes nothing. At most MaxSeen
+	// pairs are kept: a mark of a new pair past that is dropped.
+	MarkSeen(ctx context.Context, marks []Seen) error
+	// LastSeen returns every pair kept, by producer then signal.
+	LastSeen(ctx context.Context) ([]Seen, error)
+}
+
+// Seen is when a producer last sent a signal.
+type Seen struct {
+	Producer, Signal string
+	At               time.Time
+}
+
+// MaxSeen bounds the producer and signal pairs a SeenStore keeps. The
+// producers and signals are closed sets (a few of each); this is a guard.
+const MaxSeen = 64

@@ -51,6 +51,8 @@ type listItem struct {
 	PromptVersion string `json:"prompt_version,omitempty"`
 	// StopDetails is the response's stop_details, when it had any.
 	StopDetails *analytics.StopDetails `json:"stop_details,omitempty"`
+	// ServiceTier is the tier the call was served on, when known.
+	ServiceTier string `json:"service_tier,omitempty"`
 }
 
 // known is &n, or nil for the zero a record keeps for a number nobody
@@ -70,6 +72,7 @@ func toListItem(r *analytics.Record) listItem {
 		ErrorType: r.ErrorType, Subtype: r.Subtype, NumTurns: known(r.NumTurns), CostUSD: known(r.CostUSD),
 		DurationMS: known(r.DurationMS), SessionID: r.SessionID, StopDetails: r.StopDetails,
 		Release: r.Release, PromptVersion: r.PromptVersion,
+		ServiceTier: r.ServiceTier,
 	}
 	if r.Kind != analytics.KindError && r.StopReason != analytics.StopNull {
 		sr := string(r.StopReason)

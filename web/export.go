@@ -24,7 +24,7 @@ const MaxExport = 50000
 var exportColumns = []string{
 	"id", "time", "app", "environment", "model", "kind", "stop_reason", "refusal_category", "refusal_explanation",
 	"flags", "causes", "input_tokens", "output_tokens", "latency_ms", "ttft_ms", "http_status", "error_type",
-	"subtype", "num_turns", "cost_usd", "duration_ms", "session_id", "request_id", "message_id", "text",
+	"subtype", "num_turns", "cost_usd", "duration_ms", "session_id", "request_id", "message_id", "text", "service_tier",
 }
 
 // exportResponses answers GET /responses/export?format=csv|json&filters:
@@ -122,6 +122,7 @@ func exportCSV(recs []*analytics.Record) ([]byte, error) {
 			optInt64(r.LatencyMS), optInt64(r.TTFTMS), optInt(r.HTTPStatus), csvSafe(r.ErrorType), csvSafe(r.Subtype),
 			optInt64(r.NumTurns), optCost(r.CostUSD), optInt64(r.DurationMS),
 			csvSafe(r.SessionID), csvSafe(r.RequestID), csvSafe(r.MessageID), csvSafe(contentText(r.Content)),
+			csvSafe(r.ServiceTier),
 		}
 		if err := w.Write(row); err != nil {
 			return nil, err

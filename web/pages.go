@@ -473,6 +473,9 @@ func (s *Server) pageResponse(c echo.Context) error {
 	}
 	d.RecoveredBy = analytics.RecoveredBy(r, d.Thread)
 	d.Chain = query.ChainOf(d.Thread, r)
+	if d.RunCalls, err = s.Query.RunCalls(c.Request().Context(), r); err != nil {
+		return err
+	}
 	return render(c, http.StatusOK, recordPage(d))
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stopscope/stopscope/analytics"
 	"github.com/stopscope/stopscope/ingest/sse"
+	"github.com/stopscope/stopscope/query"
 )
 
 // recordData is what the page of one response shows.
@@ -26,6 +27,9 @@ type recordData struct {
 	// Chain is the continuation chain of Thread that holds the record, or
 	// nil.
 	Chain *analytics.Chain
+	// RunCalls are, for an Agent SDK run, the calls of its session that
+	// the Claude Code it spawned reported (query.RunCalls).
+	RunCalls []query.RunCall
 	// ReqJSON and RespJSON are the raw bodies, indented.
 	ReqJSON, RespJSON string
 }

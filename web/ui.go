@@ -121,6 +121,9 @@ func patternDetail(p analytics.Pattern) string {
 		if _, ok := d["unrecovered"]; ok {
 			return n("unrecovered") + " of them never recovered."
 		}
+		if d["claude_code_reasks"] > 0 {
+			return n("claude_code_reasks") + " of them by Claude Code's own re-ask."
+		}
 	case analytics.PatternTruncationChain, analytics.PatternTruncationUnresolved:
 		return n("continuations") + " continuations in all, at most " + n("max_continuations") + " in a chain; " +
 			n("completed") + " completed, " + n("never_continued") + " never continued."
@@ -159,6 +162,9 @@ func patternDetail(p analytics.Pattern) string {
 		s := formatPct(d["rate"]) + " of " + n("responses") + " responses (95% interval " + formatPct(d["low"]) + "–" + formatPct(d["high"]) + ")."
 		if d["safety_filtered"] == 1 {
 			s += " This model's API safety filters refuse more often than others'."
+		}
+		if d["recovered"] > 0 {
+			s += " " + n("recovered") + " recovered by a later call (a fallback model, or Claude Code's own re-ask)."
 		}
 		return s
 	}

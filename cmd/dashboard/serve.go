@@ -74,6 +74,8 @@ type Main struct {
 	batcher     *store.Batcher
 	retain      *maint.Retention
 	ingestSlots chan struct{}
+	// seen remembers which producer last sent what; Close flushes it.
+	seen *receiver.Seen
 }
 
 // NewMain returns a Main with the defaults.
@@ -180,7 +182,15 @@ func (m *Main) Run(ctx context.Context) error {
 	rcv.Rejected = func(ctx context.Context, n int) { tel.Instruments.Rejected(ctx, "otlp", "invalid_span", n) }
 	// Which producer last sent what, for the Setup page; and Claude Code's
 	// own totals, held to the key's app like the records.
-	seen := &receiver.Seen{Now: m.Now}
+	seen := &receiver.Seen{Now: m.Now, Logger: m.Logger}
+	if ss, ok := st.(store.SeenStore); ok {
+		// Kept in the store too, so that a restart still shows it.
+		seen.Store = ss
+		if err := seen.Load(ctx); err != nil {
+			m.Logger.Warn("reading when producers were last seen", "err", err)
+		}
+	}
+	m.seen = seen
 	ing.Seen, rcv.Seen = seen, seen
 	if ps, ok := st.(store.ProducerTotalsStore); ok {
 		rcv.MetricSink = auth.BindMetricApps(ps, ingest.DefaultApp)
@@ -292,6 +302,7 @@ func (m *Main) Close() error {
 	}
 	m.stopAlerts()
 	// With no request left in flight, commit what is queued, then close.
+	m.seen.Flush()
 	if m.retain != nil {
 		m.retain.Close()
 	}

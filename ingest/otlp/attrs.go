@@ -68,6 +68,7 @@ const (
 	genAIPromptName
 	genAIPromptVersion
 	oiPromptTemplateVersion
+	anthropicResponseServiceTier
 
 	numAttrKeys
 )
@@ -129,6 +130,8 @@ var attrNames = [numAttrKeys]string{
 	genAIPromptName:         "gen_ai.prompt.name",
 	genAIPromptVersion:      "gen_ai.prompt.version",
 	oiPromptTemplateVersion: "llm.prompt_template.version",
+	// The tier the call was served on (usage.service_tier).
+	anthropicResponseServiceTier: "anthropic.response.service_tier",
 }
 
 var attrIndex = func() map[string]attrKey {

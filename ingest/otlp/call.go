@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -42,6 +41,8 @@ type call struct {
 	stopDetails   *analytics.StopDetails
 	streamed      bool
 	maxTokens     int64
+	// serviceTier is the tier the call was served on.
+	serviceTier string
 
 	// usage sources, most faithful first: the raw response, gen_ai.usage.*,
 	// llm.token_count.*.
@@ -84,6 +85,7 @@ func (c *call) fillFrom(o *call) {
 	fill(&c.model, o.model)
 	fill(&c.messageID, o.messageID)
 	fill(&c.requestID, o.requestID)
+	fill(&c.serviceTier, o.serviceTier)
 	fill(&c.sessionID, o.sessionID)
 	fill(&c.userID, o.userID)
 	fill(&c.stopSequence, o.stopSequence)
@@ -176,6 +178,7 @@ func (c *call) recordInto(r *analytics.Record, now time.Time) {
 		// Sub saturates at 292 years; the bounds reject that.
 		r.LatencyMS = c.end.Sub(c.start).Milliseconds()
 	}
+	r.ServiceTier = c.serviceTier
 	if c.hasContent {
 		r.Content = c.content
 	} else {
@@ -188,6 +191,7 @@ func (c *call) recordInto(r *analytics.Record, now time.Time) {
 	case c.agent:
 		r.Kind = analytics.KindAgentResult
 		r.Subtype = c.subtype
+		r.HTTPStatus = c.httpStatus
 		r.NumTurns = c.numTurns
 		r.CostUSD = c.costUSD
 		r.DurationMS = c.durationMS
@@ -419,6 +423,7 @@ func fromAttrs(m pcommon.Map, res resource, scope, statusMsg string) *call {
 	c.userID = firstNonEmpty(a.str(userID), a.str(endUserID))
 
 	c.readReasons(&a)
+	c.serviceTier = serviceTier(a.str(anthropicResponseServiceTier))
 	c.readRequest(&a)
 	c.readUsage(&a)
 	c.readContent(&a)
@@ -544,21 +549,17 @@ func (c *call) readAgentStatus(msg string) {
 // query() when the run's result is an error.
 const agentSDKResultError = "Claude Code returned an error result"
 
-// The result texts the Agent SDK's limits end a run with (Claude Code's
-// wording); reAPIError is the text of a run whose API call failed ("API
-// Error: 529 {...}", "API Error: Request rejected (429) ...").
-var (
-	reAgentSubtypeParen = regexp.MustCompile(`^\s*\(\s*([a-z_]+)`)
-	reAPIError          = regexp.MustCompile(`^API Error:?\s*(?:[^0-9]*\(([1-5][0-9][0-9])\)|([1-5][0-9][0-9])\b)?`)
-)
+// reAgentSubtypeParen matches the "(subtype, …)" the thrown error may name
+// before its text.
+var reAgentSubtypeParen = regexp.MustCompile(`^\s*\(\s*([a-z_]+)`)
 
 // readAgentSDKError reads the rest of "Claude Code returned an error
 // result…": an optional "(subtype, …)" and then ": " and the result's errors
-// or its text. The subtype is recovered from what Claude Code writes for
-// each limit; a run whose API call failed (Claude Code's result is then
-// subtype success with is_error, and a synthetic stop_sequence) is an
-// error_during_execution run without a stop reason; any other error text
-// is error_during_execution too, the subtype of runs that failed.
+// or its text, which analytics.AgentRunErrorOf reads as the native decoder
+// does a result message: a run whose API call failed (Claude Code's result
+// is then subtype success with is_error, and a synthetic stop_sequence) is
+// an error_during_execution run without a stop reason, with the HTTP status
+// the text gives; a refused run stays a success.
 func (c *call) readAgentSDKError(rest string) {
 	if m := reAgentSubtypeParen.FindStringSubmatch(rest); m != nil && m[1] != analytics.SubtypeSuccess {
 		c.subtype = m[1]
@@ -568,25 +569,18 @@ func (c *call) readAgentSDKError(rest string) {
 		rest = rest[i+1:]
 	}
 	text := strings.TrimSpace(rest)
-	switch {
-	case strings.HasPrefix(text, "Reached maximum number of turns"):
-		c.subtype = analytics.SubtypeErrorMaxTurns
-	case strings.HasPrefix(text, "Reached maximum budget"):
-		c.subtype = analytics.SubtypeErrorMaxBudgetUSD
-	case strings.Contains(text, "structured output"):
-		// Inferred from the subtype's meaning: no capture had this text.
-		c.subtype = analytics.SubtypeErrorMaxStructuredOutputRetries
-	case slices.Contains(analytics.AgentSubtypes, text) && text != analytics.SubtypeSuccess:
-		c.subtype = text
-	default:
-		c.subtype = analytics.SubtypeErrorDuringExecution
-		if m := reAPIError.FindStringSubmatch(text); m != nil {
-			// The stop reason of a run whose API call failed is Claude
-			// Code's synthetic message's, not an answer's.
-			c.reasons = reasons{}
-			if st := firstNonEmpty(m[1], m[2]); st != "" && c.httpStatus == 0 {
-				c.httpStatus, _ = strconv.Atoi(st)
-			}
+	stop := analytics.StopNull
+	if slices.Contains(c.reasons.raw, string(analytics.StopRefusal)) || slices.Contains(c.reasons.generic, string(analytics.StopRefusal)) {
+		stop = analytics.StopRefusal
+	}
+	e := analytics.AgentRunErrorOf(text, stop)
+	c.subtype = e.Subtype
+	if e.APIFailed {
+		// The stop reason of a run whose API call failed is Claude
+		// Code's synthetic message's, not an answer's.
+		c.reasons = reasons{}
+		if c.httpStatus == 0 {
+			c.httpStatus = e.HTTPStatus
 		}
 	}
 	if text != "" {
@@ -606,4 +600,17 @@ func promptVersionOf(a *attrs) string {
 		return name + version
 	}
 	return a.str(oiPromptTemplateVersion)
+}
+
+// maxServiceTier bounds a service tier: the API's are short words
+// (standard, priority, batch).
+const maxServiceTier = 32
+
+// serviceTier returns a producer's service tier, or "" for one too long to
+// be a tier.
+func serviceTier(s string) string {
+	if len(s) > maxServiceTier {
+		return ""
+	}
+	return s
 }

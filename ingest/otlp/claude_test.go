@@ -1,6 +1,7 @@
 package otlp
 
 import (
+	"strings"
 	"testing"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -201,18 +202,23 @@ func TestAgentSDKThrownErrors(t *testing.T) {
 		subtype     string
 		reason      analytics.StopReason
 		errMsg      string
+		status      int
 	}{
-		{"Claude Code returned an error result: Reached maximum number of turns (30)", "tool_use", "error_max_turns", "tool_use", "Reached maximum number of turns (30)"},
-		{"Claude Code returned an error result: Reached maximum budget ($0.0001)", "end_turn", "error_max_budget_usd", "end_turn", "Reached maximum budget ($0.0001)"},
-		{"Claude Code returned an error result: Failed to provide valid structured output after 5 attempts", "end_turn", "error_max_structured_output_retries", "end_turn", "Failed to provide valid structured output after 5 attempts"},
-		{"Claude Code returned an error result: No message found with message.uuid of: 75c9", "", "error_during_execution", "", "No message found with message.uuid of: 75c9"},
-		{"Claude Code returned an error result: error_during_execution", "", "error_during_execution", "", "error_during_execution"},
+		{"Claude Code returned an error result: Reached maximum number of turns (30)", "tool_use", "error_max_turns", "tool_use", "Reached maximum number of turns (30)", 0},
+		{"Claude Code returned an error result: Reached maximum budget ($0.0001)", "end_turn", "error_max_budget_usd", "end_turn", "Reached maximum budget ($0.0001)", 0},
+		{"Claude Code returned an error result: Failed to provide valid structured output after 5 attempts", "end_turn", "error_max_structured_output_retries", "end_turn", "Failed to provide valid structured output after 5 attempts", 0},
+		{"Claude Code returned an error result: No message found with message.uuid of: 75c9", "", "error_during_execution", "", "No message found with message.uuid of: 75c9", 0},
+		{"Claude Code returned an error result: error_during_execution", "", "error_during_execution", "", "error_during_execution", 0},
 		{`Claude Code returned an error result: API Error: 529 {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`, "stop_sequence",
-			"error_during_execution", "", `API Error: 529 {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`},
+			"error_during_execution", "", `API Error: 529 {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`, 529},
 		{"Claude Code returned an error result (success, is_error): API Error: Request rejected (429) · rate limited", "stop_sequence",
-			"error_during_execution", "", "API Error: Request rejected (429) · rate limited"},
+			"error_during_execution", "", "API Error: Request rejected (429) · rate limited", 429},
 		{"Claude Code returned an error result (error_max_turns): Reached maximum number of turns (2)", "tool_use", "error_max_turns", "tool_use",
-			"Claude Code returned an error result (error_max_turns): Reached maximum number of turns (2)"},
+			"Claude Code returned an error result (error_max_turns): Reached maximum number of turns (2)", 0},
+		// A refusal is an answer: the run keeps subtype success and its stop
+		// reason, whatever Claude Code calls it.
+		{"Claude Code returned an error result: API Error: Claude Code is unable to respond to this request", "refusal",
+			"success", "refusal", "API Error: Claude Code is unable to respond to this request", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.msg, func(t *testing.T) {
@@ -221,8 +227,9 @@ func TestAgentSDKThrownErrors(t *testing.T) {
 				attrs["llm.finish_reason"] = tt.finish
 			}
 			r := one(t, spanSpec{attrs: attrs, status: ptrace.StatusCodeError, statusMsg: tt.msg})
-			if r.Kind != analytics.KindAgentResult || r.Subtype != tt.subtype || r.StopReason != tt.reason || r.ErrorMessage != tt.errMsg {
-				t.Errorf("kind=%s subtype=%q reason=%q msg=%q, want %q %q %q", r.Kind, r.Subtype, r.StopReason, r.ErrorMessage, tt.subtype, tt.reason, tt.errMsg)
+			if r.Kind != analytics.KindAgentResult || r.Subtype != tt.subtype || r.StopReason != tt.reason || r.ErrorMessage != tt.errMsg || r.HTTPStatus != tt.status {
+				t.Errorf("kind=%s subtype=%q reason=%q msg=%q status=%d, want %q %q %q %d", r.Kind, r.Subtype, r.StopReason, r.ErrorMessage, r.HTTPStatus,
+					tt.subtype, tt.reason, tt.errMsg, tt.status)
 			}
 		})
 	}
@@ -241,5 +248,30 @@ func TestSDKCutStream(t *testing.T) {
 	r := recs[0]
 	if r.Kind != analytics.KindMessage || r.StopReason != analytics.StopNull || !r.Flags.Has(analytics.FlagIncompleteStream) || r.ErrorType != "" {
 		t.Errorf("kind=%s reason=%q flags=%v error=%q", r.Kind, r.StopReason, r.Flags.List(), r.ErrorType)
+	}
+}
+
+// TestSDKServiceTier keeps the tier the SDK's span says the call was
+// served on (anthropic.response.service_tier), not the tier requested.
+func TestSDKServiceTier(t *testing.T) {
+	tests := []struct {
+		name  string
+		attrs map[string]any
+		want  string
+	}{
+		{"served", sdkCreate("gen_ai.response.id", "msg_t1", "anthropic.message.stop_reason", "end_turn",
+			"anthropic.request.service_tier", "auto", "anthropic.response.service_tier", "priority"), "priority"},
+		{"only requested", sdkCreate("gen_ai.response.id", "msg_t2", "anthropic.message.stop_reason", "end_turn",
+			"anthropic.request.service_tier", "standard_only"), ""},
+		{"too long to be a tier", sdkCreate("gen_ai.response.id", "msg_t3", "anthropic.message.stop_reason", "end_turn",
+			"anthropic.response.service_tier", strings.Repeat("x", 100)), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			recs, _, _ := Traces(ownTraces("app", "com.anthropic.sdk.go", ownSpan{name: "anthropic.messages.create", kind: ptrace.SpanKindClient, attrs: tt.attrs}), testNow)
+			if len(recs) != 1 || recs[0].ServiceTier != tt.want {
+				t.Fatalf("records %+v, want one with service tier %q", recs, tt.want)
+			}
+		})
 	}
 }

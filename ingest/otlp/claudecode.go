@@ -77,6 +77,7 @@ func claudeCodeRecord(m pcommon.Map, res resource) *analytics.Record {
 		SessionID:      firstNonEmpty(mapStr(m, "session.id"), mapStr(m, "gen_ai.conversation.id")),
 		UserID:         mapStr(m, "user.id"),
 		Model:          firstNonEmpty(mapStr(m, "gen_ai.response.model"), mapStr(m, "model"), mapStr(m, "gen_ai.request.model")),
+		PromptID:       clipID(mapStr(m, "prompt.id")),
 		KeyedByRequest: true,
 	}
 	return r
@@ -386,9 +387,23 @@ func ccResponseBody(r *analytics.Record, body string) bool {
 		blocks = append(blocks, b.block())
 	}
 	r.Content, r.ContentUnrecorded = blocks, false
+	if resp.Usage != nil {
+		r.ServiceTier = serviceTier(resp.Usage.ServiceTier)
+	}
 	if u := resp.Usage; u != nil && u.InputTokens >= 0 && u.OutputTokens >= 0 && u.CacheReadInputTokens >= 0 && u.CacheCreationInputTokens >= 0 {
 		r.Usage = analytics.Usage{InputTokens: u.InputTokens, OutputTokens: u.OutputTokens,
 			CacheReadInputTokens: u.CacheReadInputTokens, CacheCreationInputTokens: u.CacheCreationInputTokens}
 	}
 	return true
+}
+
+// maxPromptID bounds a Claude Code prompt id (a UUID).
+const maxPromptID = 128
+
+// clipID returns a Claude Code prompt id, or "" for one too long to be one.
+func clipID(s string) string {
+	if len(s) > maxPromptID {
+		return ""
+	}
+	return s
 }

@@ -204,10 +204,11 @@ type apiResponse struct {
 		RecommendedModel *string `json:"recommended_model"`
 	} `json:"stop_details"`
 	Usage *struct {
-		InputTokens              int64 `json:"input_tokens"`
-		OutputTokens             int64 `json:"output_tokens"`
-		CacheCreationInputTokens int64 `json:"cache_creation_input_tokens"`
-		CacheReadInputTokens     int64 `json:"cache_read_input_tokens"`
+		InputTokens              int64  `json:"input_tokens"`
+		OutputTokens             int64  `json:"output_tokens"`
+		CacheCreationInputTokens int64  `json:"cache_creation_input_tokens"`
+		CacheReadInputTokens     int64  `json:"cache_read_input_tokens"`
+		ServiceTier              string `json:"service_tier"`
 		Iterations               []struct {
 			Type                     string `json:"type"`
 			InputTokens              int64  `json:"input_tokens"`
@@ -300,6 +301,7 @@ func (c *call) readRawBodies(a *attrs) {
 		c.model = resp.Model
 	}
 	if u := resp.Usage; u != nil {
+		c.serviceTier = firstNonEmpty(serviceTier(u.ServiceTier), c.serviceTier)
 		c.rawUsage = &usageFacts{input: u.InputTokens, output: u.OutputTokens,
 			cacheRead: u.CacheReadInputTokens, cacheWrite: u.CacheCreationInputTokens}
 		for _, it := range u.Iterations {

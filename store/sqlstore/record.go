@@ -36,6 +36,7 @@ var insertCols = append([]string{
 	"compaction_input_tokens", "compaction_output_tokens", "content_unrecorded",
 	"stop_reason_unrecorded", "ttft_ms", "attempts", "release",
 	"prompt_version", "rollup_release", "rollup_prompt_version",
+	"service_tier", "prompt_id", "keyed_by_request",
 }, causeCols...)
 
 // listCols are the columns List reads: everything but the request summary
@@ -47,7 +48,8 @@ output_tokens, cache_creation_input_tokens, cache_read_input_tokens,
 latency_ms, http_status, error_type, error_message, subtype, num_turns,
 cost_usd, duration_ms, content, stop_details, compaction_input_tokens,
 compaction_output_tokens, content_unrecorded, stop_reason_unrecorded,
-ttft_ms, attempts, release, prompt_version`
+ttft_ms, attempts, release, prompt_version, service_tier, prompt_id,
+keyed_by_request`
 
 // getCols are the columns Get reads: listCols and the rest.
 const getCols = listCols + `, req, request_body, response_body, stream_body`
@@ -83,7 +85,7 @@ func cleanRecord(r *analytics.Record) *analytics.Record {
 		&r.RequestID, &r.MessageID, &r.TraceID, &r.SpanID, &r.Model,
 		(*string)(&r.StopReason), &r.StopSequence, &r.ErrorType,
 		&r.ErrorMessage, &r.Subtype, (*string)(&r.Kind), &r.StopReasonUnrecorded,
-		&r.Release, &r.PromptVersion,
+		&r.Release, &r.PromptVersion, &r.ServiceTier, &r.PromptID,
 	}
 	if sd := r.StopDetails; sd != nil {
 		fields = append(fields, &sd.Type, (*string)(&sd.Category), &sd.Explanation, &sd.RecommendedModel)
@@ -104,7 +106,7 @@ func cleanRecord(r *analytics.Record) *analytics.Record {
 		&c.RequestID, &c.MessageID, &c.TraceID, &c.SpanID, &c.Model,
 		(*string)(&c.StopReason), &c.StopSequence, &c.ErrorType,
 		&c.ErrorMessage, &c.Subtype, (*string)(&c.Kind), &c.StopReasonUnrecorded,
-		&c.Release, &c.PromptVersion,
+		&c.Release, &c.PromptVersion, &c.ServiceTier, &c.PromptID,
 	}
 	if r.StopDetails != nil {
 		sd := *r.StopDetails
@@ -298,7 +300,8 @@ func encodeRecord(args []any, r *analytics.Record, c *analytics.Counts, d *analy
 		bytesOrNil(r.ResponseBody), stream, stopDetails, string(r.RefusalCategory()),
 		r.Usage.CompactionInputTokens, r.Usage.CompactionOutputTokens, r.ContentUnrecorded,
 		r.StopReasonUnrecorded, r.TTFTMS, r.Attempts, r.Release,
-		r.PromptVersion, d.Release, d.PromptVersion,
+		r.PromptVersion, d.Release, d.PromptVersion, r.ServiceTier, r.PromptID,
+		r.KeyedByRequest,
 	)
 	for _, n := range c.Caused {
 		args = append(args, n)
@@ -326,7 +329,8 @@ func scanRecord(sc scanner, full bool) (*analytics.Record, error) {
 		&r.LatencyMS, &status, &r.ErrorType, &r.ErrorMessage, &r.Subtype, &r.NumTurns,
 		&r.CostUSD, &r.DurationMS, &content, &stopDetails, &r.Usage.CompactionInputTokens,
 		&r.Usage.CompactionOutputTokens, &r.ContentUnrecorded, &r.StopReasonUnrecorded,
-		&r.TTFTMS, &r.Attempts, &r.Release, &r.PromptVersion,
+		&r.TTFTMS, &r.Attempts, &r.Release, &r.PromptVersion, &r.ServiceTier, &r.PromptID,
+		&r.KeyedByRequest,
 	}
 	if full {
 		dest = append(dest, &req, &reqBody, &respBody, &streamB)

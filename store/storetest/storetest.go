@@ -55,6 +55,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"LatencyCost", testLatencyCost},
 		{"UsageUsers", testUsageUsers},
 		{"LatencyCostMerge", testLatencyCostMerge},
+		{"LastSeen", testLastSeen},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -102,6 +103,8 @@ func fullRecord() *analytics.Record {
 		MessageID:           "msg_01",
 		TraceID:             "trace-1",
 		SpanID:              "span-1",
+		PromptID:            "prompt-1",
+		ServiceTier:         "priority",
 		Kind:                analytics.KindMessage,
 		Model:               "claude-sonnet-4-5",
 		Streamed:            true,
@@ -144,6 +147,11 @@ func testRoundtrip(t *testing.T, s store.Store) {
 		rec  func() *analytics.Record
 	}{
 		{"every field", fullRecord},
+		{"keyed by request", func() *analytics.Record {
+			r := fullRecord()
+			r.RequestID, r.KeyedByRequest = "req_keyed", true
+			return r
+		}},
 		{"null stop reason", func() *analytics.Record {
 			r := fullRecord()
 			r.MessageID, r.StopReason, r.Flags = "msg_null", analytics.StopNull, analytics.Flags(0).With(analytics.FlagIncompleteStream)

@@ -168,7 +168,16 @@ func Check(t testing.TB, run Run, mode Mode, recs []*analytics.Record) {
 			}
 			check("message id", r.MessageID, wantMsg)
 			check("content", len(r.Content) > 0, c.Content && logs)
+			// The response body names the tier it was served on (the
+			// stand-in answers standard).
+			wantTier := ""
+			if logs && c.Content {
+				wantTier = "standard"
+			}
+			check("service tier", r.ServiceTier, wantTier)
 		}
+		// Every log event names its prompt; the spans do not.
+		check("has prompt id", r.PromptID != "", logs)
 		check("input tokens", r.Usage.InputTokens, c.Usage.InputTokens)
 		check("output tokens", r.Usage.OutputTokens, c.Usage.OutputTokens)
 		check("cache read tokens", r.Usage.CacheReadInputTokens, c.Usage.CacheReadInputTokens)
