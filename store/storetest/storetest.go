@@ -49,6 +49,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"APIKeys", testAPIKeys},
 		{"UsersSessions", testUsersSessions},
 		{"ProducerTotals", testProducerTotals},
+		{"SavedViews", testSavedViews},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
