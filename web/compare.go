@@ -29,7 +29,7 @@ var cohortParams = []string{
 
 // cohortRefused are the filter parameters rollups do not keep: a
 // comparison is computed from rollups, so a cohort cannot take them.
-var cohortRefused = []string{"flag", "session_id", "q"}
+var cohortRefused = []string{"flag", "cause", "session_id", "q"}
 
 // cohortAgo is the cohort parameter that moves its range back ("7d": the
 // same range a week earlier), so that "this week against last week" is a
@@ -178,10 +178,7 @@ func recordsLink(c cohort, row analytics.CompareRow) string {
 	case "flag":
 		q.Set("flag", row.Value)
 	case "cause":
-		// The list has no cause filter: a cause explains records of one flag.
-		if i, ok := analytics.CauseInfoOf(analytics.Cause(row.Value)); ok {
-			q.Set("flag", string(i.Flag))
-		}
+		q.Set("cause", row.Value)
 	case "refusal_category":
 		q.Set("refusal_category", row.Value)
 	case "error":

@@ -75,6 +75,12 @@ func (s *Server) filterOf(q url.Values) (store.Filter, error) {
 		}
 		f.Flag = analytics.Flag(fl)
 	}
+	if ca := q.Get("cause"); ca != "" {
+		if _, ok := analytics.CauseInfoOf(analytics.Cause(ca)); !ok {
+			return f, analytics.Errorf(analytics.EInvalid, "parameter cause: %q is not one of %s", ca, joinKeys(analytics.AllCauses))
+		}
+		f.Cause = analytics.Cause(ca)
+	}
 	// The limits are checked before any work, so that an absurd range is a
 	// quick 400 rather than a long read.
 	if err := query.CheckFilter(f, now); err != nil {
