@@ -495,6 +495,11 @@ func (b *bench) readPhases(ctx context.Context) error {
 			{"overview spikes fragment, 24 hours", "/ui/overview/spikes?range=24h"},
 			{"overview patterns fragment, 24 hours", "/ui/overview/patterns?range=24h"},
 			{"overview chart data, 24 hours", "/ui/chart/volume?range=24h"},
+			// Comparisons: two cohorts from rollups, each a grouped read and
+			// a bucketed read (hours over 30 and 7 days, minutes over 24 hours).
+			{"compare API, two models over 30 days", "/api/v1/compare?a.range=30d&a.model=claude-sonnet-4-5&b.range=30d&b.model=claude-sonnet-4-6"},
+			{"compare API, 7 days vs the 7 before", "/api/v1/compare?a.range=7d&a.ago=7d&b.range=7d"},
+			{"compare API, 24 hours vs the day before", "/api/v1/compare?a.range=24h&a.ago=24h&b.range=24h"},
 		} {
 			lat, err := srv.timeGets(ctx, q.path, b.cfg.reads)
 			if err != nil {
