@@ -2,6 +2,8 @@ package query
 
 import (
 	"context"
+	"errors"
+	"sync"
 	"time"
 
 	"github.com/stopscope/stopscope/analytics"
@@ -43,32 +45,33 @@ type Comparison struct {
 
 // Compare compares the records of filter b with those of filter a, each
 // over its own range, from the rollups: two reads per cohort, one by the
-// compareDims and one by bucket (CompareBucket) for the means. Only the
-// filter fields rollups answer apply (see store.Query). A cohort without
-// records is not an error: its rows say there are not enough calls.
+// compareDims and one by bucket (CompareBucket) for the means, the four at
+// once (the stores read concurrently). Only the filter fields rollups
+// answer apply (see store.Query). A cohort without records is not an
+// error: its rows say there are not enough calls.
 func (s *Service) Compare(ctx context.Context, a, b store.Filter) (Comparison, error) {
 	var c Comparison
-	ca, err := s.cohort(ctx, a)
-	if err != nil {
+	var co [2]analytics.CompareCohort
+	var errs [4]error
+	var wg sync.WaitGroup
+	for i, f := range []store.Filter{a, b} {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			co[i].Groups, errs[2*i] = s.st.Aggregate(ctx, store.Query{Filter: f, GroupBy: compareDims})
+		}()
+		go func() {
+			defer wg.Done()
+			co[i].Buckets, errs[2*i+1] = s.st.Aggregate(ctx, store.Query{Filter: f, Bucket: CompareBucket(f.To.Sub(f.From))})
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs[:]...); err != nil {
 		return c, err
 	}
-	cb, err := s.cohort(ctx, b)
-	if err != nil {
-		return c, err
-	}
-	c.A, c.B = totalsOf(a, ca), totalsOf(b, cb)
-	c.Rows = analytics.Compare(ca, cb)
+	c.A, c.B = totalsOf(a, co[0]), totalsOf(b, co[1])
+	c.Rows = analytics.Compare(co[0], co[1])
 	return c, nil
-}
-
-func (s *Service) cohort(ctx context.Context, f store.Filter) (analytics.CompareCohort, error) {
-	var co analytics.CompareCohort
-	var err error
-	if co.Groups, err = s.st.Aggregate(ctx, store.Query{Filter: f, GroupBy: compareDims}); err != nil {
-		return co, err
-	}
-	co.Buckets, err = s.st.Aggregate(ctx, store.Query{Filter: f, Bucket: CompareBucket(f.To.Sub(f.From))})
-	return co, err
 }
 
 func totalsOf(f store.Filter, co analytics.CompareCohort) CohortTotals {
