@@ -128,7 +128,7 @@ func TestBrowserCompare(t *testing.T) {
 	if u := b.location(); !strings.Contains(u, "/views") {
 		t.Errorf("saving led to %s", u)
 	}
-	b.do(chromedp.Navigate(m.URL() + "/v/haiku-today"), chromedp.WaitVisible(chromedp.CSS(`table.compare`)))
+	b.do(chromedp.Navigate(m.URL()+"/v/haiku-today"), chromedp.WaitVisible(chromedp.CSS(`table.compare`)))
 	if u, _ := url.Parse(b.location()); u.Query().Get("b.model") != "claude-haiku-4-5" {
 		t.Errorf("/v/haiku-today led to %s", u)
 	}
@@ -141,7 +141,7 @@ func TestBrowserCompare(t *testing.T) {
 	b.do(chromedp.Click(chromedp.CSS(`tr[data-view="haiku-today"] button`)))
 	b.waitFor(`!document.querySelector('tr[data-view="haiku-today"]') && !!document.querySelector('tr[data-view="support-refusals"]')`)
 	screenshot(t, ctx, "views")
-	b.do(chromedp.Navigate(m.URL() + "/v/support-refusals"), chromedp.WaitVisible(chromedp.CSS(`table.list`)))
+	b.do(chromedp.Navigate(m.URL()+"/v/support-refusals"), chromedp.WaitVisible(chromedp.CSS(`table.list`)))
 	if u := b.location(); !strings.Contains(u, "flag=refusal") || !strings.Contains(u, "app=support-bot") {
 		t.Errorf("/v/support-refusals led to %s", u)
 	}
