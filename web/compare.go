@@ -103,17 +103,25 @@ func prefixed(err error, side string) error {
 }
 
 // parseComparison reads the two cohorts of a comparison from q: a.<filter>
-// and b.<filter> parameters, each cohort parsed by the one filter parser.
+// and b.<filter> parameters, and unprefixed filter parameters that both
+// cohorts share unless they set their own, each cohort parsed by the one
+// filter parser.
 // An unknown or refused parameter, or a bad value, is an EInvalid error
 // that names it.
 func (s *Server) parseComparison(q url.Values) (a, b cohort, err error) {
 	a = cohort{Side: "a", Params: url.Values{}}
 	b = cohort{Side: "b", Params: url.Values{}}
+	// Unprefixed filter parameters are shared: both cohorts take them,
+	// unless they set their own.
+	base := url.Values{}
 	for _, k := range sortedKeysOf(q) {
 		side, name, ok := strings.Cut(k, ".")
 		if !ok {
-			if slices.Contains(cohortParams, k) || slices.Contains(cohortRefused, k) {
-				return a, b, analytics.Errorf(analytics.EInvalid, "parameter %s: a comparison takes a filter per cohort: a.%s and b.%s", k, k, k)
+			switch {
+			case slices.Contains(cohortParams, k):
+				base[k] = q[k]
+			case slices.Contains(cohortRefused, k):
+				return a, b, analytics.Errorf(analytics.EInvalid, "parameter %s: a comparison is computed from rollups, which do not keep %s; compare without it (each flag and cause is a row)", k, k)
 			}
 			continue // not a filter: left alone, as on every route
 		}
@@ -133,6 +141,17 @@ func (s *Server) parseComparison(q url.Values) (a, b cohort, err error) {
 			return a, b, analytics.Errorf(analytics.EInvalid, "parameter %s: a comparison is computed from rollups, which do not keep %s; compare without it (each flag is a row)", k, name)
 		default:
 			return a, b, analytics.Errorf(analytics.EInvalid, "parameter %s: %q is not a filter a cohort takes (one of %s, %s)", k, name, strings.Join(cohortParams, ", "), cohortAgo)
+		}
+	}
+	for _, c := range []*cohort{&a, &b} {
+		// The range is inherited whole or not at all: a cohort that sets
+		// any of range, from and to keeps its own.
+		own := c.Get("range") != "" || c.Get("from") != "" || c.Get("to") != ""
+		for k, v := range base {
+			isTime := k == "range" || k == "from" || k == "to"
+			if _, set := c.Params[k]; !set && (!isTime || !own) {
+				c.Params[k] = v
+			}
 		}
 	}
 	now := s.Now().UTC()

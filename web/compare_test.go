@@ -112,6 +112,13 @@ func TestCompareAPI(t *testing.T) {
 		t.Errorf("empty cohort: %+v, %d rows", c.A, len(c.Rows))
 	}
 
+	// Unprefixed filters are shared, unless a cohort sets its own; the
+	// range is inherited whole.
+	mustGet(t, ts, "/api/v1/compare?app=a&b.app=b&range=1h&b.range=6h&a.ago=1h", &c)
+	if c.A.Filter["app"] != "a" || c.B.Filter["app"] != "b" || c.A.Filter["range"] != "1h" || c.B.Filter["range"] != "6h" ||
+		!c.A.To.Equal(now.Add(-time.Hour)) || !c.B.From.Equal(now.Add(-6*time.Hour)) {
+		t.Errorf("shared filters: a %v %s–%s, b %v %s–%s", c.A.Filter, c.A.From, c.A.To, c.B.Filter, c.B.From, c.B.To)
+	}
 	// ago moves a range back.
 	mustGet(t, ts, "/api/v1/compare?a.range=1h&a.ago=1h&b.range=1h", &c)
 	if !c.A.From.Equal(now.Add(-2*time.Hour)) || !c.A.To.Equal(now.Add(-time.Hour)) || !c.B.To.Equal(now) {
@@ -119,7 +126,7 @@ func TestCompareAPI(t *testing.T) {
 	}
 
 	for _, tc := range []struct{ query, want string }{
-		{"model=x", "parameter model:"},
+		{"flag=refusal", "parameter flag:"},
 		{"a.foo=1", "parameter a.foo:"},
 		{"c.model=x", "parameter c.model:"},
 		{"a.range=2w", "parameter a.range:"},
