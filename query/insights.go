@@ -34,6 +34,8 @@ func rollupOnly(f store.Filter) error {
 	switch {
 	case f.Flag != "":
 		return analytics.Errorf(analytics.EInvalid, "parameter flag: not supported here, figures come from rollups")
+	case f.Cause != "":
+		return analytics.Errorf(analytics.EInvalid, "parameter cause: not supported here, figures come from rollups")
 	case f.SessionID != "":
 		return analytics.Errorf(analytics.EInvalid, "parameter session_id: not supported here, figures come from rollups")
 	case f.Text != "":

@@ -34,7 +34,9 @@ type Filter struct {
 	StopReason    analytics.StopReason
 	HasStopReason bool
 	Flag          analytics.Flag
-	ErrorType     string
+	// Cause selects records with one cause (of analytics.CauseTable).
+	Cause     analytics.Cause
+	ErrorType string
 	// RefusalCategory filters on refusals of one stop_details category
 	// when HasRefusalCategory is set; analytics.RefusalCategoryNull
 	// selects refusals with none.
@@ -88,8 +90,9 @@ const OtherValue = "(other)"
 
 // Query asks for counts over a time range from the rollups.
 type Query struct {
-	// Filter narrows the records; only From, To, App, Environment, Model,
-	// Kind, StopReason/HasStopReason, ErrorType,
+	// Filter narrows the records (Flag, Cause, SessionID and Text are
+	// refused); only From, To, App, Environment, Model, Kind,
+	// StopReason/HasStopReason, ErrorType,
 	// RefusalCategory/HasRefusalCategory, Release and PromptVersion apply
 	// to rollups.
 	Filter Filter

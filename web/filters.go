@@ -19,7 +19,12 @@ const defaultRange = 24 * time.Hour
 // and checks them against query's limits (query.CheckFilter). A bad value
 // is an EInvalid error that names its parameter.
 func (s *Server) parseFilter(c echo.Context) (store.Filter, error) {
-	q := c.QueryParams()
+	return s.filterOf(c.QueryParams())
+}
+
+// filterOf is parseFilter of the parameters q: also what reads each cohort
+// of a comparison, so that every filter parameter works there too.
+func (s *Server) filterOf(q url.Values) (store.Filter, error) {
 	var f store.Filter
 	now := s.Now().UTC()
 	var err error
@@ -71,6 +76,12 @@ func (s *Server) parseFilter(c echo.Context) (store.Filter, error) {
 			return f, analytics.Errorf(analytics.EInvalid, "parameter flag: %q is not one of %s", fl, joinKeys(analytics.AllFlags))
 		}
 		f.Flag = analytics.Flag(fl)
+	}
+	if ca := q.Get("cause"); ca != "" {
+		if _, ok := analytics.CauseInfoOf(analytics.Cause(ca)); !ok {
+			return f, analytics.Errorf(analytics.EInvalid, "parameter cause: %q is not one of %s", ca, joinKeys(analytics.AllCauses))
+		}
+		f.Cause = analytics.Cause(ca)
 	}
 	// The limits are checked before any work, so that an absurd range is a
 	// quick 400 rather than a long read.

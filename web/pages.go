@@ -55,7 +55,7 @@ func (v filterView) Describe() string {
 // Active lists the filters in force beyond the filter bar's, for display.
 func (v filterView) Active() []string {
 	var out []string
-	for _, k := range []string{"kind", "stop_reason", "refusal_category", "flag", "error_type", "session_id", "q"} {
+	for _, k := range []string{"kind", "stop_reason", "refusal_category", "flag", "cause", "error_type", "session_id", "q"} {
 		if val := v.query.Get(k); val != "" {
 			out = append(out, k+": "+val)
 		}

@@ -72,6 +72,11 @@ type Server struct {
 	// example.com, "*" any name.
 	AllowedHosts []string
 
+	// Views keeps the saved views; when nil, Handler uses Store if it is
+	// a store.ViewStore (the SQL stores are), and without one the views
+	// are off.
+	Views store.ViewStore
+
 	// Auth, when set, requires ingest keys and a dashboard login (see
 	// Auth for when) and checks CSRF tokens; nil serves everyone.
 	Auth *Auth
@@ -96,6 +101,9 @@ func (s *Server) Handler() http.Handler {
 	if s.Query == nil {
 		s.Query = query.New(s.Store, s.Now)
 	}
+	if vs, ok := s.Store.(store.ViewStore); ok && s.Views == nil {
+		s.Views = vs
+	}
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
@@ -111,6 +119,9 @@ func (s *Server) Handler() http.Handler {
 		e.GET("/login", s.Auth.pageLogin)
 		e.POST("/login", s.Auth.postLogin)
 		e.POST("/logout", s.Auth.postLogout)
+	}
+	if s.Views != nil {
+		e.Use(s.withViews)
 	}
 	if s.Metrics != nil {
 		e.GET("/metrics", echo.WrapHandler(s.Metrics))
@@ -143,10 +154,13 @@ func (s *Server) Handler() http.Handler {
 	api.GET("/refusers", s.apiRefusers)
 	api.GET("/changes", s.apiChanges)
 	api.GET("/latency-cost", s.apiLatencyCost)
+	api.GET("/compare", s.apiCompare)
+	e.GET("/compare", s.pageCompare)
 
 	s.dashboardRoutes(e)
 	e.GET("/static/:name", serveStatic)
 	s.registerAlerts(e, api)
+	s.registerViews(e, api)
 	return e
 }
 

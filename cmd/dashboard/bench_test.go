@@ -49,6 +49,9 @@ func TestBenchQuick(t *testing.T) {
 		"| overview spikes fragment, 24 hours |",
 		"| overview patterns fragment, 24 hours |",
 		"| overview chart data, 24 hours |",
+		"| compare API, two models over 30 days |",
+		"| compare API, 7 days vs the 7 before |",
+		"| compare API, 24 hours vs the day before |",
 		"| native ingest into the largest store |",
 		"| peak server memory (VmHWM), largest store |",
 	} {

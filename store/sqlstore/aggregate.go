@@ -128,8 +128,8 @@ func ceilDiv(a, b int64) int64 { return -floorDiv(-a, b) }
 // rollups cannot answer.
 func (s *Store) Aggregate(ctx context.Context, q store.Query) ([]analytics.Group, error) {
 	f := &q.Filter
-	if f.Flag != "" || f.SessionID != "" || f.Text != "" {
-		return nil, analytics.Errorf(analytics.EInvalid, "aggregates cannot filter on flag, session or text")
+	if f.Flag != "" || f.Cause != "" || f.SessionID != "" || f.Text != "" {
+		return nil, analytics.Errorf(analytics.EInvalid, "aggregates cannot filter on flag, cause, session or text")
 	}
 	if !f.From.IsZero() && !f.To.IsZero() && f.From.After(f.To) {
 		return nil, analytics.Errorf(analytics.EInvalid, "the range starts after it ends")

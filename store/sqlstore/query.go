@@ -162,6 +162,13 @@ func recordFilter(f *store.Filter) (*where, error) {
 		// flags <> 0 lets both engines use the partial index on flagged records.
 		w.add("flags <> 0 AND (flags & ?) <> 0", int64(analytics.Bit(f.Flag)))
 	}
+	if f.Cause != "" {
+		// Each cause has a 0-or-1 column of its own (causeCols).
+		if _, ok := analytics.CauseInfoOf(f.Cause); !ok {
+			return nil, analytics.Errorf(analytics.EInvalid, "unknown cause %q", f.Cause)
+		}
+		w.add(string(f.Cause) + " = 1")
+	}
 	if f.SessionID != "" {
 		w.add("session_id <> '' AND session_id = ?", f.SessionID)
 	}

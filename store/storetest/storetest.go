@@ -56,6 +56,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"UsageUsers", testUsageUsers},
 		{"LatencyCostMerge", testLatencyCostMerge},
 		{"LastSeen", testLastSeen},
+		{"SavedViews", testSavedViews},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -455,7 +456,7 @@ func listFixture() []*analytics.Record {
 		{App: "b", Environment: "prod", Model: "m1", Kind: analytics.KindMessage, StopReason: analytics.StopMaxTokens, Flags: flags(analytics.FlagTruncated), Content: text("100% sure_thing")},
 		{App: "b", Environment: "prod", Model: "m1", Kind: analytics.KindError, HTTPStatus: 529, ErrorType: "overloaded_error", SessionID: "s1"},
 		{App: "a", Environment: "prod", Model: "m2", Kind: analytics.KindAgentResult, StopReason: "weird", Flags: flags(analytics.FlagUnknownStopReason, analytics.FlagTruncated), Subtype: analytics.SubtypeErrorMaxTurns, Content: text("100 percent SURE")},
-		{App: "a", Environment: "prod", Model: "m1", Kind: analytics.KindMessage, StopReason: analytics.StopEndTurn, Flags: flags(analytics.FlagEmptyTurn), Content: text(`back\slash`)},
+		{App: "a", Environment: "prod", Model: "m1", Kind: analytics.KindMessage, StopReason: analytics.StopEndTurn, Flags: flags(analytics.FlagEmptyTurn), Causes: []analytics.Cause{analytics.CauseTextAfterToolResult}, Content: text(`back\slash`)},
 	}
 	for i, r := range recs {
 		r.Time = t0.Add(time.Duration(i) * time.Minute)
@@ -502,6 +503,8 @@ func testListFilters(t *testing.T, s store.Store) {
 		{"flag", store.Filter{Flag: analytics.FlagTruncated}, pick(2, 4)},
 		{"flag empty turn", store.Filter{Flag: analytics.FlagEmptyTurn}, pick(5)},
 		{"flag nobody has", store.Filter{Flag: analytics.FlagRefusal}, pick()},
+		{"cause", store.Filter{Cause: analytics.CauseTextAfterToolResult}, pick(5)},
+		{"cause nobody has", store.Filter{Cause: analytics.CauseCompletedResponseSentBack}, pick()},
 		{"error type", store.Filter{ErrorType: "overloaded_error"}, pick(3)},
 		{"session", store.Filter{SessionID: "s1"}, pick(1, 3)},
 		{"text is case-insensitive", store.Filter{Text: "QUICK brown"}, pick(0)},
@@ -549,6 +552,7 @@ func testListFilters(t *testing.T, s store.Store) {
 		cursor store.Cursor
 	}{
 		{"unknown flag", store.Filter{Flag: "nope"}, ""},
+		{"unknown cause", store.Filter{Cause: "nope); DROP TABLE records; --"}, ""},
 		{"garbage cursor", store.Filter{}, "!!!"},
 		{"cursor without id", store.Filter{}, "MTIz"},
 	}

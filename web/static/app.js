@@ -67,6 +67,18 @@
     });
   }
 
+  // Forms marked data-drop-empty (the compare form) leave empty fields out
+  // of the URL, as the filter bar does.
+  function dropEmpty() {
+    document.querySelectorAll("form[data-drop-empty]").forEach(function (form) {
+      form.addEventListener("submit", function () {
+        form.querySelectorAll("input, select").forEach(function (el) {
+          if (el.name && el.value === "") el.disabled = true;
+        });
+      });
+    });
+  }
+
   function copyButtons() {
     document.addEventListener("click", function (ev) {
       var b = ev.target.closest("button[data-copy]");
@@ -542,6 +554,7 @@
   function start() {
     keepScope();
     filterBars();
+    dropEmpty();
     copyButtons();
     charts();
   }

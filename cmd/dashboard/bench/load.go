@@ -50,7 +50,10 @@ func bulkLoad(ctx context.Context, path string, n int, now time.Time) (int, erro
 func loadDay(ctx context.Context, st store.Store, n int, now time.Time) error {
 	// Generating and decoding is the slow part: one worker per CPU, each
 	// with its own slice of the day and its own seed.
-	const chunk = 10000 // ingest.DefaultLimits().MaxRecords
+	// Each chunk is decoded as one body, so it must stay within the
+	// ingest limits: MaxRecords and ingest.MaxJSONElements (10,000 demo
+	// envelopes hold more than 400,000 elements).
+	const chunk = 2000
 	type part struct {
 		recs []*analytics.Record
 		err  error

@@ -60,6 +60,9 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err := Insert(ctx, st, recs); err != nil {
 		return err
 	}
+	if err := SaveViews(ctx, st, t); err != nil {
+		return err
+	}
 	fmt.Fprintf(stdout, "demo: stored %d records from %s to %s in %s\n", len(recs),
 		t.Add(-Span).Format(time.RFC3339), t.Format(time.RFC3339), db)
 	if n, err := ReplayAlerts(ctx, st, t); err != nil {
@@ -124,6 +127,35 @@ func Insert(ctx context.Context, st store.Store, recs []*analytics.Record) error
 	for i := 0; i < len(recs); i += demoBatch {
 		if err := st.Insert(ctx, recs[i:min(i+demoBatch, len(recs))]); err != nil {
 			return fmt.Errorf("insert demo records: %w", err)
+		}
+	}
+	return nil
+}
+
+// Views are the saved views the demo ships: comparisons that show what
+// the demo's traffic holds (support-bot's older Sonnet refuses more).
+var Views = []store.SavedView{
+	{Slug: "support-bot-sonnet-4-5-vs-4-6", Name: "support-bot: Sonnet 4.5 vs 4.6",
+		URL: "/compare?a.app=support-bot&a.model=claude-sonnet-4-5&a.range=7d&b.app=support-bot&b.model=claude-sonnet-4-6&b.range=7d"},
+	{Slug: "last-24-hours-vs-the-day-before", Name: "Last 24 hours vs the day before",
+		URL: "/compare?a.ago=24h&a.range=24h&b.range=24h"},
+	{Slug: "this-week-vs-last-week", Name: "This week vs last week",
+		URL: "/compare?a.ago=7d&a.range=7d&b.range=7d"},
+	{Slug: "ops-copilot-empty-turns", Name: "ops-copilot empty turns",
+		URL: "/empty-turns?app=ops-copilot&range=24h"},
+}
+
+// SaveViews stores Views, created at now, in st when it keeps saved views;
+// a view already there is left as it is.
+func SaveViews(ctx context.Context, st store.Store, now time.Time) error {
+	vs, ok := st.(store.ViewStore)
+	if !ok {
+		return nil
+	}
+	for _, v := range Views {
+		v.Created = now
+		if _, err := vs.CreateSavedView(ctx, v); err != nil && analytics.ErrorCode(err) != analytics.EConflict {
+			return fmt.Errorf("save demo view %q: %w", v.Name, err)
 		}
 	}
 	return nil
