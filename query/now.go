@@ -15,14 +15,14 @@ import (
 // each app alone has too few calls to tell), each model, each app.
 var SpikeScopes = [][]store.Dim{{}, {store.DimModel}, {store.DimApp}}
 
-// ScopeSpikes finds the spikes of the headline metrics in f's range at
-// each of SpikeScopes, with cfg (see Spikes), ordered by start, then
+// ScopeSpikes finds the spikes of metrics (HeadlineMetrics when none) in
+// f's range at each of SpikeScopes, with cfg (see Spikes), ordered by start, then
 // scope, then metric. With live set the range ends now, and its end is
 // moved to the end of the bucket that holds it, so that the bucket still
 // filling is tested too: no record is newer than now, so the counts are
 // the same, and a burst of the current minute shows without waiting for
 // the minute to end.
-func (s *Service) ScopeSpikes(ctx context.Context, f store.Filter, cfg analytics.SpikeConfig, live bool) ([]analytics.Spike, error) {
+func (s *Service) ScopeSpikes(ctx context.Context, f store.Filter, metrics []analytics.Metric, cfg analytics.SpikeConfig, live bool) ([]analytics.Spike, error) {
 	if cfg.Bucket <= 0 {
 		cfg.Bucket = analytics.DefaultSpikeConfig().Bucket
 	}
@@ -31,7 +31,7 @@ func (s *Service) ScopeSpikes(ctx context.Context, f store.Filter, cfg analytics
 	}
 	out := []analytics.Spike{}
 	for _, scope := range SpikeScopes {
-		res, err := s.Spikes(ctx, f, scope, nil, cfg)
+		res, err := s.Spikes(ctx, f, scope, metrics, cfg)
 		if err != nil {
 			return nil, err
 		}
@@ -216,7 +216,7 @@ func (s *Service) Now(ctx context.Context, alerts AlertSource, cfg NowConfig) (N
 		})
 	}
 
-	spikes, err := s.ScopeSpikes(ctx, store.Filter{From: now.Add(-cfg.Recent), To: now}, cfg.Spike, true)
+	spikes, err := s.ScopeSpikes(ctx, store.Filter{From: now.Add(-cfg.Recent), To: now}, nil, cfg.Spike, true)
 	if err != nil {
 		return res, err
 	}

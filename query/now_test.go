@@ -119,7 +119,7 @@ func TestNowCrossAppBurst(t *testing.T) {
 
 	// The overview finds the same spike at all-traffic scope, though no
 	// app and no model alone shows one.
-	spikes, err := q.ScopeSpikes(ctx, store.Filter{From: clock.Add(-24 * time.Hour), To: clock}, analytics.DefaultSpikeConfig(), true)
+	spikes, err := q.ScopeSpikes(ctx, store.Filter{From: clock.Add(-24 * time.Hour), To: clock}, nil, analytics.DefaultSpikeConfig(), true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -76,6 +76,11 @@ type Server struct {
 	// Auth for when) and checks CSRF tokens; nil serves everyone.
 	Auth *Auth
 
+	// LiveEvery is how often a page refreshes its live parts (the now
+	// strip on every page; on a range that ends now, the cards, charts,
+	// spikes, patterns and tables); DefaultLiveEvery when zero.
+	LiveEvery time.Duration
+
 	overload logLimiter
 }
 
@@ -112,6 +117,7 @@ func (s *Server) Handler() http.Handler {
 		e.POST("/login", s.Auth.postLogin)
 		e.POST("/logout", s.Auth.postLogout)
 	}
+	e.Use(s.pageContext)
 	if s.Metrics != nil {
 		e.GET("/metrics", echo.WrapHandler(s.Metrics))
 	}
@@ -141,6 +147,7 @@ func (s *Server) Handler() http.Handler {
 	api.GET("/spikes", s.apiSpikes)
 	api.GET("/patterns", s.apiPatterns)
 	api.GET("/refusers", s.apiRefusers)
+	api.GET("/now", s.apiNow)
 
 	s.dashboardRoutes(e)
 	e.GET("/static/:name", serveStatic)
