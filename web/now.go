@@ -202,3 +202,12 @@ func overviewSpikeState(v filterView, at time.Time, sp analytics.Spike) string {
 	}
 	return "ended"
 }
+
+// oobAttrs adds to a live part the parts, elsewhere on the page, that
+// its request brings along (hx-select-oob): one request for both.
+func oobAttrs(live bool, sel string) templ.Attributes {
+	if !live {
+		return templ.Attributes{}
+	}
+	return templ.Attributes{"hx-select-oob": sel}
+}
