@@ -13,8 +13,8 @@ import (
 	"github.com/stopscope/stopscope/alert"
 	"github.com/stopscope/stopscope/analytics"
 	"github.com/stopscope/stopscope/query"
-	"github.com/stopscope/stopscope/store/sqlstore"
 	"github.com/stopscope/stopscope/store/sqlite"
+	"github.com/stopscope/stopscope/store/sqlstore"
 )
 
 // nowAt is the clock of the now strip's tests: 30 seconds into a minute,
