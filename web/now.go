@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -151,11 +152,28 @@ func metricFilter(m analytics.Metric) map[string]string {
 // spikeRecordsHref is the list of the records a spike counted: its scope,
 // its windows and its metric's records.
 func spikeRecordsHref(sp analytics.Spike) string {
+	return withQuery("/responses", url.Values{}, spikeRecordsSet(sp))
+}
+
+// spikeRecordsLink is spikeRecordsHref within the scope of v, which an
+// all-traffic spike of a filtered view keeps.
+func spikeRecordsLink(v filterView, sp analytics.Spike) string {
+	return v.scopeLink("/responses", spikeRecordsSet(sp))
+}
+
+// spikeRecordsSet is the list filter of a spike's records: its metric's
+// records in its windows, in its scope where the scope names one.
+func spikeRecordsSet(sp analytics.Spike) map[string]string {
 	set := metricFilter(sp.Metric)
-	set["app"], set["environment"], set["model"] = sp.Scope.App, sp.Scope.Environment, sp.Scope.Model
+	for k, val := range map[string]string{"app": sp.Scope.App, "environment": sp.Scope.Environment, "model": sp.Scope.Model} {
+		if val != "" {
+			set[k] = val
+		}
+	}
+	set["range"] = ""
 	set["from"] = sp.WindowStart.UTC().Format(time.RFC3339)
 	set["to"] = sp.WindowEnd.UTC().Format(time.RFC3339)
-	return withQuery("/responses", map[string][]string{}, set)
+	return set
 }
 
 // alertHref is the alerts page, at the alert's event when it fired.
@@ -168,7 +186,7 @@ func alertHref(a query.ActiveAlert) string {
 
 // silentRecordsHref lists a silent app's records up to its last call.
 func silentRecordsHref(p query.SilentProducer) string {
-	return withQuery("/responses", map[string][]string{}, map[string]string{"app": p.App})
+	return withQuery("/responses", url.Values{}, map[string]string{"app": p.App})
 }
 
 // liveAttrs are the attributes of a part of a page that refreshes itself
@@ -210,4 +228,23 @@ func oobAttrs(live bool, sel string) templ.Attributes {
 		return templ.Attributes{}
 	}
 	return templ.Attributes{"hx-select-oob": sel}
+}
+
+// detectedAt is when a spike was first detected: the end of its first
+// significant window, or now when that window is the one still filling.
+func detectedAt(at time.Time, sp analytics.Spike) time.Time {
+	if sp.FirstDetected.After(at) {
+		return at.UTC()
+	}
+	return sp.FirstDetected.UTC()
+}
+
+// spikeSpan is the time a spike's windows cover, "now" for the end of one
+// that goes on in a live range.
+func spikeSpan(v filterView, sp analytics.Spike) string {
+	end := sp.WindowEnd.UTC().Format("15:04") + " UTC"
+	if v.Live && sp.Ongoing {
+		end = "now"
+	}
+	return sp.WindowStart.UTC().Format("Jan 2 15:04") + " – " + end
 }

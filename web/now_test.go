@@ -210,3 +210,43 @@ func TestLiveParts(t *testing.T) {
 		t.Error("the empty live overview does not refresh itself")
 	}
 }
+
+// TestSpikeLinks checks that a spike's links narrow to its scope and keep
+// the view's own where the spike names none.
+func TestSpikeLinks(t *testing.T) {
+	v := filterView{query: map[string][]string{"app": {"a"}, "range": {"24h"}}}
+	start := now.Add(-15 * time.Minute)
+	for _, tc := range []struct {
+		name       string
+		sp         analytics.Spike
+		want, lose []string
+	}{
+		{"all traffic in app a", analytics.Spike{Metric: analytics.MetricError, WindowStart: start, WindowEnd: now},
+			[]string{"app=a", "kind=error", "from=", "to="}, []string{"range=", "model="}},
+		{"model spike", analytics.Spike{Scope: analytics.Scope{Model: "m"}, Metric: analytics.MetricRefusal, WindowStart: start, WindowEnd: now},
+			[]string{"app=a", "model=m", "flag=refusal"}, []string{"range="}},
+		{"stop reason share", analytics.Spike{Metric: analytics.StopReasonMetric(analytics.StopMaxTokens), WindowStart: start, WindowEnd: now},
+			[]string{"stop_reason=max_tokens"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			href := spikeRecordsLink(v, tc.sp)
+			if !strings.HasPrefix(href, "/responses?") {
+				t.Errorf("records link %s is not the list", href)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(href, w) {
+					t.Errorf("records link %s: no %s", href, w)
+				}
+			}
+			for _, l := range tc.lose {
+				if strings.Contains(href, l) {
+					t.Errorf("records link %s: has %s", href, l)
+				}
+			}
+			if closer := spikeHref(v, tc.sp); !strings.Contains(closer, "app=a") ||
+				(tc.sp.Scope.Model != "") != strings.Contains(closer, "model="+tc.sp.Scope.Model) {
+				t.Errorf("look-closer link %s does not narrow to the spike's scope within the view's", closer)
+			}
+		})
+	}
+}
