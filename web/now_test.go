@@ -183,7 +183,7 @@ func TestLiveParts(t *testing.T) {
 		{"/ui/overview/patterns", []string{`id="overview-patterns"`}},
 		{"/refusals", []string{`hx-select="#focus-body"`, `hx-select-oob="#focus-cards"`}},
 		{"/stop-reasons/end_turn", []string{`hx-select="#focus-body"`}},
-		{"/responses", []string{`hx-select="#list-body"`}},
+		{"/responses", []string{`hx-select="#list-body"`, `hx-select-oob="#list-total"`}},
 	} {
 		_, live := getHTML(t, ts.URL+tc.path)
 		_, ended := getHTML(t, ts.URL+tc.path+"?"+past)
