@@ -204,6 +204,11 @@ type Spike struct {
 	PValue   float64 `json:"p_value"`
 	// Windows counts the significant windows merged.
 	Windows int `json:"windows"`
+	// Ongoing is set when the last window of the scanned range, the one
+	// that ends at its end (or at the last bucket boundary before it), is
+	// part of the spike: the spike was still going on when the range ended.
+	// Otherwise it ended at WindowEnd, when its last significant window did.
+	Ongoing bool `json:"ongoing"`
 }
 
 // FindSpikes slides cfg.Window over a bucketed series one bucket at a time,
@@ -243,6 +248,12 @@ func FindSpikes(cfg SpikeConfig, series []Group, metric Metric, from, to time.Ti
 			order = append(order, sc)
 		}
 		b[int(g.Bucket.Sub(origin)/cfg.Bucket)+1].Add(metric.TallyOf(*g))
+	}
+	// lastEnd is the end of the last window of the range: a spike whose
+	// last window ends there is still going on.
+	lastEnd := origin.Add(time.Duration(nb) * cfg.Bucket)
+	for lastEnd.After(to) {
+		lastEnd = lastEnd.Add(-cfg.Bucket)
 	}
 	var out []Spike
 	for _, sc := range order {
@@ -284,6 +295,9 @@ func FindSpikes(cfg SpikeConfig, series []Group, metric Metric, from, to time.Ti
 			cur = &out[len(out)-1]
 			curEnd = s + wb
 		}
+	}
+	for i := range out {
+		out[i].Ongoing = out[i].WindowEnd.Equal(lastEnd)
 	}
 	slices.SortStableFunc(out, func(a, b Spike) int {
 		if c := a.WindowStart.Compare(b.WindowStart); c != 0 {

@@ -175,6 +175,21 @@ func TestFindSpikesMergesAndSeparatesScopes(t *testing.T) {
 	if got[0].FirstDetected != t0.Add(102*time.Minute) {
 		t.Errorf("first burst detected at %v, want 01:42", got[0].FirstDetected.Format("15:04"))
 	}
+	// Both bursts ended well before the range did.
+	for i, sp := range got {
+		if sp.Ongoing {
+			t.Errorf("spike %d ending %v is ongoing in a range ending %v", i, sp.WindowEnd.Format("15:04"), t0.Add(300*time.Minute).Format("15:04"))
+		}
+	}
+	// A range that ends inside the second burst (or within a window after
+	// it) finds it still going on, whether the range ends on a bucket
+	// boundary or within a bucket.
+	for _, end := range []time.Duration{207 * time.Minute, 207*time.Minute + 30*time.Second} {
+		cut := FindSpikes(cfg, s, MetricRefusal, t0.Add(time.Hour), t0.Add(end))
+		if len(cut) != 2 || cut[0].Ongoing || !cut[1].Ongoing {
+			t.Errorf("range ending %v: want the first spike ended and the second ongoing, got %+v", end, cut)
+		}
+	}
 	// Outside the range nothing is scanned.
 	if got := FindSpikes(cfg, s, MetricRefusal, t0.Add(4*time.Hour), t0.Add(4*time.Hour)); got != nil {
 		t.Errorf("empty range found %v", got)

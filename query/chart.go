@@ -40,7 +40,8 @@ type Chart struct {
 	Low, High []float64
 	N         []int64
 	Interval  []bool
-	// Spikes are the spikes to shade, per app; none on ranges too long
+	// Spikes are the spikes to shade, at all traffic, per model and per
+	// app (SpikeScopes); none on ranges too long
 	// for Spikes with the default settings (about 33 days).
 	Spikes []analytics.Spike
 	// Markers are the releases that started in the range
@@ -132,11 +133,9 @@ func (s *Service) Chart(ctx context.Context, f store.Filter, kind string, m anal
 		// is drawn without shading rather than refused.
 		return d, nil
 	}
-	sp, err := s.Spikes(ctx, f, []store.Dim{store.DimApp}, metrics, cfg)
-	if err != nil {
+	if d.Spikes, err = s.ScopeSpikes(ctx, f, metrics, cfg, false); err != nil {
 		return Chart{}, err
 	}
-	d.Spikes = sp.Spikes
 	return d, nil
 }
 

@@ -99,11 +99,7 @@ func (s *Server) uiChart(c echo.Context) error {
 
 // spikeLabel says what a spike was in one line.
 func spikeLabel(sp analytics.Spike) string {
-	who := sp.Scope.App
-	if who == "" {
-		who = "all apps"
-	}
-	return metricLabel(sp.Metric) + " spike in " + who + ": " + formatPct(sp.Observed.Value) +
+	return metricLabel(sp.Metric) + " spike in " + scopeText(sp.Scope) + ": " + formatPct(sp.Observed.Value) +
 		" (baseline " + formatPct(sp.Baseline.Value) + "), " + strconv.FormatInt(sp.Observed.Num, 10) + " of " +
 		strconv.FormatInt(sp.Observed.Den, 10)
 }

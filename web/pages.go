@@ -267,18 +267,20 @@ func (s *Server) overview(ctx context.Context, v filterView, host string) (overv
 	return d, nil
 }
 
-// uiOverviewSpikes is the overview's spikes fragment: per app, over the
-// range against the trailing baseline, from the minute rollups.
+// uiOverviewSpikes is the overview's spikes fragment: at all traffic, per
+// model and per app (query.ScopeSpikes), over the range against the
+// trailing baseline, from the minute rollups.
 func (s *Server) uiOverviewSpikes(c echo.Context) error {
 	v, err := s.filterView(c)
 	if err != nil {
 		return err
 	}
-	sp, err := s.Query.Spikes(c.Request().Context(), v.Scope(), []store.Dim{store.DimApp}, nil, analytics.DefaultSpikeConfig())
+	spikes, err := s.Query.ScopeSpikes(c.Request().Context(), v.Scope(), nil, analytics.DefaultSpikeConfig(), v.Live)
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, overviewSpikes(v, sp.Spikes))
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return render(c, http.StatusOK, overviewSpikes(v, spikes, s.Now().UTC()))
 }
 
 // uiOverviewPatterns is the overview's patterns fragment, read from at most
@@ -292,7 +294,8 @@ func (s *Server) uiOverviewPatterns(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, overviewPatterns(pat))
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return render(c, http.StatusOK, overviewPatterns(v, pat))
 }
 
 // headlineCard is one headline rate with its change against the period
@@ -591,6 +594,7 @@ func (s *Server) dashboardRoutes(e *echo.Echo) {
 	e.GET("/agent-runs", s.pageAgentRuns)
 	e.GET("/latency-cost", s.pageLatencyCost)
 	e.GET("/setup", s.pageSetup)
+	e.GET("/ui/now", s.uiNow)
 	e.GET("/ui/headline", s.uiHeadline)
 	e.GET("/ui/overview/spikes", s.uiOverviewSpikes)
 	e.GET("/ui/overview/patterns", s.uiOverviewPatterns)

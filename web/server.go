@@ -81,6 +81,11 @@ type Server struct {
 	// Auth for when) and checks CSRF tokens; nil serves everyone.
 	Auth *Auth
 
+	// LiveEvery is how often a page refreshes its live parts (the now
+	// strip on every page; on a range that ends now, the cards, charts,
+	// spikes, patterns and tables); DefaultLiveEvery when zero.
+	LiveEvery time.Duration
+
 	overload logLimiter
 }
 
@@ -123,6 +128,7 @@ func (s *Server) Handler() http.Handler {
 	if s.Views != nil {
 		e.Use(s.withViews)
 	}
+	e.Use(s.pageContext)
 	if s.Metrics != nil {
 		e.GET("/metrics", echo.WrapHandler(s.Metrics))
 	}
@@ -156,6 +162,7 @@ func (s *Server) Handler() http.Handler {
 	api.GET("/latency-cost", s.apiLatencyCost)
 	api.GET("/compare", s.apiCompare)
 	e.GET("/compare", s.pageCompare)
+	api.GET("/now", s.apiNow)
 
 	s.dashboardRoutes(e)
 	e.GET("/static/:name", serveStatic)

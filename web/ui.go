@@ -44,13 +44,18 @@ func metricPage(m analytics.Metric) string {
 	return "/"
 }
 
-// spikeHref is the page about a spike's metric, narrowed to its app and to
-// the hours around it.
+// spikeHref is the page about a spike's metric, narrowed to its scope (an
+// all-traffic spike keeps the page's own) and to the hours around it.
 func spikeHref(v filterView, sp analytics.Spike) string {
 	set := map[string]string{
-		"app": sp.Scope.App, "range": "",
-		"from": sp.WindowStart.Add(-spikeContext).UTC().Format(time.RFC3339),
-		"to":   sp.WindowEnd.Add(spikeContext).UTC().Format(time.RFC3339),
+		"range": "",
+		"from":  sp.WindowStart.Add(-spikeContext).UTC().Format(time.RFC3339),
+		"to":    sp.WindowEnd.Add(spikeContext).UTC().Format(time.RFC3339),
+	}
+	for k, val := range map[string]string{"app": sp.Scope.App, "environment": sp.Scope.Environment, "model": sp.Scope.Model} {
+		if val != "" {
+			set[k] = val
+		}
 	}
 	if sp.Metric == analytics.MetricError {
 		set["kind"] = "error"

@@ -372,7 +372,7 @@ func TestBrowserDashboard(t *testing.T) {
 	}
 	// Spikes and patterns arrive in fragments after the page.
 	b.do(chromedp.WaitVisible(chromedp.CSS("#h-spikes + ul")), chromedp.WaitVisible(chromedp.CSS("#h-patterns ~ ul.patterns")))
-	if sp := b.text("#h-spikes + ul"); !strings.Contains(sp, "Refusal spike in support-bot") || !strings.Contains(sp, "Empty turn spike in ops-copilot") {
+	if sp := b.text("#h-spikes + ul"); !strings.Contains(sp, "Refusal spike in app support-bot") || !strings.Contains(sp, "Empty turn spike in app ops-copilot") {
 		t.Errorf("overview does not list the demo's spikes:\n%s", sp)
 	}
 	if pat := b.text("#h-patterns ~ ul.patterns"); !strings.Contains(pat, "text placed right after a tool_result") {

@@ -76,6 +76,9 @@ type Main struct {
 	ingestSlots chan struct{}
 	// seen remembers which producer last sent what; Close flushes it.
 	seen *receiver.Seen
+	// liveEvery is how often pages refresh their live parts
+	// (web.DefaultLiveEvery when zero); tests shorten it.
+	liveEvery time.Duration
 }
 
 // NewMain returns a Main with the defaults.
@@ -218,7 +221,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Telemetry: tel.Instruments, Metrics: tel.Metrics,
 		PostResponses: m.limitIngest(ing.PostResponses), PostTraces: m.limitIngest(rcv.Traces), PostLogs: m.limitIngest(rcv.Logs),
 		PostMetrics: m.limitIngest(rcv.Metrics), Received: seen.Last, OTLPGRPCAddr: grpcAddr,
-		Ready: m.ready, Auth: webAuth, AllowedHosts: m.allowedHosts(),
+		Ready: m.ready, Auth: webAuth, AllowedHosts: m.allowedHosts(), LiveEvery: m.liveEvery,
 	}
 	if m.alerts != nil {
 		srv.AlertDestinations = m.alerts.dest

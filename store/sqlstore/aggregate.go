@@ -37,11 +37,13 @@ var rawDimCols = map[store.Dim]string{
 }
 
 // rollupNegCols are rollupValCols negated, named alike: a rollup segment
-// whose counts are taken away.
+// whose counts are taken away. They are negated as NUMERIC: the negation
+// of the least BIGINT is out of BIGINT's range, an error in PostgreSQL,
+// and the clamped sum takes NUMERIC as it takes BIGINT.
 var rollupNegCols = func() string {
 	cols := make([]string, len(rollupValCols))
 	for i, c := range rollupValCols {
-		cols[i] = "-" + c + " AS " + c
+		cols[i] = "-CAST(" + c + " AS NUMERIC) AS " + c
 	}
 	return strings.Join(cols, ", ")
 }()

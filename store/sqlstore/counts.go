@@ -82,7 +82,13 @@ func rawCountsSQL(neg bool) string {
 		{"(input_tokens + compaction_input_tokens)", "input_tokens"}, {"(output_tokens + compaction_output_tokens)", "output_tokens"},
 		{"latency_ms", "latency_ms_sum"}, {"cost_micro_usd", "cost_micro_usd"},
 	} {
-		cols = append(cols, sign+c[0]+" AS "+c[1])
+		if neg {
+			// As NUMERIC: the negation of the least BIGINT is out of
+			// range (an error in PostgreSQL).
+			cols = append(cols, "-CAST("+c[0]+" AS NUMERIC) AS "+c[1])
+			continue
+		}
+		cols = append(cols, c[0]+" AS "+c[1])
 	}
 	cols = append(cols, "CASE WHEN stop_reason_ambiguous THEN "+sign+"1 ELSE 0 END AS ambiguous_stop_reason")
 	return strings.Join(cols, ", ")

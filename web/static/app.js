@@ -532,23 +532,61 @@
     });
   }
 
-  function charts() {
-    var boxes = document.querySelectorAll("[data-chart]");
-    if (!boxes.length || typeof uPlot === "undefined") return;
-    boxes.forEach(function (box) {
+  // initCharts draws the charts under root that are not drawn yet: those
+  // of the page, and those a live part brings in when it is swapped.
+  function initCharts(root) {
+    if (typeof uPlot === "undefined" || !root.querySelectorAll) return;
+    var boxes = root.matches && root.matches("[data-chart]") ? [root] : root.querySelectorAll("[data-chart]");
+    Array.prototype.forEach.call(boxes, function (box) {
+      if (box._init) return;
+      box._init = true;
       drawCharts(box);
-      // A live range refreshes without reloading the page.
-      if (box.hasAttribute("data-live")) setInterval(function () { if (!document.hidden) drawCharts(box); }, 30000);
     });
+  }
+
+  function charts() {
+    initCharts(document);
     var t;
     window.addEventListener("resize", function () {
       clearTimeout(t);
       t = setTimeout(function () {
-        boxes.forEach(function (box) {
+        document.querySelectorAll("[data-chart]").forEach(function (box) {
           (box._plots || []).forEach(function (p) { if (p) p.setSize({ width: chartWidth(p._el), height: p.height }); });
         });
       }, 150);
     });
+  }
+
+  // ---- live refresh ----
+
+  // refreshLive refreshes every live part of the page at once: the charts
+  // of a range that ends now are drawn again from fresh data, and each
+  // element marked data-live-fragment (the now strip on every page; on a
+  // live range the headline cards, spikes, patterns and tables) gets the
+  // "live" event, on which htmx fetches and swaps in its fresh copy.
+  function refreshLive() {
+    if (typeof uPlot !== "undefined") {
+      document.querySelectorAll("[data-chart][data-live]").forEach(function (box) { drawCharts(box); });
+    }
+    if (typeof htmx !== "undefined") {
+      document.querySelectorAll("[data-live-fragment]").forEach(function (el) { htmx.trigger(el, "live"); });
+    }
+  }
+
+  // live runs refreshLive every data-live-every seconds (set by the
+  // server, 30 by default) while the page is visible, and at once when the
+  // page is shown again after a refresh was missed.
+  function live() {
+    var every = parseFloat(document.body.getAttribute("data-live-every")) || 30;
+    var missed = false;
+    setInterval(function () {
+      if (document.hidden) { missed = true; return; }
+      refreshLive();
+    }, every * 1000);
+    document.addEventListener("visibilitychange", function () {
+      if (!document.hidden && missed) { missed = false; refreshLive(); }
+    });
+    if (typeof htmx !== "undefined") htmx.onLoad(initCharts);
   }
 
   function start() {
@@ -557,6 +595,7 @@
     dropEmpty();
     copyButtons();
     charts();
+    live();
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();

@@ -1,0 +1,315 @@
+package query
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"time"
+
+	"github.com/stopscope/stopscope/analytics"
+	"github.com/stopscope/stopscope/store"
+)
+
+// SpikeScopes are the scopes the overview and the now strip look for
+// spikes at: all traffic (a provider-wide outage shows here even when
+// each app alone has too few calls to tell), each model, each app.
+var SpikeScopes = [][]store.Dim{{}, {store.DimModel}, {store.DimApp}}
+
+// ScopeSpikes finds the spikes of metrics (HeadlineMetrics when none) in
+// f's range at each of SpikeScopes, with cfg (see Spikes), ordered by start, then
+// scope, then metric. With live set the range ends now, and its end is
+// moved to the end of the bucket that holds it, so that the bucket still
+// filling is tested too: no record is newer than now, so the counts are
+// the same, and a burst of the current minute shows without waiting for
+// the minute to end.
+func (s *Service) ScopeSpikes(ctx context.Context, f store.Filter, metrics []analytics.Metric, cfg analytics.SpikeConfig, live bool) ([]analytics.Spike, error) {
+	if cfg.Bucket <= 0 {
+		cfg.Bucket = analytics.DefaultSpikeConfig().Bucket
+	}
+	if live {
+		f.To = ceilTime(f.To, cfg.Bucket)
+	}
+	out := []analytics.Spike{}
+	for _, scope := range SpikeScopes {
+		res, err := s.Spikes(ctx, f, scope, metrics, cfg)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, res.Spikes...)
+	}
+	slices.SortStableFunc(out, func(a, b analytics.Spike) int {
+		if c := a.WindowStart.Compare(b.WindowStart); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.Scope.String(), b.Scope.String()); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Metric, b.Metric)
+	})
+	return out, nil
+}
+
+// ceilTime returns t moved up to the next multiple of d (t itself when it
+// is one).
+func ceilTime(t time.Time, d time.Duration) time.Time {
+	if c := t.Truncate(d); !c.Equal(t) {
+		return c.Add(d)
+	}
+	return t
+}
+
+// ActiveAlert is an alert rule that is firing or pending, as the now
+// strip shows it.
+type ActiveAlert struct {
+	RuleID int64  `json:"rule_id"`
+	Name   string `json:"name"`
+	// Status is "firing" or "pending".
+	Status string `json:"status"`
+	// Since is when the rule entered Status.
+	Since time.Time `json:"since,omitzero"`
+	// EventID is the alert event of a firing rule (0 while pending).
+	EventID  int64            `json:"event_id,omitempty"`
+	Metric   analytics.Metric `json:"metric"`
+	Scope    analytics.Scope  `json:"scope"`
+	Observed analytics.Rate   `json:"observed"`
+	Reason   string           `json:"reason,omitempty"`
+	// Silenced is set while the rule's notifications are silenced.
+	Silenced bool `json:"silenced,omitempty"`
+}
+
+// AlertSource lists the alert rules that are firing or pending:
+// alert.Active adapts the alert store to it.
+type AlertSource interface {
+	ActiveAlerts(ctx context.Context) ([]ActiveAlert, error)
+}
+
+// SilenceConfig sets when a producer (an app) counts as gone silent: it
+// sent steadily, then stopped.
+//
+// Steadily: over the Baseline right before the Window, cut into Slices
+// equal slices, it sent at least one call in every slice, and at least
+// MinCalls calls in all. Stopped: it sent no call at all in the Window,
+// the span that ends now. MinCalls is the volume guard: at its default,
+// 120 calls in 6 hours, an app that keeps its pace would have sent 5 in
+// the 15 minutes of the window, so that none there is unlikely by chance
+// (below 1% for calls that arrive at random); a quieter app, or one that
+// sends in bursts with hours between, is never called silent.
+type SilenceConfig struct {
+	Window   time.Duration `json:"window"`
+	Baseline time.Duration `json:"baseline"`
+	Slices   int           `json:"slices"`
+	MinCalls int64         `json:"min_calls"`
+}
+
+// DefaultSilenceConfig returns the defaults: no call in the last 15
+// minutes after a call in each of the 6 hours before them and 120 in all.
+func DefaultSilenceConfig() SilenceConfig {
+	return SilenceConfig{Window: 15 * time.Minute, Baseline: 6 * time.Hour, Slices: 6, MinCalls: 120}
+}
+
+// SilenceSettings is a SilenceConfig with durations written the Go way,
+// as answers show it.
+type SilenceSettings struct {
+	Window   string `json:"window"`
+	Baseline string `json:"baseline"`
+	Slices   int    `json:"slices"`
+	MinCalls int64  `json:"min_calls"`
+}
+
+// SilentProducer is an app that sent steadily and stopped.
+type SilentProducer struct {
+	App string `json:"app"`
+	// BaselineCalls counts its calls in the baseline before the window.
+	BaselineCalls int64 `json:"baseline_calls"`
+	// LastCall is the time of its newest record.
+	LastCall time.Time `json:"last_call"`
+	// LastID is the ID of that record.
+	LastID int64 `json:"last_id"`
+}
+
+// NowConfig sets what the now strip looks at; NewNowConfig gives the
+// defaults.
+type NowConfig struct {
+	// Spike is how spikes are told (analytics.DefaultSpikeConfig).
+	Spike analytics.SpikeConfig
+	// Recent is how long after its end a spike is still listed (1 hour).
+	Recent  time.Duration
+	Silence SilenceConfig
+}
+
+// DefaultNowConfig returns the now strip's defaults.
+func DefaultNowConfig() NowConfig {
+	return NowConfig{Spike: analytics.DefaultSpikeConfig(), Recent: time.Hour, Silence: DefaultSilenceConfig()}
+}
+
+// MaxNowItems is the most spikes or silent producers Now lists; More
+// counts the rest.
+const MaxNowItems = 20
+
+// NowResult is what is broken right now.
+type NowResult struct {
+	// At is the time the answer is for: the Service's clock.
+	At time.Time `json:"at"`
+	// Alerts are the firing rules, then the pending ones, each newest first.
+	Alerts []ActiveAlert `json:"alerts"`
+	// Spikes are the spikes still going on, then those that ended within
+	// Recent, newest end first, at all traffic, per model and per app.
+	Spikes []analytics.Spike `json:"spikes"`
+	// Silent are the producers that sent steadily and stopped, the busiest
+	// first.
+	Silent []SilentProducer `json:"silent"`
+	// MoreSpikes and MoreSilent count what MaxNowItems left out.
+	MoreSpikes int `json:"more_spikes,omitempty"`
+	MoreSilent int `json:"more_silent,omitempty"`
+	// Calm is set when there is nothing of the above.
+	Calm bool `json:"calm"`
+	// Recent is how long an ended spike stays listed; SpikeConfig and
+	// Silence are the settings used.
+	Recent      string          `json:"recent"`
+	SpikeConfig SpikeSettings   `json:"spike_config"`
+	Silence     SilenceSettings `json:"silence"`
+}
+
+// Now computes what is broken at the Service's clock's now: the alerts
+// that fire or are pending (from alerts; none when it is nil), the spikes
+// of the headline metrics at all traffic, per model and per app that are
+// going on or ended within cfg.Recent, and the producers gone silent.
+// Zero fields of cfg take the defaults.
+func (s *Service) Now(ctx context.Context, alerts AlertSource, cfg NowConfig) (NowResult, error) {
+	def := DefaultNowConfig()
+	if cfg.Spike == (analytics.SpikeConfig{}) {
+		cfg.Spike = def.Spike
+	}
+	if cfg.Recent <= 0 {
+		cfg.Recent = def.Recent
+	}
+	if cfg.Silence == (SilenceConfig{}) {
+		cfg.Silence = def.Silence
+	}
+	if cfg.Spike.Bucket <= 0 {
+		cfg.Spike.Bucket = def.Spike.Bucket
+	}
+	if cfg.Silence.Slices <= 0 || cfg.Silence.Window <= 0 || cfg.Silence.Baseline <= 0 {
+		return NowResult{}, analytics.Errorf(analytics.EInvalid, "silence: window, baseline and slices must be positive")
+	}
+	now := s.now().UTC()
+	res := NowResult{
+		At: now, Alerts: []ActiveAlert{}, Spikes: []analytics.Spike{}, Silent: []SilentProducer{},
+		Recent: cfg.Recent.String(), SpikeConfig: SettingsOf(cfg.Spike),
+		Silence: SilenceSettings{Window: cfg.Silence.Window.String(), Baseline: cfg.Silence.Baseline.String(),
+			Slices: cfg.Silence.Slices, MinCalls: cfg.Silence.MinCalls},
+	}
+	if alerts != nil {
+		as, err := alerts.ActiveAlerts(ctx)
+		if err != nil {
+			return res, err
+		}
+		res.Alerts = append(res.Alerts, as...)
+		slices.SortStableFunc(res.Alerts, func(a, b ActiveAlert) int {
+			if a.Status != b.Status {
+				if a.Status == "firing" {
+					return -1
+				}
+				return 1
+			}
+			return b.Since.Compare(a.Since)
+		})
+	}
+
+	spikes, err := s.ScopeSpikes(ctx, store.Filter{From: now.Add(-cfg.Recent), To: now}, nil, cfg.Spike, true)
+	if err != nil {
+		return res, err
+	}
+	// Every spike of the range ended within Recent, or goes on.
+	res.Spikes = append(res.Spikes, spikes...)
+	slices.SortStableFunc(res.Spikes, func(a, b analytics.Spike) int {
+		if a.Ongoing != b.Ongoing {
+			if a.Ongoing {
+				return -1
+			}
+			return 1
+		}
+		return b.WindowEnd.Compare(a.WindowEnd)
+	})
+	if len(res.Spikes) > MaxNowItems {
+		res.MoreSpikes = len(res.Spikes) - MaxNowItems
+		res.Spikes = res.Spikes[:MaxNowItems:MaxNowItems]
+	}
+
+	if res.Silent, res.MoreSilent, err = s.silent(ctx, now, cfg.Silence); err != nil {
+		return res, err
+	}
+	res.Calm = len(res.Alerts) == 0 && len(res.Spikes) == 0 && len(res.Silent) == 0
+	return res, nil
+}
+
+// silent finds the apps gone silent at now by cfg, from one rollup read
+// per slice of the baseline and one of the window, each grouped by app
+// alone, so that what is read grows with the number of apps, not with
+// time.
+func (s *Service) silent(ctx context.Context, now time.Time, cfg SilenceConfig) ([]SilentProducer, int, error) {
+	calls := func(from, to time.Time) (map[string]int64, error) {
+		groups, err := s.st.Aggregate(ctx, store.Query{Filter: store.Filter{From: from, To: to}, GroupBy: []store.Dim{store.DimApp}})
+		if err != nil {
+			return nil, err
+		}
+		m := make(map[string]int64, len(groups))
+		for _, g := range groups {
+			m[g.App] += g.N
+		}
+		return m, nil
+	}
+	windowStart := now.Add(-cfg.Window)
+	recent, err := calls(windowStart, now)
+	if err != nil {
+		return nil, 0, err
+	}
+	slice := cfg.Baseline / time.Duration(cfg.Slices)
+	total := map[string]int64{}
+	steady := map[string]int{}
+	for i := range cfg.Slices {
+		to := windowStart.Add(-time.Duration(i) * slice)
+		m, err := calls(to.Add(-slice), to)
+		if err != nil {
+			return nil, 0, err
+		}
+		for app, n := range m {
+			if n > 0 {
+				total[app] += n
+				steady[app]++
+			}
+		}
+	}
+	var out []SilentProducer
+	for app, n := range total {
+		// Records without an app have no list of their own to show.
+		if app == "" || steady[app] < cfg.Slices || n < cfg.MinCalls || recent[app] > 0 {
+			continue
+		}
+		out = append(out, SilentProducer{App: app, BaselineCalls: n})
+	}
+	slices.SortFunc(out, func(a, b SilentProducer) int {
+		if c := cmp.Compare(b.BaselineCalls, a.BaselineCalls); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.App, b.App)
+	})
+	more := 0
+	if len(out) > MaxNowItems {
+		out, more = out[:MaxNowItems:MaxNowItems], len(out)-MaxNowItems
+	}
+	for i := range out {
+		// The newest record says when it stopped; it lies in the baseline.
+		recs, _, err := s.st.List(ctx, store.Filter{App: out[i].App, From: windowStart.Add(-cfg.Baseline), To: windowStart}, 1, "")
+		if err != nil {
+			return nil, 0, err
+		}
+		if len(recs) > 0 {
+			out[i].LastCall, out[i].LastID = recs[0].Time, recs[0].ID
+		}
+	}
+	if out == nil {
+		out = []SilentProducer{}
+	}
+	return out, more, nil
+}
