@@ -80,6 +80,20 @@ func TestChangesPlanted(t *testing.T) {
 	if found == 0 || found > 15*time.Minute {
 		t.Errorf("the regression was found after %s, want within 15 minutes", found)
 	}
+	// The now strip lists it once it is a regression, and not before.
+	for _, tc := range []struct {
+		at   time.Duration
+		want int
+	}{{time.Minute, 0}, {20 * time.Minute, 1}} {
+		clock = now.Add(tc.at)
+		n, err := s.Now(context.Background(), nil, query.NowConfig{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(n.Regressions) != tc.want || (tc.want > 0 && (n.Regressions[0].Value != "r42" || n.Calm)) {
+			t.Errorf("at +%s: now lists regressions %+v (calm %v), want %d", tc.at, n.Regressions, n.Calm, tc.want)
+		}
+	}
 }
 
 // TestChangesSameDistribution: a release drawn from the same distribution

@@ -158,6 +158,10 @@ type NowResult struct {
 	// Silent are the producers that sent steadily and stopped, the busiest
 	// first.
 	Silent []SilentProducer `json:"silent"`
+	// Regressions are the changes (a new model, release or prompt
+	// version of an app, see Changes) that made a rate significantly
+	// worse, with the default change settings.
+	Regressions []Change `json:"regressions"`
 	// MoreSpikes and MoreSilent count what MaxNowItems left out.
 	MoreSpikes int `json:"more_spikes,omitempty"`
 	MoreSilent int `json:"more_silent,omitempty"`
@@ -194,7 +198,7 @@ func (s *Service) Now(ctx context.Context, alerts AlertSource, cfg NowConfig) (N
 	}
 	now := s.now().UTC()
 	res := NowResult{
-		At: now, Alerts: []ActiveAlert{}, Spikes: []analytics.Spike{}, Silent: []SilentProducer{},
+		At: now, Alerts: []ActiveAlert{}, Spikes: []analytics.Spike{}, Silent: []SilentProducer{}, Regressions: []Change{},
 		Recent: cfg.Recent.String(), SpikeConfig: SettingsOf(cfg.Spike),
 		Silence: SilenceSettings{Window: cfg.Silence.Window.String(), Baseline: cfg.Silence.Baseline.String(),
 			Slices: cfg.Silence.Slices, MinCalls: cfg.Silence.MinCalls},
@@ -239,7 +243,16 @@ func (s *Service) Now(ctx context.Context, alerts AlertSource, cfg NowConfig) (N
 	if res.Silent, res.MoreSilent, err = s.silent(ctx, now, cfg.Silence); err != nil {
 		return res, err
 	}
-	res.Calm = len(res.Alerts) == 0 && len(res.Spikes) == 0 && len(res.Silent) == 0
+	changes, err := s.Changes(ctx, store.Filter{}, analytics.ChangeConfig{})
+	if err != nil {
+		return res, err
+	}
+	for _, c := range changes.Changes {
+		if c.Status == ChangeRegressed && len(res.Regressions) < MaxNowItems {
+			res.Regressions = append(res.Regressions, c)
+		}
+	}
+	res.Calm = len(res.Alerts) == 0 && len(res.Spikes) == 0 && len(res.Silent) == 0 && len(res.Regressions) == 0
 	return res, nil
 }
 

@@ -248,3 +248,20 @@ func spikeSpan(v filterView, sp analytics.Spike) string {
 	}
 	return sp.WindowStart.UTC().Format("Jan 2 15:04") + " – " + end
 }
+
+// changeCompareHref is the comparison behind a regression: the value a
+// change replaced, over the calls it was measured on, against the new one
+// since it started.
+func changeCompareHref(c query.Change, at time.Time) string {
+	dim := string(c.Dim)
+	v := url.Values{}
+	v.Set("a.app", c.App)
+	v.Set("a."+dim, c.Previous)
+	v.Set("a.from", c.BaselineFrom.UTC().Format(time.RFC3339))
+	v.Set("a.to", c.Started.UTC().Format(time.RFC3339))
+	v.Set("b.app", c.App)
+	v.Set("b."+dim, c.Value)
+	v.Set("b.from", c.Started.UTC().Format(time.RFC3339))
+	v.Set("b.to", at.UTC().Add(time.Minute).Truncate(time.Minute).Format(time.RFC3339))
+	return "/compare?" + v.Encode()
+}
