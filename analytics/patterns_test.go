@@ -303,7 +303,7 @@ func TestFindPatternsRemediations(t *testing.T) {
 	if filtered == nil || plain == nil || agent == nil {
 		t.Fatalf("patterns = %v", kinds(ps))
 	}
-	if !strings.Contains(filtered.Remediation, "safety filters") || strings.Contains(plain.Remediation, "safety filters") {
+	if !strings.Contains(filtered.Remediation, "fallback model") || strings.Contains(plain.Remediation, "fallback model") {
 		t.Errorf("refusal advice: filtered %q, plain %q", filtered.Remediation, plain.Remediation)
 	}
 	if !strings.Contains(agent.Remediation, "API key") {

@@ -58,12 +58,12 @@ const (
 	remedyUnknown = "A stop reason this code does not know: handle unknown values explicitly rather than as success, and update your client or SDK."
 	remedyRefusal = "Claude declined to respond. Don't retry the request unchanged: rephrase or modify it; " +
 		"where the response has stop_details, its category and explanation say what was declined."
-	// Unverified against the current page: the refusal section of "Stop
-	// reasons and fallback" as published in December 2026 no longer carries
-	// this tip (earlier versions did, later naming Haiku 4.5 instead of
-	// Sonnet 4); it is kept, with its source, until it is checked again.
-	remedyRefusalSafetyFiltered = "This model's API safety filters refuse more often than other models'. If benign requests are refused, " +
-		"the documentation suggests moving calls on Claude Sonnet 4.5 and Opus 4.1 to Sonnet 4 (claude-sonnet-4-20250514), which has different usage restrictions."
+	// The docs once told refusals on Claude Sonnet 4.5 and Opus 4.1 (whose
+	// API safety filters refuse more) to move to Sonnet 4; that tip is gone
+	// from "Stop reasons and fallback", and Sonnet 4 was retired on
+	// 2026-06-15, so such refusals get the docs' fallback advice instead.
+	remedyRefusalSafetyFiltered = "If benign requests to this model are refused, retry them on the model stop_details.recommended_model names, " +
+		"or on a fallback model."
 	remedyRefusalReset     = "Before continuing the conversation, remove or rewrite the refused turn: continuing from it gets more refusals."
 	remedyIncompleteStream = "The stream ended without a stop reason or with an error event: the partial content is not a complete answer. " +
 		"Handle error events (such as overloaded_error) and retry the request."
@@ -206,7 +206,7 @@ func AgentSubtypeRemediation(st string) string { return AgentSubtypeAdvice(st).T
 func RefusalAdvice(safetyFiltered bool) []Advice {
 	out := StopReasonInfoOf(StopRefusal).AdviceFor(KindMessage)
 	if safetyFiltered {
-		out = append(out[:1:1], append([]Advice{{remedyRefusalSafetyFiltered, docRefusal}}, out[1:]...)...)
+		out = append(out[:1:1], append([]Advice{{remedyRefusalSafetyFiltered, docRefusalResponse}}, out[1:]...)...)
 	}
 	return out
 }

@@ -199,7 +199,7 @@ func TestAdviceFollowsItsSource(t *testing.T) {
 		{"tool_use on an Agent SDK result", agent(StopToolUse), docAgentStopReasons, "Stop reasons on error results", []string{"last assistant message", "limit"}, nil},
 		{"pause_turn", msg(StopPauseTurn), docStopReasons, "pause_turn", []string{"as it is", "assistant turn", "limit"}, []string{"new user message"}},
 		{"refusal", msg(StopRefusal), docStopReasons, "refusal", []string{"Don't retry the request unchanged", "rephrase", "stop_details", "remove or rewrite the refused turn"}, nil},
-		{"refusal on a safety-filtered model", RefusalAdvice(true), docStopReasons, "refusal", []string{"safety filters", "claude-sonnet-4-20250514", "refused turn"}, nil},
+		{"refusal on a safety-filtered model", RefusalAdvice(true), docStopReasons, "refusal", []string{"recommended_model", "fallback model", "refused turn"}, nil},
 		{"model_context_window_exceeded", msg(StopModelContextWindowExceeded), docStopReasons, "model_context_window_exceeded",
 			[]string{"valid", "truncated", "Continue", "trim the history", "without counting the input", "not a fault"}, []string{"lower", "max_tokens too"}},
 		{"null", msg(StopNull), docStreaming, "Event types", []string{"cut short", "message_stop"}, []string{"API response"}},
@@ -281,7 +281,7 @@ func TestAdviceByKind(t *testing.T) {
 	if got := FlagAdviceFor(FlagTruncated, KindMessage, StopModelContextWindowExceeded, false); AdviceText(got) != AdviceText(cw) {
 		t.Errorf("truncation at the context window: %s", AdviceText(got))
 	}
-	if got := AdviceText(FlagAdviceFor(FlagRefusal, KindMessage, StopRefusal, true)); !strings.Contains(got, "safety filters") {
+	if got := AdviceText(FlagAdviceFor(FlagRefusal, KindMessage, StopRefusal, true)); !strings.Contains(got, "recommended_model") {
 		t.Errorf("refusal on a safety-filtered model: %s", got)
 	}
 	if FlagAdviceFor("nope", KindMessage, StopEndTurn, false) != nil {
