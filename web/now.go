@@ -265,3 +265,25 @@ func changeCompareHref(c query.Change, at time.Time) string {
 	v.Set("b.to", at.UTC().Add(time.Minute).Truncate(time.Minute).Format(time.RFC3339))
 	return "/compare?" + v.Encode()
 }
+
+// spanText writes a duration string such as "1h0m0s" as people say it
+// ("1 hour", "6 hours", "15 minutes"); anything else is left as it is.
+func spanText(s string) string {
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return s
+	}
+	plural := func(n int64, unit string) string {
+		if n == 1 {
+			return "1 " + unit
+		}
+		return strconv.FormatInt(n, 10) + " " + unit + "s"
+	}
+	switch {
+	case d%time.Hour == 0:
+		return plural(int64(d/time.Hour), "hour")
+	case d%time.Minute == 0:
+		return plural(int64(d/time.Minute), "minute")
+	}
+	return s
+}

@@ -250,3 +250,14 @@ func TestSpikeLinks(t *testing.T) {
 		})
 	}
 }
+
+// TestSpanText: the strip writes its spans as people say them.
+func TestSpanText(t *testing.T) {
+	for in, want := range map[string]string{
+		"1h0m0s": "1 hour", "6h0m0s": "6 hours", "15m0s": "15 minutes", "1m0s": "1 minute", "90s": "90s", "x": "x",
+	} {
+		if got := spanText(in); got != want {
+			t.Errorf("spanText(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
