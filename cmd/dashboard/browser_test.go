@@ -519,3 +519,40 @@ func formatThousands(n int) string {
 	}
 	return s
 }
+
+// TestBrowserReleaseMarkers: a release that starts taking traffic in the
+// range is drawn as a labelled line on every time chart of the overview,
+// and the charts of another app draw none.
+func TestBrowserReleaseMarkers(t *testing.T) {
+	ctx, problems := newBrowser(t)
+	m := startMain(t)
+	b := &browser{t: t, ctx: ctx}
+	rec := fixtureRecord(t, "messages/end_turn.json", "shop")
+	rec["release"] = "r42"
+	line, _ := json.Marshal(rec)
+	if status, body := post(t, m.URL()+"/v1/responses", "application/json", line); status != 200 {
+		t.Fatalf("post: %d %s", status, body)
+	}
+	// Charts with nothing to draw (no failed requests) say so instead.
+	const markersJS = `JSON.stringify([...document.querySelectorAll("[data-chart] [data-part][data-last-bucket]")].map(el => el.dataset.part + "=" + (el.dataset.markers || "none")))`
+	b.do(chromedp.Navigate(m.URL() + "/?range=24h"))
+	b.waitCharts()
+	got := b.eval(markersJS)
+	if !strings.Contains(got, `release r42`) || strings.Contains(got, "=none") || strings.Contains(got, "=[]") {
+		t.Errorf("overview charts drew markers %s, want r42 on each", got)
+	}
+	// Another app's charts have no marker of shop's release.
+	other := fixtureRecord(t, "messages/max_tokens.json", "search")
+	line, _ = json.Marshal(other)
+	if status, body := post(t, m.URL()+"/v1/responses", "application/json", line); status != 200 {
+		t.Fatalf("post: %d %s", status, body)
+	}
+	b.do(chromedp.Navigate(m.URL() + "/?range=24h&app=search"))
+	b.waitCharts()
+	if got := b.eval(markersJS); strings.Contains(got, "r42") || !strings.Contains(got, "=[]") {
+		t.Errorf("charts of app search drew markers %s, want none", got)
+	}
+	if p := problems(); len(p) > 0 {
+		t.Errorf("the browser reported problems:\n%s", strings.Join(p, "\n"))
+	}
+}

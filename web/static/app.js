@@ -230,9 +230,12 @@
 
   // markerLines draws each release marker as a dashed vertical line with
   // its label at the top; a note says when releases past the cap have none.
-  function markerLines(d) {
+  // The labels drawn are noted on the chart's element (data-markers), for
+  // the browser test.
+  function markerLines(el, d) {
     return function (u) {
-      var ms = d.markers || [];
+      var ms = d.markers || [], drawn = [];
+      el.setAttribute("data-markers", "[]");
       if (!ms.length && !d.other_releases) return;
       var ctx = u.ctx, px = devicePixelRatio;
       ctx.save();
@@ -249,7 +252,9 @@
         ctx.lineTo(x, u.bbox.top + u.bbox.height);
         ctx.stroke();
         ctx.fillText(m.label, x + 3 * px, u.bbox.top + 12 * px);
+        drawn.push(m.label);
       });
+      el.setAttribute("data-markers", JSON.stringify(drawn));
       if (d.other_releases) {
         ctx.fillText("releases past the first 50 of an app are counted as (other) and not marked", u.bbox.left + 4 * px, u.bbox.top + u.bbox.height - 4 * px);
       }
@@ -404,7 +409,7 @@
       return null;
     }
     var totals = d.x.map(function (x, i) { return sum(layers.map(function (l) { return l.values[i]; })); });
-    var opts = baseOpts(el, d, 280, [bars(el, d, layers), spikeBands(d.spikes), markerLines(d)]);
+    var opts = baseOpts(el, d, 280, [bars(el, d, layers), spikeBands(d.spikes), markerLines(el, d)]);
     opts.axes = axes(d, "Calls " + perBucket(d.bucket));
     opts.scales.y = { range: function () { return [0, Math.max(1, Math.max.apply(null, totals))]; } };
     opts.plugins = [tooltip(function (u, idx) {
@@ -424,7 +429,7 @@
     var s = d.series.filter(function (x) { return x.key === "error"; })[0];
     if (!s || !sum(s.values)) { emptyNote(el, "No failed requests in this range."); return null; }
     var c = colorOf("error");
-    var opts = baseOpts(el, d, 280, [bars(el, d, [s]), markerLines(d)]);
+    var opts = baseOpts(el, d, 280, [bars(el, d, [s]), markerLines(el, d)]);
     opts.axes = axes(d, "Failed requests " + perBucket(d.bucket));
     opts.scales.y = { range: function () { return [0, Math.max(1, Math.max.apply(null, s.values))]; } };
     opts.plugins = [tooltip(function (u, idx) {
@@ -490,7 +495,7 @@
       if (!d.n[i]) return;
       top = Math.max(top, s.values[i], d.interval[i] ? d.high[i] : 0);
     });
-    var opts = baseOpts(el, d, 240, [rates(el, d, c), spikeBands(d.spikes), markerLines(d)]);
+    var opts = baseOpts(el, d, 240, [rates(el, d, c), spikeBands(d.spikes), markerLines(el, d)]);
     opts.axes = axes(d, "% of responses " + perBucket(d.bucket), true);
     opts.scales.y = { range: function () { return [0, Math.min(1, Math.max(0.01, top * 1.1))]; } };
     opts.plugins = [tooltip(function (u, idx) {
