@@ -131,6 +131,14 @@ func FuzzGenAIMessages(f *testing.F) {
 				v.OK = p.parseSlow(s)
 			}
 			v.Msgs, v.Parts = slices.Clone(p.msgs), slices.Clone(p.parts)
+			// A pooled scratch keeps its (empty) slices and a new one has
+			// none: sync.Pool decides which, at random under -race.
+			if len(v.Msgs) == 0 {
+				v.Msgs = nil
+			}
+			if len(v.Parts) == 0 {
+				v.Parts = nil
+			}
 			for _, pt := range p.parts {
 				v.Texts = append(v.Texts, p.rawText(pt.content), p.rawText(pt.response), p.rawText(pt.result))
 			}
