@@ -51,6 +51,7 @@ func (r *Record) CheckBounds(now time.Time) error {
 		{"usage.input_tokens", r.Usage.InputTokens},
 		{"usage.output_tokens", r.Usage.OutputTokens},
 		{"usage.cache_creation_input_tokens", r.Usage.CacheCreationInputTokens},
+		{"usage.cache_creation.ephemeral_1h_input_tokens", r.Usage.CacheCreation1hInputTokens},
 		{"usage.cache_read_input_tokens", r.Usage.CacheReadInputTokens},
 		{"usage.compaction_input_tokens", r.Usage.CompactionInputTokens},
 		{"usage.compaction_output_tokens", r.Usage.CompactionOutputTokens},
@@ -135,6 +136,7 @@ func (r *Record) Readable() {
 	r.Usage.InputTokens = clampInt(r.Usage.InputTokens, MaxTokens)
 	r.Usage.OutputTokens = clampInt(r.Usage.OutputTokens, MaxTokens)
 	r.Usage.CacheCreationInputTokens = clampInt(r.Usage.CacheCreationInputTokens, MaxTokens)
+	r.Usage.CacheCreation1hInputTokens = clampInt(r.Usage.CacheCreation1hInputTokens, MaxTokens)
 	r.Usage.CacheReadInputTokens = clampInt(r.Usage.CacheReadInputTokens, MaxTokens)
 	r.Usage.CompactionInputTokens = clampInt(r.Usage.CompactionInputTokens, MaxTokens)
 	r.Usage.CompactionOutputTokens = clampInt(r.Usage.CompactionOutputTokens, MaxTokens)

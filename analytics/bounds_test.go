@@ -16,7 +16,7 @@ func TestCheckBounds(t *testing.T) {
 	}{
 		{"good", func(r *Record) {}, ""},
 		{"at every bound", func(r *Record) {
-			r.Usage = Usage{MaxTokens, MaxTokens, MaxTokens, MaxTokens, MaxTokens, MaxTokens}
+			r.Usage = Usage{MaxTokens, MaxTokens, MaxTokens, MaxTokens, MaxTokens, MaxTokens, MaxTokens}
 			r.LatencyMS, r.DurationMS, r.NumTurns, r.CostUSD, r.HTTPStatus = MaxLatencyMS, MaxDurationMS, MaxNumTurns, MaxCostUSD, 599
 			r.Req = &Request{MaxTokens: MaxTokens}
 			r.Time = now.Add(MaxFuture)
@@ -33,6 +33,7 @@ func TestCheckBounds(t *testing.T) {
 		{"huge output", func(r *Record) { r.Usage.OutputTokens = 1 << 62 }, "usage.output_tokens is 4611686018427387904, above the bound of 1000000000"},
 		{"cache read", func(r *Record) { r.Usage.CacheReadInputTokens = MaxTokens + 1 }, "usage.cache_read_input_tokens is 1000000001, above the bound of 1000000000"},
 		{"cache write", func(r *Record) { r.Usage.CacheCreationInputTokens = math.MinInt64 }, "usage.cache_creation_input_tokens is -9223372036854775808, below 0"},
+		{"1-hour cache write", func(r *Record) { r.Usage.CacheCreation1hInputTokens = -3 }, "usage.cache_creation.ephemeral_1h_input_tokens is -3, below 0"},
 		{"compaction input", func(r *Record) { r.Usage.CompactionInputTokens = -2 }, "usage.compaction_input_tokens is -2, below 0"},
 		{"compaction output", func(r *Record) { r.Usage.CompactionOutputTokens = 1 << 62 }, "usage.compaction_output_tokens is 4611686018427387904, above the bound of 1000000000"},
 		{"max_tokens", func(r *Record) { r.Req = &Request{MaxTokens: -1} }, "request.max_tokens is -1, below 0"},
@@ -67,7 +68,7 @@ func TestReadable(t *testing.T) {
 	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 	for _, v := range []int64{math.MinInt64, -1, 0, 7, MaxTokens + 1, 1 << 62, math.MaxInt64} {
 		for _, cost := range []float64{math.NaN(), math.Inf(1), math.Inf(-1), -1, 0, 0.25, 1e300} {
-			r := &Record{Time: now, Usage: Usage{v, v, v, v, v, v}, LatencyMS: v, TTFTMS: v, Attempts: v, DurationMS: v, NumTurns: v, CostUSD: cost, Req: &Request{MaxTokens: v}}
+			r := &Record{Time: now, Usage: Usage{v, v, v, v, v, v, v}, LatencyMS: v, TTFTMS: v, Attempts: v, DurationMS: v, NumTurns: v, CostUSD: cost, Req: &Request{MaxTokens: v}}
 			r.Readable()
 			if err := r.CheckBounds(now); err != nil {
 				t.Errorf("%d, %v: %v after Readable", v, cost, err)

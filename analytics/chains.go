@@ -156,11 +156,12 @@ func (cfg PatternConfig) isHop(prev, next *Record) bool {
 
 func addUsage(a, b Usage) Usage {
 	return Usage{
-		InputTokens:              a.InputTokens + b.InputTokens,
-		OutputTokens:             a.OutputTokens + b.OutputTokens,
-		CacheCreationInputTokens: a.CacheCreationInputTokens + b.CacheCreationInputTokens,
-		CacheReadInputTokens:     a.CacheReadInputTokens + b.CacheReadInputTokens,
-		CompactionInputTokens:    a.CompactionInputTokens + b.CompactionInputTokens,
-		CompactionOutputTokens:   a.CompactionOutputTokens + b.CompactionOutputTokens,
+		InputTokens:                a.InputTokens + b.InputTokens,
+		OutputTokens:               a.OutputTokens + b.OutputTokens,
+		CacheCreationInputTokens:   a.CacheCreationInputTokens + b.CacheCreationInputTokens,
+		CacheCreation1hInputTokens: a.CacheCreation1hInputTokens + b.CacheCreation1hInputTokens,
+		CacheReadInputTokens:       a.CacheReadInputTokens + b.CacheReadInputTokens,
+		CompactionInputTokens:      a.CompactionInputTokens + b.CompactionInputTokens,
+		CompactionOutputTokens:     a.CompactionOutputTokens + b.CompactionOutputTokens,
 	}
 }

@@ -75,6 +75,7 @@ func Merge(old, new *Record) (merged *Record, changed bool) {
 	num(&m.Usage.InputTokens, new.Usage.InputTokens)
 	num(&m.Usage.OutputTokens, new.Usage.OutputTokens)
 	num(&m.Usage.CacheCreationInputTokens, new.Usage.CacheCreationInputTokens)
+	num(&m.Usage.CacheCreation1hInputTokens, new.Usage.CacheCreation1hInputTokens)
 	num(&m.Usage.CacheReadInputTokens, new.Usage.CacheReadInputTokens)
 	num(&m.Usage.CompactionInputTokens, new.Usage.CompactionInputTokens)
 	num(&m.Usage.CompactionOutputTokens, new.Usage.CompactionOutputTokens)

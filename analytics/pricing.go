@@ -13,9 +13,11 @@ import (
 // million tokens, as Anthropic's pricing page showed them on PricesAsOf
 // (PricesSource). Records do not say whether a call used the Batch API,
 // fast mode, a data-residency multiplier or a cloud platform's own prices,
-// so those are not applied; nor which cache lifetime a cache write chose,
-// so cache writes are priced at the 5-minute rate (1.25× input), the
-// default (a 1-hour write costs 2× input).
+// so those are not applied. Cache writes are priced by their lifetime:
+// the part a record reports as written for 1 hour
+// (usage.cache_creation.ephemeral_1h_input_tokens) at the 1-hour rate (2×
+// input), the rest at the 5-minute rate (1.25× input), the default, which
+// is also what a producer that does not split its writes is priced at.
 const (
 	PricesAsOf   = "2026-12-01"
 	PricesSource = "https://platform.claude.com/docs/en/about-claude/pricing"
@@ -155,12 +157,15 @@ func (p Price) LongPrompt(u Usage) bool {
 	return p.LongPromptOver > 0 && u.InputTokens+u.CacheReadInputTokens+u.CacheCreationInputTokens > p.LongPromptOver
 }
 
-// Tokens are token counts by how they are billed.
+// Tokens are token counts by how they are billed. CacheWrite counts every
+// cache write; CacheWrite1h is the part of it written with the 1-hour
+// lifetime, so CacheWrite - CacheWrite1h were written for 5 minutes.
 type Tokens struct {
-	Input      int64 `json:"input"`
-	Output     int64 `json:"output"`
-	CacheRead  int64 `json:"cache_read"`
-	CacheWrite int64 `json:"cache_write"`
+	Input        int64 `json:"input"`
+	Output       int64 `json:"output"`
+	CacheRead    int64 `json:"cache_read"`
+	CacheWrite   int64 `json:"cache_write"`
+	CacheWrite1h int64 `json:"cache_write_1h"`
 }
 
 // Add adds o to t.
@@ -169,25 +174,29 @@ func (t *Tokens) Add(o Tokens) {
 	t.Output += o.Output
 	t.CacheRead += o.CacheRead
 	t.CacheWrite += o.CacheWrite
+	t.CacheWrite1h += o.CacheWrite1h
 }
 
-// Total is the sum of every kind of token.
+// Total is the sum of every kind of token (CacheWrite1h is in CacheWrite).
 func (t Tokens) Total() int64 { return t.Input + t.Output + t.CacheRead + t.CacheWrite }
 
 // TokensOf returns a record's tokens by how they are billed: input and
 // output include compaction iterations (Usage.TotalInputTokens), cache
-// writes are cache_creation_input_tokens.
+// writes are cache_creation_input_tokens, of which the 1-hour ones are
+// Usage.CacheWrite1hTokens.
 func TokensOf(r *Record) Tokens {
 	return Tokens{
 		Input: r.Usage.TotalInputTokens(), Output: r.Usage.TotalOutputTokens(),
 		CacheRead: r.Usage.CacheReadInputTokens, CacheWrite: r.Usage.CacheCreationInputTokens,
+		CacheWrite1h: r.Usage.CacheWrite1hTokens(),
 	}
 }
 
-// CostUSD prices tokens at r (cache writes at the 5-minute rate).
+// CostUSD prices tokens at r: the 1-hour cache writes at the 1-hour rate,
+// the other cache writes at the 5-minute rate.
 func (r PriceRates) CostUSD(t Tokens) float64 {
-	return (float64(t.Input)*r.Input + float64(t.Output)*r.Output +
-		float64(t.CacheRead)*r.CacheRead + float64(t.CacheWrite)*r.CacheWrite5m) / 1e6
+	return (float64(t.Input)*r.Input + float64(t.Output)*r.Output + float64(t.CacheRead)*r.CacheRead +
+		float64(t.CacheWrite-t.CacheWrite1h)*r.CacheWrite5m + float64(t.CacheWrite1h)*r.CacheWrite1h) / 1e6
 }
 
 // OwnCost reports whether a record's cost is its own, reported by its
@@ -242,7 +251,9 @@ func (u *UsageCounts) Add(o UsageCounts) {
 
 // Neg returns u with every tally negated: a record taken out of a rollup.
 func (u UsageCounts) Neg() UsageCounts {
-	neg := func(t Tokens) Tokens { return Tokens{-t.Input, -t.Output, -t.CacheRead, -t.CacheWrite} }
+	neg := func(t Tokens) Tokens {
+		return Tokens{-t.Input, -t.Output, -t.CacheRead, -t.CacheWrite, -t.CacheWrite1h}
+	}
 	return UsageCounts{N: -u.N, Tokens: neg(u.Tokens), OwnN: -u.OwnN, OwnCostMicroUSD: -u.OwnCostMicroUSD,
 		PricedN: -u.PricedN, Priced: neg(u.Priced), Turns: -u.Turns, DurationMS: -u.DurationMS}
 }

@@ -87,3 +87,56 @@ func TestCost(t *testing.T) {
 		t.Error("Haiku 4.5 has no long prompt price")
 	}
 }
+
+// TestCostCacheLifetimes prices cache writes by their lifetime: the 1-hour
+// part at 2× input, the rest at 1.25× input, reads at 0.1× input. The
+// expected costs are worked out by hand from the pricing page's rates.
+func TestCostCacheLifetimes(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		model string
+		u     Usage
+		want  float64 // US dollars
+	}{
+		// Sonnet 4.6 (no long prompt rates): input $3, 5m write $3.75, 1h write $6, read $0.30.
+		// 1,000,000 writes, all 5-minute: $3.75.
+		{"all 5m", "claude-sonnet-4-6", Usage{CacheCreationInputTokens: 1_000_000}, 3.75},
+		// All 1-hour: $6.
+		{"all 1h", "claude-sonnet-4-6", Usage{CacheCreationInputTokens: 1_000_000, CacheCreation1hInputTokens: 1_000_000}, 6},
+		// 400K 1h ($2.40) + 600K 5m ($2.25) + 100K input ($0.30) +
+		// 2M read ($0.60) + 10K output ($0.15) = $5.70.
+		{"mixed", "claude-sonnet-4-6", Usage{InputTokens: 100_000, OutputTokens: 10_000, CacheReadInputTokens: 2_000_000,
+			CacheCreationInputTokens: 1_000_000, CacheCreation1hInputTokens: 400_000}, 5.70},
+		// A 1-hour count above the total is held to the total: $6.
+		{"1h over total", "claude-sonnet-4-6", Usage{CacheCreationInputTokens: 1_000_000, CacheCreation1hInputTokens: 3_000_000}, 6},
+		// Opus 4.1: input $15, 1h write $30. 50K 1h ($1.50) + 50K 5m
+		// ($0.9375) = $2.4375.
+		{"opus 4.1", "claude-opus-4-1", Usage{CacheCreationInputTokens: 100_000, CacheCreation1hInputTokens: 50_000}, 2.4375},
+		// Haiku 3 (1h write $0.50, 5m $0.30, not the multipliers):
+		// 1M 1h ($0.50) + 1M 5m ($0.30) = $0.80.
+		{"haiku 3", "claude-3-haiku", Usage{CacheCreationInputTokens: 2_000_000, CacheCreation1hInputTokens: 1_000_000}, 0.80},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := &Record{Model: c.model, Usage: c.u}
+			got := CostOf(c.model, LongPromptOf(r), UsageOf(r)).USD
+			if math.Abs(got-c.want) > 1e-9 {
+				t.Errorf("cost %v, want %v", got, c.want)
+			}
+		})
+	}
+	// Tallies summed over records price the same as the records one by one.
+	var sum UsageCounts
+	var each float64
+	for _, u := range []Usage{{CacheCreationInputTokens: 300, CacheCreation1hInputTokens: 100}, {CacheCreationInputTokens: 700}} {
+		r := &Record{Model: "claude-haiku-4-5", Usage: u}
+		sum.Add(UsageOf(r))
+		each += CostOf(r.Model, false, UsageOf(r)).USD
+	}
+	if sum.Priced.CacheWrite != 1000 || sum.Priced.CacheWrite1h != 100 {
+		t.Errorf("summed cache writes %+v, want 1000 of which 100 for 1 hour", sum.Priced)
+	}
+	// 100 × $2 + 900 × $1.25 per million = $0.001325.
+	if got := CostOf("claude-haiku-4-5", false, sum).USD; math.Abs(got-0.001325) > 1e-12 || math.Abs(got-each) > 1e-12 {
+		t.Errorf("summed cost %v, records one by one %v, want 0.001325", got, each)
+	}
+}

@@ -175,13 +175,25 @@ var AgentSubtypes = keysOf(AgentSubtypeTable, func(i AgentSubtypeInfo) string { 
 // their input, cache read and cache creation tokens, CompactionOutputTokens
 // their output tokens, as the SDKs' anthropic.usage.compaction.* span
 // attributes do. Token totals (Counts) add them in.
+//
+// CacheCreationInputTokens is every cache write of the call, whatever its
+// lifetime; CacheCreation1hInputTokens is the part of it written with the
+// 1-hour lifetime (usage.cache_creation.ephemeral_1h_input_tokens), billed
+// at a higher rate. The rest is the 5-minute lifetime's.
 type Usage struct {
-	InputTokens              int64 `json:"input_tokens"`
-	OutputTokens             int64 `json:"output_tokens"`
-	CacheCreationInputTokens int64 `json:"cache_creation_input_tokens"`
-	CacheReadInputTokens     int64 `json:"cache_read_input_tokens"`
-	CompactionInputTokens    int64 `json:"compaction_input_tokens,omitempty"`
-	CompactionOutputTokens   int64 `json:"compaction_output_tokens,omitempty"`
+	InputTokens                int64 `json:"input_tokens"`
+	OutputTokens               int64 `json:"output_tokens"`
+	CacheCreationInputTokens   int64 `json:"cache_creation_input_tokens"`
+	CacheCreation1hInputTokens int64 `json:"cache_creation_1h_input_tokens,omitempty"`
+	CacheReadInputTokens       int64 `json:"cache_read_input_tokens"`
+	CompactionInputTokens      int64 `json:"compaction_input_tokens,omitempty"`
+	CompactionOutputTokens     int64 `json:"compaction_output_tokens,omitempty"`
+}
+
+// CacheWrite1hTokens is the part of the cache writes written with the
+// 1-hour lifetime, never more than the cache writes themselves.
+func (u Usage) CacheWrite1hTokens() int64 {
+	return max(0, min(u.CacheCreation1hInputTokens, u.CacheCreationInputTokens))
 }
 
 // TotalInputTokens is the input the call consumed that Counts tally: the
