@@ -138,11 +138,20 @@ type wireUsage struct {
 	OutputTokens             int64 `json:"output_tokens"`
 	CacheCreationInputTokens int64 `json:"cache_creation_input_tokens"`
 	CacheReadInputTokens     int64 `json:"cache_read_input_tokens"`
+	// CacheCreation splits cache_creation_input_tokens by the cache
+	// lifetime the writes chose, which are billed at different rates.
+	CacheCreation wireCacheCreation `json:"cache_creation"`
 	// Iterations (beta) itemise the model runs of one request; those of
 	// type compaction are left out of the counts above.
 	Iterations []wireIteration `json:"iterations"`
 	// ServiceTier is the tier the request was served on.
 	ServiceTier string `json:"service_tier"`
+}
+
+// wireCacheCreation is usage.cache_creation.
+type wireCacheCreation struct {
+	Ephemeral5mInputTokens int64 `json:"ephemeral_5m_input_tokens"`
+	Ephemeral1hInputTokens int64 `json:"ephemeral_1h_input_tokens"`
 }
 
 // wireIteration is one entry of usage.iterations.
@@ -913,12 +922,15 @@ func checkUsage(u wireUsage, path string) (analytics.Usage, error) {
 		field{"input_tokens", u.InputTokens}, field{"output_tokens", u.OutputTokens},
 		field{"cache_creation_input_tokens", u.CacheCreationInputTokens},
 		field{"cache_read_input_tokens", u.CacheReadInputTokens},
+		field{"cache_creation.ephemeral_5m_input_tokens", u.CacheCreation.Ephemeral5mInputTokens},
+		field{"cache_creation.ephemeral_1h_input_tokens", u.CacheCreation.Ephemeral1hInputTokens},
 	); err != nil {
 		return analytics.Usage{}, err
 	}
 	out := analytics.Usage{
 		InputTokens: u.InputTokens, OutputTokens: u.OutputTokens,
 		CacheCreationInputTokens: u.CacheCreationInputTokens, CacheReadInputTokens: u.CacheReadInputTokens,
+		CacheCreation1hInputTokens: u.CacheCreation.Ephemeral1hInputTokens,
 	}
 	for i, it := range u.Iterations {
 		if it.Type != "compaction" {

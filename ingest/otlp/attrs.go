@@ -65,6 +65,7 @@ const (
 	oiOutputValue
 	anthropicUsageCompactionInputTokens
 	anthropicUsageCompactionOutputTokens
+	anthropicUsageCacheCreation1hInputTokens
 	genAIPromptName
 	genAIPromptVersion
 	oiPromptTemplateVersion
@@ -126,6 +127,9 @@ var attrNames = [numAttrKeys]string{
 	// gen_ai.usage.* leave out.
 	anthropicUsageCompactionInputTokens:  "anthropic.usage.compaction.input_tokens",
 	anthropicUsageCompactionOutputTokens: "anthropic.usage.compaction.output_tokens",
+	// The part of the cache writes made with the 1-hour lifetime
+	// (usage.cache_creation.ephemeral_1h_input_tokens), billed higher.
+	anthropicUsageCacheCreation1hInputTokens: "anthropic.usage.cache_creation.ephemeral_1h_input_tokens",
 	// The prompt a call was made with (analytics.Record.PromptVersion).
 	genAIPromptName:         "gen_ai.prompt.name",
 	genAIPromptVersion:      "gen_ai.prompt.version",

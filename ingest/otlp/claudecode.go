@@ -95,6 +95,7 @@ func ccNumbers(m pcommon.Map, r *analytics.Record) (bad string) {
 		{"output_tokens", &r.Usage.OutputTokens, maxClaudeCodeTokens},
 		{"cache_read_tokens", &r.Usage.CacheReadInputTokens, maxClaudeCodeTokens},
 		{"cache_creation_tokens", &r.Usage.CacheCreationInputTokens, maxClaudeCodeTokens},
+		{"cache_creation_1h_tokens", &r.Usage.CacheCreation1hInputTokens, maxClaudeCodeTokens},
 		{"duration_ms", &r.LatencyMS, maxClaudeCodeMS},
 		{"ttft_ms", &r.TTFTMS, maxClaudeCodeMS},
 		{"attempt", &r.Attempts, 1000},
@@ -390,9 +391,11 @@ func ccResponseBody(r *analytics.Record, body string) bool {
 	if resp.Usage != nil {
 		r.ServiceTier = serviceTier(resp.Usage.ServiceTier)
 	}
-	if u := resp.Usage; u != nil && u.InputTokens >= 0 && u.OutputTokens >= 0 && u.CacheReadInputTokens >= 0 && u.CacheCreationInputTokens >= 0 {
+	if u := resp.Usage; u != nil && u.InputTokens >= 0 && u.OutputTokens >= 0 && u.CacheReadInputTokens >= 0 && u.CacheCreationInputTokens >= 0 &&
+		u.CacheCreation.Ephemeral1hInputTokens >= 0 {
 		r.Usage = analytics.Usage{InputTokens: u.InputTokens, OutputTokens: u.OutputTokens,
-			CacheReadInputTokens: u.CacheReadInputTokens, CacheCreationInputTokens: u.CacheCreationInputTokens}
+			CacheReadInputTokens: u.CacheReadInputTokens, CacheCreationInputTokens: u.CacheCreationInputTokens,
+			CacheCreation1hInputTokens: u.CacheCreation.Ephemeral1hInputTokens}
 	}
 	return true
 }

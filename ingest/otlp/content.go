@@ -25,6 +25,9 @@ type usageFacts struct {
 	// writes); compKnown says the source reported them.
 	compIn, compOut int64
 	compKnown       bool
+	// cacheWrite1h is the part of cacheWrite made with the 1-hour
+	// lifetime, when the source splits its cache writes.
+	cacheWrite1h int64
 }
 
 func (u *usageFacts) messagesAPI() analytics.Usage {
@@ -40,7 +43,7 @@ func (u *usageFacts) messagesAPI() analytics.Usage {
 		}
 	}
 	return analytics.Usage{InputTokens: in, OutputTokens: u.output, CacheReadInputTokens: u.cacheRead, CacheCreationInputTokens: u.cacheWrite,
-		CompactionInputTokens: u.compIn, CompactionOutputTokens: u.compOut}
+		CacheCreation1hInputTokens: u.cacheWrite1h, CompactionInputTokens: u.compIn, CompactionOutputTokens: u.compOut}
 }
 
 // usage returns the most faithful source's counts, in the Messages API's
@@ -83,6 +86,8 @@ func (c *call) readUsage(a *attrs) {
 		genAIUsageCacheWriteInputTokens, genAIUsageCacheWriteInputTokensFlat)
 	if any1 || any2 || any3 || any4 {
 		u.inclusive = true
+		// The Claude SDKs split the cache writes they count here.
+		u.cacheWrite1h, _ = pick(anthropicUsageCacheCreation1hInputTokens)
 		c.genUsage = &usageFacts{}
 		*c.genUsage = u
 	}
@@ -204,12 +209,15 @@ type apiResponse struct {
 		RecommendedModel *string `json:"recommended_model"`
 	} `json:"stop_details"`
 	Usage *struct {
-		InputTokens              int64  `json:"input_tokens"`
-		OutputTokens             int64  `json:"output_tokens"`
-		CacheCreationInputTokens int64  `json:"cache_creation_input_tokens"`
-		CacheReadInputTokens     int64  `json:"cache_read_input_tokens"`
-		ServiceTier              string `json:"service_tier"`
-		Iterations               []struct {
+		InputTokens              int64 `json:"input_tokens"`
+		OutputTokens             int64 `json:"output_tokens"`
+		CacheCreationInputTokens int64 `json:"cache_creation_input_tokens"`
+		CacheReadInputTokens     int64 `json:"cache_read_input_tokens"`
+		CacheCreation            struct {
+			Ephemeral1hInputTokens int64 `json:"ephemeral_1h_input_tokens"`
+		} `json:"cache_creation"`
+		ServiceTier string `json:"service_tier"`
+		Iterations  []struct {
 			Type                     string `json:"type"`
 			InputTokens              int64  `json:"input_tokens"`
 			OutputTokens             int64  `json:"output_tokens"`
@@ -303,7 +311,8 @@ func (c *call) readRawBodies(a *attrs) {
 	if u := resp.Usage; u != nil {
 		c.serviceTier = firstNonEmpty(serviceTier(u.ServiceTier), c.serviceTier)
 		c.rawUsage = &usageFacts{input: u.InputTokens, output: u.OutputTokens,
-			cacheRead: u.CacheReadInputTokens, cacheWrite: u.CacheCreationInputTokens}
+			cacheRead: u.CacheReadInputTokens, cacheWrite: u.CacheCreationInputTokens,
+			cacheWrite1h: u.CacheCreation.Ephemeral1hInputTokens}
 		for _, it := range u.Iterations {
 			if it.Type == "compaction" {
 				c.rawUsage.compIn = satAdd(c.rawUsage.compIn, satAdd(it.InputTokens, satAdd(it.CacheReadInputTokens, it.CacheCreationInputTokens)))

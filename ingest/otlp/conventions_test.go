@@ -164,6 +164,16 @@ func TestUsageConventions(t *testing.T) {
 		{"raw response body is most faithful", map[string]any{"openinference.span.kind": "LLM", "llm.provider": "anthropic", "llm.token_count.prompt": 999,
 			"output.value": `{"type":"message","id":"msg_1","stop_reason":"end_turn","content":[{"type":"text","text":"x"}],"usage":{"input_tokens":5,"output_tokens":6,"cache_read_input_tokens":7,"cache_creation_input_tokens":8}}`},
 			analytics.Usage{InputTokens: 5, OutputTokens: 6, CacheReadInputTokens: 7, CacheCreationInputTokens: 8}},
+		// The Claude SDKs split the cache writes by lifetime in
+		// anthropic.usage.cache_creation.* (docs/claude-otel.md).
+		{"SDK 1-hour cache writes", anthropicSpan("gen_ai.usage.input_tokens", 1000, "gen_ai.usage.cache_write.input_tokens", 800,
+			"anthropic.usage.cache_creation.ephemeral_5m_input_tokens", 300, "anthropic.usage.cache_creation.ephemeral_1h_input_tokens", 500),
+			analytics.Usage{InputTokens: 200, CacheCreationInputTokens: 800, CacheCreation1hInputTokens: 500}},
+		{"raw response body's cache_creation split", map[string]any{"openinference.span.kind": "LLM", "llm.provider": "anthropic",
+			"anthropic.usage.cache_creation.ephemeral_1h_input_tokens": 1,
+			"output.value": `{"type":"message","id":"msg_1","stop_reason":"end_turn","content":[{"type":"text","text":"x"}],"usage":{"input_tokens":5,"output_tokens":6,` +
+				`"cache_read_input_tokens":0,"cache_creation_input_tokens":8,"cache_creation":{"ephemeral_5m_input_tokens":2,"ephemeral_1h_input_tokens":6}}}`},
+			analytics.Usage{InputTokens: 5, OutputTokens: 6, CacheCreationInputTokens: 8, CacheCreation1hInputTokens: 6}},
 		// The SDK spans leave compaction iterations out of gen_ai.usage.*
 		// and report them in anthropic.usage.compaction.*.
 		{"SDK compaction attributes", anthropicSpan("gen_ai.usage.input_tokens", 100, "gen_ai.usage.output_tokens", 20,
