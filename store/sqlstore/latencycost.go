@@ -14,11 +14,12 @@ import (
 	"github.com/stopscope/stopscope/store"
 )
 
-// The latency and usage rollups (migration 0012): latency histograms and
-// token and cost tallies per hour and per day. Insert keeps them in the
-// transaction that stores the records, from the same Go functions
-// (analytics.LatenciesOf, UsageOf) that read the records at the edges of a
-// range and that RebuildRollups replays, so all three agree exactly.
+// The latency and usage rollups (migration 0012; 0015 added the 1-hour
+// cache writes): latency histograms and token and cost tallies per hour
+// and per day. Insert keeps them in the transaction that stores the
+// records, from the same Go functions (analytics.LatenciesOf, UsageOf)
+// that read the records at the edges of a range and that RebuildRollups
+// replays, so all three agree exactly.
 
 // lcLevel is one level of the latency and usage rollups.
 type lcLevel struct {
@@ -37,14 +38,15 @@ var (
 	usageKeyCols   = []string{"bucket", "app", "environment", "model", "kind", "long_prompt", "other_user", "user_id"}
 	usageValCols   = []string{"n", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
 		"own_n", "own_cost_micro_usd", "priced_n", "priced_input_tokens", "priced_output_tokens",
-		"priced_cache_read_tokens", "priced_cache_write_tokens", "turns", "duration_ms"}
+		"priced_cache_read_tokens", "priced_cache_write_tokens", "turns", "duration_ms",
+		"cache_write_1h_tokens", "priced_cache_write_1h_tokens"}
 )
 
 // lcRecordCols are the records columns the latency and usage tallies are
 // made from, in scanLCRecord's order.
 const lcRecordCols = `id, time_ns, app, environment, model, kind, user_id, input_tokens, output_tokens,
 cache_read_input_tokens, cache_creation_input_tokens, compaction_input_tokens, compaction_output_tokens,
-cost_usd, num_turns, duration_ms, latency_ms, ttft_ms`
+cost_usd, num_turns, duration_ms, latency_ms, ttft_ms, cache_creation_1h_input_tokens`
 
 func scanLCRecord(rows *sql.Rows) (*analytics.Record, error) {
 	var (
@@ -56,7 +58,7 @@ func scanLCRecord(rows *sql.Rows) (*analytics.Record, error) {
 	)
 	err := rows.Scan(&discard, &ns, &r.App, &r.Environment, &r.Model, &kind, &r.UserID, &u.InputTokens, &u.OutputTokens,
 		&u.CacheReadInputTokens, &u.CacheCreationInputTokens, &u.CompactionInputTokens, &u.CompactionOutputTokens,
-		&r.CostUSD, &r.NumTurns, &r.DurationMS, &r.LatencyMS, &r.TTFTMS)
+		&r.CostUSD, &r.NumTurns, &r.DurationMS, &r.LatencyMS, &r.TTFTMS, &u.CacheCreation1hInputTokens)
 	r.ID = discard
 	r.Time = time.Unix(0, ns).UTC()
 	r.Kind = analytics.Kind(kind)
@@ -235,7 +237,7 @@ func (a *lcAcc) flush(ctx context.Context, s *Store, tx *sql.Tx) error {
 			return append(args, k.bucket, k.app, k.env, k.model, k.kind, b2i(k.long), b2i(k.other), k.user,
 				c.N, c.Tokens.Input, c.Tokens.Output, c.Tokens.CacheRead, c.Tokens.CacheWrite,
 				c.OwnN, c.OwnCostMicroUSD, c.PricedN, c.Priced.Input, c.Priced.Output, c.Priced.CacheRead, c.Priced.CacheWrite,
-				c.Turns, c.DurationMS)
+				c.Turns, c.DurationMS, c.Tokens.CacheWrite1h, c.Priced.CacheWrite1h)
 		})
 		if err != nil {
 			return err
@@ -616,7 +618,7 @@ func (s *Store) Usage(ctx context.Context, f store.Filter, byUser bool) ([]store
 		}
 		dest = append(dest, &c.N, &c.Tokens.Input, &c.Tokens.Output, &c.Tokens.CacheRead, &c.Tokens.CacheWrite,
 			&c.OwnN, &c.OwnCostMicroUSD, &c.PricedN, &c.Priced.Input, &c.Priced.Output, &c.Priced.CacheRead, &c.Priced.CacheWrite,
-			&c.Turns, &c.DurationMS)
+			&c.Turns, &c.DurationMS, &c.Tokens.CacheWrite1h, &c.Priced.CacheWrite1h)
 		if err := rows.Scan(dest...); err != nil {
 			return err
 		}

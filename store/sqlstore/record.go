@@ -36,7 +36,7 @@ var insertCols = append([]string{
 	"compaction_input_tokens", "compaction_output_tokens", "content_unrecorded",
 	"stop_reason_unrecorded", "ttft_ms", "attempts", "release",
 	"prompt_version", "rollup_release", "rollup_prompt_version",
-	"service_tier", "prompt_id", "keyed_by_request",
+	"service_tier", "prompt_id", "keyed_by_request", "cache_creation_1h_input_tokens",
 }, causeCols...)
 
 // listCols are the columns List reads: everything but the request summary
@@ -49,7 +49,7 @@ latency_ms, http_status, error_type, error_message, subtype, num_turns,
 cost_usd, duration_ms, content, stop_details, compaction_input_tokens,
 compaction_output_tokens, content_unrecorded, stop_reason_unrecorded,
 ttft_ms, attempts, release, prompt_version, service_tier, prompt_id,
-keyed_by_request`
+keyed_by_request, cache_creation_1h_input_tokens`
 
 // getCols are the columns Get reads: listCols and the rest.
 const getCols = listCols + `, req, request_body, response_body, stream_body`
@@ -301,7 +301,7 @@ func encodeRecord(args []any, r *analytics.Record, c *analytics.Counts, d *analy
 		r.Usage.CompactionInputTokens, r.Usage.CompactionOutputTokens, r.ContentUnrecorded,
 		r.StopReasonUnrecorded, r.TTFTMS, r.Attempts, r.Release,
 		r.PromptVersion, d.Release, d.PromptVersion, r.ServiceTier, r.PromptID,
-		r.KeyedByRequest,
+		r.KeyedByRequest, r.Usage.CacheCreation1hInputTokens,
 	)
 	for _, n := range c.Caused {
 		args = append(args, n)
@@ -330,7 +330,7 @@ func scanRecord(sc scanner, full bool) (*analytics.Record, error) {
 		&r.CostUSD, &r.DurationMS, &content, &stopDetails, &r.Usage.CompactionInputTokens,
 		&r.Usage.CompactionOutputTokens, &r.ContentUnrecorded, &r.StopReasonUnrecorded,
 		&r.TTFTMS, &r.Attempts, &r.Release, &r.PromptVersion, &r.ServiceTier, &r.PromptID,
-		&r.KeyedByRequest,
+		&r.KeyedByRequest, &r.Usage.CacheCreation1hInputTokens,
 	}
 	if full {
 		dest = append(dest, &req, &reqBody, &respBody, &streamB)

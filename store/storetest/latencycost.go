@@ -33,6 +33,9 @@ func lcRecord(rng *rand.Rand, start time.Time, span time.Duration, seq int) *ana
 	if rng.IntN(10) == 0 { // a long prompt
 		r.Usage.CacheReadInputTokens = 150_000 + rng.Int64N(100_000)
 	}
+	if rng.IntN(2) == 0 { // part of the cache writes for 1 hour
+		r.Usage.CacheCreation1hInputTokens = rng.Int64N(r.Usage.CacheCreationInputTokens + 1)
+	}
 	if rng.IntN(8) > 0 {
 		r.LatencyMS = 1 + int64(rng.ExpFloat64()*1500)
 	}

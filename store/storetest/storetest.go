@@ -115,7 +115,7 @@ func fullRecord() *analytics.Record {
 		Tools:               []string{"get_weather", "web_search"},
 		Flags:               analytics.Flags(0).With(analytics.FlagEmptyTurn).With(analytics.FlagIncompleteStream),
 		Causes:              []analytics.Cause{analytics.CauseTextAfterToolResult},
-		Usage:               analytics.Usage{InputTokens: 1200, OutputTokens: 34, CacheCreationInputTokens: 5, CacheReadInputTokens: 700},
+		Usage:               analytics.Usage{InputTokens: 1200, OutputTokens: 34, CacheCreationInputTokens: 5, CacheCreation1hInputTokens: 2, CacheReadInputTokens: 700},
 		LatencyMS:           842,
 		TTFTMS:              120,
 		Attempts:            2,
