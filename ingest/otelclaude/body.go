@@ -77,6 +77,9 @@ type recorder struct {
 type usage struct {
 	input, output, cacheRead, cacheCreation             int64
 	hasInput, hasOutput, hasCacheRead, hasCacheCreation bool
+	// cacheCreation1h is usage.cache_creation.ephemeral_1h_input_tokens.
+	cacheCreation1h    int64
+	hasCacheCreation1h bool
 }
 
 // apiUsage is the usage object of a Message, message_start or message_delta.
@@ -86,6 +89,9 @@ type apiUsage struct {
 	OutputTokens             *int64 `json:"output_tokens"`
 	CacheCreationInputTokens *int64 `json:"cache_creation_input_tokens"`
 	CacheReadInputTokens     *int64 `json:"cache_read_input_tokens"`
+	CacheCreation            *struct {
+		Ephemeral1hInputTokens *int64 `json:"ephemeral_1h_input_tokens"`
+	} `json:"cache_creation"`
 }
 
 // merge takes the counts that u has. withOutput is false for message_start,
@@ -99,6 +105,9 @@ func (dst *usage) merge(u apiUsage, withOutput bool) {
 	}
 	if u.CacheCreationInputTokens != nil {
 		dst.cacheCreation, dst.hasCacheCreation = *u.CacheCreationInputTokens, true
+	}
+	if u.CacheCreation != nil && u.CacheCreation.Ephemeral1hInputTokens != nil {
+		dst.cacheCreation1h, dst.hasCacheCreation1h = *u.CacheCreation.Ephemeral1hInputTokens, true
 	}
 	if withOutput && u.OutputTokens != nil {
 		dst.output, dst.hasOutput = *u.OutputTokens, true
@@ -225,6 +234,9 @@ func (r *recorder) attributes() []attribute.KeyValue {
 	}
 	if u.hasCacheCreation {
 		attrs = append(attrs, keyUsageCacheCreation.Int64(u.cacheCreation))
+	}
+	if u.hasCacheCreation1h {
+		attrs = append(attrs, keyUsageCacheCreation1h.Int64(u.cacheCreation1h))
 	}
 	return attrs
 }

@@ -54,7 +54,10 @@
 //     neither attribute.
 //   - gen_ai.usage.input_tokens, gen_ai.usage.output_tokens,
 //     gen_ai.usage.cache_read.input_tokens,
-//     gen_ai.usage.cache_creation.input_tokens
+//     gen_ai.usage.cache_creation.input_tokens, and
+//     anthropic.usage.cache_creation.ephemeral_1h_input_tokens (the part of
+//     the cache writes made with the 1-hour lifetime) when the response
+//     splits them
 //   - server.address, server.port, http.response.status_code, and
 //     anthropic.request.id from the request-id response header
 //

@@ -43,24 +43,27 @@ const (
 	keyUsageOutput        = attribute.Key("gen_ai.usage.output_tokens")
 	keyUsageCacheRead     = attribute.Key("gen_ai.usage.cache_read.input_tokens")
 	keyUsageCacheCreation = attribute.Key("gen_ai.usage.cache_creation.input_tokens")
-	keyInputMessages      = attribute.Key("gen_ai.input.messages")
-	keyOutputMessages     = attribute.Key("gen_ai.output.messages")
-	keySystemInstructions = attribute.Key("gen_ai.system_instructions")
-	keyStopReason         = attribute.Key("anthropic.message.stop_reason")
-	keyRequestID          = attribute.Key("anthropic.request.id")
-	keyErrorType          = attribute.Key("error.type")
-	keyHTTPStatusCode     = attribute.Key("http.response.status_code")
-	keyServerAddress      = attribute.Key("server.address")
-	keyServerPort         = attribute.Key("server.port")
-	keyExceptionType      = attribute.Key("exception.type")
-	keyExceptionMessage   = attribute.Key("exception.message")
-	providerAnthropic     = "anthropic"
-	operationChat         = "chat"
-	maxErrorBodyBytes     = 1 << 20
-	maxJSONBodyBytes      = 64 << 20
-	errorTypeOther        = "_OTHER"
-	errorTypeTimeout      = "timeout"
-	errorTypeConnection   = "connection_error"
+	// The part of the cache writes made with the 1-hour lifetime, as the
+	// Claude SDKs name it.
+	keyUsageCacheCreation1h = attribute.Key("anthropic.usage.cache_creation.ephemeral_1h_input_tokens")
+	keyInputMessages        = attribute.Key("gen_ai.input.messages")
+	keyOutputMessages       = attribute.Key("gen_ai.output.messages")
+	keySystemInstructions   = attribute.Key("gen_ai.system_instructions")
+	keyStopReason           = attribute.Key("anthropic.message.stop_reason")
+	keyRequestID            = attribute.Key("anthropic.request.id")
+	keyErrorType            = attribute.Key("error.type")
+	keyHTTPStatusCode       = attribute.Key("http.response.status_code")
+	keyServerAddress        = attribute.Key("server.address")
+	keyServerPort           = attribute.Key("server.port")
+	keyExceptionType        = attribute.Key("exception.type")
+	keyExceptionMessage     = attribute.Key("exception.message")
+	providerAnthropic       = "anthropic"
+	operationChat           = "chat"
+	maxErrorBodyBytes       = 1 << 20
+	maxJSONBodyBytes        = 64 << 20
+	errorTypeOther          = "_OTHER"
+	errorTypeTimeout        = "timeout"
+	errorTypeConnection     = "connection_error"
 )
 
 // Option configures [Middleware].

@@ -27,7 +27,8 @@ type outcome struct {
 	in, out                  int64
 	noOut                    bool
 	cacheRead, cacheCreation int64
-	noCache                  bool // the response has no cache counts
+	noCache                  bool   // the response has no cache counts
+	cache1h                  *int64 // usage.cache_creation.ephemeral_1h_input_tokens
 }
 
 func (o outcome) attrs() map[string]any {
@@ -48,6 +49,9 @@ func (o outcome) attrs() map[string]any {
 	if !o.noCache {
 		m["gen_ai.usage.cache_read.input_tokens"] = o.cacheRead
 		m["gen_ai.usage.cache_creation.input_tokens"] = o.cacheCreation
+	}
+	if o.cache1h != nil {
+		m["anthropic.usage.cache_creation.ephemeral_1h_input_tokens"] = *o.cache1h
 	}
 	return m
 }
@@ -89,6 +93,9 @@ func TestPlainMessages(t *testing.T) {
 		{"messages/unknown_future_reason.json", outcome{id: "msg_fake_future", model: model, stop: "some_future_reason", in: 12, out: 9}},
 		// 20 uncached + 1000 read from the cache + 300 written to it.
 		{"own/cache_tokens.json", outcome{id: "msg_cache_0001", model: model, stop: "end_turn", in: 1320, out: 9, cacheRead: 1000, cacheCreation: 300}},
+		// The same, 200 of the 300 written for 1 hour.
+		{"own/cache_1h_tokens.json", outcome{id: "msg_cache_0002", model: model, stop: "end_turn", in: 1320, out: 9, cacheRead: 1000, cacheCreation: 300,
+			cache1h: new(int64(200))}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.file, func(t *testing.T) {
