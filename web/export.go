@@ -25,6 +25,7 @@ var exportColumns = []string{
 	"id", "time", "app", "environment", "model", "kind", "stop_reason", "refusal_category", "refusal_explanation",
 	"flags", "causes", "input_tokens", "output_tokens", "latency_ms", "ttft_ms", "http_status", "error_type",
 	"subtype", "num_turns", "cost_usd", "duration_ms", "session_id", "request_id", "message_id", "text", "service_tier",
+	"cache_read_input_tokens", "cache_creation_input_tokens", "cache_creation_1h_input_tokens",
 }
 
 // exportResponses answers GET /responses/export?format=csv|json&filters:
@@ -123,6 +124,8 @@ func exportCSV(recs []*analytics.Record) ([]byte, error) {
 			optInt64(r.NumTurns), optCost(r.CostUSD), optInt64(r.DurationMS),
 			csvSafe(r.SessionID), csvSafe(r.RequestID), csvSafe(r.MessageID), csvSafe(contentText(r.Content)),
 			csvSafe(r.ServiceTier),
+			strconv.FormatInt(r.Usage.CacheReadInputTokens, 10), strconv.FormatInt(r.Usage.CacheCreationInputTokens, 10),
+			strconv.FormatInt(r.Usage.CacheWrite1hTokens(), 10),
 		}
 		if err := w.Write(row); err != nil {
 			return nil, err

@@ -410,7 +410,8 @@ func TestExportUnknownNumbers(t *testing.T) {
 	recs := []*analytics.Record{
 		{Time: now.Add(-3 * time.Minute), App: "x", Model: "m", Kind: analytics.KindMessage, StopReason: analytics.StopEndTurn},
 		{Time: now.Add(-2 * time.Minute), App: "x", Model: "m", Kind: analytics.KindMessage, StopReason: analytics.StopRefusal,
-			LatencyMS: 812, TTFTMS: 95, StopDetails: &analytics.StopDetails{Type: "refusal", Category: analytics.RefusalCategoryCyber, Explanation: "=why"}},
+			LatencyMS: 812, TTFTMS: 95, Usage: analytics.Usage{CacheReadInputTokens: 300, CacheCreationInputTokens: 120, CacheCreation1hInputTokens: 100},
+			StopDetails: &analytics.StopDetails{Type: "refusal", Category: analytics.RefusalCategoryCyber, Explanation: "=why"}},
 		{Time: now.Add(-time.Minute), App: "x", Model: "m", Kind: analytics.KindAgentResult, StopReason: analytics.StopEndTurn,
 			Subtype: analytics.SubtypeSuccess, NumTurns: 7, CostUSD: 0.0123, DurationMS: 45000},
 	}
@@ -443,6 +444,9 @@ func TestExportUnknownNumbers(t *testing.T) {
 		{3, "refusal_category", ""}, {3, "refusal_explanation", ""},
 		{2, "latency_ms", "812"}, {2, "ttft_ms", "95"}, {2, "refusal_category", "cyber"}, {2, "refusal_explanation", "'=why"},
 		{1, "num_turns", "7"}, {1, "cost_usd", "0.0123"}, {1, "duration_ms", "45000"}, {1, "latency_ms", ""},
+		// Token counts are always known: 0 is a count, not a gap.
+		{3, "cache_read_input_tokens", "0"}, {3, "cache_creation_1h_input_tokens", "0"},
+		{2, "cache_read_input_tokens", "300"}, {2, "cache_creation_input_tokens", "120"}, {2, "cache_creation_1h_input_tokens", "100"},
 	} {
 		if got := cell(tc.row, tc.col); got != tc.want {
 			t.Errorf("row %d %s = %q, want %q", tc.row, tc.col, got, tc.want)
