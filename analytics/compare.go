@@ -7,8 +7,9 @@ import (
 )
 
 // The comparison of two cohorts (Compare): every stop reason, flag, cause,
-// refusal category and error type as a rate, and latency, cost and tokens
-// per call as means, each with the difference B − A, its 95% interval, a
+// refusal category and error type as a rate, latency, cost and tokens per
+// call as means, and the median and 95th percentile latency (see
+// comparequantile.go), each with the difference B − A, its 95% interval, a
 // p-value and the p-value adjusted across the rows.
 //
 // Methods, chosen so that "nothing changed" reads as nothing changed:
@@ -231,11 +232,12 @@ type CompareSide struct {
 // was not tested.
 type CompareRow struct {
 	// Key identifies the row: "stop_reason:end_turn", "flag:refusal",
-	// "cause:…", "refusal_category:cyber", "error_type:…", "error" or a
-	// mean ("latency_ms", "cost_usd", "input_tokens", "output_tokens").
+	// "cause:…", "refusal_category:cyber", "error_type:…", "error", a
+	// mean ("latency_ms", "cost_usd", "input_tokens", "output_tokens") or
+	// a latency percentile ("latency_p50_ms", "latency_p95_ms").
 	Key string `json:"key"`
 	// Group is what the row is about: stop_reason, flag, cause,
-	// refusal_category, error_type, error or mean; Value the stop reason,
+	// refusal_category, error_type, error, mean or quantile; Value the stop reason,
 	// flag … key.
 	Group string `json:"group"`
 	Value string `json:"value,omitempty"`
@@ -261,6 +263,10 @@ type CompareRow struct {
 type CompareCohort struct {
 	Groups  []Group
 	Buckets []Group
+	// Latency is the cohort's histogram of response latencies
+	// (MetricLatency), for the median and 95th percentile rows; nil when
+	// it was not read, and then those rows are left out.
+	Latency *Histogram
 }
 
 // rateRow is a rate row before testing.
@@ -371,6 +377,7 @@ func Compare(a, b CompareCohort) []CompareRow {
 		rows = append(rows, rateCompareRow(r))
 	}
 	rows = append(rows, meanRows(a.Buckets, b.Buckets)...)
+	rows = append(rows, quantileRows(a.Latency, b.Latency)...)
 
 	// Holm across the rows that were tested.
 	var ps []float64

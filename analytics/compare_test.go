@@ -88,6 +88,7 @@ var baseParams = cohortParams{errRate: 0.03, refusal: 0.02, maxTokens: 0.05, too
 func simulate(rng *rand.Rand, n, buckets int, p cohortParams) CompareCohort {
 	byDims := map[Dims]*Counts{}
 	byBucket := make([]Counts, buckets)
+	lat := &Histogram{}
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for range n {
 		r := &Record{Kind: KindMessage, StopReason: StopEndTurn}
@@ -122,6 +123,9 @@ func simulate(rng *rand.Rand, n, buckets int, p cohortParams) CompareCohort {
 		r.Usage.InputTokens = 500 + int64(rng.IntN(1000))
 		r.Usage.OutputTokens = 50 + int64(rng.IntN(400))
 		r.CostUSD = float64(r.Usage.InputTokens)*3e-6 + float64(r.Usage.OutputTokens)*15e-6
+		if metrics, values, k := LatenciesOf(r); k > 0 && metrics[0] == MetricLatency {
+			lat.AddValue(values[0])
+		}
 		c := CountsOf(r)
 		d := DimsOf(r)
 		d = Dims{Kind: d.Kind, StopReason: d.StopReason, ErrorType: d.ErrorType, RefusalCategory: d.RefusalCategory}
@@ -131,7 +135,7 @@ func simulate(rng *rand.Rand, n, buckets int, p cohortParams) CompareCohort {
 		byDims[d].Add(c)
 		byBucket[rng.IntN(buckets)].Add(c)
 	}
-	var co CompareCohort
+	co := CompareCohort{Latency: lat}
 	for d, c := range byDims {
 		co.Groups = append(co.Groups, Group{Dims: d, Counts: *c})
 	}
@@ -178,7 +182,7 @@ func TestCompareFindsPlantedChanges(t *testing.T) {
 	for _, r := range rows {
 		got[r.Key] = r
 	}
-	for _, k := range []string{"flag:refusal", "stop_reason:refusal", "latency_ms"} {
+	for _, k := range []string{"flag:refusal", "stop_reason:refusal", "latency_ms", "latency_p50_ms", "latency_p95_ms"} {
 		r := got[k]
 		if !r.Significant || r.Diff <= 0 || *r.DiffLow <= 0 {
 			t.Errorf("%s: significant %v, diff %g [%v, %v], want a significant rise", k, r.Significant, r.Diff, r.DiffLow, r.DiffHigh)
