@@ -44,17 +44,28 @@ type Comparison struct {
 }
 
 // Compare compares the records of filter b with those of filter a, each
-// over its own range, from the rollups: two reads per cohort, one by the
-// compareDims and one by bucket (CompareBucket) for the means, the four at
-// once (the stores read concurrently). Only the filter fields rollups
+// over its own range, from the rollups: three reads per cohort, one by the
+// compareDims, one by bucket (CompareBucket) for the means and one of the
+// latency histograms for the percentiles, all at once (the stores read
+// concurrently). The percentile rows are left out when a cohort filters on
+// what the latency rollups do not keep (kind, stop reason, error type,
+// refusal category, release, prompt version). Only the filter fields rollups
 // answer apply (see store.Query). A cohort without records is not an
 // error: its rows say there are not enough calls.
 func (s *Service) Compare(ctx context.Context, a, b store.Filter) (Comparison, error) {
 	var c Comparison
 	var co [2]analytics.CompareCohort
-	var errs [4]error
+	var errs [6]error
 	var wg sync.WaitGroup
+	withLatency := latencyAnswers(a) && latencyAnswers(b)
 	for i, f := range []store.Filter{a, b} {
+		if withLatency {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				co[i].Latency, errs[4+i] = s.latencyHistogram(ctx, f)
+			}()
+		}
 		wg.Add(2)
 		go func() {
 			defer wg.Done()
@@ -72,6 +83,29 @@ func (s *Service) Compare(ctx context.Context, a, b store.Filter) (Comparison, e
 	c.A, c.B = totalsOf(a, co[0]), totalsOf(b, co[1])
 	c.Rows = analytics.Compare(co[0], co[1])
 	return c, nil
+}
+
+// latencyAnswers says whether the latency rollups answer f: they keep
+// time, app, environment and model only.
+func latencyAnswers(f store.Filter) bool {
+	return f.Kind == "" && !f.HasStopReason && f.Flag == "" && f.Cause == "" && f.ErrorType == "" &&
+		!f.HasRefusalCategory && f.SessionID == "" && f.Release == "" && f.PromptVersion == "" && f.Text == ""
+}
+
+// latencyHistogram returns the histogram of the response latencies
+// (analytics.MetricLatency) of the records f selects.
+func (s *Service) latencyHistogram(ctx context.Context, f store.Filter) (*analytics.Histogram, error) {
+	bins, err := s.st.LatencyBins(ctx, lcScope(f))
+	if err != nil {
+		return nil, err
+	}
+	h := &analytics.Histogram{}
+	for _, b := range bins {
+		if b.Metric == analytics.MetricLatency {
+			h.Add(b.Bin, b.N)
+		}
+	}
+	return h, nil
 }
 
 func totalsOf(f store.Filter, co analytics.CompareCohort) CohortTotals {
