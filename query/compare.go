@@ -73,7 +73,7 @@ func (s *Service) Compare(ctx context.Context, a, b store.Filter) (Comparison, e
 		}()
 		go func() {
 			defer wg.Done()
-			co[i].Buckets, errs[2*i+1] = s.st.Aggregate(ctx, store.Query{Filter: f, Bucket: CompareBucket(f.To.Sub(f.From))})
+			co[i].Buckets, errs[2*i+1] = s.st.CompareBuckets(ctx, f, CompareBucket(f.To.Sub(f.From)))
 		}()
 	}
 	wg.Wait()
@@ -95,17 +95,11 @@ func latencyAnswers(f store.Filter) bool {
 // latencyHistogram returns the histogram of the response latencies
 // (analytics.MetricLatency) of the records f selects.
 func (s *Service) latencyHistogram(ctx context.Context, f store.Filter) (*analytics.Histogram, error) {
-	bins, err := s.st.LatencyBins(ctx, lcScope(f))
+	h, err := s.st.LatencyHistogram(ctx, lcScope(f), analytics.MetricLatency)
 	if err != nil {
 		return nil, err
 	}
-	h := &analytics.Histogram{}
-	for _, b := range bins {
-		if b.Metric == analytics.MetricLatency {
-			h.Add(b.Bin, b.N)
-		}
-	}
-	return h, nil
+	return &h, nil
 }
 
 func totalsOf(f store.Filter, co analytics.CompareCohort) CohortTotals {

@@ -26,6 +26,8 @@ import (
 // bounded record reads. Every store.Store is one.
 type Store interface {
 	Aggregate(ctx context.Context, q store.Query) ([]analytics.Group, error)
+	CompareBuckets(ctx context.Context, f store.Filter, bucket time.Duration) ([]analytics.Group, error)
+	LatencyHistogram(ctx context.Context, f store.Filter, metric string) (analytics.Histogram, error)
 	List(ctx context.Context, f store.Filter, limit int, after store.Cursor) ([]*analytics.Record, store.Cursor, error)
 	Records(ctx context.Context, f store.Filter, limit int) ([]*analytics.Record, error)
 	RefusalCounts(ctx context.Context, f store.Filter, by store.RecordKey, limit int) ([]analytics.ScopeCount, int, error)

@@ -162,6 +162,17 @@ type Store interface {
 	// range that do not fill a rollup bucket are counted from raw records.
 	Aggregate(ctx context.Context, q Query) ([]analytics.Group, error)
 
+	// CompareBuckets returns what Aggregate returns for f by bucket of
+	// width bucket, with only the counts a comparison's per-call means
+	// read (N, input and output tokens, latency and cost; the rest zero),
+	// in time order: the same exact counts at a fraction of the columns.
+	CompareBuckets(ctx context.Context, f Filter, bucket time.Duration) ([]analytics.Group, error)
+
+	// LatencyHistogram returns the histogram of one latency metric over
+	// the records f selects, every app, environment and model together:
+	// LatencyBins' bins of that metric, summed.
+	LatencyHistogram(ctx context.Context, f Filter, metric string) (analytics.Histogram, error)
+
 	// Records returns the records that match f, newest first, at most
 	// limit (cut to MaxRecords), with their request summaries (Req) and
 	// content but without bodies, each block's text cut to MaxRecordText:
