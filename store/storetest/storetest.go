@@ -55,6 +55,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"LatencyCost", testLatencyCost},
 		{"UsageUsers", testUsageUsers},
 		{"LatencyCostMerge", testLatencyCostMerge},
+		{"CompareReads", testCompareReads},
 		{"LastSeen", testLastSeen},
 		{"SavedViews", testSavedViews},
 	}
