@@ -498,8 +498,9 @@ func (b *bench) readPhases(ctx context.Context) error {
 			// Percentiles and cost from the latency and usage rollups.
 			{"latency and cost API, 24 hours", "/api/v1/latency-cost?range=24h"},
 			{"latency and cost API, 30 days", "/api/v1/latency-cost?range=30d"},
-			// Comparisons: two cohorts from rollups, each a grouped read and
-			// a bucketed read (hours over 30 and 7 days, minutes over 24 hours).
+			// Comparisons: two cohorts from rollups, each a grouped read, a
+			// bucketed read (hours over 30 and 7 days, minutes over 24 hours)
+			// and a latency histogram read.
 			{"compare API, two models over 30 days", "/api/v1/compare?a.range=30d&a.model=claude-sonnet-4-5&b.range=30d&b.model=claude-sonnet-4-6"},
 			{"compare API, 7 days vs the 7 before", "/api/v1/compare?a.range=7d&a.ago=7d&b.range=7d"},
 			{"compare API, 24 hours vs the day before", "/api/v1/compare?a.range=24h&a.ago=24h&b.range=24h"},
