@@ -66,10 +66,11 @@ func timeRange(f *store.Filter) (lo, hi int64) {
 
 // dimFilter adds the filters that rollups can answer too: the columns have
 // the same names in records and in the rollup tables, but for release and
-// prompt version, matched on relCols: trueCols for a listing of records
-// (their true values) and for rollup tables, rollupRawCols for the raw
-// edges of an aggregate (the values the rollups count them under).
-func dimFilter(w *where, f *store.Filter, relCols [2]string) {
+// prompt version, matched on relCols: recordCols for a listing of records
+// (their true values), trueCols for rollup tables, rollupRawCols for the
+// raw edges of an aggregate (the values the rollups count them under).
+// relCols[2] is the app's column or expression (recordApp).
+func dimFilter(w *where, f *store.Filter, relCols [3]string) {
 	if f.Release != "" {
 		w.add(relCols[0]+" = ?", f.Release)
 	}
@@ -77,7 +78,7 @@ func dimFilter(w *where, f *store.Filter, relCols [2]string) {
 		w.add(relCols[1]+" = ?", f.PromptVersion)
 	}
 	if f.App != "" {
-		w.add("app = ?", dimValue(f.App))
+		w.add(relCols[2]+" = ?", dimValue(f.App))
 	}
 	if f.Environment != "" {
 		w.add("environment = ?", dimValue(f.Environment))
@@ -86,9 +87,15 @@ func dimFilter(w *where, f *store.Filter, relCols [2]string) {
 		w.add("model = ?", dimValue(f.Model))
 	}
 	if f.Kind != "" {
+		if f.Kind != analytics.KindMessage {
+			w.add(rareKind)
+		}
 		w.add("kind = ?", string(f.Kind))
 	}
 	if f.HasStopReason {
+		if rareStopReason(f.StopReason) {
+			w.add(rareStopReasonCond)
+		}
 		// Failed requests have no stop reason (null, like a cut stream's)
 		// and are no response: a stop reason filter selects responses
 		// only, as the summary counts them.
@@ -99,7 +106,7 @@ func dimFilter(w *where, f *store.Filter, relCols [2]string) {
 	case store.None:
 		// Failed requests whose producer named no error type; every other
 		// record has none either, so the kind is part of the condition.
-		w.add("error_type = '' AND kind = ?", string(analytics.KindError))
+		w.add(rareKind+" AND error_type = '' AND kind = ?", string(analytics.KindError))
 	default:
 		// The literal condition lets both engines use the partial index,
 		// which holds only records with an error type.
@@ -109,8 +116,28 @@ func dimFilter(w *where, f *store.Filter, relCols [2]string) {
 		// Rollups and records both keep the category with the stop
 		// reason, so one condition serves both; the category is only
 		// ever set on refusals.
-		w.add("stop_reason = ? AND refusal_category = ?", string(analytics.StopRefusal), string(f.RefusalCategory))
+		if f.RefusalCategory != analytics.RefusalCategoryNull {
+			// For the partial index on categories, as for error types.
+			w.add("refusal_category <> ''")
+		}
+		w.add(rareStopReasonCond+" AND stop_reason = ? AND refusal_category = ?", string(analytics.StopRefusal), string(f.RefusalCategory))
 	}
+}
+
+// The WHERE conditions of the partial indexes on kind and stop reason
+// (migration 0016), repeated literally in the queries that select a rare
+// value: SQLite uses a partial index only when the query's WHERE names its
+// condition, and PostgreSQL then needs no proof either. On rollup tables
+// they are merely redundant.
+const (
+	rareKind           = "kind <> 'message'"
+	rareStopReasonCond = "stop_reason NOT IN ('end_turn', 'tool_use')"
+)
+
+// rareStopReason reports whether records of stop reason r are in the
+// partial index on stop reasons.
+func rareStopReason(r analytics.StopReason) bool {
+	return r != analytics.StopEndTurn && r != analytics.StopToolUse
 }
 
 // dimValue is the stored value a filter value selects: "" for store.None.
@@ -125,9 +152,17 @@ func dimValue(v string) string {
 // values of records, the counted values of rollup tables, and the counted
 // values kept on records for the raw edges of an aggregate.
 var (
-	trueCols      = [2]string{"release", "prompt_version"}
-	rollupRawCols = [2]string{"rollup_release", "rollup_prompt_version"}
+	trueCols      = [3]string{"release", "prompt_version", "app"}
+	recordCols    = [3]string{"release", "prompt_version", recordApp}
+	rollupRawCols = [3]string{"rollup_release", "rollup_prompt_version", recordApp}
 )
+
+// recordApp is the app of a record as a filter on records compares it: an
+// expression rather than the column, so that no engine reads the records
+// of an app through the unique index on (app, identity) and then sorts
+// them all by time. An app is a common value; walking the time index finds
+// its newest records, or those of a time range, at once.
+const recordApp = "app || ''"
 
 // escapeLike escapes s for a LIKE pattern with ESCAPE '\'.
 func escapeLike(s string) string {
@@ -154,7 +189,7 @@ func recordFilter(f *store.Filter) (*where, error) {
 	if f.PromptVersion != "" {
 		w.add("prompt_version <> ''")
 	}
-	dimFilter(w, f, trueCols)
+	dimFilter(w, f, recordCols)
 	if f.Flag != "" {
 		if !f.Flag.Valid() {
 			return nil, analytics.Errorf(analytics.EInvalid, "unknown flag %q", f.Flag)
@@ -199,19 +234,11 @@ func (s *Store) List(ctx context.Context, f store.Filter, limit int, after store
 		limit = DefaultListLimit
 	}
 	limit = min(limit, MaxListLimit)
-	w, err := recordFilter(&f)
+	q, args, err := listQuery(&f, after, limit+1)
 	if err != nil {
 		return nil, "", err
 	}
-	if after != "" {
-		t, id, err := decodeCursor(after)
-		if err != nil {
-			return nil, "", err
-		}
-		w.add("(time_ns < ? OR (time_ns = ? AND id < ?))", t, t, id)
-	}
-	q := `SELECT ` + listCols + ` FROM records` + w.sql() + ` ORDER BY time_ns DESC, id DESC LIMIT ?`
-	rows, err := s.r.QueryContext(ctx, s.d.rebind(q), append(w.args, limit+1)...)
+	rows, err := s.r.QueryContext(ctx, s.d.rebind(q), args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("sqlstore: list: %w", err)
 	}
@@ -233,6 +260,24 @@ func (s *Store) List(ctx context.Context, f store.Filter, limit int, after store
 	out = out[:limit]
 	last := out[limit-1]
 	return out, encodeCursor(last.Time.UnixNano(), last.ID), nil
+}
+
+// listQuery returns List's query of at most limit records matching f after
+// the cursor, with ? placeholders, and its arguments.
+func listQuery(f *store.Filter, after store.Cursor, limit int) (string, []any, error) {
+	w, err := recordFilter(f)
+	if err != nil {
+		return "", nil, err
+	}
+	if after != "" {
+		t, id, err := decodeCursor(after)
+		if err != nil {
+			return "", nil, err
+		}
+		w.add("(time_ns < ? OR (time_ns = ? AND id < ?))", t, t, id)
+	}
+	q := `SELECT ` + listCols + ` FROM records` + w.sql() + ` ORDER BY time_ns DESC, id DESC LIMIT ?`
+	return q, append(w.args, limit), nil
 }
 
 // Count counts the records that match f, at most limit; see store.Store.
