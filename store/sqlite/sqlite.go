@@ -41,7 +41,7 @@ func Migrations() fs.FS {
 // DSN; it drops and rebuilds the indexes SQL created (those of UNIQUE
 // constraints have no SQL).
 var Dialect = sqlstore.Dialect{
-	Name: "sqlite", MaxParams: 32766, InsertRecords: "INSERT OR IGNORE INTO",
+	Name: "sqlite", MaxParams: 32766, InsertRecords: "INSERT OR IGNORE INTO", RecordApp: "+app",
 	// SUM fails on an integer overflow; TOTAL sums in floating point (exact
 	// below 2^53) and CAST clamps a REAL past the int64 range to its ends.
 	ClampedSum:       "CAST(TOTAL(%s) AS BIGINT)",

@@ -226,7 +226,7 @@ func (s *Store) Aggregate(ctx context.Context, q store.Query) ([]analytics.Group
 		if sg.level != nil {
 			dimFilter(w, f, trueCols)
 		} else {
-			dimFilter(w, f, rollupRawCols)
+			dimFilter(w, f, s.d.rollupRawCols())
 		}
 		b.WriteString(w.sql())
 		args = append(args, w.args...)

@@ -30,6 +30,15 @@ type Dialect struct {
 	// nothing in fact: the one unique conflict is ON CONFLICT's, and every
 	// NOT NULL column is bound a value.
 	InsertRecords string
+	// RecordApp, when not empty, is the expression a filter on records
+	// compares the app with instead of the column. SQLite's planner, which
+	// has no statistics on a new database, would read an app's records
+	// through the unique index on (app, identity) and then sort them all
+	// by time; "+app" keeps it on the time index, whose walk finds the
+	// newest records of an app, a common value, at once. PostgreSQL's
+	// statistics know how common an app is, and an expression would hide
+	// them.
+	RecordApp string
 	// MigrationLock, when not empty, is run first in every migration
 	// transaction with MigrationLockKey as its one argument, so that
 	// processes migrating the same database at once take turns.

@@ -520,7 +520,7 @@ func (s *Store) lcRead(ctx context.Context, f *store.Filter, table func(lcLevel)
 func (s *Store) lcRaw(ctx context.Context, f *store.Filter, lo, hi int64, rec func(*analytics.Record)) error {
 	w := &where{}
 	w.add("time_ns >= ? AND time_ns < ?", lo, hi)
-	dimFilter(w, f, rollupRawCols)
+	dimFilter(w, f, s.d.rollupRawCols())
 	rows, err := s.r.QueryContext(ctx, s.d.rebind("SELECT "+lcRecordCols+" FROM records"+w.sql()), w.args...)
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/base64"
@@ -66,10 +67,11 @@ func timeRange(f *store.Filter) (lo, hi int64) {
 
 // dimFilter adds the filters that rollups can answer too: the columns have
 // the same names in records and in the rollup tables, but for release and
-// prompt version, matched on relCols: recordCols for a listing of records
-// (their true values), trueCols for rollup tables, rollupRawCols for the
-// raw edges of an aggregate (the values the rollups count them under).
-// relCols[2] is the app's column or expression (recordApp).
+// prompt version, matched on relCols: Dialect.recordCols for a listing of
+// records (their true values), trueCols for rollup tables,
+// Dialect.rollupRawCols for the raw edges of an aggregate (the values the
+// rollups count them under). relCols[2] is the app's column, or the
+// expression of Dialect.RecordApp on records.
 func dimFilter(w *where, f *store.Filter, relCols [3]string) {
 	if f.Release != "" {
 		w.add(relCols[0]+" = ?", f.Release)
@@ -152,17 +154,19 @@ func dimValue(v string) string {
 // values of records, the counted values of rollup tables, and the counted
 // values kept on records for the raw edges of an aggregate.
 var (
-	trueCols      = [3]string{"release", "prompt_version", "app"}
-	recordCols    = [3]string{"release", "prompt_version", recordApp}
-	rollupRawCols = [3]string{"rollup_release", "rollup_prompt_version", recordApp}
+	trueCols = [3]string{"release", "prompt_version", "app"}
 )
 
-// recordApp is the app of a record as a filter on records compares it: an
-// expression rather than the column, so that no engine reads the records
-// of an app through the unique index on (app, identity) and then sorts
-// them all by time. An app is a common value; walking the time index finds
-// its newest records, or those of a time range, at once.
-const recordApp = "app || ''"
+// recordCols returns the dimFilter columns of a listing of records.
+func (d *Dialect) recordCols() [3]string {
+	return [3]string{"release", "prompt_version", cmp.Or(d.RecordApp, "app")}
+}
+
+// rollupRawCols returns the dimFilter columns of the raw edges of an
+// aggregate.
+func (d *Dialect) rollupRawCols() [3]string {
+	return [3]string{"rollup_release", "rollup_prompt_version", cmp.Or(d.RecordApp, "app")}
+}
 
 // escapeLike escapes s for a LIKE pattern with ESCAPE '\'.
 func escapeLike(s string) string {
@@ -171,7 +175,7 @@ func escapeLike(s string) string {
 }
 
 // recordFilter returns the conditions of f on the records table.
-func recordFilter(f *store.Filter) (*where, error) {
+func (d *Dialect) recordFilter(f *store.Filter) (*where, error) {
 	w := &where{}
 	if !f.From.IsZero() || !f.To.IsZero() {
 		lo, hi := timeRange(f)
@@ -189,7 +193,7 @@ func recordFilter(f *store.Filter) (*where, error) {
 	if f.PromptVersion != "" {
 		w.add("prompt_version <> ''")
 	}
-	dimFilter(w, f, recordCols)
+	dimFilter(w, f, d.recordCols())
 	if f.Flag != "" {
 		if !f.Flag.Valid() {
 			return nil, analytics.Errorf(analytics.EInvalid, "unknown flag %q", f.Flag)
@@ -234,7 +238,7 @@ func (s *Store) List(ctx context.Context, f store.Filter, limit int, after store
 		limit = DefaultListLimit
 	}
 	limit = min(limit, MaxListLimit)
-	q, args, err := listQuery(&f, after, limit+1)
+	q, args, err := s.d.listQuery(&f, after, limit+1)
 	if err != nil {
 		return nil, "", err
 	}
@@ -264,8 +268,8 @@ func (s *Store) List(ctx context.Context, f store.Filter, limit int, after store
 
 // listQuery returns List's query of at most limit records matching f after
 // the cursor, with ? placeholders, and its arguments.
-func listQuery(f *store.Filter, after store.Cursor, limit int) (string, []any, error) {
-	w, err := recordFilter(f)
+func (d *Dialect) listQuery(f *store.Filter, after store.Cursor, limit int) (string, []any, error) {
+	w, err := d.recordFilter(f)
 	if err != nil {
 		return "", nil, err
 	}
@@ -285,7 +289,7 @@ func (s *Store) Count(ctx context.Context, f store.Filter, limit int) (int, erro
 	if limit <= 0 {
 		return 0, nil
 	}
-	w, err := recordFilter(&f)
+	w, err := s.d.recordFilter(&f)
 	if err != nil {
 		return 0, err
 	}

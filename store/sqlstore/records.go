@@ -34,7 +34,7 @@ func boundLimit(limit int) int {
 // bodies; see store.Store.
 func (s *Store) Records(ctx context.Context, f store.Filter, limit int) ([]*analytics.Record, error) {
 	limit = boundLimit(limit)
-	w, err := recordFilter(&f)
+	w, err := s.d.recordFilter(&f)
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +111,7 @@ func (s *Store) RefusalCounts(ctx context.Context, f store.Filter, by store.Reco
 		return nil, 0, analytics.Errorf(analytics.EInvalid, "unknown record key %q", by)
 	}
 	limit = boundLimit(limit)
-	w, err := recordFilter(&f)
+	w, err := s.d.recordFilter(&f)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -366,7 +366,7 @@ func TestRareFilterPlans(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.SetMaxOpenConns(1)
-	s, err := New(ctx, Config{Writer: db, Dialect: Dialect{Name: "sqlite", InsertRecords: "INSERT OR IGNORE INTO"}, Migrations: os.DirFS("../sqlite/migrations")})
+	s, err := New(ctx, Config{Writer: db, Dialect: Dialect{Name: "sqlite", InsertRecords: "INSERT OR IGNORE INTO", RecordApp: "+app"}, Migrations: os.DirFS("../sqlite/migrations")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -391,7 +391,7 @@ func TestRareFilterPlans(t *testing.T) {
 		{"model", store.Filter{Model: "claude-sonnet-4-5"}, "records_time"},
 	}
 	for _, tc := range tests {
-		q, args, err := listQuery(&tc.f, "", 50)
+		q, args, err := s.d.listQuery(&tc.f, "", 50)
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
