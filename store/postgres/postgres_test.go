@@ -163,3 +163,16 @@ func TestEvaluatorLockExclusive(t *testing.T) {
 	}
 	releaseB()
 }
+
+// BenchmarkBytes reports the bytes per record of every table of the
+// database, with its indexes and TOAST.
+func BenchmarkBytes(b *testing.B) {
+	storetest.BenchBytes(b, open, func(b *testing.B, s store.Store) int64 {
+		var n int64
+		if err := s.(*sqlstore.Store).Writer().QueryRow(`SELECT CAST(COALESCE(SUM(pg_total_relation_size(oid)), 0) AS BIGINT) FROM pg_class
+			WHERE relkind = 'r' AND relnamespace = CAST('public' AS regnamespace)`).Scan(&n); err != nil {
+			b.Fatal(err)
+		}
+		return n
+	})
+}

@@ -171,3 +171,19 @@ func TestNewFilePageSize(t *testing.T) {
 		t.Errorf("existing file: page_size = %d, %v; want 4096, kept", size, err)
 	}
 }
+
+// BenchmarkBytes reports the database file's bytes per record, the WAL
+// checkpointed into it and free pages not counted.
+func BenchmarkBytes(b *testing.B) {
+	storetest.BenchBytes(b, open, func(b *testing.B, s store.Store) int64 {
+		db := s.(*sqlstore.Store).Writer()
+		if _, err := db.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+			b.Fatal(err)
+		}
+		var pages, free, size int64
+		if err := db.QueryRow("SELECT (SELECT page_count FROM pragma_page_count), (SELECT freelist_count FROM pragma_freelist_count), (SELECT page_size FROM pragma_page_size)").Scan(&pages, &free, &size); err != nil {
+			b.Fatal(err)
+		}
+		return (pages - free) * size
+	})
+}

@@ -69,3 +69,39 @@ func benchRecord(rng *rand.Rand, seq int) *analytics.Record {
 	r.ResponseBody = json.RawMessage(`{"id":"` + r.MessageID + `","type":"message","content":[{"type":"text","text":"` + benchText + `"}],"stop_reason":"end_turn"}`)
 	return r
 }
+
+// BenchBytes inserts 20,000 of BenchInsert's records in batches of 500,
+// with their content and stripped of it (analytics.StripContent, as
+// --metadata-only stores them), into a store from open each, and reports
+// what size says the store's data takes on disk per record, indexes and
+// rollups included. Its time is the insert's.
+func BenchBytes(b *testing.B, open func(tb testing.TB) store.Store, size func(b *testing.B, s store.Store) int64) {
+	const n, batch = 20000, 500
+	for _, content := range []bool{true, false} {
+		b.Run(fmt.Sprintf("content=%v", content), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				s := open(b)
+				before := size(b, s)
+				rng := rand.New(rand.NewPCG(2, 18))
+				b.StartTimer()
+				for seq := 0; seq < n; {
+					recs := make([]*analytics.Record, batch)
+					for j := range recs {
+						seq++
+						recs[j] = benchRecord(rng, seq)
+						if !content {
+							analytics.StripContent(recs[j])
+						}
+					}
+					if err := s.Insert(ctx(), recs); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.StopTimer()
+				b.ReportMetric(float64(size(b, s)-before)/n, "B/record")
+				b.StartTimer()
+			}
+		})
+	}
+}
