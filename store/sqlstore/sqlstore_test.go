@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -357,45 +356,22 @@ func fillAll(v reflect.Value) {
 
 // TestRareFilterPlans checks, with SQLite's EXPLAIN QUERY PLAN, that List
 // finds records of a rare value through its partial index, and records of
-// a common one by walking the time index: the queries must repeat each
-// partial index's WHERE condition for SQLite to use it.
+// a common one by walking the time index, without a sort: the queries must
+// repeat each partial index's WHERE condition for SQLite to use it.
 func TestRareFilterPlans(t *testing.T) {
 	ctx := context.Background()
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "p.db")+"?_pragma=busy_timeout(5000)&_txlock=immediate")
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.SetMaxOpenConns(1)
-	s, err := New(ctx, Config{Writer: db, Dialect: Dialect{Name: "sqlite", InsertRecords: "INSERT OR IGNORE INTO", RecordApp: "+app"}, Migrations: os.DirFS("../sqlite/migrations")})
+	e := sqliteEngine(t)
+	s, err := New(ctx, Config{Writer: e.open(), Dialect: e.dialect, Migrations: e.migrations})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	tests := []struct {
-		name  string
-		f     store.Filter
-		index string
-	}{
-		{"refusals", store.Filter{HasStopReason: true, StopReason: analytics.StopRefusal}, "records_rare_stop_reason_time"},
-		{"null stop reason", store.Filter{HasStopReason: true, StopReason: analytics.StopNull}, "records_rare_stop_reason_time"},
-		// Either partial index serves: both hold only refusals.
-		{"refusal category", store.Filter{HasRefusalCategory: true, RefusalCategory: analytics.RefusalCategory("cyber")}, "records_rare_stop_reason_time|records_refusal_category_time"},
-		{"uncategorised refusals", store.Filter{HasRefusalCategory: true, RefusalCategory: analytics.RefusalCategoryNull}, "records_rare_stop_reason_time"},
-		{"errors", store.Filter{Kind: analytics.KindError}, "records_rare_kind_time"},
-		{"error without type", store.Filter{ErrorType: store.None}, "records_rare_kind_time"},
-		{"error type", store.Filter{ErrorType: "overloaded_error"}, "records_error_type_time"},
-		{"flag", store.Filter{Flag: analytics.FlagRefusal}, "records_flagged_time"},
-		{"end_turn", store.Filter{HasStopReason: true, StopReason: analytics.StopEndTurn}, "records_time"},
-		{"messages", store.Filter{Kind: analytics.KindMessage}, "records_time"},
-		{"app", store.Filter{App: "chat"}, "records_time"},
-		{"model", store.Filter{Model: "claude-sonnet-4-5"}, "records_time"},
-	}
-	for _, tc := range tests {
+	for _, tc := range planFilters {
 		q, args, err := s.d.listQuery(&tc.f, "", 50)
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
-		rows, err := db.QueryContext(ctx, "EXPLAIN QUERY PLAN "+q, args...)
+		rows, err := s.r.QueryContext(ctx, "EXPLAIN QUERY PLAN "+q, args...)
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
