@@ -246,14 +246,6 @@ func contentText(blocks []analytics.Block) string {
 	return clean(strings.ToLower(b.String()))
 }
 
-// bytesOrNil stores an empty body as NULL.
-func bytesOrNil(b []byte) any {
-	if len(b) == 0 {
-		return nil
-	}
-	return b
-}
-
 // encodeRecord appends the values of insertCols for r, which must be clean,
 // with d the dims its rollups count it under (their Release and
 // PromptVersion are stored as rollup_release and rollup_prompt_version).
@@ -284,10 +276,6 @@ func encodeRecord(args []any, r *analytics.Record, c *analytics.Counts, d *analy
 	if id := r.Identity(); id != "" {
 		identity = id
 	}
-	var stream any
-	if r.StreamBody != "" {
-		stream = []byte(r.StreamBody)
-	}
 	args = append(args,
 		r.Time.UnixNano(), r.Source, r.App, r.Environment, r.SessionID, r.UserID,
 		r.RequestID, r.MessageID, r.TraceID, r.SpanID, identity, string(r.Kind),
@@ -296,8 +284,8 @@ func encodeRecord(args []any, r *analytics.Record, c *analytics.Counts, d *analy
 		r.Usage.OutputTokens, r.Usage.CacheCreationInputTokens, r.Usage.CacheReadInputTokens,
 		r.LatencyMS, int64(r.HTTPStatus), r.ErrorType, r.ErrorMessage, r.Subtype,
 		r.NumTurns, r.CostUSD, c.CostMicroUSD,
-		r.DurationMS, content, req, contentText(r.Content), bytesOrNil(r.RequestBody),
-		bytesOrNil(r.ResponseBody), stream, stopDetails, string(r.RefusalCategory()),
+		r.DurationMS, content, req, contentText(r.Content), compressBody(r.RequestBody),
+		compressBody(r.ResponseBody), compressBody([]byte(r.StreamBody)), stopDetails, string(r.RefusalCategory()),
 		r.Usage.CompactionInputTokens, r.Usage.CompactionOutputTokens, r.ContentUnrecorded,
 		r.StopReasonUnrecorded, r.TTFTMS, r.Attempts, r.Release,
 		r.PromptVersion, d.Release, d.PromptVersion, r.ServiceTier, r.PromptID,
@@ -364,6 +352,16 @@ func scanRecord(sc scanner, full bool) (*analytics.Record, error) {
 			if err := json.Unmarshal([]byte(req), r.Req); err != nil {
 				return nil, fmt.Errorf("record %d req: %w", r.ID, err)
 			}
+		}
+		var err error
+		if reqBody, err = decompressBody(reqBody); err != nil {
+			return nil, fmt.Errorf("record %d request_body: %w", r.ID, err)
+		}
+		if respBody, err = decompressBody(respBody); err != nil {
+			return nil, fmt.Errorf("record %d response_body: %w", r.ID, err)
+		}
+		if streamB, err = decompressBody(streamB); err != nil {
+			return nil, fmt.Errorf("record %d stream_body: %w", r.ID, err)
 		}
 		if len(reqBody) > 0 {
 			r.RequestBody = reqBody

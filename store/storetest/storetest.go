@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -183,6 +184,23 @@ func testRoundtrip(t *testing.T, s store.Store) {
 			r.MessageID, r.StopReason, r.Flags = "msg_compaction", analytics.StopCompaction, 0
 			r.StopDetails = &analytics.StopDetails{Type: "refusal"}
 			r.Usage.CompactionInputTokens, r.Usage.CompactionOutputTokens = 150000, 2300
+			return r
+		}},
+		{"large bodies, stored compressed", func() *analytics.Record {
+			r := fullRecord()
+			r.MessageID = "msg_large"
+			text := strings.Repeat(`{"type":"text","text":"Some words of a long answer, and more."},`, 400)
+			r.RequestBody = json.RawMessage(`{"model":"claude-sonnet-4-5","messages":[` + text + `{}]}`)
+			r.ResponseBody = json.RawMessage(`{"id":"msg_large","content":[` + text + `{}]}`)
+			r.StreamBody = strings.Repeat("event: content_block_delta\ndata: {\"delta\":{\"text\":\"words\"}}\n\n", 300)
+			return r
+		}},
+		{"bodies that start with zstd's frame magic", func() *analytics.Record {
+			r := fullRecord()
+			r.MessageID = "msg_magic"
+			r.RequestBody = json.RawMessage("\x28\xb5\x2f\xfd not a frame")
+			r.ResponseBody = json.RawMessage("\x28\xb5\x2f\xfd")
+			r.StreamBody = "\x28\xb5\x2f\xfd" + strings.Repeat("x", 5000)
 			return r
 		}},
 		{"minimal, no identity, no bodies", func() *analytics.Record {

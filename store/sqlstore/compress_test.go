@@ -1,0 +1,87 @@
+package sqlstore
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stopscope/stopscope/analytics"
+)
+
+func TestCompressBody(t *testing.T) {
+	long := []byte(strings.Repeat(`{"type":"text","text":"a long answer"},`, 100))
+	tests := []struct {
+		name       string
+		body       []byte
+		compressed bool // stored as a zstd frame
+	}{
+		{"empty", nil, false},
+		{"short", []byte(`{"id":"msg_01"}`), false},
+		{"long JSON", long, true},
+		{"starts with the magic", append(append([]byte{}, zstdMagic...), "x"...), true},
+	}
+	for _, tc := range tests {
+		stored := compressBody(tc.body)
+		if len(tc.body) == 0 {
+			if stored != nil {
+				t.Errorf("%s: stored %v, want NULL", tc.name, stored)
+			}
+			continue
+		}
+		b := stored.([]byte)
+		if got := bytes.HasPrefix(b, zstdMagic); got != tc.compressed {
+			t.Errorf("%s: stored as a frame %v, want %v", tc.name, got, tc.compressed)
+		}
+		if tc.compressed && !bytes.HasPrefix(tc.body, zstdMagic) && len(b) >= len(tc.body) {
+			t.Errorf("%s: stored %d bytes for %d", tc.name, len(b), len(tc.body))
+		}
+		back, err := decompressBody(b)
+		if err != nil || !bytes.Equal(back, tc.body) {
+			t.Errorf("%s: read back %q, %v; want %q", tc.name, back, err, tc.body)
+		}
+	}
+}
+
+// TestBodiesStoredBefore checks that bodies stored before compression, as
+// they were, still read back, on both engines, and that new ones are
+// stored compressed.
+func TestBodiesStoredBefore(t *testing.T) {
+	for _, mk := range []func(*testing.T) testEngine{sqliteEngine, postgresEngine} {
+		e := mk(t)
+		t.Run(e.name, func(t *testing.T) {
+			ctx := context.Background()
+			s, err := New(ctx, Config{Writer: e.open(), Dialect: e.dialect, Migrations: e.migrations})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			body := strings.Repeat(`{"type":"text","text":"a long answer"},`, 100)
+			r := &analytics.Record{Time: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), App: "a", Kind: analytics.KindMessage,
+				MessageID: "msg_1", StopReason: analytics.StopEndTurn, RequestBody: []byte(body), ResponseBody: []byte(body), StreamBody: body}
+			if err := s.Insert(ctx, []*analytics.Record{r}); err != nil {
+				t.Fatal(err)
+			}
+			var stored []byte
+			if err := s.r.QueryRowContext(ctx, s.d.rebind("SELECT response_body FROM records WHERE id = ?"), r.ID).Scan(&stored); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.HasPrefix(stored, zstdMagic) || len(stored) >= len(body) {
+				t.Errorf("response body stored as %d bytes, %q..., want a smaller zstd frame", len(stored), stored[:4])
+			}
+			// As stored before compression.
+			if _, err := s.w.ExecContext(ctx, s.d.rebind("UPDATE records SET request_body = ?, stream_body = ? WHERE id = ?"),
+				[]byte(body), []byte(body), r.ID); err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.Get(ctx, r.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got.RequestBody) != body || string(got.ResponseBody) != body || got.StreamBody != body {
+				t.Errorf("bodies read back as %d, %d, %d bytes, want %d each", len(got.RequestBody), len(got.ResponseBody), len(got.StreamBody), len(body))
+			}
+		})
+	}
+}
