@@ -33,8 +33,10 @@ func Migrations() fs.FS {
 	return sub
 }
 
-// Dialect is SQLite's: ? placeholders, and a limit of 32766 bind parameters
-// per statement (SQLITE_MAX_VARIABLE_NUMBER since 3.32).
+// Dialect is SQLite's: ? placeholders, a limit of 32766 bind parameters
+// per statement (SQLITE_MAX_VARIABLE_NUMBER since 3.32), bodies stored
+// zstd-compressed (SQLite compresses nothing itself), and app filters kept
+// off the unique (app, identity) index (see sqlstore.Dialect.RecordApp).
 //
 // CopyDays runs without syncing and with a page cache of about 1 GB, then
 // checkpoints the whole WAL into the file and goes back to the settings of
@@ -42,6 +44,7 @@ func Migrations() fs.FS {
 // constraints have no SQL).
 var Dialect = sqlstore.Dialect{
 	Name: "sqlite", MaxParams: 32766, InsertRecords: "INSERT OR IGNORE INTO", RecordApp: "+app",
+	CompressBodies: true,
 	// SUM fails on an integer overflow; TOTAL sums in floating point (exact
 	// below 2^53) and CAST clamps a REAL past the int64 range to its ends.
 	ClampedSum:       "CAST(TOTAL(%s) AS BIGINT)",

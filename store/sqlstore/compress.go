@@ -6,9 +6,10 @@ import (
 	"github.com/klauspost/compress/zstd"
 )
 
-// Request, response and stream bodies are stored zstd-compressed: they are
-// JSON or SSE text of a few kilobytes, read only when one record is shown
-// (Get), and took most of a record's bytes on disk. A body is stored as
+// Request, response and stream bodies are stored zstd-compressed where
+// Dialect.CompressBodies says so: they are JSON or SSE text of a few
+// kilobytes, read only when one record is shown (Get), and took most of a
+// record's bytes on disk in SQLite, which compresses nothing. A body is stored as
 // one zstd frame when that is smaller, as it is otherwise; a stored body
 // that starts with the zstd frame magic is a frame, since no body ingest
 // keeps (JSON or SSE text) can start with those bytes (0xB5 cannot follow
@@ -21,6 +22,19 @@ var (
 	bodyDecoder, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0),
 		zstd.WithDecoderMaxMemory(1<<30))
 )
+
+// body returns what is stored for body b: compressBody's value when the
+// dialect compresses bodies or b starts like a frame (which must not read
+// back as one), else b; nil for an empty body.
+func (dl *Dialect) body(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	if !dl.CompressBodies && !bytes.HasPrefix(b, zstdMagic) {
+		return b
+	}
+	return compressBody(b)
+}
 
 // compressBody returns what is stored for body b: nil for an empty body,
 // its zstd frame when that is smaller, or b.

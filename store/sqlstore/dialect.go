@@ -39,6 +39,13 @@ type Dialect struct {
 	// statistics know how common an app is, and an expression would hide
 	// them.
 	RecordApp string
+	// CompressBodies stores request, response and stream bodies as zstd
+	// frames when that is smaller (compress.go). PostgreSQL needs none:
+	// TOAST compresses a row past about 2 kB already, and a row made
+	// smaller by compressed bodies would then leave its content and search
+	// text uncompressed, which measured larger on disk. Bodies stored as
+	// frames read back either way.
+	CompressBodies bool
 	// MigrationLock, when not empty, is run first in every migration
 	// transaction with MigrationLockKey as its one argument, so that
 	// processes migrating the same database at once take turns.

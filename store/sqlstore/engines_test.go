@@ -39,7 +39,7 @@ func sqliteEngine(t *testing.T) testEngine {
 	path := filepath.Join(t.TempDir(), "s.db")
 	return testEngine{
 		name:       "sqlite",
-		dialect:    Dialect{Name: "sqlite", MaxParams: 32766, InsertRecords: "INSERT OR IGNORE INTO", RecordApp: "+app"},
+		dialect:    Dialect{Name: "sqlite", MaxParams: 32766, InsertRecords: "INSERT OR IGNORE INTO", RecordApp: "+app", CompressBodies: true},
 		migrations: os.DirFS("../sqlite/migrations"),
 		open: func() *sql.DB {
 			db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_txlock=immediate")

@@ -279,7 +279,7 @@ func (s *Store) Insert(ctx context.Context, recs []*analytics.Record) error {
 		lo += n
 		args = args[:0]
 		for i := range chunk {
-			args, buf = encodeRecord(args, chunk[i].rec, &chunk[i].counts, &chunk[i].dims, buf)
+			args, buf = s.d.encodeRecord(args, chunk[i].rec, &chunk[i].counts, &chunk[i].dims, buf)
 		}
 		got, err := insertChunk(ctx, tx.StmtContext(ctx, s.stmts.get(recordsKey(n))), args, chunk, ids)
 		if err != nil {
@@ -470,7 +470,7 @@ func (s *Store) mergeStored(ctx context.Context, tx *sql.Tx, skipped []*pendingR
 		if merged.PromptVersion == stored.PromptVersion {
 			dims.PromptVersion = storedPV
 		}
-		args, buf = encodeRecord(args[:0], merged, &counts, &dims, buf)
+		args, buf = s.d.encodeRecord(args[:0], merged, &counts, &dims, buf)
 		args = append(args[:identityArg], args[identityArg+1:]...)
 		args = append(args, stored.ID)
 		if _, err := tx.ExecContext(ctx, s.updateSQL(), args...); err != nil {

@@ -246,11 +246,11 @@ func contentText(blocks []analytics.Block) string {
 	return clean(strings.ToLower(b.String()))
 }
 
-// encodeRecord appends the values of insertCols for r, which must be clean,
+// encodeRecord appends, in dl's form, the values of insertCols for r, which must be clean,
 // with d the dims its rollups count it under (their Release and
 // PromptVersion are stored as rollup_release and rollup_prompt_version).
 // buf is scratch space for the JSON columns, returned for the next call.
-func encodeRecord(args []any, r *analytics.Record, c *analytics.Counts, d *analytics.Dims, buf []byte) ([]any, []byte) {
+func (dl *Dialect) encodeRecord(args []any, r *analytics.Record, c *analytics.Counts, d *analytics.Dims, buf []byte) ([]any, []byte) {
 	var tools, causes, content, req, stopDetails string
 	if r.StopDetails != nil {
 		buf = appendStopDetails(buf[:0], r.StopDetails)
@@ -284,8 +284,8 @@ func encodeRecord(args []any, r *analytics.Record, c *analytics.Counts, d *analy
 		r.Usage.OutputTokens, r.Usage.CacheCreationInputTokens, r.Usage.CacheReadInputTokens,
 		r.LatencyMS, int64(r.HTTPStatus), r.ErrorType, r.ErrorMessage, r.Subtype,
 		r.NumTurns, r.CostUSD, c.CostMicroUSD,
-		r.DurationMS, content, req, contentText(r.Content), compressBody(r.RequestBody),
-		compressBody(r.ResponseBody), compressBody([]byte(r.StreamBody)), stopDetails, string(r.RefusalCategory()),
+		r.DurationMS, content, req, contentText(r.Content), dl.body(r.RequestBody),
+		dl.body(r.ResponseBody), dl.body([]byte(r.StreamBody)), stopDetails, string(r.RefusalCategory()),
 		r.Usage.CompactionInputTokens, r.Usage.CompactionOutputTokens, r.ContentUnrecorded,
 		r.StopReasonUnrecorded, r.TTFTMS, r.Attempts, r.Release,
 		r.PromptVersion, d.Release, d.PromptVersion, r.ServiceTier, r.PromptID,
