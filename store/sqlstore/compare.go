@@ -92,7 +92,7 @@ func (s *Store) CompareBuckets(ctx context.Context, f store.Filter, bucket time.
 			b.WriteString("SELECT (time_ns / ?) * ? AS bucket, " + meanSelect(true, sg.neg) + " FROM records")
 			args = append(args, width*1e9, width)
 			w.add("time_ns >= ? AND time_ns < ?", sg.lo, sg.hi)
-			dimFilter(w, &f, rollupRawCols)
+			dimFilter(w, &f, s.d.rollupRawCols())
 		}
 		b.WriteString(w.sql())
 		args = append(args, w.args...)
@@ -150,7 +150,7 @@ func (s *Store) LatencyHistogram(ctx context.Context, f store.Filter, metric str
 		w := &where{}
 		w.add("time_ns >= ? AND time_ns < ?", sg.lo, sg.hi)
 		w.add("kind = ? AND "+src.col+" > 0", string(src.kind))
-		dimFilter(w, &f, rollupRawCols)
+		dimFilter(w, &f, s.d.rollupRawCols())
 		if err := s.latencyRaw(ctx, "SELECT "+src.col+" FROM records"+w.sql(), w.args, &h); err != nil {
 			return h, fmt.Errorf("sqlstore: latency histogram: %w", err)
 		}
