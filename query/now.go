@@ -29,14 +29,21 @@ func (s *Service) ScopeSpikes(ctx context.Context, f store.Filter, metrics []ana
 	if live {
 		f.To = ceilTime(f.To, cfg.Bucket)
 	}
-	out := []analytics.Spike{}
-	for _, scope := range SpikeScopes {
-		res, err := s.Spikes(ctx, f, scope, metrics, cfg)
-		if err != nil {
+	out, ok, err := s.scopeSpikesCached(ctx, f, metrics, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		if out, err = s.scopeSpikesDirect(ctx, f, metrics, cfg); err != nil {
 			return nil, err
 		}
-		out = append(out, res.Spikes...)
 	}
+	sortScopeSpikes(out)
+	return out, nil
+}
+
+// sortScopeSpikes orders spikes by start, then scope, then metric.
+func sortScopeSpikes(out []analytics.Spike) {
 	slices.SortStableFunc(out, func(a, b analytics.Spike) int {
 		if c := a.WindowStart.Compare(b.WindowStart); c != 0 {
 			return c
@@ -46,7 +53,50 @@ func (s *Service) ScopeSpikes(ctx context.Context, f store.Filter, metrics []ana
 		}
 		return cmp.Compare(a.Metric, b.Metric)
 	})
+}
+
+// scopeSpikesDirect is ScopeSpikes by Spikes at each scope, reading every
+// minute of the range and its baseline: what scopeSpikesCached must give.
+func (s *Service) scopeSpikesDirect(ctx context.Context, f store.Filter, metrics []analytics.Metric, cfg analytics.SpikeConfig) ([]analytics.Spike, error) {
+	out := []analytics.Spike{}
+	for _, scope := range SpikeScopes {
+		res, err := s.Spikes(ctx, f, scope, metrics, cfg)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, res.Spikes...)
+	}
 	return out, nil
+}
+
+// scopeSpikesCached is ScopeSpikes from the cached minute series
+// (cachedScopeSeries), with the checks of Spikes. It reads whole minutes
+// only, where Spikes reads the records of a range's ragged ends too: the
+// same spikes, since FindSpikes tests only windows and baselines of whole
+// buckets inside [From - Baseline, To). ok is false when the settings or
+// the span are not the cache's (buckets other than minutes, durations
+// not whole minutes, spans longer than maxCachedSpan).
+func (s *Service) scopeSpikesCached(ctx context.Context, f store.Filter, metrics []analytics.Metric, cfg analytics.SpikeConfig) ([]analytics.Spike, bool, error) {
+	for _, scope := range SpikeScopes {
+		if _, _, err := spikeSetup(f, scope, metrics, cfg); err != nil {
+			return nil, false, err
+		}
+	}
+	metrics, cfg, _ = spikeSetup(f, nil, metrics, cfg)
+	if cfg.Bucket != time.Minute || cfg.Window%time.Minute != 0 || cfg.Baseline%time.Minute != 0 || !f.To.After(f.From) {
+		return nil, false, nil
+	}
+	levels, ok, err := s.cachedScopeSeries(ctx, f, hasShareMetric(metrics), f.From.Add(-cfg.Baseline), f.To)
+	if err != nil || !ok {
+		return nil, false, err
+	}
+	out := []analytics.Spike{}
+	for i := range SpikeScopes {
+		for _, m := range metrics {
+			out = append(out, analytics.FindSpikes(cfg, levels[i], m, f.From, f.To)...)
+		}
+	}
+	return out, true, nil
 }
 
 // ceilTime returns t moved up to the next multiple of d (t itself when it
