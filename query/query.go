@@ -43,6 +43,8 @@ type Service struct {
 	scopes scopeCache
 	// series caches the minute series of spike detection (spikecache.go).
 	series seriesCache
+	// share holds the now strip's parts shared between pages (now.go).
+	share nowShare
 }
 
 // New returns a Service over st with now as its clock (time.Now when nil),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -102,27 +103,35 @@ func TestScopeSpikesCached(t *testing.T) {
 	}
 	check("again, from the cache")
 
-	// Late records: a burst of failures 20 hours back, in an hour the
-	// cache holds, and refusals in the minute still filling.
-	var late []*analytics.Record
+	// Records in the minute still filling show at once.
+	var current, late []*analytics.Record
 	for i := range 40 {
-		late = append(late, overloaded(clock.Add(-20*time.Hour).Add(time.Duration(i)*10*time.Second), "c", "m2"))
 		r := msg(clock.Add(-time.Duration(i)*time.Second), "a", analytics.StopRefusal, analytics.FlagRefusal)
 		r.Model = "m1"
-		late = append(late, r)
+		current = append(current, r)
+		late = append(late, overloaded(clock.Add(-20*time.Hour).Add(time.Duration(i)*10*time.Second), "c", "m2"))
 	}
 	before, err := q.ScopeSpikes(ctx, cases[0].f(), nil, cfg, true)
 	if err != nil {
 		t.Fatal(err)
 	}
+	insertAll(t, st, current)
+	check("after records in the current minute")
+	// Late records, a burst of failures 20 hours back in an hour the
+	// cache holds, show within the time the cache checks closed hours in.
 	insertAll(t, st, late)
+	clock = clock.Add(31 * time.Second)
 	check("after late records")
 	after, err := q.ScopeSpikes(ctx, cases[0].f(), nil, cfg, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if reflect.DeepEqual(before, after) {
-		t.Error("the late records changed no spike: the test does not test the cache's refresh")
+	if !slices.ContainsFunc(after, func(x analytics.Spike) bool {
+		return x.Metric == analytics.MetricError && x.WindowStart.Before(clock.Add(-19*time.Hour))
+	}) || slices.ContainsFunc(before, func(x analytics.Spike) bool {
+		return x.Metric == analytics.MetricError && x.WindowStart.Before(clock.Add(-19*time.Hour))
+	}) {
+		t.Errorf("the late burst is not a spike only after it landed:\nbefore\n%s\nafter\n%s", spikesText(before), spikesText(after))
 	}
 
 	clock = clock.Add(90 * time.Minute)
@@ -143,4 +152,57 @@ func spikesText(sp []analytics.Spike) string {
 			x.Baseline.Num, x.Baseline.Den, x.Windows, x.Ongoing)
 	}
 	return s
+}
+
+// TestNowShared holds the now strip, whose silent producers and
+// regressions are shared between calls, to a Service that computes it
+// afresh over the same store: equal within NowShareAge of the first call
+// when nothing changed, and equal again NowShareAge after records landed.
+func TestNowShared(t *testing.T) {
+	clock := nowClock
+	q, st := newService(t, &clock)
+	insertAll(t, st, spikeTraffic(clock))
+	ctx := context.Background()
+	fresh := func() query.NowResult {
+		t.Helper()
+		res, err := query.New(st, func() time.Time { return clock }).Now(ctx, nil, query.NowConfig{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	shared := func() query.NowResult {
+		t.Helper()
+		res, err := q.Now(ctx, nil, query.NowConfig{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	if got, want := shared(), fresh(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("first call: shared %+v, fresh %+v", got, want)
+	}
+	clock = clock.Add(5 * time.Second)
+	if got, want := shared(), fresh(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("5 s on: shared %+v, fresh %+v", got, want)
+	}
+	// App c stops: silent once its last hour of calls is gone by.
+	clock = clock.Add(20 * time.Minute)
+	var recs []*analytics.Record
+	for m := 20; m > 0; m-- {
+		for _, app := range []string{"a", "b"} {
+			recs = append(recs, call(clock.Add(-time.Duration(m)*time.Minute), app, "m1"))
+		}
+	}
+	insertAll(t, st, recs)
+	first := shared()
+	if len(first.Silent) != 1 || first.Silent[0].App != "c" {
+		t.Fatalf("want app c silent, got %+v", first.Silent)
+	}
+	insertAll(t, st, []*analytics.Record{call(clock.Add(-time.Second), "c", "m2")})
+	clock = clock.Add(query.NowShareAge)
+	got, want := shared(), fresh()
+	if !reflect.DeepEqual(got, want) || len(got.Silent) != 0 {
+		t.Fatalf("after c sent again: shared %+v, fresh %+v", got.Silent, want.Silent)
+	}
 }
