@@ -308,57 +308,17 @@ func SettingsOf(cfg analytics.SpikeConfig) SpikeSettings {
 // durations of cfg take the defaults. Spikes are ordered by start, then
 // scope, then metric.
 func (s *Service) Spikes(ctx context.Context, f store.Filter, scope []store.Dim, metrics []analytics.Metric, cfg analytics.SpikeConfig) (SpikesResult, error) {
-	if err := rollupOnly(f); err != nil {
+	metrics, cfg, err := spikeSetup(f, scope, metrics, cfg)
+	if err != nil {
 		return SpikesResult{}, err
-	}
-	if len(metrics) == 0 {
-		metrics = HeadlineMetrics
-	}
-	// Zero durations take the defaults, as in analytics.FindSpikes.
-	def := analytics.DefaultSpikeConfig()
-	if cfg.Window <= 0 {
-		cfg.Window = def.Window
-	}
-	if cfg.Baseline <= 0 {
-		cfg.Baseline = def.Baseline
-	}
-	if cfg.Bucket <= 0 {
-		cfg.Bucket = def.Bucket
-	}
-	if err := CheckSpikeDurations(cfg); err != nil {
-		return SpikesResult{}, err
-	}
-	for _, m := range metrics {
-		if !m.Valid() {
-			return SpikesResult{}, analytics.Errorf(analytics.EInvalid, "parameter metric: %q is not refusal, empty_turn, truncation, error or stop_reason:<value>", m)
-		}
-	}
-	if err := scopeDims(scope, "scope"); err != nil {
-		return SpikesResult{}, err
-	}
-	if _, ok := bucketNames[cfg.Bucket]; !ok {
-		return SpikesResult{}, analytics.Errorf(analytics.EInvalid, "parameter bucket: %s is not 1m, 1h or 1d", cfg.Bucket)
-	}
-	if cfg.Window < cfg.Bucket {
-		return SpikesResult{}, analytics.Errorf(analytics.EInvalid, "parameter window: %s is shorter than the bucket (%s)", cfg.Window, cfg.Bucket)
-	}
-	if cfg.Baseline < cfg.Bucket {
-		return SpikesResult{}, analytics.Errorf(analytics.EInvalid, "parameter baseline: %s is shorter than the bucket (%s)", cfg.Baseline, cfg.Bucket)
-	}
-	from := f.From.Add(-cfg.Baseline)
-	if n := bucketCount(from, f.To, cfg.Bucket); n > maxSpikeBuckets {
-		return SpikesResult{}, analytics.Errorf(analytics.EInvalid, "parameter range: the range and its baseline make %d buckets of %s, more than %d; shorten the range or widen the bucket", n, cfg.Bucket, maxSpikeBuckets)
 	}
 	q := f
-	q.From = from
+	q.From = f.From.Add(-cfg.Baseline)
 	// Headline metrics are tallied from kind and counts alone; grouping by
 	// stop reason too would multiply the minute rows read for nothing.
 	groupBy := append(slices.Clone(scope), store.DimKind)
-	for _, m := range metrics {
-		if _, ok := m.StopReason(); ok {
-			groupBy = append(groupBy, store.DimStopReason)
-			break
-		}
+	if hasShareMetric(metrics) {
+		groupBy = append(groupBy, store.DimStopReason)
 	}
 	series, err := s.st.Aggregate(ctx, store.Query{Filter: q, GroupBy: groupBy, Bucket: cfg.Bucket})
 	if err != nil {
@@ -381,6 +341,63 @@ func (s *Service) Spikes(ctx context.Context, f store.Filter, scope []store.Dim,
 		return cmp.Compare(a.Scope.String(), b.Scope.String())
 	})
 	return res, nil
+}
+
+// spikeSetup checks the arguments of Spikes and fills in the defaults:
+// the metrics (HeadlineMetrics when none) and cfg's zero durations.
+func spikeSetup(f store.Filter, scope []store.Dim, metrics []analytics.Metric, cfg analytics.SpikeConfig) ([]analytics.Metric, analytics.SpikeConfig, error) {
+	if err := rollupOnly(f); err != nil {
+		return nil, cfg, err
+	}
+	if len(metrics) == 0 {
+		metrics = HeadlineMetrics
+	}
+	// Zero durations take the defaults, as in analytics.FindSpikes.
+	def := analytics.DefaultSpikeConfig()
+	if cfg.Window <= 0 {
+		cfg.Window = def.Window
+	}
+	if cfg.Baseline <= 0 {
+		cfg.Baseline = def.Baseline
+	}
+	if cfg.Bucket <= 0 {
+		cfg.Bucket = def.Bucket
+	}
+	if err := CheckSpikeDurations(cfg); err != nil {
+		return nil, cfg, err
+	}
+	for _, m := range metrics {
+		if !m.Valid() {
+			return nil, cfg, analytics.Errorf(analytics.EInvalid, "parameter metric: %q is not refusal, empty_turn, truncation, error or stop_reason:<value>", m)
+		}
+	}
+	if err := scopeDims(scope, "scope"); err != nil {
+		return nil, cfg, err
+	}
+	if _, ok := bucketNames[cfg.Bucket]; !ok {
+		return nil, cfg, analytics.Errorf(analytics.EInvalid, "parameter bucket: %s is not 1m, 1h or 1d", cfg.Bucket)
+	}
+	if cfg.Window < cfg.Bucket {
+		return nil, cfg, analytics.Errorf(analytics.EInvalid, "parameter window: %s is shorter than the bucket (%s)", cfg.Window, cfg.Bucket)
+	}
+	if cfg.Baseline < cfg.Bucket {
+		return nil, cfg, analytics.Errorf(analytics.EInvalid, "parameter baseline: %s is shorter than the bucket (%s)", cfg.Baseline, cfg.Bucket)
+	}
+	if n := bucketCount(f.From.Add(-cfg.Baseline), f.To, cfg.Bucket); n > maxSpikeBuckets {
+		return nil, cfg, analytics.Errorf(analytics.EInvalid, "parameter range: the range and its baseline make %d buckets of %s, more than %d; shorten the range or widen the bucket", n, cfg.Bucket, maxSpikeBuckets)
+	}
+	return metrics, cfg, nil
+}
+
+// hasShareMetric says whether metrics hold a stop reason's share, which
+// needs the rollups grouped by stop reason.
+func hasShareMetric(metrics []analytics.Metric) bool {
+	for _, m := range metrics {
+		if _, ok := m.StopReason(); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // PatternsResult is what Patterns found.

@@ -3,7 +3,9 @@ package query
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/stopscope/stopscope/analytics"
@@ -29,14 +31,21 @@ func (s *Service) ScopeSpikes(ctx context.Context, f store.Filter, metrics []ana
 	if live {
 		f.To = ceilTime(f.To, cfg.Bucket)
 	}
-	out := []analytics.Spike{}
-	for _, scope := range SpikeScopes {
-		res, err := s.Spikes(ctx, f, scope, metrics, cfg)
-		if err != nil {
+	out, ok, err := s.scopeSpikesCached(ctx, f, metrics, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		if out, err = s.scopeSpikesDirect(ctx, f, metrics, cfg); err != nil {
 			return nil, err
 		}
-		out = append(out, res.Spikes...)
 	}
+	sortScopeSpikes(out)
+	return out, nil
+}
+
+// sortScopeSpikes orders spikes by start, then scope, then metric.
+func sortScopeSpikes(out []analytics.Spike) {
 	slices.SortStableFunc(out, func(a, b analytics.Spike) int {
 		if c := a.WindowStart.Compare(b.WindowStart); c != 0 {
 			return c
@@ -46,7 +55,67 @@ func (s *Service) ScopeSpikes(ctx context.Context, f store.Filter, metrics []ana
 		}
 		return cmp.Compare(a.Metric, b.Metric)
 	})
+}
+
+// scopeSpikesDirect is ScopeSpikes by Spikes at each scope, reading every
+// minute of the range and its baseline: what scopeSpikesCached must give.
+func (s *Service) scopeSpikesDirect(ctx context.Context, f store.Filter, metrics []analytics.Metric, cfg analytics.SpikeConfig) ([]analytics.Spike, error) {
+	out := []analytics.Spike{}
+	for _, scope := range SpikeScopes {
+		res, err := s.Spikes(ctx, f, scope, metrics, cfg)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, res.Spikes...)
+	}
 	return out, nil
+}
+
+// scopeSpikesCached is ScopeSpikes from the cached minute series
+// (cachedScopeSeries), with the checks of Spikes. It reads whole minutes
+// only, where Spikes reads the records of a range's ragged ends too: the
+// same spikes, since FindSpikes tests only windows and baselines of whole
+// buckets inside [From - Baseline, To). ok is false when the settings or
+// the span are not the cache's (buckets other than minutes, durations
+// not whole minutes, spans longer than maxCachedSpan).
+func (s *Service) scopeSpikesCached(ctx context.Context, f store.Filter, metrics []analytics.Metric, cfg analytics.SpikeConfig) ([]analytics.Spike, bool, error) {
+	for _, scope := range SpikeScopes {
+		if _, _, err := spikeSetup(f, scope, metrics, cfg); err != nil {
+			return nil, false, err
+		}
+	}
+	metrics, cfg, _ = spikeSetup(f, nil, metrics, cfg)
+	if cfg.Bucket != time.Minute || cfg.Window%time.Minute != 0 || cfg.Baseline%time.Minute != 0 || !f.To.After(f.From) {
+		return nil, false, nil
+	}
+	// FindSpikes gives the same spikes over [ceil(From), floor(To)) in
+	// whole minutes, so requests within a minute share their answer.
+	from, to := ceilTime(f.From.UTC(), time.Minute), f.To.UTC().Truncate(time.Minute)
+	if !to.After(from) {
+		return nil, false, nil
+	}
+	rk := spikeKey{f: f, metrics: fmt.Sprint(metrics), cfg: cfg, from: from.Unix(), to: to.Unix()}
+	rk.f.From, rk.f.To = time.Time{}, time.Time{}
+	levels, e, version, found, ok, err := s.cachedScopeSeries(ctx, f, hasShareMetric(metrics), from.Add(-cfg.Baseline), to, rk)
+	if err != nil || !ok {
+		return nil, false, err
+	}
+	if found != nil {
+		return found, true, nil
+	}
+	out := []analytics.Spike{}
+	for i := range SpikeScopes {
+		for _, m := range metrics {
+			out = append(out, analytics.FindSpikes(cfg, levels[i], m, from, to)...)
+		}
+	}
+	e.mu.Lock()
+	if e.results == nil || len(e.results) >= 16 {
+		e.results = map[spikeKey]spikeResult{}
+	}
+	e.results[rk] = spikeResult{version: version, spikes: slices.Clone(out)}
+	e.mu.Unlock()
+	return out, true, nil
 }
 
 // ceilTime returns t moved up to the next multiple of d (t itself when it
@@ -240,20 +309,63 @@ func (s *Service) Now(ctx context.Context, alerts AlertSource, cfg NowConfig) (N
 		res.Spikes = res.Spikes[:MaxNowItems:MaxNowItems]
 	}
 
-	if res.Silent, res.MoreSilent, err = s.silent(ctx, now, cfg.Silence); err != nil {
-		return res, err
-	}
-	changes, err := s.Changes(ctx, store.Filter{}, analytics.ChangeConfig{})
+	sh, err := s.nowShared(ctx, now, cfg.Silence)
 	if err != nil {
 		return res, err
 	}
-	for _, c := range changes.Changes {
-		if c.Status == ChangeRegressed && len(res.Regressions) < MaxNowItems {
-			res.Regressions = append(res.Regressions, c)
-		}
-	}
+	res.Silent, res.MoreSilent = slices.Clone(sh.silent), sh.moreSilent
+	res.Regressions = slices.Clone(sh.regressions)
 	res.Calm = len(res.Alerts) == 0 && len(res.Spikes) == 0 && len(res.Silent) == 0 && len(res.Regressions) == 0
 	return res, nil
+}
+
+// NowShareAge is how long the now strip's silent producers and
+// regressions, computed once for every page and user, are reused: a
+// producer that stops or sends again, or a change that regresses, shows
+// within this long (by the Service's clock). Alerts and spikes are read
+// afresh on every call.
+const NowShareAge = 15 * time.Second
+
+// nowParts are the parts of NowResult shared between calls.
+type nowParts struct {
+	at          time.Time
+	cfg         SilenceConfig
+	silent      []SilentProducer
+	moreSilent  int
+	regressions []Change
+}
+
+// nowShare holds the last nowParts; its lock is held while they are
+// computed, so that concurrent pages wait for one computation.
+type nowShare struct {
+	mu   sync.Mutex
+	last *nowParts
+}
+
+// nowShared returns the silent producers and the regressions at now, as
+// computed within NowShareAge before it.
+func (s *Service) nowShared(ctx context.Context, now time.Time, cfg SilenceConfig) (*nowParts, error) {
+	s.share.mu.Lock()
+	defer s.share.mu.Unlock()
+	if l := s.share.last; l != nil && l.cfg == cfg && !now.Before(l.at) && now.Sub(l.at) < NowShareAge {
+		return l, nil
+	}
+	p := &nowParts{at: now, cfg: cfg, regressions: []Change{}}
+	var err error
+	if p.silent, p.moreSilent, err = s.silent(ctx, now, cfg); err != nil {
+		return nil, err
+	}
+	changes, err := s.Changes(ctx, store.Filter{}, analytics.ChangeConfig{})
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range changes.Changes {
+		if c.Status == ChangeRegressed && len(p.regressions) < MaxNowItems {
+			p.regressions = append(p.regressions, c)
+		}
+	}
+	s.share.last = p
+	return p, nil
 }
 
 // silent finds the apps gone silent at now by cfg, from one rollup read

@@ -231,8 +231,10 @@ func TestNowSilentProducers(t *testing.T) {
 	if got.Calm {
 		t.Error("calm with a producer gone silent")
 	}
-	// Once it sends again it is not silent.
+	// Once it sends again it is not silent, at the latest NowShareAge
+	// later.
 	insertAll(t, st, []*analytics.Record{call(nowClock.Add(-time.Minute), "steady", "m")})
+	clock = clock.Add(query.NowShareAge)
 	again, err := q.Now(context.Background(), nil, query.NowConfig{})
 	if err != nil {
 		t.Fatal(err)

@@ -41,6 +41,10 @@ type Service struct {
 	now func() time.Time
 	// scopes caches ScopeValues on live ranges.
 	scopes scopeCache
+	// series caches the minute series of spike detection (spikecache.go).
+	series seriesCache
+	// share holds the now strip's parts shared between pages (now.go).
+	share nowShare
 }
 
 // New returns a Service over st with now as its clock (time.Now when nil),
