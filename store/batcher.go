@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -234,23 +235,50 @@ func (b *Batcher) commit(batch []*batchCall) {
 	}
 	var err error
 	if len(batch) == 1 {
-		err = b.insert(batch[0].recs)
+		err = b.insert(byTime(batch[0].recs, false))
 	} else {
 		recs := make([]*analytics.Record, 0, n)
 		for _, c := range batch {
 			recs = append(recs, c.recs...)
 		}
-		err = b.insert(recs)
+		err = b.insert(byTime(recs, true))
 	}
 	if err != nil && len(batch) > 1 {
 		for _, c := range batch {
-			b.finish(c, b.insert(c.recs))
+			b.finish(c, b.insert(byTime(c.recs, false)))
 		}
 		return
 	}
 	for _, c := range batch {
 		b.finish(c, err)
 	}
+}
+
+// byTime returns recs in time order, stably (records of one time keep the
+// order they came in), so that a commit reaches the time indexes in order:
+// OTLP spans arrive as their calls end, timed when the calls started.
+// A slice already in order is returned as it is; otherwise recs is sorted
+// in place when owned (the Batcher's own merged slice) and a sorted copy
+// is made when not, so that a caller's slice is never reordered. The
+// store's Insert merges records of one identity into the first in the
+// commit, so the earliest of them is now the one kept where two disagree
+// (as already when they arrive in different commits, the first stored).
+func byTime(recs []*analytics.Record, owned bool) []*analytics.Record {
+	sorted := true
+	for i := 1; i < len(recs); i++ {
+		if recs[i].Time.Before(recs[i-1].Time) {
+			sorted = false
+			break
+		}
+	}
+	if sorted {
+		return recs
+	}
+	if !owned {
+		recs = slices.Clone(recs)
+	}
+	slices.SortStableFunc(recs, func(a, b *analytics.Record) int { return a.Time.Compare(b.Time) })
+	return recs
 }
 
 func (b *Batcher) finish(c *batchCall, err error) {

@@ -52,11 +52,36 @@ func TestBenchQuick(t *testing.T) {
 		"| compare API, two models over 30 days |",
 		"| compare API, 7 days vs the 7 before |",
 		"| compare API, 24 hours vs the day before |",
+		"| records list, rare value (stop_reason=refusal), 30 days |",
+		"| records list, common value (one app), 30 days |",
+		"| records list, flag (empty turns), 30 days |",
+		"| text search in content, 30 days |",
+		"| record page with content |",
 		"| native ingest into the largest store |",
 		"| peak server memory (VmHWM), largest store |",
+		"| store size at 10 M records |",
 	} {
 		if !strings.Contains(table, row) {
 			t.Errorf("the table has no row %q:\n%s", row, table)
+		}
+	}
+}
+
+// TestBenchOtelcorecol runs the quick bench with an OpenTelemetry
+// Collector binary named by STOPSCOPE_TEST_OTELCORECOL (docs/performance.md
+// says how to build one), and checks its side-by-side rows.
+func TestBenchOtelcorecol(t *testing.T) {
+	col := os.Getenv("STOPSCOPE_TEST_OTELCORECOL")
+	if testing.Short() || col == "" {
+		t.Skip("set STOPSCOPE_TEST_OTELCORECOL to an otelcorecol binary")
+	}
+	var out bytes.Buffer
+	if err := bench.Run(context.Background(), []string{"--quick", "--dir", t.TempDir(), "--otelcorecol", col}, &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, row := range []string{"| OTLP ingest, otelcorecol (otlp receiver, batch, nop exporter) |", "| OTLP ingest vs otelcorecol |"} {
+		if !strings.Contains(out.String(), row) {
+			t.Errorf("the table has no row %q:\n%s", row, out.String())
 		}
 	}
 }

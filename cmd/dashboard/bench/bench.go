@@ -52,7 +52,12 @@ type benchConfig struct {
 	contentN int // records per bytes-on-disk measurement
 	stdout   io.Writer
 	cpuprof  string
+	otelcol  string // an otelcorecol binary to compare OTLP ingest with, or ""
 }
+
+// sustainTarget is the target for sustained native ingest, in
+// records/s.
+const sustainTarget = 60000
 
 // Run is "dashboard bench": it starts the real server as a child
 // process on loopback with fresh stores, measures ingest throughput, the
@@ -68,13 +73,15 @@ func Run(ctx context.Context, args []string, stdout io.Writer) error {
 	dir := fs.String("dir", "", "directory for the SQLite files (default: a new temporary directory, removed at the end)")
 	phase := fs.Duration("phase", 8*time.Second, "how long each throughput measurement runs")
 	cpuprof := fs.String("cpuprofile", "", "write a CPU profile of the server during the ingest phases to this file")
+	sustain := fs.Duration("sustain", time.Minute, "how long the sustained native ingest runs")
+	otelcol := fs.String("otelcorecol", "", "path of an OpenTelemetry Collector binary (otelcorecol, or any build with the otlp receiver, batch processor and nop exporter) to offer the same OTLP load in the same run, for a side-by-side row; off by default")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	cfg := benchConfig{
-		quick: *quick, out: *out, db: *db, phase: *phase, sustain: 4 * *phase,
+		quick: *quick, out: *out, db: *db, phase: *phase, sustain: *sustain,
 		batches: []int{100, 1000}, clients: []int{1, 4, 16}, reads: 40, contentN: 20000,
-		stdout: stdout, cpuprof: *cpuprof,
+		stdout: stdout, cpuprof: *cpuprof, otelcol: *otelcol,
 	}
 	for _, s := range strings.Split(*sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
@@ -120,8 +127,11 @@ type bench struct {
 	seq   atomic.Uint64 // makes every request's ids new
 	ndb   int           // numbers the fresh stores
 
-	nativeBest, sustained float64 // records/s, for the ratio to the ceiling
-	profiled              bool    // the first server wrote the CPU profile
+	nativeBest, sustained float64  // records/s, for the ratio to the ceiling
+	otlpLast              float64  // spans/s of the last OTLP row, for the collector's row
+	bytesPerRec           [2]int64 // with and without content, for the 10 M estimate
+	largest               struct{ n, size int64 }
+	profiled              bool // the first server wrote the CPU profile
 }
 
 func (b *bench) add(what, setting, result, detail string) {
@@ -187,6 +197,12 @@ func (b *bench) ingestPhases(ctx context.Context, lines [][]byte, recs []*analyt
 				return err
 			}
 			b.add("OTLP ingest (protobuf over HTTP)", fmt.Sprintf("batch %d spans, %d clients", batch, clients), r.rate("spans"), r.latency())
+			b.otlpLast = r.perSec()
+		}
+	}
+	if b.cfg.otelcol != "" {
+		if err := b.collector(ctx, recs); err != nil {
+			return err
 		}
 	}
 	if err := b.freshness(ctx, srv, lines); err != nil {
@@ -200,7 +216,8 @@ func (b *bench) ingestPhases(ctx context.Context, lines [][]byte, recs []*analyt
 		return err
 	}
 	b.sustained = r.perSec()
-	b.add("native ingest, sustained", fmt.Sprintf("batch %d, %d clients, %s", batch, clients, b.cfg.sustain), r.rate("records"), r.latency())
+	b.add("native ingest, sustained", fmt.Sprintf("batch %d, %d clients, %s", batch, clients, b.cfg.sustain),
+		fmt.Sprintf("%s, %.2f× the %s target", r.rate("records"), r.perSec()/sustainTarget, count(sustainTarget)), r.latency())
 	n, err := srv.count(ctx)
 	if err != nil {
 		return err
@@ -425,8 +442,14 @@ func (b *bench) diskPerRecord(ctx context.Context, recs []*analytics.Record) err
 		if !withContent {
 			label = "without content (--metadata-only)"
 		}
-		b.add("bytes on disk per record", label, fmt.Sprintf("**%s B**", count(size/int64(b.cfg.contentN))),
-			fmt.Sprintf("%s records, all indexes and rollups included", count(int64(b.cfg.contentN))))
+		per := size / int64(b.cfg.contentN)
+		if withContent {
+			b.bytesPerRec[0] = per
+		} else {
+			b.bytesPerRec[1] = per
+		}
+		b.add("bytes on disk per record", label, fmt.Sprintf("**%s B**", count(per)),
+			fmt.Sprintf("%s records, all indexes and rollups included; at 10 M records %s", count(int64(b.cfg.contentN)), gb(per*10_000_000)))
 	}
 	return nil
 }
@@ -485,7 +508,8 @@ func (b *bench) readPhases(ctx context.Context) error {
 			return fmt.Errorf("bulk load: the summary counts %d records, not %d", got, n)
 		}
 		b.add("bulk load (30 days)", count(int64(n))+" records", loaded.Round(time.Second/10).String(),
-			fmt.Sprintf("%s on disk, %s B/record", mib(size), count(size/int64(n))))
+			fmt.Sprintf("%s (%s) on disk, %s B/record", mib(size), gb(size), count(size/int64(n))))
+		b.largest.n, b.largest.size = int64(n), size
 		for _, q := range []struct{ name, path string }{
 			{"summary API, 30 days", "/api/v1/summary?range=30d"},
 			{"time series API, 30 days by hour", "/api/v1/timeseries?range=30d&bucket=1h&metric=refusal"},
@@ -512,6 +536,10 @@ func (b *bench) readPhases(ctx context.Context) error {
 			}
 			b.add(q.name, count(int64(n))+" records", fmt.Sprintf("**p50 %s**, p95 %s", ms(pct(lat, 50)), ms(pct(lat, 95))), fmt.Sprintf("%d requests, one at a time", len(lat)))
 		}
+		if err := b.recordReads(ctx, srv, n); err != nil {
+			srv.stop()
+			return err
+		}
 		if last {
 			// Ingest into the largest store: memory and throughput do not
 			// depend on how much is stored.
@@ -526,6 +554,9 @@ func (b *bench) readPhases(ctx context.Context) error {
 			b.add("peak server memory (VmHWM), largest store", fmt.Sprintf("%s records: reads above, then ingest", count(int64(n))), mib(srv.peakRSS()), "")
 		}
 		srv.stop()
+		if last {
+			b.sizeAt10M()
+		}
 		if b.cfg.db == "" && !b.cfg.quick {
 			os.Remove(path)
 			os.Remove(path + "-wal")
@@ -716,6 +747,9 @@ func ms(d time.Duration) string {
 }
 
 func mib(n int64) string { return fmt.Sprintf("**%.0f MiB**", float64(n)/(1<<20)) }
+
+// gb writes n bytes in decimal gigabytes, as disks are sold.
+func gb(n int64) string { return fmt.Sprintf("%.1f GB", float64(n)/1e9) }
 
 // count writes n with thin spaces between thousands.
 func count(n int64) string {
