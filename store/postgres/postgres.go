@@ -34,6 +34,7 @@ func Migrations() fs.FS {
 var Dialect = sqlstore.Dialect{
 	Name:                 "postgres",
 	NumberedPlaceholders: true,
+	SortByIdentity:       true,
 	MaxParams:            65535,
 	MigrationLock:        "SELECT pg_advisory_xact_lock(?)",
 	MigrationLockKey:     0x73746f7073636f70, // "stopscop"

@@ -187,3 +187,34 @@ func BenchmarkBytes(b *testing.B) {
 		return (pages - free) * size
 	})
 }
+
+// TestInsertKeepsTimeOrder: SQLite stores a batch in the order it came
+// (the Batcher's time order), not in identity order, so that ids follow
+// time and inserts append to the time index. Identities here sort the
+// other way round from times.
+func TestInsertKeepsTimeOrder(t *testing.T) {
+	s := open(t)
+	ctx := context.Background()
+	t0 := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
+	var recs []*analytics.Record
+	for i := range 10 {
+		r := &analytics.Record{Time: t0.Add(time.Duration(i) * time.Second), App: "a", Model: "m",
+			Kind: analytics.KindMessage, StopReason: analytics.StopEndTurn, MessageID: "msg_" + string(rune('z'-i))}
+		analytics.Classify(r)
+		recs = append(recs, r)
+	}
+	if err := s.Insert(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := s.List(ctx, store.Filter{From: t0, To: t0.Add(time.Minute)}, 100, "")
+	if err != nil || len(got) != len(recs) {
+		t.Fatalf("List: %d records, %v", len(got), err)
+	}
+	// Newest first: each record's id is above the next (older) one's.
+	for i := 1; i < len(got); i++ {
+		if got[i-1].ID <= got[i].ID {
+			t.Errorf("record at %s has id %d, the older one at %s id %d: ids do not follow time",
+				got[i-1].Time.Format(time.TimeOnly), got[i-1].ID, got[i].Time.Format(time.TimeOnly), got[i].ID)
+		}
+	}
+}

@@ -46,6 +46,13 @@ type Dialect struct {
 	// text uncompressed, which measured larger on disk. Bodies stored as
 	// frames read back either way.
 	CompressBodies bool
+	// SortByIdentity inserts a batch's records in (app, identity) order, so
+	// that concurrent transactions take the unique index's locks in one
+	// order and never deadlock on overlapping identities (PostgreSQL).
+	// Without it records go in as they came: SQLite has one writer, and the
+	// Batcher hands it each commit in time order, which keeps the inserts
+	// appending to the time index.
+	SortByIdentity bool
 	// MigrationLock, when not empty, is run first in every migration
 	// transaction with MigrationLockKey as its one argument, so that
 	// processes migrating the same database at once take turns.

@@ -245,10 +245,11 @@ func (s *Store) Insert(ctx context.Context, recs []*analytics.Record) error {
 		rows = append(rows, p)
 	}
 
-	// Rows go in (app, identity) order, those without identity first in
-	// their order: concurrent batches then take the unique index's locks in
-	// one order, so PostgreSQL never deadlocks on overlapping identities.
-	slices.SortStableFunc(rows, func(a, b pendingRow) int { return strings.Compare(a.key, b.key) })
+	// Where the dialect asks (Dialect.SortByIdentity), rows go in (app,
+	// identity) order, those without identity first in their order.
+	if s.d.SortByIdentity {
+		slices.SortStableFunc(rows, func(a, b pendingRow) int { return strings.Compare(a.key, b.key) })
+	}
 
 	ids := make([]int64, len(recs))
 	tx, err := s.w.BeginTx(ctx, nil)
