@@ -26,7 +26,10 @@ type SpikeScan struct {
 // Windows tested by an earlier Scan with the same cfg whose baseline and
 // window end at or before same are not tested again: the caller vouches
 // that no bucket before same has changed since. A zero same reuses
-// nothing. FindSpikes scans only the scopes that have a group in the
+// nothing. Windows tested before outside this scan's range are kept
+// too, while they end by same and join the range, so that scans of
+// different ranges of one series (a day and its last hour) do not test
+// each other's windows again. FindSpikes scans only the scopes that have a group in the
 // span; so should the caller.
 func (sc *SpikeScan) Scan(cfg SpikeConfig, scope Scope, metric Metric, origin time.Time, tallies []Tally, from, to, same time.Time) []Spike {
 	cfg = cfg.withDurations()
@@ -117,6 +120,20 @@ func (sc *SpikeScan) Scan(cfg SpikeConfig, scope Scope, metric Metric, origin ti
 	}
 	for i := range out {
 		out[i].Ongoing = out[i].WindowEnd.Equal(lastEnd)
+	}
+	// The windows tested before outside this range stay known while they
+	// end by same, and when they join this range (the overview's day and
+	// the now strip's hour scan one series).
+	if reuse && kept {
+		oldHi := min(sc.hi, sameUnix-int64(wb)*step)
+		if sc.lo <= oldHi && sc.lo <= hi+step && oldHi+step >= lo {
+			for u, r := range sc.sig {
+				if u >= sc.lo && u <= oldHi && (u < lo || u > hi) {
+					next[u] = r
+				}
+			}
+			lo, hi = min(lo, sc.lo), max(hi, oldHi)
+		}
 	}
 	sc.cfg, sc.lo, sc.hi, sc.sig, sc.tested = cfg, lo, hi, next, kept
 	return out

@@ -72,3 +72,45 @@ func TestSpikeScanMatchesFindSpikes(t *testing.T) {
 		})
 	}
 }
+
+// TestSpikeScanRanges scans a day, then its last hour after a change
+// inside the day, then the day again with nothing changed since: the
+// windows of the day kept from the first scan that see the change must
+// not be reused.
+func TestSpikeScanRanges(t *testing.T) {
+	cfg := DefaultSpikeConfig()
+	rng := rand.New(rand.NewPCG(11, 3))
+	total := 2 * 24 * 60
+	s := series(rng, total, 100, func(i int) float64 { return 0.02 })
+	tallies := func(origin time.Time, n int) []Tally {
+		out := make([]Tally, n)
+		for _, g := range s {
+			if i := int(g.Bucket.Sub(origin) / time.Minute); i >= 0 && i < n {
+				out[i].Add(MetricRefusal.TallyOf(g))
+			}
+		}
+		return out
+	}
+	scope := ScopeOf(s[0])
+	to := t0.Add(2 * 24 * time.Hour)
+	day, hour := to.Add(-24*time.Hour), to.Add(-time.Hour)
+	never := time.Unix(1<<40, 0)
+	var sc SpikeScan
+	scan := func(from, same time.Time) []Spike {
+		origin := from.Add(-cfg.Baseline)
+		return sc.Scan(cfg, scope, MetricRefusal, origin, tallies(origin, int(to.Sub(origin)/time.Minute)), from, to, same)
+	}
+	if got := scan(day, never); len(got) != 0 {
+		t.Fatalf("stationary day has spikes: %+v", got)
+	}
+	// A burst 6 hours before the end.
+	changeAt := total - 6*60
+	for i := changeAt; i < changeAt+30; i++ {
+		s[i].Counts = Counts{N: 100}.WithFlag(FlagRefusal, 30)
+	}
+	scan(hour, t0.Add(time.Duration(changeAt)*time.Minute))
+	got, want := scan(day, never), FindSpikes(cfg, s, MetricRefusal, day, to)
+	if len(want) == 0 || !reflect.DeepEqual(got, want) {
+		t.Errorf("day after the hour = %+v, want %+v (and a spike)", got, want)
+	}
+}

@@ -96,25 +96,10 @@ func (s *Service) scopeSpikesCached(ctx context.Context, f store.Filter, metrics
 	}
 	rk := spikeKey{f: f, metrics: fmt.Sprint(metrics), cfg: cfg, from: from.Unix(), to: to.Unix()}
 	rk.f.From, rk.f.To = time.Time{}, time.Time{}
-	levels, e, version, found, ok, err := s.cachedScopeSeries(ctx, f, hasShareMetric(metrics), from.Add(-cfg.Baseline), to, rk)
+	out, ok, err := s.cachedScopeSpikes(ctx, f, metrics, cfg, from, to, rk)
 	if err != nil || !ok {
 		return nil, false, err
 	}
-	if found != nil {
-		return found, true, nil
-	}
-	out := []analytics.Spike{}
-	for i := range SpikeScopes {
-		for _, m := range metrics {
-			out = append(out, analytics.FindSpikes(cfg, levels[i], m, from, to)...)
-		}
-	}
-	e.mu.Lock()
-	if e.results == nil || len(e.results) >= 16 {
-		e.results = map[spikeKey]spikeResult{}
-	}
-	e.results[rk] = spikeResult{version: version, spikes: slices.Clone(out)}
-	e.mu.Unlock()
 	return out, true, nil
 }
 

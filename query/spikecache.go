@@ -92,6 +92,10 @@ type seriesHour struct {
 	// (a record was stored between the two reads): the hour is used as
 	// read and checked again on the next request.
 	stale bool
+	// gen is the series version at which the hour's data last changed;
+	// byMetric its tallies by metric, made on first use.
+	gen      uint64
+	byMetric map[tallyKey]map[analytics.Scope]*hourTally
 }
 
 // seriesEntry is the cached series of one seriesKey. Its lock is held
@@ -106,6 +110,9 @@ type seriesEntry struct {
 	version    uint64
 	// results are the spikes last found on this series, by request.
 	results map[spikeKey]spikeResult
+	// scans are the window tests of each scope and metric, reused while
+	// the hours they saw are unchanged.
+	scans map[scanKey]*scanState
 	// newest is the end of the latest span asked for, in Unix seconds.
 	newest int64
 	used   uint64
@@ -157,17 +164,19 @@ func keyOf(g analytics.Group) groupKey {
 	return groupKey{app: g.App, model: g.Model, kind: g.Kind, stop: g.StopReason}
 }
 
-// cachedScopeSeries returns, for each of SpikeScopes, the minute groups
-// of f's dims over [lo, hi) (whole hours at least), grouped by that
-// scope's dims and kind, and by stop reason when share is set: what
-// Spikes reads at each scope, whole minutes only. It returns the entry
-// too, whose version changes whenever the data does, and, instead of the
-// groups, the spikes found for rk when they were found on this version.
-// ok is false when the span is too long to cache.
-func (s *Service) cachedScopeSeries(ctx context.Context, f store.Filter, share bool, lo, hi time.Time, rk spikeKey) (levels [3][]analytics.Group, e *seriesEntry, version uint64, found []analytics.Spike, ok bool, err error) {
+// cachedScopeSpikes returns the spikes of metrics over [from, to) (whole
+// minutes) at each of SpikeScopes from the cached minute series of f's
+// dims over [from - cfg.Baseline, to) (whole hours at least), grouped by
+// app, model and kind, and by stop reason for share metrics: what Spikes
+// finds at each scope. Requests for rk on an unchanged series share one
+// answer; otherwise only the windows that see a changed hour are tested
+// again (scan). ok is false when the span is too long to cache.
+func (s *Service) cachedScopeSpikes(ctx context.Context, f store.Filter, metrics []analytics.Metric, cfg analytics.SpikeConfig, from, to time.Time, rk spikeKey) (found []analytics.Spike, ok bool, err error) {
+	lo, hi := from.Add(-cfg.Baseline), to
+	share := hasShareMetric(metrics)
 	h0, h1 := lo.UTC().Truncate(time.Hour), ceilTime(hi.UTC(), time.Hour)
 	if h1.Sub(h0) > maxCachedSpan {
-		return levels, nil, 0, nil, false, nil
+		return nil, false, nil
 	}
 	k := seriesKey{f: f, share: share}
 	k.f.From, k.f.To = time.Time{}, time.Time{}
@@ -175,7 +184,7 @@ func (s *Service) cachedScopeSeries(ctx context.Context, f store.Filter, share b
 	if share {
 		groupBy = append(groupBy, store.DimStopReason)
 	}
-	e = s.series.entry(k)
+	e := s.series.entry(k)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	now := s.now().UTC()
@@ -205,7 +214,7 @@ func (s *Service) cachedScopeSeries(ctx context.Context, f store.Filter, share b
 		q.From, q.To = h0, h1
 		hourly, err := s.st.Aggregate(ctx, store.Query{Filter: q, GroupBy: groupBy, Bucket: time.Hour})
 		if err != nil {
-			return levels, nil, 0, nil, false, err
+			return nil, false, err
 		}
 		fps = map[int64]map[groupKey]analytics.Counts{}
 		for _, g := range hourly {
@@ -236,7 +245,7 @@ func (s *Service) cachedScopeSeries(ctx context.Context, f store.Filter, share b
 		c, ok := e.hours[h.Unix()]
 		if h.Before(cur) && ok && !c.stale && (fps == nil || sameCounts(c.fp, fps[h.Unix()])) {
 			if err := flush(h); err != nil {
-				return levels, nil, 0, nil, false, err
+				return nil, false, err
 			}
 			continue
 		}
@@ -245,18 +254,146 @@ func (s *Service) cachedScopeSeries(ctx context.Context, f store.Filter, share b
 		}
 	}
 	if err := flush(h1); err != nil {
-		return levels, nil, 0, nil, false, err
+		return nil, false, err
 	}
 	if r, hit := e.results[rk]; hit && r.version == e.version {
-		return levels, e, e.version, slices.Clone(r.spikes), true, nil
+		return slices.Clone(r.spikes), true, nil
 	}
-	for h := h0; h.Before(h1); h = h.Add(time.Hour) {
-		sh := e.hours[h.Unix()]
-		for i := range levels {
-			levels[i] = append(levels[i], sh.levels[i]...)
+	out := e.scan(h0, h1, metrics, cfg, from, to)
+	if e.results == nil || len(e.results) >= 16 {
+		e.results = map[spikeKey]spikeResult{}
+	}
+	e.results[rk] = spikeResult{version: e.version, spikes: slices.Clone(out)}
+	return out, true, nil
+}
+
+// scanKey names the SpikeScan of one scope and metric at one of
+// SpikeScopes (by index).
+type scanKey struct {
+	level  int
+	scope  analytics.Scope
+	metric analytics.Metric
+}
+
+// scanState is a SpikeScan and the series version it last scanned.
+type scanState struct {
+	scan    analytics.SpikeScan
+	version uint64
+}
+
+// hourTally is one scope's tallies of a metric over the minutes of an
+// hour, with a bit set for each minute that has a group.
+type hourTally struct {
+	t       [60]analytics.Tally
+	present uint64
+}
+
+// tallyKey names an hour's tallies of a metric at one of SpikeScopes.
+type tallyKey struct {
+	level  int
+	metric analytics.Metric
+}
+
+// tallies returns the hour's tallies of metric by scope at level, made
+// from its groups on first use.
+func (sh *seriesHour) tallies(level int, metric analytics.Metric, hour time.Time) map[analytics.Scope]*hourTally {
+	k := tallyKey{level, metric}
+	if m, ok := sh.byMetric[k]; ok {
+		return m
+	}
+	if sh.byMetric == nil {
+		sh.byMetric = map[tallyKey]map[analytics.Scope]*hourTally{}
+	}
+	m := map[analytics.Scope]*hourTally{}
+	for _, g := range sh.levels[level] {
+		sc := analytics.ScopeOf(g)
+		ht := m[sc]
+		if ht == nil {
+			ht = &hourTally{}
+			m[sc] = ht
+		}
+		i := int(g.Bucket.Sub(hour) / time.Minute)
+		ht.t[i].Add(metric.TallyOf(g))
+		ht.present |= 1 << i
+	}
+	sh.byMetric[k] = m
+	return m
+}
+
+// scan finds the spikes of metrics over [from, to) at each of
+// SpikeScopes on the hours [h0, h1) of e, which hold [from -
+// cfg.Baseline, to) in whole minutes: what FindSpikes finds on the
+// minute groups. Each scope and metric keeps its SpikeScan, so only the
+// windows that see an hour changed since its last scan (the hour being
+// written, under ingest) are tested again. e.mu is held.
+func (e *seriesEntry) scan(h0, h1 time.Time, metrics []analytics.Metric, cfg analytics.SpikeConfig, from, to time.Time) []analytics.Spike {
+	origin := from.Add(-cfg.Baseline)
+	nb := int(to.Sub(origin) / time.Minute)
+	if e.scans == nil || len(e.scans) > 4096 {
+		e.scans = map[scanKey]*scanState{}
+	}
+	out := []analytics.Spike{}
+	for level := range SpikeScopes {
+		for _, m := range metrics {
+			series := map[analytics.Scope][]analytics.Tally{}
+			present := map[analytics.Scope]bool{}
+			var order []analytics.Scope
+			for h := h0; h.Before(h1); h = h.Add(time.Hour) {
+				// off is the index in the series of the hour's first minute.
+				off := int(h.Sub(origin) / time.Minute)
+				for sc, ht := range e.hours[h.Unix()].tallies(level, m, h) {
+					ts, ok := series[sc]
+					if !ok {
+						ts = make([]analytics.Tally, nb)
+						series[sc] = ts
+						order = append(order, sc)
+					}
+					for i := range 60 {
+						if j := off + i; j >= 0 && j < nb {
+							ts[j] = ht.t[i]
+							if ht.present&(1<<i) != 0 {
+								present[sc] = true
+							}
+						}
+					}
+				}
+			}
+			for _, sc := range order {
+				if !present[sc] {
+					continue
+				}
+				k := scanKey{level, sc, m}
+				st := e.scans[k]
+				if st == nil {
+					st = &scanState{}
+					e.scans[k] = st
+				}
+				out = append(out, st.scan.Scan(cfg, sc, m, origin, series[sc], from, to, e.unchangedBefore(st.version, h0, h1))...)
+				st.version = e.version
+			}
 		}
 	}
-	return levels, e, e.version, nil, true, nil
+	return out
+}
+
+// unchangedBefore is the start of the first cached hour that changed
+// after version v (or was read again since): the minutes before it are as
+// they were then. Hours before [h0, h1) count too, as windows kept from a
+// longer range see them.
+func (e *seriesEntry) unchangedBefore(v uint64, h0, h1 time.Time) time.Time {
+	first := h1
+	for h := h0; h.Before(h1); h = h.Add(time.Hour) {
+		if e.hours[h.Unix()] == nil {
+			first = h
+			break
+		}
+	}
+	for u, sh := range e.hours {
+		if sh.gen > v && u < first.Unix() {
+			first = time.Unix(u, 0).UTC()
+		}
+	}
+	return first
 }
 
 // readHours reads the minutes of [from, to), whole hours, into e,
@@ -292,6 +429,10 @@ func (s *Service) readHours(ctx context.Context, e *seriesEntry, k seriesKey, gr
 		}
 		if old, ok := e.hours[h.Unix()]; !ok || !sameLevels(old, sh) {
 			e.version++
+			sh.gen = e.version
+		} else {
+			// The same data: keep the tallies made of it.
+			sh.gen, sh.byMetric = old.gen, old.byMetric
 		}
 		e.hours[h.Unix()] = sh
 	}
