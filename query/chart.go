@@ -127,7 +127,7 @@ func (s *Service) Chart(ctx context.Context, f store.Filter, kind string, m anal
 	if kind == ChartMetric {
 		metrics = []analytics.Metric{m}
 	}
-	cfg := analytics.DefaultSpikeConfig()
+	cfg := SpikeConfigFor(f, analytics.DefaultSpikeConfig())
 	if bucketCount(f.From.Add(-cfg.Baseline), f.To, cfg.Bucket) > maxSpikeBuckets {
 		// Too long a range to look for spikes minute by minute: the chart
 		// is drawn without shading rather than refused.

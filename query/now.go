@@ -44,6 +44,41 @@ func (s *Service) ScopeSpikes(ctx context.Context, f store.Filter, metrics []ana
 	return out, nil
 }
 
+// SpikeConfigFor returns cfg as the overview and its charts use it over
+// f's range: as given while the range and its baseline span at most
+// maxCachedSpan (50 hours, so ranges up to 26 hours at the default
+// baseline), read from the cached minute series; for longer ranges with
+// minute buckets, at hourly grain from the hourly rollups: one-hour
+// buckets, the window rounded up to whole hours (15 minutes become one
+// hour), stepped an hour at a time against the same baseline. A long
+// range so finds what stands out over an hour, not a burst of a few
+// minutes that an hour's traffic dilutes; it costs 60 times fewer buckets
+// than minutes over days.
+func SpikeConfigFor(f store.Filter, cfg analytics.SpikeConfig) analytics.SpikeConfig {
+	def := analytics.DefaultSpikeConfig()
+	if cfg.Bucket <= 0 {
+		cfg.Bucket = def.Bucket
+	}
+	if cfg.Baseline <= 0 {
+		cfg.Baseline = def.Baseline
+	}
+	if cfg.Window <= 0 {
+		cfg.Window = def.Window
+	}
+	if cfg.Bucket != time.Minute || f.To.Sub(f.From)+cfg.Baseline <= maxCachedSpan {
+		return cfg
+	}
+	cfg.Bucket = time.Hour
+	cfg.Window = max(ceilDuration(cfg.Window, time.Hour), time.Hour)
+	cfg.Baseline = max(ceilDuration(cfg.Baseline, time.Hour), time.Hour)
+	return cfg
+}
+
+// ceilDuration rounds d up to a multiple of unit.
+func ceilDuration(d, unit time.Duration) time.Duration {
+	return (d + unit - 1) / unit * unit
+}
+
 // sortScopeSpikes orders spikes by start, then scope, then metric.
 func sortScopeSpikes(out []analytics.Spike) {
 	slices.SortStableFunc(out, func(a, b analytics.Spike) int {

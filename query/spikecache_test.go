@@ -206,3 +206,41 @@ func TestNowShared(t *testing.T) {
 		t.Fatalf("after c sent again: shared %+v, fresh %+v", got.Silent, want.Silent)
 	}
 }
+
+// TestSpikeConfigFor checks the grain of the overview's spikes by range:
+// minutes up to 26 hours, hours beyond; and that a 3-day range at hourly
+// grain finds the burst of refusals of spikeTraffic, an hour long.
+func TestSpikeConfigFor(t *testing.T) {
+	clock := nowClock
+	def := analytics.DefaultSpikeConfig()
+	tests := []struct {
+		name           string
+		span           time.Duration
+		bucket, window time.Duration
+	}{
+		{"24 hours", 24 * time.Hour, time.Minute, 15 * time.Minute},
+		{"26 hours", 26 * time.Hour, time.Minute, 15 * time.Minute},
+		{"27 hours", 27 * time.Hour, time.Hour, time.Hour},
+		{"7 days", 7 * 24 * time.Hour, time.Hour, time.Hour},
+		{"30 days", 30 * 24 * time.Hour, time.Hour, time.Hour},
+	}
+	for _, tt := range tests {
+		got := query.SpikeConfigFor(store.Filter{From: clock.Add(-tt.span), To: clock}, def)
+		if got.Bucket != tt.bucket || got.Window != tt.window || got.Baseline != def.Baseline {
+			t.Errorf("%s: bucket %v window %v baseline %v, want %v %v %v", tt.name, got.Bucket, got.Window, got.Baseline, tt.bucket, tt.window, def.Baseline)
+		}
+	}
+	q, st := newService(t, &clock)
+	insertAll(t, st, spikeTraffic(clock))
+	f := store.Filter{From: clock.Add(-3 * 24 * time.Hour), To: clock}
+	got, err := q.ScopeSpikes(context.Background(), f, nil, query.SpikeConfigFor(f, def), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	burst := clock.Add(-6 * time.Hour).Truncate(time.Hour)
+	if !slices.ContainsFunc(got, func(x analytics.Spike) bool {
+		return x.Metric == analytics.MetricRefusal && x.Scope.App == "b" && x.WindowStart.Equal(burst) && x.WindowEnd.Equal(burst.Add(time.Hour))
+	}) {
+		t.Errorf("no hour-long refusal spike of app b at %v:\n%s", burst, spikesText(got))
+	}
+}

@@ -269,13 +269,15 @@ func (s *Server) overview(ctx context.Context, v filterView, host string) (overv
 
 // uiOverviewSpikes is the overview's spikes fragment: at all traffic, per
 // model and per app (query.ScopeSpikes), over the range against the
-// trailing baseline, from the minute rollups.
+// trailing baseline, from the minute rollups (the hourly ones over long
+// ranges, query.SpikeConfigFor).
 func (s *Server) uiOverviewSpikes(c echo.Context) error {
 	v, err := s.filterView(c)
 	if err != nil {
 		return err
 	}
-	spikes, err := s.Query.ScopeSpikes(c.Request().Context(), v.Scope(), nil, analytics.DefaultSpikeConfig(), v.Live)
+	// Ranges over a day or so are tested at hourly grain (SpikeConfigFor).
+	spikes, err := s.Query.ScopeSpikes(c.Request().Context(), v.Scope(), nil, query.SpikeConfigFor(v.Scope(), analytics.DefaultSpikeConfig()), v.Live)
 	if err != nil {
 		return err
 	}
