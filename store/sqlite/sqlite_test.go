@@ -218,3 +218,7 @@ func TestInsertKeepsTimeOrder(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkRead(b *testing.B) {
+	storetest.BenchRead(b, open)
+}

@@ -105,3 +105,60 @@ func BenchBytes(b *testing.B, open func(tb testing.TB) store.Store, size func(b 
 		})
 	}
 }
+
+// BenchRead inserts 20,000 of BenchInsert's records into a store from open
+// and measures reading them back: a page of List, a page of Records, and
+// a free-text search that matches one record in a hundred (List's first
+// page walks about 5,000 records) and one that matches none (Count reads
+// every record).
+func BenchRead(b *testing.B, open func(tb testing.TB) store.Store) {
+	const n, batch = 20000, 500
+	s := open(b)
+	rng := rand.New(rand.NewPCG(3, 18))
+	for seq := 0; seq < n; {
+		recs := make([]*analytics.Record, batch)
+		for j := range recs {
+			seq++
+			recs[j] = benchRecord(rng, seq)
+			if seq%100 == 0 {
+				recs[j].Content = []analytics.Block{{Type: "text", Text: benchText + " Rare Needle."}}
+			}
+		}
+		if err := s.Insert(ctx(), recs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		name string
+		run  func() (int, error)
+	}{
+		{"list", func() (int, error) {
+			rs, _, err := s.List(ctx(), store.Filter{}, 50, "")
+			return len(rs), err
+		}},
+		{"records", func() (int, error) {
+			rs, err := s.Records(ctx(), store.Filter{}, 50)
+			return len(rs), err
+		}},
+		{"search-rare", func() (int, error) {
+			rs, _, err := s.List(ctx(), store.Filter{Text: "rare needle"}, 50, "")
+			return len(rs), err
+		}},
+		{"count-none", func() (int, error) {
+			return s.Count(ctx(), store.Filter{Text: "zebra"}, n+1)
+		}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				got, err := c.run()
+				if err != nil {
+					b.Fatal(err)
+				}
+				if want := map[string]int{"list": 50, "records": 50, "search-rare": 50, "count-none": 0}[c.name]; got != want {
+					b.Fatalf("%d records, want %d", got, want)
+				}
+			}
+		})
+	}
+}
