@@ -6,6 +6,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
@@ -18,8 +19,41 @@ import (
 
 	"github.com/stopscope/stopscope/store/sqlstore"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	msqlite "modernc.org/sqlite" // registers the "sqlite" driver
 )
+
+// searchFunc is the SQL function of Dialect.TextSearch:
+// stopscope_contains(content_z, content_text, text) is 1 when a record's
+// search text contains text (sqlstore.ContentContains), else 0.
+const searchFunc = "stopscope_contains"
+
+func init() {
+	msqlite.MustRegisterDeterministicScalarFunction(searchFunc, 3, contains)
+}
+
+// contains implements searchFunc.
+func contains(_ *msqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+	z, _ := args[0].([]byte)
+	ok, err := sqlstore.ContentContains(z, str(args[1]), str(args[2]))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", searchFunc, err)
+	}
+	if ok {
+		return int64(1), nil
+	}
+	return int64(0), nil
+}
+
+// str returns a TEXT argument, which the driver may pass as bytes.
+func str(v driver.Value) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case []byte:
+		return string(v)
+	}
+	return ""
+}
 
 //go:embed migrations/*.sql
 var migrations embed.FS
@@ -34,8 +68,9 @@ func Migrations() fs.FS {
 }
 
 // Dialect is SQLite's: ? placeholders, a limit of 32766 bind parameters
-// per statement (SQLITE_MAX_VARIABLE_NUMBER since 3.32), bodies stored
-// zstd-compressed (SQLite compresses nothing itself), and app filters kept
+// per statement (SQLITE_MAX_VARIABLE_NUMBER since 3.32), bodies, content
+// and request summaries stored zstd-compressed (SQLite compresses nothing
+// itself) and searched through searchFunc, and app filters kept
 // off the unique (app, identity) index (see sqlstore.Dialect.RecordApp).
 //
 // CopyDays runs without syncing and with a page cache of about 1 GB, then
@@ -44,7 +79,7 @@ func Migrations() fs.FS {
 // constraints have no SQL).
 var Dialect = sqlstore.Dialect{
 	Name: "sqlite", MaxParams: 32766, InsertRecords: "INSERT OR IGNORE INTO", RecordApp: "+app",
-	CompressBodies: true,
+	CompressBodies: true, TextSearch: searchFunc + "(content_z, content_text, ?) = 1",
 	// SUM fails on an integer overflow; TOTAL sums in floating point (exact
 	// below 2^53) and CAST clamps a REAL past the int64 range to its ends.
 	ClampedSum:       "CAST(TOTAL(%s) AS BIGINT)",

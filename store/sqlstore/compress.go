@@ -2,8 +2,13 @@ package sqlstore
 
 import (
 	"bytes"
+	"encoding/json"
+	"strings"
+	"sync"
 
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/stopscope/stopscope/analytics"
 )
 
 // Request, response and stream bodies are stored zstd-compressed where
@@ -16,11 +21,16 @@ import (
 // '(' in UTF-8). Bodies stored before compression read as they are.
 var (
 	zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
-	// Both are safe for concurrent EncodeAll and DecodeAll.
+	// One of each for the process, safe for concurrent EncodeAll and
+	// DecodeAll, with low-memory options so that their buffers stay small
+	// under sustained ingest: records are written by one connection, so
+	// one encoder serves them; decoding (Get, List and SQLite's search,
+	// on the reader pool) runs on up to four streams at once, further
+	// calls waiting their turn.
 	bodyEncoder, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault),
-		zstd.WithEncoderConcurrency(1), zstd.WithZeroFrames(true))
-	bodyDecoder, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0),
-		zstd.WithDecoderMaxMemory(1<<30))
+		zstd.WithEncoderConcurrency(1), zstd.WithZeroFrames(true), zstd.WithLowerEncoderMem(true))
+	bodyDecoder, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(4),
+		zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxMemory(1<<30))
 )
 
 // body returns what is stored for body b: compressBody's value when the
@@ -57,4 +67,71 @@ func decompressBody(b []byte) ([]byte, error) {
 		return b, nil
 	}
 	return bodyDecoder.DecodeAll(b, nil)
+}
+
+// storedJSON returns what is stored for the JSON value b (content or req,
+// never empty) in its text column and in its _z column: b as text and NULL
+// when the dialect does not compress, else '' and compressBody's value (a
+// copy: b is scratch space).
+func (dl *Dialect) storedJSON(b []byte) (string, any) {
+	if !dl.CompressBodies {
+		return string(b), nil
+	}
+	z := compressBody(b).([]byte)
+	if len(z) > 0 && &z[0] == &b[0] {
+		z = bytes.Clone(b)
+	}
+	return "", z
+}
+
+// decodeStoredJSON decodes into v the JSON value stored as text or, when
+// it is not NULL, as z (storedJSON); it leaves v alone when both are empty.
+func decodeStoredJSON(text string, z []byte, v any) error {
+	if z == nil {
+		if text == "" {
+			return nil
+		}
+		return json.Unmarshal([]byte(text), v)
+	}
+	b, err := decompressBody(z)
+	if err != nil {
+		return err
+	}
+	if len(b) == 0 {
+		return nil
+	}
+	return json.Unmarshal(b, v)
+}
+
+// searchBufs holds decompression buffers for ContentContains, which runs
+// once per row a search reads.
+var searchBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// ContentContains reports whether the search text of a record contains
+// text, which must be lower-cased and cleaned as the free-text filter
+// does: it is the search of a dialect whose TextSearch calls it, with
+// contentZ and contentText a row's content_z and content_text. A row
+// stored with content_z has no content_text (see storedJSON), and its
+// search text is derived from the content as Insert would have stored it
+// (contentText), so that it matches exactly the records content_text
+// LIKE '%text%' matched; one stored before has content_text.
+func ContentContains(contentZ []byte, stored string, text string) (bool, error) {
+	if contentZ == nil {
+		return strings.Contains(stored, text), nil
+	}
+	buf := searchBufs.Get().(*[]byte)
+	defer searchBufs.Put(buf)
+	b := contentZ
+	if bytes.HasPrefix(b, zstdMagic) {
+		var err error
+		if b, err = bodyDecoder.DecodeAll(b, (*buf)[:0]); err != nil {
+			return false, err
+		}
+		*buf = b
+	}
+	var blocks []analytics.Block
+	if err := json.Unmarshal(b, &blocks); err != nil {
+		return false, err
+	}
+	return strings.Contains(contentText(blocks), text), nil
 }

@@ -45,6 +45,11 @@ type Dialect struct {
 	// smaller by compressed bodies would then leave its content and search
 	// text uncompressed, which measured larger on disk. Bodies stored as
 	// frames read back either way.
+	//
+	// It also stores content and the request summary as zstd frames, in
+	// content_z and req_z, and no content_text: the search text is
+	// derived from the content by TextSearch, which such a dialect must
+	// set.
 	CompressBodies bool
 	// SortByIdentity inserts a batch's records in (app, identity) order, so
 	// that concurrent transactions take the unique index's locks in one
@@ -53,6 +58,11 @@ type Dialect struct {
 	// Batcher hands it each commit in time order, which keeps the inserts
 	// appending to the time index.
 	SortByIdentity bool
+	// TextSearch, when not empty, is the condition of the free-text filter,
+	// with one ? for the lower-cased text, instead of content_text LIKE.
+	// SQLite's calls a Go function registered with the driver, which reads
+	// content_z through ContentContains.
+	TextSearch string
 	// MigrationLock, when not empty, is run first in every migration
 	// transaction with MigrationLockKey as its one argument, so that
 	// processes migrating the same database at once take turns.

@@ -212,7 +212,12 @@ func (d *Dialect) recordFilter(f *store.Filter) (*where, error) {
 		w.add("session_id <> '' AND session_id = ?", f.SessionID)
 	}
 	if f.Text != "" {
-		w.add(`content_text LIKE ? ESCAPE '\'`, "%"+escapeLike(strings.ToLower(clean(f.Text)))+"%")
+		text := strings.ToLower(clean(f.Text))
+		if d.TextSearch != "" {
+			w.add(d.TextSearch, text)
+		} else {
+			w.add(`content_text LIKE ? ESCAPE '\'`, "%"+escapeLike(text)+"%")
+		}
 	}
 	return w, nil
 }

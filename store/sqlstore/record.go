@@ -37,6 +37,7 @@ var insertCols = append([]string{
 	"stop_reason_unrecorded", "ttft_ms", "attempts", "release",
 	"prompt_version", "rollup_release", "rollup_prompt_version",
 	"service_tier", "prompt_id", "keyed_by_request", "cache_creation_1h_input_tokens",
+	"content_z", "req_z",
 }, causeCols...)
 
 // listCols are the columns List reads: everything but the request summary
@@ -49,10 +50,10 @@ latency_ms, http_status, error_type, error_message, subtype, num_turns,
 cost_usd, duration_ms, content, stop_details, compaction_input_tokens,
 compaction_output_tokens, content_unrecorded, stop_reason_unrecorded,
 ttft_ms, attempts, release, prompt_version, service_tier, prompt_id,
-keyed_by_request, cache_creation_1h_input_tokens`
+keyed_by_request, cache_creation_1h_input_tokens, content_z`
 
 // getCols are the columns Get reads: listCols and the rest.
-const getCols = listCols + `, req, request_body, response_body, stream_body`
+const getCols = listCols + `, req, req_z, request_body, response_body, stream_body`
 
 // checkTime rejects a record time the store cannot keep.
 func checkTime(t time.Time) error {
@@ -251,7 +252,8 @@ func contentText(blocks []analytics.Block) string {
 // PromptVersion are stored as rollup_release and rollup_prompt_version).
 // buf is scratch space for the JSON columns, returned for the next call.
 func (dl *Dialect) encodeRecord(args []any, r *analytics.Record, c *analytics.Counts, d *analytics.Dims, buf []byte) ([]any, []byte) {
-	var tools, causes, content, req, stopDetails string
+	var tools, causes, content, req, stopDetails, text string
+	var contentZ, reqZ any
 	if r.StopDetails != nil {
 		buf = appendStopDetails(buf[:0], r.StopDetails)
 		stopDetails = string(buf)
@@ -266,11 +268,15 @@ func (dl *Dialect) encodeRecord(args []any, r *analytics.Record, c *analytics.Co
 	}
 	if len(r.Content) > 0 {
 		buf = appendBlocks(buf[:0], r.Content)
-		content = string(buf)
+		if content, contentZ = dl.storedJSON(buf); contentZ == nil {
+			// Content stored compressed is searched by the dialect's
+			// TextSearch, which derives the text from it.
+			text = contentText(r.Content)
+		}
 	}
 	if r.Req != nil {
 		buf = appendRequest(buf[:0], r.Req)
-		req = string(buf)
+		req, reqZ = dl.storedJSON(buf)
 	}
 	var identity any
 	if id := r.Identity(); id != "" {
@@ -284,12 +290,12 @@ func (dl *Dialect) encodeRecord(args []any, r *analytics.Record, c *analytics.Co
 		r.Usage.OutputTokens, r.Usage.CacheCreationInputTokens, r.Usage.CacheReadInputTokens,
 		r.LatencyMS, int64(r.HTTPStatus), r.ErrorType, r.ErrorMessage, r.Subtype,
 		r.NumTurns, r.CostUSD, c.CostMicroUSD,
-		r.DurationMS, content, req, contentText(r.Content), dl.body(r.RequestBody),
+		r.DurationMS, content, req, text, dl.body(r.RequestBody),
 		dl.body(r.ResponseBody), dl.body([]byte(r.StreamBody)), stopDetails, string(r.RefusalCategory()),
 		r.Usage.CompactionInputTokens, r.Usage.CompactionOutputTokens, r.ContentUnrecorded,
 		r.StopReasonUnrecorded, r.TTFTMS, r.Attempts, r.Release,
 		r.PromptVersion, d.Release, d.PromptVersion, r.ServiceTier, r.PromptID,
-		r.KeyedByRequest, r.Usage.CacheCreation1hInputTokens,
+		r.KeyedByRequest, r.Usage.CacheCreation1hInputTokens, contentZ, reqZ,
 	)
 	for _, n := range c.Caused {
 		args = append(args, n)
@@ -308,6 +314,7 @@ func scanRecord(sc scanner, full bool) (*analytics.Record, error) {
 		kind, stop, tools, causes  string
 		content, req, stopDetails  string
 		reqBody, respBody, streamB []byte
+		contentZ, reqZ             []byte
 	)
 	dest := []any{
 		&r.ID, &timeNS, &r.Source, &r.App, &r.Environment, &r.SessionID, &r.UserID,
@@ -318,10 +325,10 @@ func scanRecord(sc scanner, full bool) (*analytics.Record, error) {
 		&r.CostUSD, &r.DurationMS, &content, &stopDetails, &r.Usage.CompactionInputTokens,
 		&r.Usage.CompactionOutputTokens, &r.ContentUnrecorded, &r.StopReasonUnrecorded,
 		&r.TTFTMS, &r.Attempts, &r.Release, &r.PromptVersion, &r.ServiceTier, &r.PromptID,
-		&r.KeyedByRequest, &r.Usage.CacheCreation1hInputTokens,
+		&r.KeyedByRequest, &r.Usage.CacheCreation1hInputTokens, &contentZ,
 	}
 	if full {
-		dest = append(dest, &req, &reqBody, &respBody, &streamB)
+		dest = append(dest, &req, &reqZ, &reqBody, &respBody, &streamB)
 	}
 	if err := sc.Scan(dest...); err != nil {
 		return nil, err
@@ -337,7 +344,7 @@ func scanRecord(sc scanner, full bool) (*analytics.Record, error) {
 	if err := decodeJSON(causes, &r.Causes); err != nil {
 		return nil, fmt.Errorf("record %d causes: %w", r.ID, err)
 	}
-	if err := decodeJSON(content, &r.Content); err != nil {
+	if err := decodeStoredJSON(content, contentZ, &r.Content); err != nil {
 		return nil, fmt.Errorf("record %d content: %w", r.ID, err)
 	}
 	if stopDetails != "" {
@@ -347,9 +354,9 @@ func scanRecord(sc scanner, full bool) (*analytics.Record, error) {
 		}
 	}
 	if full {
-		if req != "" {
+		if req != "" || reqZ != nil {
 			r.Req = new(analytics.Request)
-			if err := json.Unmarshal([]byte(req), r.Req); err != nil {
+			if err := decodeStoredJSON(req, reqZ, r.Req); err != nil {
 				return nil, fmt.Errorf("record %d req: %w", r.ID, err)
 			}
 		}

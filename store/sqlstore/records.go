@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"slices"
@@ -13,14 +12,15 @@ import (
 	"github.com/stopscope/stopscope/store"
 )
 
-// withReq reads listCols and then req, for scanRecord, which knows only
-// listCols and getCols.
+// withReq reads listCols and then req and req_z, for scanRecord, which
+// knows only listCols and getCols.
 type withReq struct {
-	sc  scanner
-	req *string
+	sc   scanner
+	req  *string
+	reqZ *[]byte
 }
 
-func (w withReq) Scan(dest ...any) error { return w.sc.Scan(append(dest, w.req)...) }
+func (w withReq) Scan(dest ...any) error { return w.sc.Scan(append(dest, w.req, w.reqZ)...) }
 
 // boundLimit applies the default and the bound of Records and RefusalCounts.
 func boundLimit(limit int) int {
@@ -38,7 +38,7 @@ func (s *Store) Records(ctx context.Context, f store.Filter, limit int) ([]*anal
 	if err != nil {
 		return nil, err
 	}
-	q := `SELECT ` + listCols + `, req FROM records` + w.sql() + ` ORDER BY time_ns DESC, id DESC LIMIT ?`
+	q := `SELECT ` + listCols + `, req, req_z FROM records` + w.sql() + ` ORDER BY time_ns DESC, id DESC LIMIT ?`
 	rows, err := s.r.QueryContext(ctx, s.d.rebind(q), append(w.args, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: records: %w", err)
@@ -46,14 +46,17 @@ func (s *Store) Records(ctx context.Context, f store.Filter, limit int) ([]*anal
 	defer rows.Close()
 	out := make([]*analytics.Record, 0, min(limit, 256))
 	for rows.Next() {
-		var req string
-		r, err := scanRecord(withReq{rows, &req}, false)
+		var (
+			req  string
+			reqZ []byte
+		)
+		r, err := scanRecord(withReq{rows, &req, &reqZ}, false)
 		if err != nil {
 			return nil, fmt.Errorf("sqlstore: records: %w", err)
 		}
-		if req != "" {
+		if req != "" || reqZ != nil {
 			r.Req = new(analytics.Request)
-			if err := json.Unmarshal([]byte(req), r.Req); err != nil {
+			if err := decodeStoredJSON(req, reqZ, r.Req); err != nil {
 				return nil, fmt.Errorf("sqlstore: records: record %d req: %w", r.ID, err)
 			}
 			for i := range r.Req.Messages {
