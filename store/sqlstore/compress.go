@@ -71,7 +71,7 @@ func decompressBody(b []byte) ([]byte, error) {
 
 // storedJSON returns what is stored for the JSON value b (content or req,
 // never empty) in its text column and in its _z column: b as text and NULL
-// when the dialect does not compress, else '' and compressBody's value (a
+// when the dialect does not compress, else no text and compressBody's value (a
 // copy: b is scratch space).
 func (dl *Dialect) storedJSON(b []byte) (string, any) {
 	if !dl.CompressBodies {

@@ -188,8 +188,8 @@ func TestMigration0016(t *testing.T) {
 				t.Fatal(err)
 			}
 			var n int
-			if err := old.w.QueryRow("SELECT COUNT(*) FROM schema_migrations WHERE version >= 16").Scan(&n); err != nil || n != 0 {
-				t.Fatalf("old schema has %d migrations from 16 on, %v", n, err)
+			if err := old.w.QueryRow("SELECT COUNT(*) FROM schema_migrations WHERE version = 16").Scan(&n); err != nil || n != 0 {
+				t.Fatalf("old schema has migration 16 %d times, %v", n, err)
 			}
 			if err := old.Insert(ctx, mixRecords(3000)); err != nil {
 				t.Fatal(err)

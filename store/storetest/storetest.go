@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -32,6 +33,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"MergeSignals", testMergeSignals},
 		{"ConcurrentInsert", testConcurrentInsert},
 		{"ListFilters", testListFilters},
+		{"TextSearch", testTextSearch},
 		{"ListPaging", testListPaging},
 		{"RefusalCategory", testRefusalCategory},
 		{"Aggregate", testAggregate},
@@ -788,5 +790,66 @@ func testAggregateInvalid(t *testing.T, s store.Store) {
 				t.Errorf("Aggregate: %v, want code %s", err, analytics.EInvalid)
 			}
 		})
+	}
+}
+
+// testTextSearch checks the free-text filter on contents whose search text
+// is easy to get wrong: non-ASCII case, invalid UTF-8 and NUL (searched as
+// U+FFFD), several blocks (joined by a newline), blocks without text, and
+// a text long enough to be stored compressed; the request is not searched.
+func testTextSearch(t *testing.T, s store.Store) {
+	contents := [][]analytics.Block{
+		{{Type: "text", Text: "ÜBER die Straße"}, {Type: "tool_use", Name: "Search"}},
+		{{Type: "text", Text: "Kelvin \u212a sign"}},
+		{{Type: "text", Text: "bad \xff utf8, nul \x00 here"}},
+		{{Type: "text", Text: "end of one"}, {Type: "text", Text: "Start of two"}},
+		{{Type: "thinking", Text: "Deep thought"}},
+		{{Type: "text", Text: strings.Repeat("a long answer, ", 200) + "The End"}},
+		nil,
+	}
+	var recs []*analytics.Record
+	for i, c := range contents {
+		recs = append(recs, &analytics.Record{Time: t0.Add(time.Duration(i) * time.Minute), App: "a", Model: "m",
+			Kind: analytics.KindMessage, StopReason: analytics.StopEndTurn, Content: c,
+			Req: &analytics.Request{Messages: []analytics.Message{{Role: "user", Blocks: []analytics.Block{{Type: "text", Text: "the request's needle"}}}}}})
+	}
+	insert(t, s, recs...)
+	pick := func(is ...int) []int64 {
+		out := []int64{}
+		for k := len(is) - 1; k >= 0; k-- {
+			out = append(out, recs[is[k]].ID)
+		}
+		return out
+	}
+	tests := []struct {
+		text string
+		want []int64
+	}{
+		{"über DIE", pick(0)},
+		{"straße", pick(0)},
+		{"strasse", pick()},
+		{"search", pick()}, // a tool's name is not text
+		{"kelvin k sign", pick(1)},
+		{"\xff", pick(2)},
+		{"\ufffd", pick(2)},
+		{"nul \x00", pick(2)},
+		{"one\nstart", pick(3)},
+		{"one start", pick()},
+		{"deep", pick(4)},
+		{"answer, the end", pick(5)},
+		{"needle", pick()},
+		{"e", pick(0, 1, 2, 3, 4, 5)},
+	}
+	for _, tc := range tests {
+		got, _, err := s.List(ctx(), store.Filter{Text: tc.text}, 100, "")
+		if err != nil {
+			t.Fatalf("text %q: %v", tc.text, err)
+		}
+		if g := ids(got); !slices.Equal(g, tc.want) {
+			t.Errorf("text %q: ids %v, want %v", tc.text, g, tc.want)
+		}
+		if n, err := s.Count(ctx(), store.Filter{Text: tc.text}, 100); err != nil || n != len(tc.want) {
+			t.Errorf("text %q: Count %d, %v; want %d", tc.text, n, err, len(tc.want))
+		}
 	}
 }
