@@ -3,12 +3,13 @@ package sqlstore
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/klauspost/compress/zstd"
-
-	"github.com/stopscope/stopscope/analytics"
 )
 
 // Request, response and stream bodies are stored zstd-compressed where
@@ -26,9 +27,12 @@ var (
 	// under sustained ingest: records are written by one connection, so
 	// one encoder serves them; decoding (Get, List and SQLite's search,
 	// on the reader pool) runs on up to four streams at once, further
-	// calls waiting their turn.
+	// calls waiting their turn. Frames carry no checksum: its 4 bytes
+	// are a good part of a small frame, and the database file has none
+	// either (frames written with one read the same).
 	bodyEncoder, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault),
-		zstd.WithEncoderConcurrency(1), zstd.WithZeroFrames(true), zstd.WithLowerEncoderMem(true))
+		zstd.WithEncoderConcurrency(1), zstd.WithZeroFrames(true), zstd.WithLowerEncoderMem(true),
+		zstd.WithEncoderCRC(false))
 	bodyDecoder, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(4),
 		zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxMemory(1<<30))
 )
@@ -71,14 +75,14 @@ func decompressBody(b []byte) ([]byte, error) {
 
 // storedJSON returns what is stored for the JSON value b (content or req,
 // never empty) in its text column and in its _z column: b as text and NULL
-// when the dialect does not compress, else no text and compressBody's value (a
-// copy: b is scratch space).
+// when the dialect does not compress, else no text and compressBody's value
+// (a copy: b is scratch space).
 func (dl *Dialect) storedJSON(b []byte) (string, any) {
 	if !dl.CompressBodies {
 		return string(b), nil
 	}
 	z := compressBody(b).([]byte)
-	if len(z) > 0 && &z[0] == &b[0] {
+	if &z[0] == &b[0] {
 		z = bytes.Clone(b)
 	}
 	return "", z
@@ -97,41 +101,129 @@ func decodeStoredJSON(text string, z []byte, v any) error {
 	if err != nil {
 		return err
 	}
-	if len(b) == 0 {
-		return nil
-	}
 	return json.Unmarshal(b, v)
 }
 
-// searchBufs holds decompression buffers for ContentContains, which runs
-// once per row a search reads.
-var searchBufs = sync.Pool{New: func() any { return new([]byte) }}
+// searchBufs holds buffers for ContentContains, which runs once per row a
+// search reads.
+type searchBuf struct{ json, text []byte }
+
+var searchBufs = sync.Pool{New: func() any { return new(searchBuf) }}
 
 // ContentContains reports whether the search text of a record contains
 // text, which must be lower-cased and cleaned as the free-text filter
 // does: it is the search of a dialect whose TextSearch calls it, with
-// contentZ and contentText a row's content_z and content_text. A row
-// stored with content_z has no content_text (see storedJSON), and its
-// search text is derived from the content as Insert would have stored it
-// (contentText), so that it matches exactly the records content_text
-// LIKE '%text%' matched; one stored before has content_text.
+// contentZ and stored a row's content_z and content_text. A row stored
+// with content_z has no content_text (see storedJSON): its search text is
+// derived from the stored blocks as Insert derived content_text
+// (contentText), so that the search matches exactly the records
+// content_text LIKE '%text%' matched. One stored before has content_text
+// and a NULL content_z.
 func ContentContains(contentZ []byte, stored string, text string) (bool, error) {
 	if contentZ == nil {
 		return strings.Contains(stored, text), nil
 	}
-	buf := searchBufs.Get().(*[]byte)
+	buf := searchBufs.Get().(*searchBuf)
 	defer searchBufs.Put(buf)
 	b := contentZ
 	if bytes.HasPrefix(b, zstdMagic) {
 		var err error
-		if b, err = bodyDecoder.DecodeAll(b, (*buf)[:0]); err != nil {
+		if b, err = bodyDecoder.DecodeAll(b, buf.json[:0]); err != nil {
 			return false, err
 		}
-		*buf = b
+		buf.json = b
 	}
-	var blocks []analytics.Block
-	if err := json.Unmarshal(b, &blocks); err != nil {
+	t, err := appendBlockTexts(buf.text[:0], b)
+	if err != nil {
 		return false, err
 	}
-	return strings.Contains(contentText(blocks), text), nil
+	buf.text = t
+	// As contentText: lower-cased, then cleaned.
+	if !utf8.Valid(t) || bytes.IndexByte(t, 0) >= 0 {
+		return strings.Contains(clean(strings.ToLower(string(t))), text), nil
+	}
+	if !lowerASCII(t) {
+		t = bytes.ToLower(t)
+	}
+	return bytes.Contains(t, []byte(text)), nil
+}
+
+// lowerASCII lower-cases t in place and reports true when t is ASCII, as
+// most texts are; it leaves t unchanged otherwise.
+func lowerASCII(t []byte) bool {
+	for _, c := range t {
+		if c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	for i, c := range t {
+		if 'A' <= c && c <= 'Z' {
+			t[i] = c + 'a' - 'A'
+		}
+	}
+	return true
+}
+
+var bad = errors.New("stored content is not a JSON array of blocks")
+
+// appendBlockTexts appends to dst the texts of the blocks b holds, joined
+// by newlines, as contentText joins them. b must be appendBlocks' output:
+// an array of objects whose members are all strings.
+func appendBlockTexts(dst, b []byte) ([]byte, error) {
+	// str returns the end of the JSON string starting at b[i].
+	str := func(i int) (int, error) {
+		if i >= len(b) || b[i] != '"' {
+			return 0, bad
+		}
+		for j := i + 1; j < len(b); j++ {
+			switch b[j] {
+			case '\\':
+				j++
+			case '"':
+				return j + 1, nil
+			}
+		}
+		return 0, bad
+	}
+	if len(b) < 2 || b[0] != '[' {
+		return dst, bad
+	}
+	first, i := true, 1
+	for i < len(b) && b[i] == '{' {
+		i++
+		for i < len(b) && b[i] == '"' {
+			k, err := str(i)
+			if err != nil || k >= len(b) || b[k] != ':' {
+				return dst, bad
+			}
+			v, err := str(k + 1)
+			if err != nil {
+				return dst, bad
+			}
+			if string(b[i:k]) == `"text"` && v-k-1 > 2 {
+				if !first {
+					dst = append(dst, '\n')
+				}
+				first = false
+				if dst, err = jsontext.AppendUnquote(dst, b[k+1:v]); err != nil {
+					return dst, err
+				}
+			}
+			i = v
+			if i < len(b) && b[i] == ',' {
+				i++
+			}
+		}
+		if i >= len(b) || b[i] != '}' {
+			return dst, bad
+		}
+		i++
+		if i < len(b) && b[i] == ',' {
+			i++
+		}
+	}
+	if i != len(b)-1 || b[i] != ']' {
+		return dst, bad
+	}
+	return dst, nil
 }

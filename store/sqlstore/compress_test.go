@@ -92,3 +92,49 @@ func TestBodiesStoredBefore(t *testing.T) {
 		})
 	}
 }
+
+// TestContentContains checks that the search text ContentContains derives
+// from stored blocks is contentText's, for texts JSON escapes and texts
+// lower-casing and cleaning change, stored compressed and as they are.
+func TestContentContains(t *testing.T) {
+	long := strings.Repeat("Long \"quoted\" text, ", 40)
+	tests := [][]analytics.Block{
+		{{Type: "text", Text: "Plain"}},
+		{{Type: "text", Text: `esc "q" \ / ` + "\b\f\n\r\t\x01\u2028<&>"}},
+		{{Type: "text", Text: "ÜBER \u212a \u01c5 Straße"}, {Type: "tool_use", Name: "Tool"}},
+		{{Type: "text", Text: "bad \xff\xe2\x82 utf8, nul \x00."}},
+		{{Type: "tool_use", Name: "only_a_tool"}},
+		{{Type: "text", Text: "one"}, {Type: "text"}, {Type: "thinking", Text: "Two"}, {Type: "text", Text: long}},
+		{{Type: "text", Text: `"type":"text","text":"x"`}},
+	}
+	for i, blocks := range tests {
+		want := contentText(blocks)
+		raw := appendBlocks(nil, blocks)
+		for _, stored := range [][]byte{raw, bodyEncoder.EncodeAll(raw, nil)} {
+			got, err := appendBlockTexts(nil, mustDecompress(t, stored))
+			if err != nil || clean(strings.ToLower(string(got))) != want {
+				t.Errorf("%d: texts %q, %v; want %q", i, got, err, want)
+			}
+			for _, text := range []string{want, "one\ntwo", "über", "k", "\ufffd", "tool", "zebra"} {
+				ok, err := ContentContains(stored, "", text)
+				if err != nil || ok != strings.Contains(want, text) {
+					t.Errorf("%d: ContentContains(%q) = %v, %v; want %v", i, text, ok, err, !ok)
+				}
+			}
+		}
+	}
+	for _, b := range []string{``, `[`, `{}`, `[{"type":"text","text":"x"}`, `[{"type":1}]`, `[{"type":"a"}]x`} {
+		if _, err := appendBlockTexts(nil, []byte(b)); err == nil {
+			t.Errorf("%q: no error", b)
+		}
+	}
+}
+
+func mustDecompress(t *testing.T, b []byte) []byte {
+	t.Helper()
+	b, err := decompressBody(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
