@@ -164,7 +164,7 @@ func lowerASCII(t []byte) bool {
 	return true
 }
 
-var bad = errors.New("stored content is not a JSON array of blocks")
+var errNotBlocks = errors.New("stored content is not a JSON array of blocks")
 
 // appendBlockTexts appends to dst the texts of the blocks b holds, joined
 // by newlines, as contentText joins them. b must be appendBlocks' output:
@@ -173,7 +173,7 @@ func appendBlockTexts(dst, b []byte) ([]byte, error) {
 	// str returns the end of the JSON string starting at b[i].
 	str := func(i int) (int, error) {
 		if i >= len(b) || b[i] != '"' {
-			return 0, bad
+			return 0, errNotBlocks
 		}
 		for j := i + 1; j < len(b); j++ {
 			switch b[j] {
@@ -183,10 +183,10 @@ func appendBlockTexts(dst, b []byte) ([]byte, error) {
 				return j + 1, nil
 			}
 		}
-		return 0, bad
+		return 0, errNotBlocks
 	}
 	if len(b) < 2 || b[0] != '[' {
-		return dst, bad
+		return dst, errNotBlocks
 	}
 	first, i := true, 1
 	for i < len(b) && b[i] == '{' {
@@ -194,11 +194,11 @@ func appendBlockTexts(dst, b []byte) ([]byte, error) {
 		for i < len(b) && b[i] == '"' {
 			k, err := str(i)
 			if err != nil || k >= len(b) || b[k] != ':' {
-				return dst, bad
+				return dst, errNotBlocks
 			}
 			v, err := str(k + 1)
 			if err != nil {
-				return dst, bad
+				return dst, errNotBlocks
 			}
 			if string(b[i:k]) == `"text"` && v-k-1 > 2 {
 				if !first {
@@ -215,7 +215,7 @@ func appendBlockTexts(dst, b []byte) ([]byte, error) {
 			}
 		}
 		if i >= len(b) || b[i] != '}' {
-			return dst, bad
+			return dst, errNotBlocks
 		}
 		i++
 		if i < len(b) && b[i] == ',' {
@@ -223,7 +223,7 @@ func appendBlockTexts(dst, b []byte) ([]byte, error) {
 		}
 	}
 	if i != len(b)-1 || b[i] != ']' {
-		return dst, bad
+		return dst, errNotBlocks
 	}
 	return dst, nil
 }
