@@ -164,6 +164,11 @@ func (s *Store) CopyDays(ctx context.Context, days int) (err error) {
 				return fmt.Errorf("sqlstore: copy days: %s: %w", c.table, err)
 			}
 		}
+		// The copied days' daily rollups change without their versions.
+		if err := s.lcBumpEpoch(ctx, tx); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("sqlstore: copy days: %w", err)
+		}
 		if err := tx.Commit(); err != nil {
 			return fmt.Errorf("sqlstore: copy days: commit: %w", err)
 		}

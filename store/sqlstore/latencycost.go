@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -256,9 +257,35 @@ func (a *lcAcc) flush(ctx context.Context, s *Store, tx *sql.Tx) error {
 				}
 			}
 		}
+		if i == 0 {
+			if err := s.lcBumpDays(ctx, tx, keys, ukeys, a.emptied[i]); err != nil {
+				return err
+			}
+		}
 		clear(a.lat[i])
 		clear(a.use[i])
 		clear(a.emptied[i])
+	}
+	return nil
+}
+
+// lcBumpDays bumps the versions of the daily buckets the rows written
+// touch (lcClosedDays), in bucket order.
+func (s *Store) lcBumpDays(ctx context.Context, tx *sql.Tx, keys []latKey, ukeys []useKey, emptied map[int64]bool) error {
+	days := map[int64]bool{}
+	for _, k := range keys {
+		days[k.bucket] = true
+	}
+	for _, k := range ukeys {
+		days[k.bucket] = true
+	}
+	for b := range emptied {
+		days[b] = true
+	}
+	for _, b := range slices.Sorted(maps.Keys(days)) {
+		if err := s.lcBump(ctx, tx, lcDayKey(b)); err != nil {
+			return fmt.Errorf("latency and usage day version: %w", err)
+		}
 	}
 	return nil
 }
@@ -320,6 +347,9 @@ const rebuildChunk = 5000
 // Insert, a chunk at a time, so it holds no more than a chunk and the
 // users of the buckets it is in.
 func (s *Store) rebuildLatencyUsage(ctx context.Context, tx *sql.Tx, horizonNS int64) error {
+	if err := s.lcBumpEpoch(ctx, tx); err != nil {
+		return err
+	}
 	a := newLCAcc()
 	var lo int64 // the first nanosecond any level counts
 	for i, lv := range lcLevels {
@@ -467,17 +497,36 @@ func lcFilter(f *store.Filter) error {
 
 // lcRead runs one query over the rollup segments of table (latency or
 // usage) and reads the records of the raw segments, handing each to rec.
+//
+// The closed days of the daily segment go to closed (seconds) instead.
 func (s *Store) lcRead(ctx context.Context, f *store.Filter, table func(lcLevel) string, cols, groupBy string,
-	scan func(*sql.Rows) error, rec func(*analytics.Record)) error {
+	scan func(*sql.Rows) error, rec func(*analytics.Record), closed func(level int, lo, hi int64) error) error {
 	lo, hi := timeRange(f)
-	segs := lcCover(lo, hi, time.Now().UnixNano(), lcLevels, nil)
+	now := time.Now().UnixNano()
+	segs := lcCover(lo, hi, now, lcLevels, nil)
+	// The day that holds now takes writes all the time: it is read as
+	// stored. The days before it come from the cache.
+	today := floorDiv(now, lcLevels[0].width*1e9) * lcLevels[0].width * 1e9
+	for i, sg := range segs {
+		if sg.level == nil || sg.lo >= today || sg.lo < 0 {
+			continue
+		}
+		end := min(sg.hi, today)
+		if (end-sg.lo)/(sg.level.width*1e9) > maxLCSpan {
+			continue // a long range, seldom asked, is read as stored
+		}
+		if err := closed(slices.IndexFunc(lcLevels, func(l lcLevel) bool { return l == *sg.level }), sg.lo/1e9, end/1e9); err != nil {
+			return err
+		}
+		segs[i].lo = end
+	}
 	var (
 		b    strings.Builder
 		args []any
 		n    int
 	)
 	for _, sg := range segs {
-		if sg.level != nil {
+		if sg.level != nil || sg.lo >= sg.hi {
 			continue
 		}
 		if err := s.lcRaw(ctx, f, sg.lo, sg.hi, rec); err != nil {
@@ -486,7 +535,7 @@ func (s *Store) lcRead(ctx context.Context, f *store.Filter, table func(lcLevel)
 	}
 	b.WriteString("SELECT " + groupBy + ", " + cols + " FROM (")
 	for _, sg := range segs {
-		if sg.level == nil {
+		if sg.level == nil || sg.lo >= sg.hi {
 			continue
 		}
 		if n > 0 {
@@ -561,8 +610,11 @@ func (s *Store) LatencyBins(ctx context.Context, f store.Filter) ([]store.Latenc
 			sums[latKey{0, r.App, r.Environment, r.Model, metrics[j], analytics.LatencyBin(values[j])}]++
 		}
 	}
+	closed := func(level int, lo, hi int64) error {
+		return s.lcClosedDays(ctx, &f, level, lo, hi, func(r latRow) { sums[r.k] += r.n }, nil)
+	}
 	err := s.lcRead(ctx, &f, func(l lcLevel) string { return l.latency }, s.d.sum("n"),
-		"app, environment, model, metric, bin", scan, rec)
+		"app, environment, model, metric, bin", scan, rec, closed)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: latency: %w", err)
 	}
@@ -629,7 +681,10 @@ func (s *Store) Usage(ctx context.Context, f store.Filter, byUser bool) ([]store
 	rec := func(r *analytics.Record) {
 		addTo(useKey{0, r.App, r.Environment, r.Model, string(r.Kind), analytics.LongPromptOf(r), false, r.UserID}, analytics.UsageOf(r))
 	}
-	err := s.lcRead(ctx, &f, func(l lcLevel) string { return l.usage }, strings.Join(cols, ", "), groupBy, scan, rec)
+	closed := func(level int, lo, hi int64) error {
+		return s.lcClosedDays(ctx, &f, level, lo, hi, nil, func(r useRow) { addTo(r.k, r.c) })
+	}
+	err := s.lcRead(ctx, &f, func(l lcLevel) string { return l.usage }, strings.Join(cols, ", "), groupBy, scan, rec, closed)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: usage: %w", err)
 	}

@@ -104,5 +104,11 @@ func (s *Store) DeleteRollupsBefore(ctx context.Context, t time.Time) (int64, er
 		}
 		total += n
 	}
+	if total > 0 {
+		// Cached closed days may be among those gone.
+		if err := s.lcBumpEpoch(ctx, s.w); err != nil {
+			return total, fmt.Errorf("sqlstore: %w", err)
+		}
+	}
 	return total, nil
 }

@@ -23,6 +23,9 @@ type Store struct {
 	// update is the statement that rewrites a merged record (updateSQL).
 	updateOnce sync.Once
 	update     string
+	// lcCache keeps closed days of the latency and usage rollups
+	// (lcClosedDays).
+	lcCache lcDayCache
 }
 
 var _ store.Store = (*Store)(nil)

@@ -58,6 +58,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"LatencyCost", testLatencyCost},
 		{"UsageUsers", testUsageUsers},
 		{"LatencyCostMerge", testLatencyCostMerge},
+		{"LatencyCostLate", testLatencyCostLate},
 		{"CompareReads", testCompareReads},
 		{"LastSeen", testLastSeen},
 		{"SavedViews", testSavedViews},
