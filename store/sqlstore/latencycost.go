@@ -270,20 +270,29 @@ func (a *lcAcc) flush(ctx context.Context, s *Store, tx *sql.Tx) error {
 }
 
 // lcBumpDays bumps the versions of the daily buckets the rows written
-// touch (lcClosedDays), in bucket order.
+// touch (lcClosedDays), one per day and app so that batches of different
+// apps do not wait on one another, in key order; a bucket a merge emptied
+// bumps the day's own key (app "").
 func (s *Store) lcBumpDays(ctx context.Context, tx *sql.Tx, keys []latKey, ukeys []useKey, emptied map[int64]bool) error {
-	days := map[int64]bool{}
+	type dayApp struct {
+		bucket int64
+		app    string
+	}
+	days := map[dayApp]bool{}
 	for _, k := range keys {
-		days[k.bucket] = true
+		days[dayApp{k.bucket, k.app}] = true
 	}
 	for _, k := range ukeys {
-		days[k.bucket] = true
+		days[dayApp{k.bucket, k.app}] = true
 	}
 	for b := range emptied {
-		days[b] = true
+		days[dayApp{b, ""}] = true
 	}
-	for _, b := range slices.Sorted(maps.Keys(days)) {
-		if err := s.lcBump(ctx, tx, lcDayKey(b)); err != nil {
+	sorted := slices.SortedFunc(maps.Keys(days), func(a, b dayApp) int {
+		return cmp.Or(cmp.Compare(a.bucket, b.bucket), strings.Compare(a.app, b.app))
+	})
+	for _, d := range sorted {
+		if err := s.lcBump(ctx, tx, lcDayKey(d.bucket)+":"+d.app); err != nil {
 			return fmt.Errorf("latency and usage day version: %w", err)
 		}
 	}

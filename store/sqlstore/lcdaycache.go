@@ -16,9 +16,10 @@ import (
 // rows (a row per app, environment, model, metric and bin, or per user),
 // which at a million records took most of a second. The rows of a closed
 // day seldom change, so the Store keeps them, per filter and day, tagged
-// with the day's version: a counter in store_meta (lcDayKey) that every
-// write to the day's rollup rows bumps in its own transaction
-// (upsertLatencyUsage), and an epoch that rebuilds, retention and bulk
+// with the day's version: the sum of counters in store_meta, one per day
+// and app (lcDayKey), that every write to the day's rollup rows bumps in
+// its own transaction (upsertLatencyUsage; counters only grow, so any
+// write moves the sum), and an epoch that rebuilds, retention and bulk
 // copies bump (lcBumpEpoch). A read fetches the versions of its days in
 // one small query and rereads only the days whose version moved, so the
 // answer is what reading every row gives, on every instance sharing the
@@ -36,8 +37,9 @@ const maxLCDays = 128
 // the page's longest range, 30 days, and the hours around it.
 const maxLCSpan = 35
 
-// lcDayKey is the store_meta key of a daily bucket's version; zero-padded
-// so a range of days is a range of keys.
+// lcDayKey is the prefix of the store_meta keys of a daily bucket's
+// version, ":" and an app following; zero-padded so a range of days is a
+// range of keys.
 func lcDayKey(bucket int64) string { return fmt.Sprintf("lc_day:%012d", bucket) }
 
 type lcCacheKey struct {
@@ -73,7 +75,7 @@ type lcDayCache struct {
 }
 
 // lcVersions reads the epoch and the versions of the days [lo, hi)
-// (seconds); a day without a row has version 0.
+// (seconds); a day without a counter has version 0.
 func (s *Store) lcVersions(ctx context.Context, lo, hi int64) (epoch int64, vers map[int64]int64, err error) {
 	rows, err := s.r.QueryContext(ctx, s.d.rebind(
 		"SELECT key, value FROM store_meta WHERE (key >= ? AND key < ?) OR key = ?"), lcDayKey(lo), lcDayKey(hi), lcEpochKey)
@@ -95,8 +97,9 @@ func (s *Store) lcVersions(ctx context.Context, lo, hi int64) (epoch int64, vers
 			continue
 		}
 		if d, ok := strings.CutPrefix(k, "lc_day:"); ok {
+			d, _, _ = strings.Cut(d, ":")
 			if b, err := strconv.ParseInt(d, 10, 64); err == nil {
-				vers[b] = v
+				vers[b] += v
 			}
 		}
 	}
