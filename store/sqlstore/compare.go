@@ -151,7 +151,11 @@ func (s *Store) LatencyHistogram(ctx context.Context, f store.Filter, metric str
 		w.add("time_ns >= ? AND time_ns < ?", sg.lo, sg.hi)
 		w.add("kind = ? AND "+src.col+" > 0", string(src.kind))
 		dimFilter(w, &f, s.d.rollupRawCols())
-		if err := s.latencyRaw(ctx, "SELECT "+src.col+" FROM records"+w.sql(), w.args, &h); err != nil {
+		sign := int64(1)
+		if sg.from != nil {
+			sign = -1
+		}
+		if err := s.latencyRaw(ctx, "SELECT "+src.col+" FROM records"+w.sql(), w.args, sign, &h); err != nil {
 			return h, fmt.Errorf("sqlstore: latency histogram: %w", err)
 		}
 	}
@@ -204,7 +208,7 @@ var latencySources = map[string]struct {
 	analytics.MetricDuration: {analytics.KindAgentResult, "duration_ms"},
 }
 
-func (s *Store) latencyRaw(ctx context.Context, q string, args []any, h *analytics.Histogram) error {
+func (s *Store) latencyRaw(ctx context.Context, q string, args []any, sign int64, h *analytics.Histogram) error {
 	rows, err := s.r.QueryContext(ctx, s.d.rebind(q), args...)
 	if err != nil {
 		return err
@@ -215,7 +219,7 @@ func (s *Store) latencyRaw(ctx context.Context, q string, args []any, h *analyti
 		if err := rows.Scan(&v); err != nil {
 			return err
 		}
-		h.AddValue(v)
+		h.Add(analytics.LatencyBin(v), sign)
 	}
 	return rows.Err()
 }

@@ -461,35 +461,66 @@ func (s *Store) pendingLatencyUsageRebuild(ctx context.Context) error {
 
 // lcSegment is a part of a queried range read from one level of the
 // latency and usage rollups, or from the records when level is nil;
-// lo and hi are nanoseconds.
+// lo and hi are nanoseconds. A segment of records whose from is set is
+// taken away from that level's bucket, which was read whole.
 type lcSegment struct {
 	level  *lcLevel
 	lo, hi int64
+	from   *lcLevel
 }
 
 // lcCover splits [lo, hi) into whole buckets of the widest level that
-// fit, then of the narrower ones, and the records at the edges. The
-// bucket that holds now is read whole when the range reaches now: no
-// record is newer yet. Unlike cover, it never takes counts away, since a
-// user folded into "other users" in a bucket is not one in its records.
+// fit, then of the narrower ones, and the records at the edges. A ragged
+// edge is read as the whole bucket that holds it minus the records of the
+// rest of that bucket when that rest, counted up to now (no record is
+// newer yet), is the shorter read: at the narrowest level, when it is the
+// shorter span; at a wider one, when it is shorter than one bucket of the
+// next level. So a range that ends now reads the hour and the day being
+// filled as their rollup rows, minus the records stamped after the range
+// (at the live edge, none), instead of as every record of the hour. Only
+// records are taken away, never rollup rows: a user folded into "other
+// users" in an hour need not be one in its day.
 func lcCover(lo, hi, now int64, lvs []lcLevel, out []lcSegment) []lcSegment {
 	if lo >= hi {
 		return out
 	}
 	if len(lvs) == 0 {
-		return append(out, lcSegment{nil, lo, hi})
+		return append(out, lcSegment{level: nil, lo: lo, hi: hi})
 	}
 	w := lvs[0].width * 1e9
 	a, b := ceilDiv(lo, w)*w, floorDiv(hi, w)*w
-	if b < hi && hi >= now {
-		b += w
-	}
-	if a >= b {
+	if a > b { // [lo, hi) lies inside one bucket
 		return lcCover(lo, hi, now, lvs[1:], out)
 	}
-	out = append(out, lcSegment{&lvs[0], a, b})
-	out = lcCover(lo, a, now, lvs[1:], out)
-	return lcCover(b, hi, now, lvs[1:], out)
+	if a < b {
+		out = append(out, lcSegment{level: &lvs[0], lo: a, hi: b})
+	}
+	if lo < a {
+		p := a - w
+		if lcTakeRest(span(p, lo, now), span(lo, a, now), lvs) {
+			out = append(out, lcSegment{level: &lvs[0], lo: p, hi: a}, lcSegment{lo: p, hi: lo, from: &lvs[0]})
+		} else {
+			out = lcCover(lo, a, now, lvs[1:], out)
+		}
+	}
+	if b < hi {
+		if lcTakeRest(span(hi, b+w, now), span(b, hi, now), lvs) {
+			out = append(out, lcSegment{level: &lvs[0], lo: b, hi: b + w}, lcSegment{lo: hi, hi: b + w, from: &lvs[0]})
+		} else {
+			out = lcCover(b, hi, now, lvs[1:], out)
+		}
+	}
+	return out
+}
+
+// lcTakeRest reports whether an edge of the span edge inside a bucket of
+// lvs[0] is better read as the bucket minus the records of the rest (of
+// the span rest): see lcCover.
+func lcTakeRest(rest, edge int64, lvs []lcLevel) bool {
+	if len(lvs) == 1 {
+		return rest < edge
+	}
+	return rest < edge && rest < lvs[1].width*1e9
 }
 
 // lcFilter checks that f asks only for what the latency and usage rollups
@@ -509,7 +540,7 @@ func lcFilter(f *store.Filter) error {
 //
 // The closed days of the daily segment go to closed (seconds) instead.
 func (s *Store) lcRead(ctx context.Context, f *store.Filter, table func(lcLevel) string, cols, groupBy string,
-	scan func(*sql.Rows) error, rec func(*analytics.Record), closed func(level int, lo, hi int64) error) error {
+	scan func(*sql.Rows) error, rec func(r *analytics.Record, from *lcLevel) error, closed func(level int, lo, hi int64) error) error {
 	lo, hi := timeRange(f)
 	now := time.Now().UnixNano()
 	segs := lcCover(lo, hi, now, lcLevels, nil)
@@ -538,7 +569,7 @@ func (s *Store) lcRead(ctx context.Context, f *store.Filter, table func(lcLevel)
 		if sg.level != nil || sg.lo >= sg.hi {
 			continue
 		}
-		if err := s.lcRaw(ctx, f, sg.lo, sg.hi, rec); err != nil {
+		if err := s.lcRaw(ctx, f, sg.lo, sg.hi, func(r *analytics.Record) error { return rec(r, sg.from) }); err != nil {
 			return err
 		}
 	}
@@ -575,7 +606,7 @@ func (s *Store) lcRead(ctx context.Context, f *store.Filter, table func(lcLevel)
 }
 
 // lcRaw reads the records of [lo, hi) that f selects.
-func (s *Store) lcRaw(ctx context.Context, f *store.Filter, lo, hi int64, rec func(*analytics.Record)) error {
+func (s *Store) lcRaw(ctx context.Context, f *store.Filter, lo, hi int64, rec func(*analytics.Record) error) error {
 	w := &where{}
 	w.add("time_ns >= ? AND time_ns < ?", lo, hi)
 	dimFilter(w, f, s.d.rollupRawCols())
@@ -589,7 +620,9 @@ func (s *Store) lcRaw(ctx context.Context, f *store.Filter, lo, hi int64, rec fu
 		if err != nil {
 			return err
 		}
-		rec(r)
+		if err := rec(r); err != nil {
+			return err
+		}
 	}
 	return rows.Err()
 }
@@ -613,11 +646,16 @@ func (s *Store) LatencyBins(ctx context.Context, f store.Filter) ([]store.Latenc
 		sums[k] += n
 		return nil
 	}
-	rec := func(r *analytics.Record) {
+	rec := func(r *analytics.Record, from *lcLevel) error {
+		sign := int64(1)
+		if from != nil {
+			sign = -1
+		}
 		metrics, values, n := analytics.LatenciesOf(r)
 		for j := 0; j < n; j++ {
-			sums[latKey{0, r.App, r.Environment, r.Model, metrics[j], analytics.LatencyBin(values[j])}]++
+			sums[latKey{0, r.App, r.Environment, r.Model, metrics[j], analytics.LatencyBin(values[j])}] += sign
 		}
+		return nil
 	}
 	closed := func(level int, lo, hi int64) error {
 		return s.lcClosedDays(ctx, &f, level, lo, hi, func(r latRow) { sums[r.k] += r.n }, nil)
@@ -687,8 +725,30 @@ func (s *Store) Usage(ctx context.Context, f store.Filter, byUser bool) ([]store
 		addTo(k, c)
 		return nil
 	}
-	rec := func(r *analytics.Record) {
-		addTo(useKey{0, r.App, r.Environment, r.Model, string(r.Kind), analytics.LongPromptOf(r), false, r.UserID}, analytics.UsageOf(r))
+	named := newLCAcc() // the users with rows of their own, per bucket
+	rec := func(r *analytics.Record, from *lcLevel) error {
+		k := useKey{0, r.App, r.Environment, r.Model, string(r.Kind), analytics.LongPromptOf(r), false, r.UserID}
+		u := analytics.UsageOf(r)
+		if from == nil {
+			addTo(k, u)
+			return nil
+		}
+		// Taken away from a bucket read whole: from the row the record
+		// was counted in, its user's or, if its user has no row of their
+		// own there, "other users" (as Insert decided when it came).
+		if k.user != "" {
+			level := slices.IndexFunc(lcLevels, func(l lcLevel) bool { return l == *from })
+			sec := floorDiv(r.Time.UnixNano(), 1e9)
+			set, err := named.usersOf(ctx, s, s.r, level, sec-sec%from.width, r.App)
+			if err != nil {
+				return err
+			}
+			if !set[k.user] {
+				k.user, k.other = "", true
+			}
+		}
+		addTo(k, u.Neg())
+		return nil
 	}
 	closed := func(level int, lo, hi int64) error {
 		return s.lcClosedDays(ctx, &f, level, lo, hi, nil, func(r useRow) { addTo(r.k, r.c) })

@@ -210,6 +210,9 @@ func testLatencyCost(t *testing.T, s store.Store) {
 		{From: t0.Add(-90 * time.Minute), To: t0.Add(7*time.Hour + 17*time.Second)},
 		{From: t0.Add(-36*time.Hour + 13*time.Minute), To: t0.Add(30*time.Hour + 41*time.Minute)},
 		{From: t0.Add(5 * time.Minute), To: t0.Add(50 * time.Minute)},
+		// Edges read as whole hours minus their rest's records.
+		{From: t0.Add(-50 * time.Minute), To: t0.Add(5*time.Hour + 50*time.Minute)},
+		{From: t0.Add(-23*time.Hour - 50*time.Minute), To: t0.Add(23*time.Hour + 59*time.Minute + 30*time.Second)},
 		{From: t0.Add(-12 * time.Hour), App: "chat"},
 		{Model: "claude-sonnet-4-5-20250929"},
 		{From: t0.Add(time.Hour), To: t0.Add(time.Hour)},
@@ -280,6 +283,36 @@ func testUsageUsers(t *testing.T, s store.Store) {
 		t.Fatalf("RebuildRollups: %v", err)
 	}
 	check("after rebuild")
+
+	// Late in the hour, calls of five users with rows of their own and of
+	// the folded ones. A range that stops before them is read as the whole
+	// hour minus those records: each must come off the row it was counted
+	// in, its user's or "other users".
+	var late []*analytics.Record
+	for i := store.MaxUsersPerBucket - 5; i < store.MaxUsersPerBucket+extra; i++ {
+		late = append(late, &analytics.Record{Time: at.Add(56*time.Minute + time.Duration(i)*time.Millisecond), Source: "native", App: "crowd",
+			Kind: analytics.KindMessage, Model: "claude-haiku-4-5", StopReason: analytics.StopEndTurn, UserID: fmt.Sprintf("user-%04d", i),
+			Usage: analytics.Usage{InputTokens: 7, OutputTokens: 3}})
+	}
+	insert(t, s, late...)
+	rows, err := s.Usage(ctx(), store.Filter{From: at, To: at.Add(55 * time.Minute)}, true)
+	if err != nil {
+		t.Fatalf("Usage before the late calls: %v", err)
+	}
+	var n, other, input int64
+	for _, r := range rows {
+		n, input = n+r.N, input+r.Tokens.Input
+		if r.N <= 0 || r.Tokens.Input != 100*r.N {
+			t.Errorf("before the late calls: row %s other=%v counts %d calls, %d input tokens", r.UserID, r.OtherUser, r.N, r.Tokens.Input)
+		}
+		if r.OtherUser {
+			other += r.N
+		}
+	}
+	if n != int64(len(recs)) || other != extra || input != 100*int64(len(recs)) {
+		t.Errorf("before the late calls: %d calls (%d in other users), %d input tokens; want %d (%d), %d",
+			n, other, input, len(recs), extra, 100*len(recs))
+	}
 }
 
 // testLatencyCostMerge stores the separate signals of calls, which merge
