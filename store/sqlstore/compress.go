@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"runtime"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -24,14 +25,14 @@ var (
 	zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
 	// One of each for the process, safe for concurrent EncodeAll and
 	// DecodeAll, with low-memory options so that their buffers stay small
-	// under sustained ingest: records are written by one connection, so
-	// one encoder serves them; decoding (Get, List and SQLite's search,
+	// under sustained ingest: Insert encodes a batch's records on every
+	// core (encodeRows), so the encoder keeps one state per core; decoding (Get, List and SQLite's search,
 	// on the reader pool) runs on up to four streams at once, further
 	// calls waiting their turn. Frames carry no checksum: its 4 bytes
 	// are a good part of a small frame, and the database file has none
 	// either (frames written with one read the same).
 	bodyEncoder, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault),
-		zstd.WithEncoderConcurrency(1), zstd.WithZeroFrames(true), zstd.WithLowerEncoderMem(true),
+		zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)), zstd.WithZeroFrames(true), zstd.WithLowerEncoderMem(true),
 		zstd.WithEncoderCRC(false))
 	bodyDecoder, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(4),
 		zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxMemory(1<<30))

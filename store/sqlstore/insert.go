@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -207,6 +208,25 @@ func (s *Store) rollupSQL(table string, rows int) string {
 	return s.d.rebind(b.String())
 }
 
+// encodeRows returns each row's insertCols values (encodeRecord). JSON
+// and zstd frames are most of a record's cost outside SQLite, and Insert
+// runs on the one writer, so the rows are encoded on every core at once.
+func (dl *Dialect) encodeRows(rows []pendingRow) [][]any {
+	enc := make([][]any, len(rows))
+	workers := min(runtime.GOMAXPROCS(0), (len(rows)+63)/64)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			var buf []byte
+			for i := w; i < len(rows); i += workers {
+				enc[i], buf = dl.encodeRecord(make([]any, 0, len(insertCols)), rows[i].rec, &rows[i].counts, &rows[i].dims, buf)
+			}
+		})
+	}
+	wg.Wait()
+	return enc
+}
+
 // Insert stores recs and updates the rollups in one transaction; see
 // store.Store. A record's identity is checked per app: within the batch the
 // records of one identity are merged into the first (analytics.Merge), and
@@ -273,15 +293,15 @@ func (s *Store) Insert(ctx context.Context, recs []*analytics.Record) error {
 	inserted := make([]*pendingRow, 0, len(rows))
 	var skipped []*pendingRow
 	args := make([]any, 0, min(s.recordRows, len(rows))*len(insertCols))
-	var buf []byte
+	enc := s.d.encodeRows(rows)
 	lo := 0
 	for _, n := range chunkSizes(len(rows), s.recordRows) {
 		chunk := rows[lo : lo+n]
-		lo += n
 		args = args[:0]
 		for i := range chunk {
-			args, buf = s.d.encodeRecord(args, chunk[i].rec, &chunk[i].counts, &chunk[i].dims, buf)
+			args = append(args, enc[lo+i]...)
 		}
+		lo += n
 		got, err := insertChunk(ctx, tx.StmtContext(ctx, s.stmts.get(recordsKey(n))), args, chunk, ids)
 		if err != nil {
 			return fmt.Errorf("sqlstore: insert: %w", err)

@@ -110,5 +110,12 @@ func (s *Store) DeleteRollupsBefore(ctx context.Context, t time.Time) (int64, er
 			return total, fmt.Errorf("sqlstore: %w", err)
 		}
 	}
+	// The versions of the days gone (lcDayKey) go with them, so that
+	// store_meta keeps a row per day and app only as long as the rollups
+	// keep the day. The epoch bumped above covers any day still cached.
+	if _, err := s.w.ExecContext(ctx, s.d.rebind(`DELETE FROM store_meta WHERE key >= ? AND key < ?`),
+		lcDayKey(0)[:len("lc_day:")], lcDayKey(cut)); err != nil {
+		return total, fmt.Errorf("sqlstore: delete day versions: %w", err)
+	}
 	return total, nil
 }
