@@ -138,3 +138,25 @@ func mustDecompress(t *testing.T, b []byte) []byte {
 	}
 	return b
 }
+
+// FuzzContentContains: for any blocks, the search over stored content
+// (plain or as a frame) finds a text exactly when content_text LIKE did,
+// and appendBlockTexts never panics on bytes that are not blocks.
+func FuzzContentContains(f *testing.F) {
+	f.Add("Plain", "tool_use", "Tool", "pla", []byte(`[{"type":"text","text":"x"}]`))
+	f.Add("ÜBER \u212a Straße", "thinking", "", "über", []byte(`[{`))
+	f.Add("bad \xff utf8 \x00", "text", "n", "\ufffd", []byte(`[{"type":"a","text":"\u00"}]`))
+	f.Fuzz(func(t *testing.T, text, kind, name, query string, junk []byte) {
+		appendBlockTexts(nil, junk)
+		blocks := []analytics.Block{{Type: "text", Text: text}, {Type: kind, Name: name, Text: query}}
+		want := contentText(blocks)
+		q := clean(strings.ToLower(query))
+		raw := appendBlocks(nil, blocks)
+		for _, stored := range [][]byte{raw, bodyEncoder.EncodeAll(raw, nil)} {
+			ok, err := ContentContains(stored, "", q)
+			if err != nil || ok != strings.Contains(want, q) {
+				t.Fatalf("ContentContains(%q) over %q = %v, %v; content_text %q says %v", q, blocks, ok, err, want, !ok)
+			}
+		}
+	})
+}
