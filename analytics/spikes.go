@@ -278,22 +278,7 @@ func FindSpikes(cfg SpikeConfig, series []Group, metric Metric, from, to time.Ti
 			start := origin.Add(time.Duration(s) * cfg.Bucket)
 			end := origin.Add(time.Duration(s+wb) * cfg.Bucket)
 			res.Observed.Metric, res.Baseline.Metric = string(metric), string(metric)
-			// Overlapping or touching windows are one incident.
-			if cur != nil && s <= curEnd {
-				cur.WindowEnd = end
-				cur.Windows++
-				curEnd = s + wb
-				if res.Z > cur.Z {
-					cur.Observed, cur.Baseline, cur.Z, cur.PValue = res.Observed, res.Baseline, res.Z, res.PValue
-				}
-				continue
-			}
-			out = append(out, Spike{
-				Scope: sc, Metric: metric, WindowStart: start, WindowEnd: end, FirstDetected: end,
-				Observed: res.Observed, Baseline: res.Baseline, Z: res.Z, PValue: res.PValue, Windows: 1,
-			})
-			cur = &out[len(out)-1]
-			curEnd = s + wb
+			out, cur, curEnd = mergeWindow(out, cur, curEnd, sc, metric, s, wb, start, end, res)
 		}
 	}
 	for i := range out {
@@ -306,6 +291,30 @@ func FindSpikes(cfg SpikeConfig, series []Group, metric Metric, from, to time.Ti
 		return cmp.Compare(a.Scope.String(), b.Scope.String())
 	})
 	return out
+}
+
+// mergeWindow adds the significant window res of scope and metric, which
+// covers buckets [s, s+wb) from start to end, to the spikes out. cur is
+// the spike in progress, the last of out, whose last window ends at bucket
+// curEnd, or nil when there is none. A window that overlaps or touches it
+// extends it and gives it its verdict when its z is higher; any other
+// window starts a new spike. It returns out and the spike in progress with
+// its end. FindSpikes and SpikeScan both merge here so that they agree.
+func mergeWindow(out []Spike, cur *Spike, curEnd int, scope Scope, metric Metric, s, wb int, start, end time.Time, res SpikeResult) ([]Spike, *Spike, int) {
+	// Overlapping or touching windows are one incident.
+	if cur != nil && s <= curEnd {
+		cur.WindowEnd = end
+		cur.Windows++
+		if res.Z > cur.Z {
+			cur.Observed, cur.Baseline, cur.Z, cur.PValue = res.Observed, res.Baseline, res.Z, res.PValue
+		}
+		return out, cur, s + wb
+	}
+	out = append(out, Spike{
+		Scope: scope, Metric: metric, WindowStart: start, WindowEnd: end, FirstDetected: end,
+		Observed: res.Observed, Baseline: res.Baseline, Z: res.Z, PValue: res.PValue, Windows: 1,
+	})
+	return out, &out[len(out)-1], s + wb
 }
 
 func divCeil(a, b time.Duration) time.Duration { return (a + b - 1) / b }

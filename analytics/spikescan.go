@@ -101,22 +101,7 @@ func (sc *SpikeScan) Scan(cfg SpikeConfig, scope Scope, metric Metric, origin ti
 		if whole {
 			next[u] = res
 		}
-		// Overlapping or touching windows are one incident.
-		if cur != nil && s <= curEnd {
-			cur.WindowEnd = end
-			cur.Windows++
-			curEnd = s + wb
-			if res.Z > cur.Z {
-				cur.Observed, cur.Baseline, cur.Z, cur.PValue = res.Observed, res.Baseline, res.Z, res.PValue
-			}
-			continue
-		}
-		out = append(out, Spike{
-			Scope: scope, Metric: metric, WindowStart: start, WindowEnd: end, FirstDetected: end,
-			Observed: res.Observed, Baseline: res.Baseline, Z: res.Z, PValue: res.PValue, Windows: 1,
-		})
-		cur = &out[len(out)-1]
-		curEnd = s + wb
+		out, cur, curEnd = mergeWindow(out, cur, curEnd, scope, metric, s, wb, start, end, res)
 	}
 	for i := range out {
 		out[i].Ongoing = out[i].WindowEnd.Equal(lastEnd)
