@@ -494,17 +494,23 @@ func ids(recs []*analytics.Record) []int64 {
 	return out
 }
 
+// pickIDs returns the ids of recs at the indexes is, last index first: the
+// order List returns them in (newest first) when recs are in time order and
+// is ascends. It reads the ids when called, so call it after the insert.
+// The result is never nil, so that reflect.DeepEqual finds it equal to what
+// ids returns for no records when no index is given.
+func pickIDs(recs []*analytics.Record, is ...int) []int64 {
+	out := []int64{}
+	for k := len(is) - 1; k >= 0; k-- {
+		out = append(out, recs[is[k]].ID)
+	}
+	return out
+}
+
 func testListFilters(t *testing.T, s store.Store) {
 	recs := listFixture()
 	insert(t, s, recs...)
-	// pick returns the ids of recs at the given indexes, newest first.
-	pick := func(is ...int) []int64 {
-		out := []int64{}
-		for k := len(is) - 1; k >= 0; k-- {
-			out = append(out, recs[is[k]].ID)
-		}
-		return out
-	}
+	pick := func(is ...int) []int64 { return pickIDs(recs, is...) }
 	tests := []struct {
 		name string
 		f    store.Filter
@@ -815,13 +821,7 @@ func testTextSearch(t *testing.T, s store.Store) {
 			Req: &analytics.Request{Messages: []analytics.Message{{Role: "user", Blocks: []analytics.Block{{Type: "text", Text: "the request's needle"}}}}}})
 	}
 	insert(t, s, recs...)
-	pick := func(is ...int) []int64 {
-		out := []int64{}
-		for k := len(is) - 1; k >= 0; k-- {
-			out = append(out, recs[is[k]].ID)
-		}
-		return out
-	}
+	pick := func(is ...int) []int64 { return pickIDs(recs, is...) }
 	tests := []struct {
 		text string
 		want []int64
