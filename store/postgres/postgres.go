@@ -41,6 +41,8 @@ var Dialect = sqlstore.Dialect{
 	EvaluatorLock:        "SELECT pg_try_advisory_lock(?)",
 	EvaluatorUnlock:      "SELECT pg_advisory_unlock(?)",
 	EvaluatorLockKey:     0x73746f70616c7274, // "stopalrt"
+	LockRow:              " FOR UPDATE",
+	LockRowsNoWait:       " FOR UPDATE NOWAIT",
 	SecondaryIndexes: `SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
 		WHERE i.indrelid = CAST(? AS regclass) AND NOT i.indisunique AND NOT i.indisprimary`,
 	// SUM of BIGINT is an exact NUMERIC, clamped before the cast back.

@@ -105,7 +105,7 @@ func TestTextSearchAsLike(t *testing.T) {
 		COUNT(*) FILTER (WHERE content_z IS NULL AND content_text <> ''),
 		COUNT(*) FILTER (WHERE content_z IS NOT NULL AND content_text = '' AND content = ''),
 		COUNT(*) FILTER (WHERE substr(content_z, 1, 4) = x'28b52ffd')
-		FROM records`).Scan(&plainRows, &zRows, &framed); err != nil {
+		FROM record_content`).Scan(&plainRows, &zRows, &framed); err != nil {
 		t.Fatal(err)
 	}
 	if plainRows == 0 || zRows == 0 || framed == 0 || framed == zRows {

@@ -79,7 +79,7 @@ func Migrations() fs.FS {
 // constraints have no SQL).
 var Dialect = sqlstore.Dialect{
 	Name: "sqlite", MaxParams: 32766, InsertRecords: "INSERT OR IGNORE INTO", RecordApp: "+app",
-	CompressBodies: true, TextSearch: searchFunc + "(content_z, content_text, ?) = 1",
+	CompressBodies: true, TextSearch: searchFunc,
 	// SUM fails on an integer overflow; TOTAL sums in floating point (exact
 	// below 2^53) and CAST clamps a REAL past the int64 range to its ends.
 	ClampedSum:       "CAST(TOTAL(%s) AS BIGINT)",

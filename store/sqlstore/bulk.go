@@ -26,6 +26,13 @@ func (s *Store) CopyDays(ctx context.Context, days int) (err error) {
 	if days < 1 {
 		return analytics.Errorf(analytics.EInvalid, "copy days: %d days, want at least 1", days)
 	}
+	// The copies take content from record_content alone. Before the
+	// connection: SQLite's writer has one.
+	for done := false; !done; {
+		if done, err = s.MoveContent(ctx, 0); err != nil {
+			return fmt.Errorf("sqlstore: copy days: %w", err)
+		}
+	}
 	conn, err := s.w.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("sqlstore: copy days: %w", err)
@@ -87,8 +94,13 @@ func (s *Store) CopyDays(ctx context.Context, days int) (err error) {
 			sel = append(sel, c)
 		}
 	}
-	copyRecords := "INSERT INTO records (" + strings.Join(insertCols, ", ") + ") SELECT " + strings.Join(sel, ", ") +
-		" FROM records WHERE id <= ? ORDER BY id"
+	copyRecords := "INSERT INTO records (" + strings.Join(insertCols, ", ") + ", " + emptiedCols + ") SELECT " + strings.Join(sel, ", ") +
+		", " + emptiedVals + " FROM records WHERE id <= ? ORDER BY id"
+	// A copy's content goes to the id its record got: the copies are
+	// numbered in id order, one after the other (checked below), so the
+	// n-th record copied has the first new id plus n-1.
+	copyContent := "INSERT INTO record_content (record_id, " + strings.Join(contentCols, ", ") + ") SELECT ? + m.rn - 1, c." +
+		strings.Join(contentCols, ", c.") + " FROM record_content c JOIN copy_ids m ON m.old_id = c.record_id"
 	timeFirst := slices.Index(insertCols, "time_ns") < slices.Index(insertCols, "identity")
 
 	// The snapshots of the rollups, dropped before the end.
@@ -103,6 +115,14 @@ func (s *Store) CopyDays(ctx context.Context, days int) (err error) {
 			return err
 		}
 		temps = append(temps, "copy_"+lv.table)
+	}
+	if err := exec("CREATE TEMP TABLE copy_ids AS SELECT id AS old_id, ROW_NUMBER() OVER (ORDER BY id) AS rn FROM records WHERE id <= ?", maxID); err != nil {
+		return err
+	}
+	temps = append(temps, "copy_ids")
+	var copies int64
+	if err := conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM copy_ids").Scan(&copies); err != nil {
+		return fmt.Errorf("sqlstore: copy days: %w", err)
 	}
 	for _, lv := range lcLevels {
 		for _, t := range []string{lv.latency, lv.usage} {
@@ -133,9 +153,27 @@ func (s *Store) CopyDays(ctx context.Context, days int) (err error) {
 		if err != nil {
 			return fmt.Errorf("sqlstore: copy days: %w", err)
 		}
+		var before int64
+		if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(id), 0) FROM records").Scan(&before); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("sqlstore: copy days: %w", err)
+		}
 		if _, err := tx.ExecContext(ctx, s.d.rebind(copyRecords), args...); err != nil {
 			tx.Rollback()
 			return fmt.Errorf("sqlstore: copy days: records: %w", err)
+		}
+		var first, last, n int64
+		if err := tx.QueryRowContext(ctx, s.d.rebind("SELECT MIN(id), MAX(id), COUNT(*) FROM records WHERE id > ?"), before).Scan(&first, &last, &n); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("sqlstore: copy days: %w", err)
+		}
+		if n != copies || last-first+1 != n {
+			tx.Rollback()
+			return fmt.Errorf("sqlstore: copy days: %d records copied to ids %d..%d, want %d in a row", n, first, last, copies)
+		}
+		if _, err := tx.ExecContext(ctx, s.d.rebind(copyContent), first); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("sqlstore: copy days: content: %w", err)
 		}
 		for _, lv := range levels {
 			set := make([]string, len(rollupValCols))

@@ -65,7 +65,7 @@ func TestBodiesStoredBefore(t *testing.T) {
 				t.Fatal(err)
 			}
 			var stored []byte
-			if err := s.r.QueryRowContext(ctx, s.d.rebind("SELECT response_body FROM records WHERE id = ?"), r.ID).Scan(&stored); err != nil {
+			if err := s.r.QueryRowContext(ctx, s.d.rebind("SELECT response_body FROM record_content WHERE record_id = ?"), r.ID).Scan(&stored); err != nil {
 				t.Fatal(err)
 			}
 			if frame := bytes.HasPrefix(stored, zstdMagic); frame != e.dialect.CompressBodies || (frame && len(stored) >= len(body)) {
@@ -73,12 +73,12 @@ func TestBodiesStoredBefore(t *testing.T) {
 			}
 			// A frame written by a store that compresses, read by one
 			// that does not (the other way is the UPDATE below).
-			if _, err := s.w.ExecContext(ctx, s.d.rebind("UPDATE records SET response_body = ? WHERE id = ?"),
+			if _, err := s.w.ExecContext(ctx, s.d.rebind("UPDATE record_content SET response_body = ? WHERE record_id = ?"),
 				compressBody([]byte(body)), r.ID); err != nil {
 				t.Fatal(err)
 			}
 			// As stored before compression.
-			if _, err := s.w.ExecContext(ctx, s.d.rebind("UPDATE records SET request_body = ?, stream_body = ? WHERE id = ?"),
+			if _, err := s.w.ExecContext(ctx, s.d.rebind("UPDATE record_content SET request_body = ?, stream_body = ? WHERE record_id = ?"),
 				[]byte(body), []byte(body), r.ID); err != nil {
 				t.Fatal(err)
 			}

@@ -58,11 +58,20 @@ type Dialect struct {
 	// Batcher hands it each commit in time order, which keeps the inserts
 	// appending to the time index.
 	SortByIdentity bool
-	// TextSearch, when not empty, is the condition of the free-text filter,
-	// with one ? for the lower-cased text, instead of content_text LIKE.
-	// SQLite's calls a Go function registered with the driver, which reads
-	// content_z through ContentContains.
+	// TextSearch, when not empty, is the SQL function the free-text filter
+	// calls as TextSearch(content_z, content_text, text) = 1, with text
+	// lower-cased, instead of content_text LIKE. SQLite's is a Go function
+	// registered with the driver, which reads content_z through
+	// ContentContains.
 	TextSearch string
+	// LockRow, when not empty, ends a SELECT of one row to lock it for the
+	// transaction (" FOR UPDATE"), and LockRowsNoWait one whose rows, when
+	// another transaction holds one, fail at once instead of waiting: the
+	// move of content (MoveContent) locks its cursor with the first and
+	// its chunk of records with the second, so that it never waits for an
+	// Insert while holding rows the Insert may want next. SQLite needs
+	// neither: its one writer takes turns by transaction.
+	LockRow, LockRowsNoWait string
 	// MigrationLock, when not empty, is run first in every migration
 	// transaction with MigrationLockKey as its one argument, so that
 	// processes migrating the same database at once take turns.

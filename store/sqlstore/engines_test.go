@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/hex"
 	"fmt"
 	"io/fs"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
+	msqlite "modernc.org/sqlite"
 
 	"github.com/stopscope/stopscope/analytics"
 	"github.com/stopscope/stopscope/ingest/testfixtures"
@@ -33,13 +35,40 @@ type testEngine struct {
 	open       func() *sql.DB
 }
 
+// testSearchFunc is the TextSearch of sqliteEngine's dialect, as
+// store/sqlite registers its own, which this package cannot import.
+const testSearchFunc = "stopscope_test_contains"
+
+func init() {
+	msqlite.MustRegisterDeterministicScalarFunction(testSearchFunc, 3, func(_ *msqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+		text := func(v driver.Value) string {
+			if b, ok := v.([]byte); ok {
+				return string(b)
+			}
+			s, _ := v.(string)
+			return s
+		}
+		z, _ := args[0].([]byte)
+		ok, err := ContentContains(z, text(args[1]), text(args[2]))
+		if ok {
+			return int64(1), err
+		}
+		return int64(0), err
+	})
+}
+
+// testSQLiteDialect is store/sqlite's dialect, which this package cannot
+// import, with testSearchFunc.
+var testSQLiteDialect = Dialect{Name: "sqlite", MaxParams: 32766, InsertRecords: "INSERT OR IGNORE INTO", RecordApp: "+app",
+	CompressBodies: true, TextSearch: testSearchFunc}
+
 // sqliteEngine returns SQLite on a new file; the dialect is
 // store/sqlite's, which this package cannot import.
 func sqliteEngine(t *testing.T) testEngine {
 	path := filepath.Join(t.TempDir(), "s.db")
 	return testEngine{
 		name:       "sqlite",
-		dialect:    Dialect{Name: "sqlite", MaxParams: 32766, InsertRecords: "INSERT OR IGNORE INTO", RecordApp: "+app", CompressBodies: true},
+		dialect:    testSQLiteDialect,
 		migrations: os.DirFS("../sqlite/migrations"),
 		open: func() *sql.DB {
 			db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_txlock=immediate")

@@ -70,6 +70,10 @@ type pendingRow struct {
 	key    string            // app NUL identity, or "" without identity
 	counts analytics.Counts
 	dims   analytics.Dims // what its rollups count it under (admitDims)
+	// content holds the values of contentCols (encodeRows), nil when the
+	// record has none; id is the record's, once inserted.
+	content []any
+	id      int64
 }
 
 // stmtCache keeps the prepared multi-row statements, keyed by table and
@@ -135,8 +139,14 @@ func pow2Floor(n int) int {
 func (s *Store) prepare(ctx context.Context) error {
 	s.recordRows = pow2Floor(max(1, min(maxRecordRows, s.d.MaxParams/len(insertCols))))
 	s.rollupRows = pow2Floor(max(1, min(maxRollupRows, s.d.MaxParams/(len(rollupKeyCols)+len(rollupValCols)))))
+	s.contentRows = pow2Floor(max(1, min(maxRecordRows, s.d.MaxParams/(1+len(contentCols)))))
 	for n := s.recordRows; n >= 1; n /= 2 {
 		if err := s.prepareOne(ctx, recordsKey(n), s.insertSQL(n)); err != nil {
+			return err
+		}
+	}
+	for n := s.contentRows; n >= 1; n /= 2 {
+		if err := s.prepareOne(ctx, contentKey(n), s.contentSQL(n)); err != nil {
 			return err
 		}
 	}
@@ -160,10 +170,12 @@ func (s *Store) prepareOne(ctx context.Context, key, q string) error {
 }
 
 func recordsKey(n int) string                  { return "records/" + strconv.Itoa(n) }
+func contentKey(n int) string                  { return "record_content/" + strconv.Itoa(n) }
 func rollupStmtKey(table string, n int) string { return table + "/" + strconv.Itoa(n) }
 
-// valuesList writes rows groups of cols placeholders: (?, ?), (?, ?).
-func valuesList(b *strings.Builder, rows, cols int) {
+// valuesList writes rows groups of cols placeholders, each followed by
+// the literal values of extra when it is not empty: (?, ?), (?, ?).
+func valuesList(b *strings.Builder, rows, cols int, extra string) {
 	for i := 0; i < rows; i++ {
 		if i > 0 {
 			b.WriteString(", ")
@@ -175,6 +187,9 @@ func valuesList(b *strings.Builder, rows, cols int) {
 			}
 			b.WriteByte('?')
 		}
+		if extra != "" {
+			b.WriteString(", " + extra)
+		}
 		b.WriteByte(')')
 	}
 }
@@ -184,9 +199,29 @@ func (s *Store) insertSQL(rows int) string {
 	b.WriteString(cmp.Or(s.d.InsertRecords, "INSERT INTO"))
 	b.WriteString(" records (")
 	b.WriteString(strings.Join(insertCols, ", "))
-	b.WriteString(") VALUES ")
-	valuesList(&b, rows, len(insertCols))
+	b.WriteString(", " + emptiedCols + ") VALUES ")
+	valuesList(&b, rows, len(insertCols), emptiedVals)
 	b.WriteString(" ON CONFLICT (app, identity) DO NOTHING RETURNING id, app, identity")
+	return s.d.rebind(b.String())
+}
+
+// contentSQL writes the content of rows records, or rewrites it (a merge).
+// SQLite's statement opens with the dialect's InsertRecords for the reason
+// given there.
+func (s *Store) contentSQL(rows int) string {
+	var b strings.Builder
+	b.WriteString(cmp.Or(s.d.InsertRecords, "INSERT INTO"))
+	b.WriteString(" record_content (record_id, ")
+	b.WriteString(strings.Join(contentCols, ", "))
+	b.WriteString(") VALUES ")
+	valuesList(&b, rows, 1+len(contentCols), "")
+	b.WriteString(" ON CONFLICT (record_id) DO UPDATE SET ")
+	for i, c := range contentCols {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(c + " = excluded." + c)
+	}
 	return s.d.rebind(b.String())
 }
 
@@ -197,7 +232,7 @@ func (s *Store) rollupSQL(table string, rows int) string {
 	b.WriteString(", ")
 	b.WriteString(strings.Join(rollupValCols, ", "))
 	b.WriteString(") VALUES ")
-	valuesList(&b, rows, len(rollupKeyCols)+len(rollupValCols))
+	valuesList(&b, rows, len(rollupKeyCols)+len(rollupValCols), "")
 	b.WriteString(" ON CONFLICT (" + strings.Join(rollupKeyCols, ", ") + ") DO UPDATE SET ")
 	for i, c := range rollupValCols {
 		if i > 0 {
@@ -208,9 +243,10 @@ func (s *Store) rollupSQL(table string, rows int) string {
 	return s.d.rebind(b.String())
 }
 
-// encodeRows returns each row's insertCols values (encodeRecord). JSON
-// and zstd frames are most of a record's cost outside SQLite, and Insert
-// runs on the one writer, so the rows are encoded on every core at once.
+// encodeRows returns each row's insertCols values and sets its content
+// (encodeRecord). JSON and zstd frames are most of a record's cost outside
+// SQLite, and Insert runs on the one writer, so the rows are encoded on
+// every core at once.
 func (dl *Dialect) encodeRows(rows []pendingRow) [][]any {
 	enc := make([][]any, len(rows))
 	workers := min(runtime.GOMAXPROCS(0), (len(rows)+63)/64)
@@ -219,7 +255,7 @@ func (dl *Dialect) encodeRows(rows []pendingRow) [][]any {
 		wg.Go(func() {
 			var buf []byte
 			for i := w; i < len(rows); i += workers {
-				enc[i], buf = dl.encodeRecord(make([]any, 0, len(insertCols)), rows[i].rec, &rows[i].counts, &rows[i].dims, buf)
+				enc[i], rows[i].content, buf = dl.encodeRecord(make([]any, 0, len(insertCols)), rows[i].rec, &rows[i].counts, &rows[i].dims, buf)
 			}
 		})
 	}
@@ -311,6 +347,9 @@ func (s *Store) Insert(ctx context.Context, recs []*analytics.Record) error {
 			skipped = appendSkipped(skipped, chunk, got)
 		}
 	}
+	if err := s.insertContent(ctx, tx, inserted); err != nil {
+		return fmt.Errorf("sqlstore: insert: content: %w", err)
+	}
 	if len(skipped) > 0 {
 		moved, err := s.mergeStored(ctx, tx, skipped, adm)
 		if err != nil {
@@ -384,7 +423,7 @@ func insertChunk(ctx context.Context, st *sql.Stmt, args []any, chunk []pendingR
 		} else if id = byKey[p.key]; id == 0 {
 			continue // already stored
 		}
-		ids[p.idx] = id
+		ids[p.idx], p.id = id, id
 		got = append(got, p)
 	}
 	if len(anon) != 0 {
@@ -397,6 +436,31 @@ func insertChunk(ctx context.Context, st *sql.Stmt, args []any, chunk []pendingR
 // summed per key in Go first so that each key is written once per batch.
 // Keys are written in sorted order so that concurrent batches lock rollup
 // rows in the same order and cannot deadlock (PostgreSQL).
+// insertContent writes the content of the inserted rows that have some,
+// in multi-row statements as the records went in.
+func (s *Store) insertContent(ctx context.Context, tx *sql.Tx, rows []*pendingRow) error {
+	var with []*pendingRow
+	for _, p := range rows {
+		if p.content != nil {
+			with = append(with, p)
+		}
+	}
+	args := make([]any, 0, min(s.contentRows, len(with))*(1+len(contentCols)))
+	lo := 0
+	for _, n := range chunkSizes(len(with), s.contentRows) {
+		args = args[:0]
+		for _, p := range with[lo : lo+n] {
+			args = append(args, p.id)
+			args = append(args, p.content...)
+		}
+		lo += n
+		if _, err := tx.StmtContext(ctx, s.stmts.get(contentKey(n))).ExecContext(ctx, args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (s *Store) upsertRollups(ctx context.Context, tx *sql.Tx, rows []*pendingRow) error {
 	if len(rows) == 0 {
 		return nil
@@ -461,7 +525,7 @@ func appendSkipped(skipped []*pendingRow, chunk []pendingRow, got []*pendingRow)
 // version when it keeps its value, else takes the one adm admitted for the
 // new record's.
 func (s *Store) mergeStored(ctx context.Context, tx *sql.Tx, skipped []*pendingRow, adm *dimAdmission) ([]*pendingRow, error) {
-	sel := s.d.rebind(`SELECT ` + getCols + `, rollup_release, rollup_prompt_version FROM records WHERE app = ? AND identity = ?`)
+	sel := s.d.rebind(`SELECT ` + getCols + `, rollup_release, rollup_prompt_version FROM ` + withContent + ` WHERE app = ? AND identity = ?`)
 	var (
 		deltas []*pendingRow
 		args   []any
@@ -491,10 +555,19 @@ func (s *Store) mergeStored(ctx context.Context, tx *sql.Tx, skipped []*pendingR
 		if merged.PromptVersion == stored.PromptVersion {
 			dims.PromptVersion = storedPV
 		}
-		args, buf = s.d.encodeRecord(args[:0], merged, &counts, &dims, buf)
+		var cont []any
+		args, cont, buf = s.d.encodeRecord(args[:0], merged, &counts, &dims, buf)
 		args = append(args[:identityArg], args[identityArg+1:]...)
 		args = append(args, stored.ID)
 		if _, err := tx.ExecContext(ctx, s.updateSQL(), args...); err != nil {
+			return nil, err
+		}
+		if cont != nil {
+			_, err = tx.StmtContext(ctx, s.stmts.get(contentKey(1))).ExecContext(ctx, append([]any{stored.ID}, cont...)...)
+		} else {
+			_, err = tx.ExecContext(ctx, s.d.rebind(`DELETE FROM record_content WHERE record_id = ?`), stored.ID)
+		}
+		if err != nil {
 			return nil, err
 		}
 		old := analytics.CountsOf(stored)
@@ -509,7 +582,9 @@ func (s *Store) mergeStored(ctx context.Context, tx *sql.Tx, skipped []*pendingR
 // keeps the identity a record was stored under.
 var identityArg = slices.Index(insertCols, "identity")
 
-// updateSQL rewrites every column of a stored record but its identity.
+// updateSQL rewrites every column of a stored record but its identity,
+// and empties the columns that kept its content before migration 0018:
+// the content is in record_content from then on.
 func (s *Store) updateSQL() string {
 	s.updateOnce.Do(func() {
 		var b strings.Builder
@@ -525,7 +600,7 @@ func (s *Store) updateSQL() string {
 			first = false
 			b.WriteString(c + " = ?")
 		}
-		b.WriteString(" WHERE id = ?")
+		b.WriteString(", " + movedSet + " WHERE id = ?")
 		s.update = s.d.rebind(b.String())
 	})
 	return s.update

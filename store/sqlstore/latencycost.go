@@ -322,7 +322,7 @@ func upsertChunks(ctx context.Context, s *Store, tx *sql.Tx, table string, keyCo
 		}
 		var b strings.Builder
 		b.WriteString(head)
-		valuesList(&b, hi-lo, ncols)
+		valuesList(&b, hi-lo, ncols, "")
 		b.WriteString(tail)
 		if _, err := tx.ExecContext(ctx, s.d.rebind(b.String()), args...); err != nil {
 			return fmt.Errorf("%s: %w", table, err)

@@ -212,19 +212,29 @@ func (d *Dialect) recordFilter(f *store.Filter) (*where, error) {
 		w.add("session_id <> '' AND session_id = ?", f.SessionID)
 	}
 	if f.Text != "" {
+		// In record_content, or, for a record not moved yet (MoveContent),
+		// in its row, which a move leaves with nothing to find. The
+		// condition stands alone, so that every query over records can
+		// take it.
 		text := strings.ToLower(clean(f.Text))
-		if d.TextSearch != "" {
-			w.add(d.TextSearch, text)
-		} else {
-			w.add(`content_text LIKE ? ESCAPE '\'`, "%"+escapeLike(text)+"%")
+		match := func(t string) string {
+			if d.TextSearch != "" {
+				return d.TextSearch + "(" + t + ".content_z, " + t + ".content_text, ?) = 1"
+			}
+			return t + `.content_text LIKE ? ESCAPE '\'`
 		}
+		arg := text
+		if d.TextSearch == "" {
+			arg = "%" + escapeLike(text) + "%"
+		}
+		w.add("(EXISTS (SELECT 1 FROM record_content c WHERE c.record_id = records.id AND "+match("c")+") OR "+match("records")+")", arg, arg)
 	}
 	return w, nil
 }
 
 // Get returns one record with its bodies; see store.Store.
 func (s *Store) Get(ctx context.Context, id int64) (*analytics.Record, error) {
-	row := s.r.QueryRowContext(ctx, s.d.rebind(`SELECT `+getCols+` FROM records WHERE id = ?`), id)
+	row := s.r.QueryRowContext(ctx, s.d.rebind(`SELECT `+getCols+` FROM `+withContent+` WHERE id = ?`), id)
 	r, err := scanRecord(row, true)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, analytics.Errorf(analytics.ENotFound, "no record with id %d", id)
@@ -285,7 +295,7 @@ func (d *Dialect) listQuery(f *store.Filter, after store.Cursor, limit int) (str
 		}
 		w.add("(time_ns < ? OR (time_ns = ? AND id < ?))", t, t, id)
 	}
-	q := `SELECT ` + listCols + ` FROM records` + w.sql() + ` ORDER BY time_ns DESC, id DESC LIMIT ?`
+	q := `SELECT ` + listCols + ` FROM ` + withContent + w.sql() + ` ORDER BY time_ns DESC, id DESC LIMIT ?`
 	return q, append(w.args, limit), nil
 }
 

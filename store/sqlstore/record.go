@@ -31,29 +31,51 @@ var insertCols = append([]string{
 	"output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens",
 	"latency_ms", "http_status", "error_type", "error_message", "subtype",
 	"num_turns", "cost_usd", "cost_micro_usd",
-	"duration_ms", "content", "req", "content_text", "request_body",
-	"response_body", "stream_body", "stop_details", "refusal_category",
+	"duration_ms", "stop_details", "refusal_category",
 	"compaction_input_tokens", "compaction_output_tokens", "content_unrecorded",
 	"stop_reason_unrecorded", "ttft_ms", "attempts", "release",
 	"prompt_version", "rollup_release", "rollup_prompt_version",
 	"service_tier", "prompt_id", "keyed_by_request", "cache_creation_1h_input_tokens",
-	"content_z", "req_z",
 }, causeCols...)
 
-// listCols are the columns List reads: everything but the request summary
-// and the bodies, which can be large.
+// emptiedCols are the columns records kept content in before migration
+// 0018, NOT NULL ones: Insert writes them empty, and reads take their
+// values from record_content (withContent). The nullable ones (content_z,
+// req_z and the bodies) are left NULL.
+const emptiedCols, emptiedVals = "content, req, content_text", "'', '', ''"
+
+// contentCols are the columns of record_content after record_id, in the
+// order encodeRecord returns their values.
+var contentCols = []string{
+	"content", "content_z", "content_text", "req", "req_z",
+	"request_body", "response_body", "stream_body",
+}
+
+// withContent is what the reads of content select from: a record's
+// content is in record_content, or, for a record stored before migration
+// 0018 and not yet moved (MoveContent), still in its row, which a move
+// leaves with empty strings and NULLs there. The columns of contentCols
+// are read as COALESCE(c.col, records.col).
+const withContent = "records LEFT JOIN record_content c ON c.record_id = records.id"
+
+// listCols are the columns List reads from withContent: everything but the
+// request summary and the bodies, which can be large.
 const listCols = `id, time_ns, source, app, environment, session_id, user_id,
 request_id, message_id, trace_id, span_id, kind, model, streamed, stop_reason,
 stop_reason_ambiguous, stop_sequence, tools, flags, causes, input_tokens,
 output_tokens, cache_creation_input_tokens, cache_read_input_tokens,
 latency_ms, http_status, error_type, error_message, subtype, num_turns,
-cost_usd, duration_ms, content, stop_details, compaction_input_tokens,
+cost_usd, duration_ms, COALESCE(c.content, records.content), stop_details, compaction_input_tokens,
 compaction_output_tokens, content_unrecorded, stop_reason_unrecorded,
 ttft_ms, attempts, release, prompt_version, service_tier, prompt_id,
-keyed_by_request, cache_creation_1h_input_tokens, content_z`
+keyed_by_request, cache_creation_1h_input_tokens, COALESCE(c.content_z, records.content_z)`
 
 // getCols are the columns Get reads: listCols and the rest.
-const getCols = listCols + `, req, req_z, request_body, response_body, stream_body`
+const getCols = listCols + `, ` + reqCols + `, COALESCE(c.request_body, records.request_body),
+COALESCE(c.response_body, records.response_body), COALESCE(c.stream_body, records.stream_body)`
+
+// reqCols are the columns of the request summary.
+const reqCols = `COALESCE(c.req, records.req), COALESCE(c.req_z, records.req_z)`
 
 // checkTime rejects a record time the store cannot keep.
 func checkTime(t time.Time) error {
@@ -249,9 +271,11 @@ func contentText(blocks []analytics.Block) string {
 
 // encodeRecord appends, in dl's form, the values of insertCols for r, which must be clean,
 // with d the dims its rollups count it under (their Release and
-// PromptVersion are stored as rollup_release and rollup_prompt_version).
+// PromptVersion are stored as rollup_release and rollup_prompt_version),
+// and returns them with the values of contentCols, nil when r has no
+// content, request summary or body.
 // buf is scratch space for the JSON columns, returned for the next call.
-func (dl *Dialect) encodeRecord(args []any, r *analytics.Record, c *analytics.Counts, d *analytics.Dims, buf []byte) ([]any, []byte) {
+func (dl *Dialect) encodeRecord(args []any, r *analytics.Record, c *analytics.Counts, d *analytics.Dims, buf []byte) ([]any, []any, []byte) {
 	var tools, causes, content, req, stopDetails, text string
 	var contentZ, reqZ any
 	if r.StopDetails != nil {
@@ -290,17 +314,21 @@ func (dl *Dialect) encodeRecord(args []any, r *analytics.Record, c *analytics.Co
 		r.Usage.OutputTokens, r.Usage.CacheCreationInputTokens, r.Usage.CacheReadInputTokens,
 		r.LatencyMS, int64(r.HTTPStatus), r.ErrorType, r.ErrorMessage, r.Subtype,
 		r.NumTurns, r.CostUSD, c.CostMicroUSD,
-		r.DurationMS, content, req, text, dl.body(r.RequestBody),
-		dl.body(r.ResponseBody), dl.body([]byte(r.StreamBody)), stopDetails, string(r.RefusalCategory()),
+		r.DurationMS, stopDetails, string(r.RefusalCategory()),
 		r.Usage.CompactionInputTokens, r.Usage.CompactionOutputTokens, r.ContentUnrecorded,
 		r.StopReasonUnrecorded, r.TTFTMS, r.Attempts, r.Release,
 		r.PromptVersion, d.Release, d.PromptVersion, r.ServiceTier, r.PromptID,
-		r.KeyedByRequest, r.Usage.CacheCreation1hInputTokens, contentZ, reqZ,
+		r.KeyedByRequest, r.Usage.CacheCreation1hInputTokens,
 	)
 	for _, n := range c.Caused {
 		args = append(args, n)
 	}
-	return args, buf
+	var cont []any
+	reqBody, respBody, streamBody := dl.body(r.RequestBody), dl.body(r.ResponseBody), dl.body([]byte(r.StreamBody))
+	if content != "" || contentZ != nil || req != "" || reqZ != nil || reqBody != nil || respBody != nil || streamBody != nil {
+		cont = []any{content, contentZ, text, req, reqZ, reqBody, respBody, streamBody}
+	}
+	return args, cont, buf
 }
 
 // scanner is *sql.Row or *sql.Rows.

@@ -12,7 +12,7 @@ import (
 	"github.com/stopscope/stopscope/store"
 )
 
-// withReq reads listCols and then req and req_z, for scanRecord, which
+// withReq reads listCols and then reqCols, for scanRecord, which
 // knows only listCols and getCols.
 type withReq struct {
 	sc   scanner
@@ -38,7 +38,7 @@ func (s *Store) Records(ctx context.Context, f store.Filter, limit int) ([]*anal
 	if err != nil {
 		return nil, err
 	}
-	q := `SELECT ` + listCols + `, req, req_z FROM records` + w.sql() + ` ORDER BY time_ns DESC, id DESC LIMIT ?`
+	q := `SELECT ` + listCols + `, ` + reqCols + ` FROM ` + withContent + w.sql() + ` ORDER BY time_ns DESC, id DESC LIMIT ?`
 	rows, err := s.r.QueryContext(ctx, s.d.rebind(q), append(w.args, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: records: %w", err)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/stopscope/stopscope/analytics"
@@ -45,13 +46,7 @@ func (s *Store) DeleteBefore(ctx context.Context, t time.Time, limit int) (int64
 		t.UnixNano()); err != nil {
 		return 0, fmt.Errorf("sqlstore: record the raw horizon: %w", err)
 	}
-	res, err := s.w.ExecContext(ctx, s.d.rebind(
-		`DELETE FROM records WHERE id IN (SELECT id FROM records WHERE time_ns < ? ORDER BY time_ns LIMIT ?)`),
-		t.UnixNano(), limit)
-	if err != nil {
-		return 0, fmt.Errorf("sqlstore: delete records: %w", err)
-	}
-	n, err := res.RowsAffected()
+	n, err := s.deleteRecords(ctx, t, limit)
 	if err != nil {
 		return 0, fmt.Errorf("sqlstore: delete records: %w", err)
 	}
@@ -59,7 +54,7 @@ func (s *Store) DeleteBefore(ctx context.Context, t time.Time, limit int) (int64
 		return n, nil
 	}
 	// Producer totals follow the raw records' retention, once they are gone.
-	res, err = s.w.ExecContext(ctx, s.d.rebind(
+	res, err := s.w.ExecContext(ctx, s.d.rebind(
 		`DELETE FROM producer_points WHERE id IN (SELECT id FROM producer_points WHERE end_ns < ? ORDER BY end_ns LIMIT ?)`),
 		t.UnixNano(), int64(limit)-n)
 	if err != nil {
@@ -70,6 +65,46 @@ func (s *Store) DeleteBefore(ctx context.Context, t time.Time, limit int) (int64
 		return n, fmt.Errorf("sqlstore: delete producer points: %w", err)
 	}
 	return n + m, nil
+}
+
+// deleteRecords deletes at most limit of the oldest records before t and
+// their content, in one transaction, and returns how many it deleted. The
+// content goes by the ids the delete returns: a second subquery could see
+// another set of records (a late one inserted meanwhile, on PostgreSQL).
+func (s *Store) deleteRecords(ctx context.Context, t time.Time, limit int) (int64, error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, s.d.rebind(
+		`DELETE FROM records WHERE id IN (SELECT id FROM records WHERE time_ns < ? ORDER BY time_ns LIMIT ?) RETURNING id`),
+		t.UnixNano(), limit)
+	if err != nil {
+		return 0, err
+	}
+	var ids []any
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	for part := range slices.Chunk(ids, max(1, min(1000, s.d.MaxParams))) {
+		if _, err := tx.ExecContext(ctx, s.d.rebind(`DELETE FROM record_content WHERE record_id IN (?`+strings.Repeat(", ?", len(part)-1)+`)`), part...); err != nil {
+			return 0, err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, err
+	}
+	return int64(len(ids)), nil
 }
 
 // DeleteRollupsBefore deletes, in every rollup level, the rows of buckets

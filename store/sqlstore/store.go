@@ -19,13 +19,19 @@ type Store struct {
 	// dims caches dim_values (admitDims).
 	dims dimCache
 	// The row counts of the largest statements Insert runs.
-	recordRows, rollupRows int
+	recordRows, rollupRows, contentRows int
 	// update is the statement that rewrites a merged record (updateSQL).
 	updateOnce sync.Once
 	update     string
 	// lcCache keeps closed days of the latency and usage rollups
 	// (lcClosedDays).
 	lcCache lcDayCache
+	// The background move of content (moveInBackground): moveStop stops
+	// it, moveDone is closed when it has stopped. moveHook, when set by a
+	// test, runs before a chunk commits and fails it with its error.
+	moveStop func()
+	moveDone chan struct{}
+	moveHook func() error
 }
 
 var _ store.Store = (*Store)(nil)
@@ -40,6 +46,9 @@ type Config struct {
 	Dialect Dialect
 	// Migrations holds the engine's NNNN_name.sql files at its root.
 	Migrations fs.FS
+	// ManualContentMove leaves a pending move of content (MoveContent) to
+	// the caller instead of running it in the background.
+	ManualContentMove bool
 }
 
 // New applies the pending migrations through c.Writer and returns the store.
@@ -65,6 +74,14 @@ func New(ctx context.Context, c Config) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	pending, err := s.movePending(ctx)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	if pending && !c.ManualContentMove {
+		s.moveInBackground()
+	}
 	return s, nil
 }
 
@@ -82,8 +99,12 @@ func (s *Store) Ping(ctx context.Context) error {
 	return s.r.PingContext(ctx)
 }
 
-// Close closes both handles.
+// Close stops a background move of content, then closes both handles.
 func (s *Store) Close() error {
+	if s.moveStop != nil {
+		s.moveStop()
+		<-s.moveDone
+	}
 	s.stmts.close()
 	err := s.w.Close()
 	if s.r != s.w {
