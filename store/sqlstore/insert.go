@@ -432,10 +432,6 @@ func insertChunk(ctx context.Context, st *sql.Stmt, args []any, chunk []pendingR
 	return got, nil
 }
 
-// upsertRollups adds the counts of the inserted rows to every rollup level,
-// summed per key in Go first so that each key is written once per batch.
-// Keys are written in sorted order so that concurrent batches lock rollup
-// rows in the same order and cannot deadlock (PostgreSQL).
 // insertContent writes the content of the inserted rows that have some,
 // in multi-row statements as the records went in.
 func (s *Store) insertContent(ctx context.Context, tx *sql.Tx, rows []*pendingRow) error {
@@ -461,6 +457,10 @@ func (s *Store) insertContent(ctx context.Context, tx *sql.Tx, rows []*pendingRo
 	return nil
 }
 
+// upsertRollups adds the counts of the inserted rows to every rollup level,
+// summed per key in Go first so that each key is written once per batch.
+// Keys are written in sorted order so that concurrent batches lock rollup
+// rows in the same order and cannot deadlock (PostgreSQL).
 func (s *Store) upsertRollups(ctx context.Context, tx *sql.Tx, rows []*pendingRow) error {
 	if len(rows) == 0 {
 		return nil

@@ -176,6 +176,13 @@ func escapeLike(s string) string {
 
 // recordFilter returns the conditions of f on the records table.
 func (d *Dialect) recordFilter(f *store.Filter) (*where, error) {
+	return d.recordFilterOn(f, false)
+}
+
+// recordFilterOn returns the conditions of f on the records table, or,
+// when joined is set, on withContent, whose content row the free-text
+// filter then reads as it is joined rather than looking it up again.
+func (d *Dialect) recordFilterOn(f *store.Filter, joined bool) (*where, error) {
 	w := &where{}
 	if !f.From.IsZero() || !f.To.IsZero() {
 		lo, hi := timeRange(f)
@@ -213,9 +220,10 @@ func (d *Dialect) recordFilter(f *store.Filter) (*where, error) {
 	}
 	if f.Text != "" {
 		// In record_content, or, for a record not moved yet (MoveContent),
-		// in its row, which a move leaves with nothing to find. The
-		// condition stands alone, so that every query over records can
-		// take it.
+		// in its row, which a move leaves with nothing to find: the cheap
+		// test first, so that a moved row costs no call of the search
+		// function. Without the join the condition stands alone, so that
+		// every query over records can take it.
 		text := strings.ToLower(clean(f.Text))
 		match := func(t string) string {
 			if d.TextSearch != "" {
@@ -227,7 +235,12 @@ func (d *Dialect) recordFilter(f *store.Filter) (*where, error) {
 		if d.TextSearch == "" {
 			arg = "%" + escapeLike(text) + "%"
 		}
-		w.add("(EXISTS (SELECT 1 FROM record_content c WHERE c.record_id = records.id AND "+match("c")+") OR "+match("records")+")", arg, arg)
+		old := "(records.content_z IS NOT NULL OR records.content_text <> '') AND " + match("records")
+		if joined {
+			w.add("("+match("c")+" OR "+old+")", arg, arg)
+		} else {
+			w.add("(EXISTS (SELECT 1 FROM record_content c WHERE c.record_id = records.id AND "+match("c")+") OR "+old+")", arg, arg)
+		}
 	}
 	return w, nil
 }
@@ -284,7 +297,7 @@ func (s *Store) List(ctx context.Context, f store.Filter, limit int, after store
 // listQuery returns List's query of at most limit records matching f after
 // the cursor, with ? placeholders, and its arguments.
 func (d *Dialect) listQuery(f *store.Filter, after store.Cursor, limit int) (string, []any, error) {
-	w, err := d.recordFilter(f)
+	w, err := d.recordFilterOn(f, true)
 	if err != nil {
 		return "", nil, err
 	}

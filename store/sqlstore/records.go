@@ -34,7 +34,7 @@ func boundLimit(limit int) int {
 // bodies; see store.Store.
 func (s *Store) Records(ctx context.Context, f store.Filter, limit int) ([]*analytics.Record, error) {
 	limit = boundLimit(limit)
-	w, err := s.d.recordFilter(&f)
+	w, err := s.d.recordFilterOn(&f, true)
 	if err != nil {
 		return nil, err
 	}
