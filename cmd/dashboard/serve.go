@@ -27,6 +27,7 @@ import (
 	"github.com/stopscope/stopscope/ingest/receiver"
 	"github.com/stopscope/stopscope/query"
 	"github.com/stopscope/stopscope/store"
+	"github.com/stopscope/stopscope/store/sqlstore"
 	"github.com/stopscope/stopscope/web"
 )
 
@@ -154,7 +155,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("set up telemetry: %w", err)
 	}
 	m.tel = tel
-	st, err := cli.OpenStore(ctx, m.DB)
+	st, err := cli.OpenStore(ctx, m.DB, sqlstore.WithLogger(m.Logger))
 	if err != nil {
 		return fmt.Errorf("open store %s: %w", m.DB, err)
 	}

@@ -56,7 +56,7 @@ const MaxConns = 16
 
 // Open connects to the PostgreSQL database of dsn (a URL or key=value
 // string, as pgx.ParseConfig reads it) and applies the pending migrations.
-func Open(ctx context.Context, dsn string) (*sqlstore.Store, error) {
+func Open(ctx context.Context, dsn string, opts ...sqlstore.Option) (*sqlstore.Store, error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
@@ -68,7 +68,11 @@ func Open(ctx context.Context, dsn string) (*sqlstore.Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	s, err := sqlstore.New(ctx, sqlstore.Config{Writer: db, Dialect: Dialect, Migrations: Migrations()})
+	c := sqlstore.Config{Writer: db, Dialect: Dialect, Migrations: Migrations()}
+	for _, o := range opts {
+		o(&c)
+	}
+	s, err := sqlstore.New(ctx, c)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}

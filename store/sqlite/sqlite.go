@@ -155,7 +155,7 @@ func create(path string) error {
 
 // Open opens (creating it and its directory if needed) the SQLite database
 // at path and applies the pending migrations.
-func Open(path string) (*sqlstore.Store, error) {
+func Open(path string, opts ...sqlstore.Option) (*sqlstore.Store, error) {
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("sqlite: %w", err)
@@ -188,9 +188,11 @@ func Open(path string) (*sqlstore.Store, error) {
 	n := max(4, runtime.GOMAXPROCS(0))
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	s, err := sqlstore.New(context.Background(), sqlstore.Config{
-		Writer: w, Reader: r, Dialect: Dialect, Migrations: Migrations(),
-	})
+	c := sqlstore.Config{Writer: w, Reader: r, Dialect: Dialect, Migrations: Migrations()}
+	for _, o := range opts {
+		o(&c)
+	}
+	s, err := sqlstore.New(context.Background(), c)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}

@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"time"
 )
@@ -174,14 +173,14 @@ func (s *Store) moveInBackground() {
 				return
 			}
 			if done {
-				slog.Info("sqlstore: moved the content of the records stored before migration 0018", "took", time.Since(start).Round(time.Millisecond))
+				s.log.Info("sqlstore: moved the content of the records stored before migration 0018", "took", time.Since(start).Round(time.Millisecond))
 				return
 			}
 			if err == nil {
 				continue
 			}
 			if !lockNotAvailable(err) {
-				slog.Warn("sqlstore: moving the content of older records; trying again in 5s", "err", err)
+				s.log.Warn("sqlstore: moving the content of older records; trying again in 5s", "err", err)
 			}
 			select {
 			case <-ctx.Done():

@@ -1,10 +1,12 @@
 package sqlstore
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"reflect"
@@ -291,9 +293,11 @@ func TestMigration0018(t *testing.T) {
 		e := mk(t)
 		t.Run(e.name, func(t *testing.T) {
 			ctx := context.Background()
+			var logged bytes.Buffer
 			open := func(manual bool) *Store {
 				t.Helper()
-				s, err := New(ctx, Config{Writer: e.open(), Dialect: e.dialect, Migrations: e.migrations, ManualContentMove: manual})
+				s, err := New(ctx, Config{Writer: e.open(), Dialect: e.dialect, Migrations: e.migrations, ManualContentMove: manual,
+					Logger: slog.New(slog.NewTextHandler(&logged, nil))})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -363,6 +367,9 @@ func TestMigration0018(t *testing.T) {
 				time.Sleep(20 * time.Millisecond)
 			}
 			<-s.moveDone
+			if !strings.Contains(logged.String(), "moved the content of the records stored before migration 0018") {
+				t.Errorf("the store's logger got %q, want the move's end", logged.String())
+			}
 			compareSnapshots(t, "after the move", snapshot(t, s), want)
 			var withContent, plain int64
 			for _, r := range want.records {

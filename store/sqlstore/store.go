@@ -1,10 +1,12 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"io/fs"
+	"log/slog"
 	"sync"
 
 	"github.com/stopscope/stopscope/store"
@@ -32,6 +34,7 @@ type Store struct {
 	moveStop func()
 	moveDone chan struct{}
 	moveHook func() error
+	log      *slog.Logger
 }
 
 var _ store.Store = (*Store)(nil)
@@ -49,13 +52,22 @@ type Config struct {
 	// ManualContentMove leaves a pending move of content (MoveContent) to
 	// the caller instead of running it in the background.
 	ManualContentMove bool
+	// Logger takes what the store reports by itself (the background move
+	// of content); nil means slog.Default().
+	Logger *slog.Logger
 }
+
+// An Option sets a part of the Config an engine's Open makes.
+type Option func(*Config)
+
+// WithLogger sets Config.Logger.
+func WithLogger(l *slog.Logger) Option { return func(c *Config) { c.Logger = l } }
 
 // New applies the pending migrations through c.Writer and returns the store.
 // The store owns both handles from then on: Close closes them, and so does a
 // failed New.
 func New(ctx context.Context, c Config) (*Store, error) {
-	s := &Store{w: c.Writer, r: c.Reader, d: c.Dialect}
+	s := &Store{w: c.Writer, r: c.Reader, d: c.Dialect, log: cmp.Or(c.Logger, slog.Default())}
 	if s.r == nil {
 		s.r = s.w
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/stopscope/stopscope/store"
 	"github.com/stopscope/stopscope/store/postgres"
 	"github.com/stopscope/stopscope/store/sqlite"
+	"github.com/stopscope/stopscope/store/sqlstore"
 )
 
 // DefaultDB is the --db of every command when STOPSCOPE_DB is not set.
@@ -22,11 +23,11 @@ const DefaultDB = "./data/stopscope.db"
 
 // OpenStore opens the store a DB setting names: a postgres:// URL or a
 // SQLite file path.
-func OpenStore(ctx context.Context, db string) (store.Store, error) {
+func OpenStore(ctx context.Context, db string, opts ...sqlstore.Option) (store.Store, error) {
 	if strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://") {
-		return postgres.Open(ctx, db)
+		return postgres.Open(ctx, db, opts...)
 	}
-	return sqlite.Open(db)
+	return sqlite.Open(db, opts...)
 }
 
 // DB is the default of --db: STOPSCOPE_DB, or DefaultDB.
