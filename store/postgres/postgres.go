@@ -68,11 +68,7 @@ func Open(ctx context.Context, dsn string, opts ...sqlstore.Option) (*sqlstore.S
 		db.Close()
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	c := sqlstore.Config{Writer: db, Dialect: Dialect, Migrations: Migrations()}
-	for _, o := range opts {
-		o(&c)
-	}
-	s, err := sqlstore.New(ctx, c)
+	s, err := sqlstore.New(ctx, sqlstore.Config{Writer: db, Dialect: Dialect, Migrations: Migrations()}.With(opts...))
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}

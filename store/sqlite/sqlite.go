@@ -33,26 +33,11 @@ func init() {
 
 // contains implements searchFunc.
 func contains(_ *msqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
-	z, _ := args[0].([]byte)
-	ok, err := sqlstore.ContentContains(z, str(args[1]), str(args[2]))
+	v, err := sqlstore.ContainsValue(args)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", searchFunc, err)
 	}
-	if ok {
-		return int64(1), nil
-	}
-	return int64(0), nil
-}
-
-// str returns a TEXT argument, which the driver may pass as bytes.
-func str(v driver.Value) string {
-	switch v := v.(type) {
-	case string:
-		return v
-	case []byte:
-		return string(v)
-	}
-	return ""
+	return v, nil
 }
 
 //go:embed migrations/*.sql
@@ -188,11 +173,7 @@ func Open(path string, opts ...sqlstore.Option) (*sqlstore.Store, error) {
 	n := max(4, runtime.GOMAXPROCS(0))
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	c := sqlstore.Config{Writer: w, Reader: r, Dialect: Dialect, Migrations: Migrations()}
-	for _, o := range opts {
-		o(&c)
-	}
-	s, err := sqlstore.New(context.Background(), c)
+	s, err := sqlstore.New(context.Background(), sqlstore.Config{Writer: w, Reader: r, Dialect: Dialect, Migrations: Migrations()}.With(opts...))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}

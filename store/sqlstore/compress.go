@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"bytes"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"runtime"
@@ -147,6 +148,31 @@ func ContentContains(contentZ []byte, stored string, text string) (bool, error) 
 		t = bytes.ToLower(t)
 	}
 	return bytes.Contains(t, []byte(text)), nil
+}
+
+// ContainsValue is ContentContains over the three arguments of a SQL
+// function a driver passes as driver.Values (content_z, content_text and
+// the text, each TEXT arriving as a string or as bytes): 1 when the text is
+// found, else 0. SQLite's TextSearch function is this.
+func ContainsValue(args []driver.Value) (driver.Value, error) {
+	text := func(v driver.Value) string {
+		switch v := v.(type) {
+		case string:
+			return v
+		case []byte:
+			return string(v)
+		}
+		return ""
+	}
+	z, _ := args[0].([]byte)
+	ok, err := ContentContains(z, text(args[1]), text(args[2]))
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		return int64(1), nil
+	}
+	return int64(0), nil
 }
 
 // lowerASCII lower-cases t in place and reports true when t is ASCII, as

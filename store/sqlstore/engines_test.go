@@ -41,19 +41,7 @@ const testSearchFunc = "stopscope_test_contains"
 
 func init() {
 	msqlite.MustRegisterDeterministicScalarFunction(testSearchFunc, 3, func(_ *msqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
-		text := func(v driver.Value) string {
-			if b, ok := v.([]byte); ok {
-				return string(b)
-			}
-			s, _ := v.(string)
-			return s
-		}
-		z, _ := args[0].([]byte)
-		ok, err := ContentContains(z, text(args[1]), text(args[2]))
-		if ok {
-			return int64(1), err
-		}
-		return int64(0), err
+		return ContainsValue(args)
 	})
 }
 

@@ -63,6 +63,14 @@ type Option func(*Config)
 // WithLogger sets Config.Logger.
 func WithLogger(l *slog.Logger) Option { return func(c *Config) { c.Logger = l } }
 
+// With returns c with opts applied.
+func (c Config) With(opts ...Option) Config {
+	for _, o := range opts {
+		o(&c)
+	}
+	return c
+}
+
 // New applies the pending migrations through c.Writer and returns the store.
 // The store owns both handles from then on: Close closes them, and so does a
 // failed New.
