@@ -18,7 +18,10 @@ import (
 // searchContents are contents whose search text is easy to get wrong:
 // non-ASCII case, invalid UTF-8 and NUL (stored as U+FFFD), several blocks
 // (joined by a newline), blocks without text, LIKE's special characters,
-// a text long enough to be compressed and one too short to be.
+// a text long enough to be compressed, and a content whose frame would not
+// be smaller, kept as it is in content_z: with the dictionary even a
+// one-letter text block compresses, but a block of an unheard-of type,
+// random characters, does not.
 var searchContents = [][]analytics.Block{
 	{{Type: "text", Text: "The QUICK Brown fox"}},
 	{{Type: "text", Text: "ÜBER die Straße"}, {Type: "tool_use", Name: "Search"}},
@@ -29,6 +32,7 @@ var searchContents = [][]analytics.Block{
 	{{Type: "tool_use", Name: "needle_tool"}},
 	{{Type: "thinking", Text: "Deep thought"}, {Type: "text", Text: "ok"}},
 	{{Type: "text", Text: "x"}},
+	{{Type: "nf]VGup!>#nZBWxpw|fF&_mulupK-$p_", Text: "Rare Word"}},
 	nil,
 }
 
@@ -36,7 +40,7 @@ var searchTexts = []string{
 	"quick brown", "QUICK", "über", "ÜBER DIE", "strasse", "straße", "k and",
 	"kelvin k", "\u01c6", "\u01c5", "\ufffd", "\x00", "\xff", "one\nstart", "one start",
 	"100%", "e_t", `k\s`, "%", "_", `\`, "needle", "search", "deep thought\nok",
-	"slash long answer", "x", "zebra", " ",
+	"slash long answer", "x", "rare word", "zebra", " ",
 }
 
 // openDialect opens a store on the SQLite file at path with dialect d.

@@ -3,9 +3,14 @@ package sqlstore
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/klauspost/compress/zstd"
 
 	"github.com/stopscope/stopscope/analytics"
 )
@@ -18,7 +23,10 @@ func TestCompressBody(t *testing.T) {
 		compressed bool // stored as a zstd frame
 	}{
 		{"empty", nil, false},
-		{"short", []byte(`{"id":"msg_01"}`), false},
+		// Random characters: no frame of theirs is smaller, even with
+		// the dictionary.
+		{"incompressible", []byte(`nf]VGup!>#nZBWxpw|fF&_mulupK-$p_`), false},
+		{"short JSON", []byte(`{"id":"msg_01"}`), false},
 		{"long JSON", long, true},
 		{"starts with the magic", append(append([]byte{}, zstdMagic...), "x"...), true},
 	}
@@ -110,7 +118,7 @@ func TestContentContains(t *testing.T) {
 	for i, blocks := range tests {
 		want := contentText(blocks)
 		raw := appendBlocks(nil, blocks)
-		for _, stored := range [][]byte{raw, bodyEncoder.EncodeAll(raw, nil)} {
+		for _, stored := range [][]byte{raw, encodeFrame(raw, nil)} {
 			got, err := appendBlockTexts(nil, mustDecompress(t, stored))
 			if err != nil || clean(strings.ToLower(string(got))) != want {
 				t.Errorf("%d: texts %q, %v; want %q", i, got, err, want)
@@ -152,11 +160,194 @@ func FuzzContentContains(f *testing.F) {
 		want := contentText(blocks)
 		q := clean(strings.ToLower(query))
 		raw := appendBlocks(nil, blocks)
-		for _, stored := range [][]byte{raw, bodyEncoder.EncodeAll(raw, nil)} {
+		for _, stored := range [][]byte{raw, encodeFrame(raw, nil)} {
 			ok, err := ContentContains(stored, "", q)
 			if err != nil || ok != strings.Contains(want, q) {
 				t.Fatalf("ContentContains(%q) over %q = %v, %v; content_text %q says %v", q, blocks, ok, err, want, !ok)
 			}
 		}
 	})
+}
+
+// TestDictGolden decodes frames made with the shipped dictionary, committed
+// under testdata/dictframes, to their committed values: stored frames must
+// read back for as long as a store keeps them, so the dictionary of an ID
+// never changes (a regenerated one under the same ID fails here).
+func TestDictGolden(t *testing.T) {
+	frames, err := filepath.Glob("testdata/dictframes/*.zst")
+	if err != nil || len(frames) == 0 {
+		t.Fatalf("no golden frames: %v", err)
+	}
+	for _, name := range frames {
+		z, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := os.ReadFile(strings.TrimSuffix(name, ".zst"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var h zstd.Header
+		if err := h.Decode(z); err != nil || h.DictionaryID != ContentDictID {
+			t.Errorf("%s: dictionary %#x, %v; want %#x", name, h.DictionaryID, err, ContentDictID)
+		}
+		got, err := decompressBody(z)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("%s: decoded to %q, %v; want %q", name, got, err, want)
+		}
+	}
+}
+
+// TestContentDict checks the embedded dictionary's ID, that new frames
+// name it, and that frames made before it, without a dictionary, still
+// decode.
+func TestContentDict(t *testing.T) {
+	d, err := zstd.InspectDictionary(contentDict)
+	if err != nil || d.ID() != ContentDictID {
+		t.Fatalf("embedded dictionary: %v; want ID %#x", err, ContentDictID)
+	}
+	body := []byte(strings.Repeat(`{"type":"text","text":"a long answer"},`, 10))
+	var h zstd.Header
+	if err := h.Decode(compressBody(body).([]byte)); err != nil || h.DictionaryID != ContentDictID {
+		t.Errorf("new frame names dictionary %#x, %v; want %#x", h.DictionaryID, err, ContentDictID)
+	}
+	// As bodyEncoder made frames before it had a dictionary.
+	old, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithZeroFrames(true),
+		zstd.WithLowerEncoderMem(true), zstd.WithEncoderCRC(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, crc := range []bool{false, true} {
+		z := old.EncodeAll(body, nil)
+		if crc {
+			withCRC, _ := zstd.NewWriter(nil, zstd.WithEncoderCRC(true))
+			z = withCRC.EncodeAll(body, nil)
+		}
+		if err := h.Decode(z); err != nil || h.DictionaryID != 0 {
+			t.Fatalf("old frame names dictionary %#x, %v", h.DictionaryID, err)
+		}
+		got, err := decompressBody(z)
+		if err != nil || !bytes.Equal(got, body) {
+			t.Errorf("old frame (crc %v) decoded to %q, %v", crc, got, err)
+		}
+		if ok, err := ContentContains(old.EncodeAll(appendBlocks(nil, []analytics.Block{{Type: "text", Text: "Old Frame"}}), nil), "", "old frame"); !ok || err != nil {
+			t.Errorf("ContentContains over an old frame = %v, %v", ok, err)
+		}
+	}
+}
+
+// TestUnknownDictionary: a frame naming a dictionary this build does not
+// have fails to decode with an error that names it, on every read path.
+func TestUnknownDictionary(t *testing.T) {
+	samples := [][]byte{[]byte(`[{"type":"text","text":"one"}]`), []byte(`[{"type":"text","text":"two"}]`)}
+	other, err := zstd.BuildDict(zstd.BuildDictOptions{ID: ContentDictID + 1, Contents: samples,
+		History: bytes.Repeat([]byte(`[{"type":"text","text":"`), 20), Offsets: [3]int{1, 4, 8}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderDict(other))
+	if err != nil {
+		t.Fatal(err)
+	}
+	z := enc.EncodeAll(appendBlocks(nil, []analytics.Block{{Type: "text", Text: "from a newer release"}}), nil)
+	want := fmt.Sprintf("dictionary %#x", ContentDictID+1)
+	if _, err := decompressBody(z); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("decompressBody: %v; want an error naming %s", err, want)
+	}
+	if _, err := ContentContains(z, "", "newer"); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("ContentContains: %v; want an error naming %s", err, want)
+	}
+	var v any
+	if err := decodeStoredJSON("", z, &v); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("decodeStoredJSON: %v; want an error naming %s", err, want)
+	}
+}
+
+// FuzzCompressBody: any bytes read back as they went in, whether stored
+// as a frame or as they are, and a frame is stored only when smaller (or
+// when the bytes start like one).
+func FuzzCompressBody(f *testing.F) {
+	for _, name := range []string{"content.json", "request_body.json", "response_body.json", "stream_body.sse"} {
+		b, err := os.ReadFile(filepath.Join("testdata/dictframes", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte(nil))
+	f.Add(append(bytes.Clone(zstdMagic), 0, 1, 2))
+	f.Add([]byte(`nf]VGup!>#nZBWxpw|fF&_mulupK-$p_`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		stored := compressBody(b)
+		if len(b) == 0 {
+			if stored != nil {
+				t.Fatalf("stored %v for an empty body", stored)
+			}
+			return
+		}
+		s := stored.([]byte)
+		if bytes.HasPrefix(s, zstdMagic) && len(s) >= len(b) && !bytes.HasPrefix(b, zstdMagic) {
+			t.Fatalf("stored a frame of %d bytes for %d", len(s), len(b))
+		}
+		back, err := decompressBody(s)
+		if err != nil || !bytes.Equal(back, b) {
+			t.Fatalf("read back %q, %v; want %q", back, err, b)
+		}
+	})
+}
+
+// BenchmarkCodec compares compressing and decoding the golden values
+// (real fixtures: a content, a request, a response and a stream) with the
+// dictionary (encodeFrame), at SpeedDefault with it, and with none, as
+// bodyEncoder did before it, and ContentContains over the content stored
+// either way.
+func BenchmarkCodec(b *testing.B) {
+	plainEnc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithZeroFrames(true),
+		zstd.WithLowerEncoderMem(true), zstd.WithEncoderCRC(false))
+	if err != nil {
+		b.Fatal(err)
+	}
+	encoders := []struct {
+		name string
+		enc  func(b, dst []byte) []byte
+	}{
+		{"dict", encodeFrame},
+		{"default-dict", bodyEncoder.EncodeAll},
+		{"none", plainEnc.EncodeAll},
+	}
+	for _, name := range []string{"content.json", "request_body.json", "response_body.json", "stream_body.sse"} {
+		v, err := os.ReadFile(filepath.Join("testdata/dictframes", name))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, c := range encoders {
+			z := c.enc(v, nil)
+			b.Run(name+"/encode/"+c.name, func(b *testing.B) {
+				b.SetBytes(int64(len(v)))
+				buf := make([]byte, 0, len(v))
+				for b.Loop() {
+					buf = c.enc(v, buf[:0])
+				}
+				b.ReportMetric(float64(len(z)), "B/frame")
+			})
+			b.Run(name+"/decode/"+c.name, func(b *testing.B) {
+				b.SetBytes(int64(len(v)))
+				var buf []byte
+				for b.Loop() {
+					if buf, err = decodeFrame(z, buf[:0]); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			if name == "content.json" {
+				b.Run(name+"/contains/"+c.name, func(b *testing.B) {
+					for b.Loop() {
+						if _, err := ContentContains(z, "", "weather"); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			}
+		}
+	}
 }
