@@ -11,9 +11,11 @@
 // refuses to overwrite a file that differs, unless told which new ID the
 // new dictionary has (-id, and sqlstore must then register both).
 //
-// -eval SEED reports, instead, what the dictionary in the file saves on
-// demo traffic of another seed (held-out) and on the files given as
-// arguments (each file one sample).
+// -eval SEED reports, instead, what the dictionary in the file saves and
+// costs on demo traffic of another seed (held-out) and on the fixtures
+// under the folders given as arguments, whole and decoded into records:
+//
+//	go run ./store/sqlstore/internal/zdictgen -eval 2 ingest/testfixtures
 package main
 
 import (
