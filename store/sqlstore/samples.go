@@ -1,6 +1,10 @@
 package sqlstore
 
-import "github.com/stopscope/stopscope/analytics"
+import (
+	"slices"
+
+	"github.com/stopscope/stopscope/analytics"
+)
 
 // CompressedValues returns the values an engine that compresses
 // (Dialect.CompressBodies) stores as zstd frames for r, before
@@ -17,8 +21,8 @@ func CompressedValues(r *analytics.Record) [][]byte {
 		return nil
 	}
 	var out [][]byte
-	for _, i := range []int{0, 3, 5, 6, 7} { // content, req and the bodies (contentCols)
-		switch v := cont[i].(type) {
+	for _, col := range []string{"content", "req", "request_body", "response_body", "stream_body"} {
+		switch v := cont[slices.Index(contentCols, col)].(type) {
 		case string:
 			if v != "" {
 				out = append(out, []byte(v))
