@@ -39,7 +39,7 @@ func TestDSN(t *testing.T) {
 		writer bool
 		want   string
 	}{
-		{"/data/s.db", true, "file:/data/s.db?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_pragma=cache_size(-32768)&_txlock=immediate"},
+		{"/data/s.db", true, "file:/data/s.db?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_pragma=cache_size(-16384)&_txlock=immediate"},
 		{"/data/s.db", false, "file:/data/s.db?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_pragma=cache_size(-8192)&_pragma=query_only(1)"},
 		{"/odd?dir#/100%.db", true, "file:/odd%3fdir%23/100%25.db?_pragma=busy_timeout(5000)"},
 	}
