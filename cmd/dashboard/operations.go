@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -76,6 +78,21 @@ func (m *Main) admitIngest() (release func(), err error) {
 		return func() { <-m.ingestSlots }, nil
 	default:
 		return nil, errIngestBusy()
+	}
+}
+
+// applyMemoryLimit sets the Go runtime's soft memory limit to limit
+// bytes (config.Operations.MemoryLimit), unless limit is 0 or GOMEMLIMIT
+// is set, which the runtime has already applied. It is the serve
+// command's, not Main's: the limit is the process's, and end-to-end tests
+// run many Mains in one test binary.
+func applyMemoryLimit(limit int64, getenv func(string) string, log *slog.Logger) {
+	switch {
+	case getenv("GOMEMLIMIT") != "":
+		log.Info("memory limit", "limit_bytes", debug.SetMemoryLimit(-1), "from", "GOMEMLIMIT")
+	case limit > 0:
+		debug.SetMemoryLimit(limit)
+		log.Info("memory limit", "limit_bytes", limit, "from", "-memory-limit")
 	}
 }
 

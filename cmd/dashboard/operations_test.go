@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -68,7 +70,7 @@ func TestOperationsFlags(t *testing.T) {
 				"--ingest-max-concurrent=3", "--ingest-max-queued-records=100", "--ingest-max-batch-records=10",
 				"--metadata-only", "--redact", `sk-ant-\S+`, "--redact", `\d{3}-\d{2}-\d{4}`,
 				"--retention-days=7", "--rollup-retention-days=90",
-				"--ingest-body-timeout=3s", "--ingest-min-body-rate=1000",
+				"--ingest-body-timeout=3s", "--ingest-min-body-rate=1000", "--memory-limit=1048576",
 			},
 			want: func(o *config.Operations) {
 				o.Limits = ingest.Limits{MaxRecords: 5, MaxFieldBytes: 1000, MaxIDBytes: 64, MaxBodyBytes: 2048, MaxDecompressedBytes: 4096}
@@ -78,6 +80,7 @@ func TestOperationsFlags(t *testing.T) {
 				o.Redact = []string{`sk-ant-\S+`, `\d{3}-\d{2}-\d{4}`}
 				o.RetentionDays, o.RollupRetentionDays = 7, 90
 				o.IngestBodyTimeout, o.IngestMinBodyRate = 3*time.Second, 1000
+				o.MemoryLimit = 1 << 20
 			},
 		},
 		{
@@ -99,6 +102,7 @@ func TestOperationsFlags(t *testing.T) {
 		{name: "bad pattern flag", args: []string{"--redact", "(x"}, wantErr: "regular expression"},
 		{name: "negative", args: []string{"--retention-days=-1"}, wantErr: "negative"},
 		{name: "negative body timeout", args: []string{"--ingest-body-timeout=-1s"}, wantErr: "negative"},
+		{name: "negative memory limit", args: []string{"--memory-limit=-1"}, wantErr: "negative"},
 		{name: "bad environment duration", env: map[string]string{"STOPSCOPE_INGEST_BODY_TIMEOUT": "soon"}, wantErr: "STOPSCOPE_INGEST_BODY_TIMEOUT"},
 		{name: "rollups shorter than records", args: []string{"--retention-days=30", "--rollup-retention-days=7"}, wantErr: "shorter"},
 	}
@@ -405,4 +409,28 @@ func TestBusyIngest(t *testing.T) {
 			t.Errorf("Export = %v, want UNAVAILABLE", err)
 		}
 	})
+}
+
+// TestApplyMemoryLimit checks that serve sets the runtime's soft memory
+// limit from -memory-limit, and leaves it alone when it is 0 or when
+// GOMEMLIMIT is set (the runtime took that one at start).
+func TestApplyMemoryLimit(t *testing.T) {
+	before := debug.SetMemoryLimit(-1)
+	t.Cleanup(func() { debug.SetMemoryLimit(before) })
+	env := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
+	log := slog.New(slog.DiscardHandler)
+
+	applyMemoryLimit(config.DefaultMemoryLimit, env(nil), log)
+	if got := debug.SetMemoryLimit(-1); got != config.DefaultMemoryLimit {
+		t.Errorf("limit %d after -memory-limit=%d, want it", got, config.DefaultMemoryLimit)
+	}
+	debug.SetMemoryLimit(before)
+	applyMemoryLimit(0, env(nil), log)
+	if got := debug.SetMemoryLimit(-1); got != before {
+		t.Errorf("limit %d after -memory-limit=0, want it left at %d", got, before)
+	}
+	applyMemoryLimit(config.DefaultMemoryLimit, env(map[string]string{"GOMEMLIMIT": "1GiB"}), log)
+	if got := debug.SetMemoryLimit(-1); got != before {
+		t.Errorf("limit %d with GOMEMLIMIT set, want it left at %d", got, before)
+	}
 }
