@@ -60,7 +60,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if err := m.ParseFlags(args, getenv); err != nil {
 			return err
 		}
-		applyMemoryLimit(m.Ops.MemoryLimit, getenv, m.Logger)
+		applyGCPercent(m.Ops.GCPercent, getenv, m.Logger)
 		if err := m.Run(ctx); err != nil {
 			m.Close()
 			return err

@@ -81,18 +81,18 @@ func (m *Main) admitIngest() (release func(), err error) {
 	}
 }
 
-// applyMemoryLimit sets the Go runtime's soft memory limit to limit
-// bytes (config.Operations.MemoryLimit), unless limit is 0 or GOMEMLIMIT
-// is set, which the runtime has already applied. It is the serve
-// command's, not Main's: the limit is the process's, and end-to-end tests
-// run many Mains in one test binary.
-func applyMemoryLimit(limit int64, getenv func(string) string, log *slog.Logger) {
+// applyGCPercent sets the garbage collector's target heap growth to
+// percent (config.Operations.GCPercent), unless percent is 0 or GOGC is
+// set, which the runtime has already applied. It is the serve command's,
+// not Main's: the setting is the process's, and end-to-end tests run many
+// Mains in one test binary.
+func applyGCPercent(percent int, getenv func(string) string, log *slog.Logger) {
 	switch {
-	case getenv("GOMEMLIMIT") != "":
-		log.Info("memory limit", "limit_bytes", debug.SetMemoryLimit(-1), "from", "GOMEMLIMIT")
-	case limit > 0:
-		debug.SetMemoryLimit(limit)
-		log.Info("memory limit", "limit_bytes", limit, "from", "-memory-limit")
+	case getenv("GOGC") != "":
+		log.Info("garbage collection", "gogc", getenv("GOGC"), "from", "GOGC")
+	case percent > 0:
+		debug.SetGCPercent(percent)
+		log.Info("garbage collection", "gc_percent", percent, "from", "-gc-percent")
 	}
 }
 

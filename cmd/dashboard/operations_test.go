@@ -70,7 +70,7 @@ func TestOperationsFlags(t *testing.T) {
 				"--ingest-max-concurrent=3", "--ingest-max-queued-records=100", "--ingest-max-batch-records=10",
 				"--metadata-only", "--redact", `sk-ant-\S+`, "--redact", `\d{3}-\d{2}-\d{4}`,
 				"--retention-days=7", "--rollup-retention-days=90",
-				"--ingest-body-timeout=3s", "--ingest-min-body-rate=1000", "--memory-limit=1048576",
+				"--ingest-body-timeout=3s", "--ingest-min-body-rate=1000", "--gc-percent=80",
 			},
 			want: func(o *config.Operations) {
 				o.Limits = ingest.Limits{MaxRecords: 5, MaxFieldBytes: 1000, MaxIDBytes: 64, MaxBodyBytes: 2048, MaxDecompressedBytes: 4096}
@@ -80,7 +80,7 @@ func TestOperationsFlags(t *testing.T) {
 				o.Redact = []string{`sk-ant-\S+`, `\d{3}-\d{2}-\d{4}`}
 				o.RetentionDays, o.RollupRetentionDays = 7, 90
 				o.IngestBodyTimeout, o.IngestMinBodyRate = 3*time.Second, 1000
-				o.MemoryLimit = 1 << 20
+				o.GCPercent = 80
 			},
 		},
 		{
@@ -102,7 +102,7 @@ func TestOperationsFlags(t *testing.T) {
 		{name: "bad pattern flag", args: []string{"--redact", "(x"}, wantErr: "regular expression"},
 		{name: "negative", args: []string{"--retention-days=-1"}, wantErr: "negative"},
 		{name: "negative body timeout", args: []string{"--ingest-body-timeout=-1s"}, wantErr: "negative"},
-		{name: "negative memory limit", args: []string{"--memory-limit=-1"}, wantErr: "negative"},
+		{name: "negative gc percent", args: []string{"--gc-percent=-1"}, wantErr: "negative"},
 		{name: "bad environment duration", env: map[string]string{"STOPSCOPE_INGEST_BODY_TIMEOUT": "soon"}, wantErr: "STOPSCOPE_INGEST_BODY_TIMEOUT"},
 		{name: "rollups shorter than records", args: []string{"--retention-days=30", "--rollup-retention-days=7"}, wantErr: "shorter"},
 	}
@@ -411,26 +411,25 @@ func TestBusyIngest(t *testing.T) {
 	})
 }
 
-// TestApplyMemoryLimit checks that serve sets the runtime's soft memory
-// limit from -memory-limit, and leaves it alone when it is 0 or when
-// GOMEMLIMIT is set (the runtime took that one at start).
-func TestApplyMemoryLimit(t *testing.T) {
-	before := debug.SetMemoryLimit(-1)
-	t.Cleanup(func() { debug.SetMemoryLimit(before) })
+// TestApplyGCPercent checks that serve sets the collector's target heap
+// growth from -gc-percent, and leaves it alone when it is 0 or when GOGC
+// is set (the runtime took that one at start).
+func TestApplyGCPercent(t *testing.T) {
+	before := debug.SetGCPercent(100)
+	t.Cleanup(func() { debug.SetGCPercent(before) })
 	env := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
 	log := slog.New(slog.DiscardHandler)
 
-	applyMemoryLimit(config.DefaultMemoryLimit, env(nil), log)
-	if got := debug.SetMemoryLimit(-1); got != config.DefaultMemoryLimit {
-		t.Errorf("limit %d after -memory-limit=%d, want it", got, config.DefaultMemoryLimit)
+	applyGCPercent(config.DefaultGCPercent, env(nil), log)
+	if got := debug.SetGCPercent(100); got != config.DefaultGCPercent {
+		t.Errorf("GC percent %d after -gc-percent=%d, want it", got, config.DefaultGCPercent)
 	}
-	debug.SetMemoryLimit(before)
-	applyMemoryLimit(0, env(nil), log)
-	if got := debug.SetMemoryLimit(-1); got != before {
-		t.Errorf("limit %d after -memory-limit=0, want it left at %d", got, before)
+	applyGCPercent(0, env(nil), log)
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("GC percent %d after -gc-percent=0, want it left at 100", got)
 	}
-	applyMemoryLimit(config.DefaultMemoryLimit, env(map[string]string{"GOMEMLIMIT": "1GiB"}), log)
-	if got := debug.SetMemoryLimit(-1); got != before {
-		t.Errorf("limit %d with GOMEMLIMIT set, want it left at %d", got, before)
+	applyGCPercent(config.DefaultGCPercent, env(map[string]string{"GOGC": "200"}), log)
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("GC percent %d with GOGC set, want it left at 100", got)
 	}
 }
