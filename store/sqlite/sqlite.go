@@ -83,7 +83,7 @@ const writerCacheKiB = 16384
 // (ingest batches commits, so the sync is paid per batch, not per record);
 // a 16 MiB page cache keeps the writer's hot index pages in memory (at
 // 32 MiB the cache filled as the store grew and the bench's peak RSS during
-// ingest was 258-282 MiB against 240-244 MiB at 16, in alternating runs
+// ingest was 268-282 MiB against 240-244 MiB at 16, in alternating runs
 // with no loss of throughput: the pages past it are in the OS's cache), and
 // 8 MiB for each reader, which read rollups and a page of records: reads run
 // in parallel (a comparison makes six at once), so every reader's cache
