@@ -143,7 +143,7 @@ func decodeFrame(b, dst []byte) ([]byte, error) {
 	}
 	var h zstd.Header
 	if errors.Is(err, zstd.ErrUnknownDictionary) && h.Decode(b) == nil {
-		return nil, fmt.Errorf("sqlstore: a stored zstd frame needs dictionary %#x, which this build does not have (it knows %#x)", h.DictionaryID, ContentDictID)
+		return nil, fmt.Errorf("sqlstore: a stored zstd frame needs dictionary %#x, which this build does not have (it knows %#x): the record was stored by a newer stopscope; run that release or a later one on this database", h.DictionaryID, ContentDictID)
 	}
 	return nil, fmt.Errorf("sqlstore: a stored zstd frame: %w", err)
 }
